@@ -1,0 +1,24 @@
+/*
+ * address.h -- envelope addresses as Postfix hands them to a milter.
+ *
+ * Public: address_normalize, address_domain.
+ * Strips the angle brackets and ESMTP leftovers, refuses what is not a
+ * plain local@domain (or the null sender), and lower-cases the result,
+ * since inbox addresses are matched case-insensitively.  Logs nothing.
+ */
+#ifndef POSTINBOX_ADDRESS_H
+#define POSTINBOX_ADDRESS_H
+
+#include <stddef.h>
+
+#define ADDRESS_MAX 254
+
+typedef enum { ADDRESS_OK = 0, ADDRESS_NULL_SENDER, ADDRESS_MALFORMED } address_status_t;
+
+/* Normalises "<Foo@Example.COM>" to "foo@example.com" in out (at least
+ * ADDRESS_MAX + 1 bytes).  "<>" gives ADDRESS_NULL_SENDER and "". */
+address_status_t address_normalize(const char *in, char *out, size_t outlen);
+/* The part after the last '@' of a normalised address. */
+const char *address_domain(const char *normalized);
+
+#endif

@@ -1,0 +1,282 @@
+/*
+ * config.c -- the config table and its parser.
+ * See config.h.  Defaults are defined once, in config_table.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { CT_STRING, CT_INT, CT_ENUM, CT_CIDR, CT_LOGLEVEL } config_type_t;
+
+typedef struct {
+    const char *name;
+    config_type_t type;
+    const char *def;
+    long min, max;             /* CT_INT bounds */
+    const char *choices[3];    /* CT_ENUM values, index = stored int */
+    size_t offset;
+    const char *help;
+} config_key_t;
+
+#define OFF(field) offsetof(pi_config_t, field)
+
+static const config_key_t config_table[] = {
+    { "database", CT_STRING, "host=127.0.0.1 port=5432 dbname=postinbox user=postinbox", 0, 0, { 0 }, OFF(database),
+      "libpq connection string (multi-host and target_session_attrs allowed)" },
+    { "redis", CT_STRING, "127.0.0.1:6379", 0, 0, { 0 }, OFF(redis), "host:port or unix:/path" },
+    { "milter_socket", CT_STRING, "inet:8891@127.0.0.1", 0, 0, { 0 }, OFF(milter_socket),
+      "libmilter socket: inet:PORT@HOST or unix:/path" },
+    { "sandbox_domain", CT_STRING, "sandbox.postinbox.test", 0, 0, { 0 }, OFF(sandbox_domain),
+      "domain of sandbox inboxes ({username}--{shortId}@sandbox_domain)" },
+    { "trusted_networks", CT_CIDR, "none", 0, 0, { 0 }, OFF(trusted_networks_text),
+      "clients whose unauthenticated mail is outbound (CIDR list)" },
+    { "backend_timeout_ms", CT_INT, "2000", 20, 25000, { 0 }, OFF(backend_timeout_ms),
+      "deadline of each PostgreSQL or Redis call, well under Postfix's milter timeouts" },
+    { "backend_pool_size", CT_INT, "16", 1, 512, { 0 }, OFF(backend_pool_size),
+      "connections per backend kept by each process" },
+    { "on_backend_error", CT_ENUM, "tempfail", 0, 0, { "tempfail", "accept" }, OFF(on_backend_error),
+      "what to answer when a backend fails: tempfail (451 4.3.0) or accept" },
+    { "unauthenticated_managed_sender", CT_ENUM, "reject", 0, 0, { "reject", "accept" },
+      OFF(unauthenticated_managed_sender),
+      "unauthenticated MAIL FROM an inbox address from an untrusted client" },
+    { "log_level", CT_LOGLEVEL, "info", 0, 0, { 0 }, OFF(log_level), "debug, info, warn or error" },
+};
+
+#define CONFIG_KEYS (sizeof(config_table) / sizeof(config_table[0]))
+
+static int
+config_set(pi_config_t *cfg, const config_key_t *key, const char *value, char *err, size_t errlen)
+{
+    void *field = (char *)cfg + key->offset;
+    switch (key->type) {
+    case CT_STRING:
+    case CT_CIDR: {
+        char *copy = strdup(value);
+        if (copy == NULL) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        if (key->type == CT_CIDR) {
+            char cerr[128];
+            cidr_list_t *list = cidr_list_parse(value, cerr, sizeof(cerr));
+            if (list == NULL) {
+                snprintf(err, errlen, "%s", cerr);
+                free(copy);
+                return -1;
+            }
+            cidr_list_free(cfg->trusted_networks);
+            cfg->trusted_networks = list;
+        }
+        free(*(char **)field);
+        *(char **)field = copy;
+        return 0;
+    }
+    case CT_INT: {
+        char *end;
+        errno = 0;
+        long v = strtol(value, &end, 10);
+        if (errno || end == value || *end != '\0') {
+            snprintf(err, errlen, "\"%s\" is not a number", value);
+            return -1;
+        }
+        if (v < key->min || v > key->max) {
+            snprintf(err, errlen, "%ld is out of range %ld..%ld", v, key->min, key->max);
+            return -1;
+        }
+        *(int *)field = (int)v;
+        return 0;
+    }
+    case CT_ENUM:
+        for (int i = 0; i < 3 && key->choices[i]; i++) {
+            if (strcmp(value, key->choices[i]) == 0) {
+                *(int *)field = i;
+                return 0;
+            }
+        }
+        snprintf(err, errlen, "\"%s\" is not one of %s|%s", value, key->choices[0], key->choices[1]);
+        return -1;
+    case CT_LOGLEVEL:
+        if (log_level_parse(value, (log_level_t *)field) == 0)
+            return 0;
+        snprintf(err, errlen, "\"%s\" is not debug|info|warn|error", value);
+        return -1;
+    }
+    return -1;
+}
+
+pi_config_t *
+config_defaults(void)
+{
+    char err[128];
+    pi_config_t *cfg = calloc(1, sizeof(*cfg));
+    if (cfg == NULL)
+        return NULL;
+    for (size_t i = 0; i < CONFIG_KEYS; i++) {
+        if (config_set(cfg, &config_table[i], config_table[i].def, err, sizeof(err)) != 0)
+            abort(); /* a bad built-in default is a programming error */
+    }
+    for (int r = 0; r < REPLY_COUNT; r++)
+        reply_default((reply_id_t)r, &cfg->replies[r]);
+    return cfg;
+}
+
+static char *
+config_trim(char *s)
+{
+    char *end;
+    while (isspace((unsigned char)*s))
+        s++;
+    end = s + strlen(s);
+    while (end > s && isspace((unsigned char)end[-1]))
+        *--end = '\0';
+    return s;
+}
+
+/* Applies one "key = value" line. */
+static int
+config_line(pi_config_t *cfg, char *line, char *err, size_t errlen)
+{
+    char *eq = strchr(line, '=');
+    char *key, *value;
+    if (eq == NULL) {
+        snprintf(err, errlen, "expected \"key = value\"");
+        return -1;
+    }
+    *eq = '\0';
+    key = config_trim(line);
+    value = config_trim(eq + 1);
+    if (strncmp(key, "reply_", 6) == 0) {
+        for (int r = 0; r < REPLY_COUNT; r++) {
+            if (strcmp(key + 6, reply_name((reply_id_t)r)) == 0) {
+                char rerr[160];
+                if (reply_parse(value, &cfg->replies[r], rerr, sizeof(rerr)) == 0)
+                    return 0;
+                snprintf(err, errlen, "%s: %s", key, rerr);
+                return -1;
+            }
+        }
+    }
+    for (size_t i = 0; i < CONFIG_KEYS; i++) {
+        if (strcmp(key, config_table[i].name) == 0) {
+            char verr[200];
+            if (config_set(cfg, &config_table[i], value, verr, sizeof(verr)) == 0)
+                return 0;
+            snprintf(err, errlen, "%s: %s", key, verr);
+            return -1;
+        }
+    }
+    snprintf(err, errlen, "unknown key \"%.64s\"", key);
+    return -1;
+}
+
+pi_config_t *
+config_parse_text(const char *text, const char *name, char *err, size_t errlen)
+{
+    pi_config_t *cfg = config_defaults();
+    const char *p = text;
+    int lineno = 0;
+    if (cfg == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        char buf[4096], lerr[256], *line;
+        lineno++;
+        if (len >= sizeof(buf)) {
+            snprintf(err, errlen, "%s:%d: line too long", name, lineno);
+            config_free(cfg);
+            return NULL;
+        }
+        memcpy(buf, p, len);
+        buf[len] = '\0';
+        p += len + (nl ? 1 : 0);
+        line = config_trim(buf);
+        if (*line == '\0' || *line == '#')
+            continue;
+        if (config_line(cfg, line, lerr, sizeof(lerr)) != 0) {
+            snprintf(err, errlen, "%s:%d: %s", name, lineno, lerr);
+            config_free(cfg);
+            return NULL;
+        }
+    }
+    return cfg;
+}
+
+pi_config_t *
+config_load(const char *path, char *err, size_t errlen)
+{
+    FILE *fp = fopen(path, "r");
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    pi_config_t *cfg;
+    if (fp == NULL) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    for (;;) {
+        if (cap - len < 4096) {
+            char *grown = realloc(text, cap + 65536);
+            if (grown == NULL) {
+                free(text);
+                fclose(fp);
+                snprintf(err, errlen, "%s: out of memory", path);
+                return NULL;
+            }
+            text = grown;
+            cap += 65536;
+        }
+        size_t n = fread(text + len, 1, cap - len - 1, fp);
+        len += n;
+        if (n == 0)
+            break;
+        if (len > 1024 * 1024) {
+            free(text);
+            fclose(fp);
+            snprintf(err, errlen, "%s: file too large", path);
+            return NULL;
+        }
+    }
+    fclose(fp);
+    text[len] = '\0';
+    if (strlen(text) != len) {
+        free(text);
+        snprintf(err, errlen, "%s: contains a NUL byte", path);
+        return NULL;
+    }
+    cfg = config_parse_text(text, path, err, errlen);
+    free(text);
+    return cfg;
+}
+
+void
+config_free(pi_config_t *cfg)
+{
+    if (cfg == NULL)
+        return;
+    for (size_t i = 0; i < CONFIG_KEYS; i++) {
+        if (config_table[i].type == CT_STRING || config_table[i].type == CT_CIDR)
+            free(*(char **)((char *)cfg + config_table[i].offset));
+    }
+    cidr_list_free(cfg->trusted_networks);
+    free(cfg);
+}
+
+void
+config_print_defaults(void *stdio_file)
+{
+    FILE *fp = stdio_file;
+    for (size_t i = 0; i < CONFIG_KEYS; i++)
+        fprintf(fp, "# %s\n#%s = %s\n\n", config_table[i].help, config_table[i].name, config_table[i].def);
+    for (int r = 0; r < REPLY_COUNT; r++) {
+        reply_t rep;
+        reply_default((reply_id_t)r, &rep);
+        fprintf(fp, "#reply_%s = %d %s %s\n", reply_name((reply_id_t)r), rep.code, rep.xcode, rep.text);
+    }
+}

@@ -1,0 +1,131 @@
+/*
+ * decide.c -- the SMTP table as code.  See decide.h.
+ */
+#include "decide.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static void
+decide_continue(decision_t *out, const char *reason)
+{
+    memset(out, 0, sizeof(*out));
+    out->action = DECISION_CONTINUE;
+    out->reason = reason;
+}
+
+/* Fills a refusal from the configured reply; 4xx codes tempfail. */
+static void
+decide_refuse(const pi_config_t *cfg, reply_id_t id, const char *reason, const reply_vars_t *vars,
+              decision_t *out)
+{
+    const reply_t *reply = &cfg->replies[id];
+    memset(out, 0, sizeof(*out));
+    out->action = reply->code >= 500 ? DECISION_REJECT : DECISION_TEMPFAIL;
+    out->reason = reason;
+    out->code = reply->code;
+    snprintf(out->xcode, sizeof(out->xcode), "%s", reply->xcode);
+    reply_format(reply, vars, out->text, sizeof(out->text));
+}
+
+void
+decide_sender(const pi_config_t *cfg, int outbound, int authenticated, int sender_null,
+              const inbox_lookup_t *sender, const char *sender_address, decision_t *out)
+{
+    reply_vars_t vars = { .inbox = sender_null ? "<>" : sender_address };
+    if (!outbound) {
+        if (sender->found && cfg->unauthenticated_managed_sender == SPOOF_REJECT)
+            decide_refuse(cfg, REPLY_SPOOF, "spoof", &vars, out);
+        else
+            decide_continue(out, "inbound");
+        return;
+    }
+    if (!sender->found) {
+        decide_refuse(cfg, REPLY_SENDER_NOT_GRANTED, sender_null ? "null_sender" : "not_an_inbox", &vars, out);
+        return;
+    }
+    vars.inbox = sender->address;
+    if (authenticated && sender->granted != 1) {
+        decide_refuse(cfg, REPLY_SENDER_NOT_GRANTED, "not_granted", &vars, out);
+        return;
+    }
+    if (sender->status != INBOX_ACTIVE) {
+        vars.status = inbox_status_name(sender->status);
+        decide_refuse(cfg, REPLY_SENDER_INACTIVE, sender->status == INBOX_DISABLED ? "sender_disabled"
+                                                                                   : "sender_suspended",
+                      &vars, out);
+        return;
+    }
+    decide_continue(out, "sender_ok");
+}
+
+void
+decide_recipient(const pi_config_t *cfg, const inbox_lookup_t *rcpt, const char *rcpt_address,
+                 decision_t *out)
+{
+    reply_vars_t vars = { .inbox = rcpt->found ? rcpt->address : rcpt_address };
+    if (!rcpt->found) {
+        if (rcpt->managed)
+            decide_refuse(cfg, REPLY_RCPT_UNKNOWN, "unknown", &vars, out);
+        else
+            decide_continue(out, "foreign");
+        return;
+    }
+    switch (rcpt->status) {
+    case INBOX_DISABLED:
+        decide_refuse(cfg, REPLY_RCPT_DISABLED, "disabled", &vars, out);
+        return;
+    case INBOX_SUSPENDED:
+        decide_refuse(cfg, REPLY_RCPT_SUSPENDED, "suspended", &vars, out);
+        return;
+    case INBOX_ACTIVE:
+        break;
+    }
+    decide_continue(out, "active");
+}
+
+void
+decide_limit(const pi_config_t *cfg, const inbox_lookup_t *sender, const limit_result_t *limit,
+             decision_t *out)
+{
+    char reset[32];
+    reply_vars_t vars = { .inbox = sender->address };
+    if (limit->verdict == LIMIT_BURST) {
+        /* Round up: retrying after "retry" seconds must succeed. */
+        vars.retry_seconds = (limit->retry_ms + 999) / 1000;
+        if (vars.retry_seconds < 1)
+            vars.retry_seconds = 1;
+        decide_refuse(cfg, REPLY_BURST, "burst", &vars, out);
+    } else if (limit->verdict == LIMIT_DAILY) {
+        time_t when = (time_t)limit->reset_epoch;
+        struct tm tm;
+        gmtime_r(&when, &tm);
+        strftime(reset, sizeof(reset), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        vars.reset = reset;
+        decide_refuse(cfg, REPLY_DAILY, "daily", &vars, out);
+    } else {
+        decide_continue(out, "reserved");
+    }
+}
+
+void
+decide_backend_error(const pi_config_t *cfg, decision_t *out)
+{
+    if (cfg->on_backend_error == BACKEND_ERROR_ACCEPT)
+        decide_continue(out, "backend_error_accepted");
+    else
+        decide_refuse(cfg, REPLY_BACKEND, "backend", NULL, out);
+}
+
+void
+decide_record_failed(const pi_config_t *cfg, decision_t *out)
+{
+    decide_refuse(cfg, REPLY_BACKEND, "backend", NULL, out);
+}
+
+void
+decide_malformed(const pi_config_t *cfg, decision_t *out)
+{
+    decide_refuse(cfg, REPLY_MALFORMED, "malformed", NULL, out);
+}

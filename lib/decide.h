@@ -1,0 +1,50 @@
+/*
+ * decide.h -- the decision engine: the SMTP table of DESIGN.md as code.
+ *
+ * Public: decision_t, decide_sender, decide_recipient, decide_limit,
+ * decide_backend_error, decide_record_failed, decide_malformed.
+ * Pure functions of the config, the lookups and the limiter's verdict:
+ * no sockets, no backends, so every row of the table is a unit test.
+ * The milter and the policy service only translate a decision into
+ * their protocol.  Logs nothing: callers log the decision.
+ */
+#ifndef POSTINBOX_DECIDE_H
+#define POSTINBOX_DECIDE_H
+
+#include "config.h"
+#include "inbox.h"
+#include "limiter.h"
+
+typedef enum {
+    DECISION_CONTINUE = 0,  /* no objection */
+    DECISION_REJECT,        /* permanent: 5xx */
+    DECISION_TEMPFAIL       /* temporary: 4xx */
+} decision_action_t;
+
+typedef struct {
+    decision_action_t action;
+    const char *reason;     /* short log/metric key: "disabled", "burst", ... */
+    int code;               /* SMTP code when not CONTINUE */
+    char xcode[16];         /* enhanced status code */
+    char text[512];         /* human text naming the inbox */
+} decision_t;
+
+/* MAIL FROM.  outbound: SASL-authenticated or from trusted_networks;
+ * authenticated: SASL login present (grant required); sender_null: "<>". */
+void decide_sender(const pi_config_t *cfg, int outbound, int authenticated, int sender_null,
+                   const inbox_lookup_t *sender, const char *sender_address, decision_t *out);
+/* RCPT TO, inbox status part (both directions). */
+void decide_recipient(const pi_config_t *cfg, const inbox_lookup_t *rcpt, const char *rcpt_address,
+                      decision_t *out);
+/* RCPT TO, cap part for outbound mail: the limiter's verdict. */
+void decide_limit(const pi_config_t *cfg, const inbox_lookup_t *sender, const limit_result_t *limit,
+                  decision_t *out);
+/* A backend failed or timed out: 451 4.3.0 or continue, per on_backend_error. */
+void decide_backend_error(const pi_config_t *cfg, decision_t *out);
+/* The end-of-message record could not be written: always 451 4.3.0,
+ * since no message may be accepted without its record. */
+void decide_record_failed(const pi_config_t *cfg, decision_t *out);
+/* An address that does not parse. */
+void decide_malformed(const pi_config_t *cfg, decision_t *out);
+
+#endif

@@ -1,0 +1,28 @@
+/*
+ * inbox.h -- what postinbox knows about one address.
+ *
+ * Public: inbox_status_t, inbox_lookup_t, inbox_status_parse,
+ * inbox_status_name.  Plain data shared by the store (which fills it)
+ * and the decision engine (which reads it).  Logs nothing.
+ */
+#ifndef POSTINBOX_INBOX_H
+#define POSTINBOX_INBOX_H
+
+typedef enum { INBOX_ACTIVE = 0, INBOX_SUSPENDED, INBOX_DISABLED } inbox_status_t;
+
+typedef struct {
+    int managed;             /* the domain is ours (sandbox or verified custom) */
+    int found;               /* an inbox has this address */
+    char id[40];             /* inbox uuid when found */
+    char address[256];       /* canonical (lower-case) address when found */
+    inbox_status_t status;
+    int daily_limit;         /* effective limits */
+    int burst_limit;
+    int granted;             /* login may send as it; -1 when no login was given */
+} inbox_lookup_t;
+
+/* "active" etc.; -1 if unknown. */
+int inbox_status_parse(const char *text, inbox_status_t *status);
+const char *inbox_status_name(inbox_status_t status);
+
+#endif

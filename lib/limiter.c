@@ -1,0 +1,335 @@
+/*
+ * limiter.c -- Redis scripts for the caps, over a pool of hiredis
+ * contexts.  See limiter.h.
+ */
+#include "limiter.h"
+
+#include <hiredis/hiredis.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "pool.h"
+
+#define LIMITER_WINDOW_MS 60000
+
+/* KEYS: burst, daily, pending.  ARGV: daily limit, burst limit, token,
+ * window ms.  Returns {verdict, sends today, burst used, retry ms, reset}. */
+static const char reserve_lua[] =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local day = math.floor(tonumber(t[1]) / 86400)\n"
+    "local window = tonumber(ARGV[4])\n"
+    "local reset = (day + 1) * 86400\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)\n"
+    "local daily = tonumber(redis.call('HGET', KEYS[2], day) or '0')\n"
+    "local burst = redis.call('ZCARD', KEYS[1])\n"
+    "if daily >= tonumber(ARGV[1]) then return {2, daily, burst, 0, reset} end\n"
+    "if burst >= tonumber(ARGV[2]) then\n"
+    "  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')\n"
+    "  return {1, daily, burst, tonumber(oldest[2]) + window - now, reset}\n"
+    "end\n"
+    "redis.call('ZADD', KEYS[1], now, ARGV[3])\n"
+    "redis.call('PEXPIRE', KEYS[1], window + 1000)\n"
+    "daily = redis.call('HINCRBY', KEYS[2], day, 1)\n"
+    "if redis.call('HLEN', KEYS[2]) > 1 then\n"
+    "  for _, d in ipairs(redis.call('HKEYS', KEYS[2])) do\n"
+    "    if tonumber(d) < day - 1 then redis.call('HDEL', KEYS[2], d) end\n"
+    "  end\n"
+    "end\n"
+    "redis.call('EXPIRE', KEYS[2], 172800)\n"
+    "redis.call('HSET', KEYS[3], ARGV[3], day)\n"
+    "redis.call('EXPIRE', KEYS[3], 172800)\n"
+    "return {0, daily, burst + 1, 0, reset}\n";
+
+/* KEYS: burst, daily, pending.  ARGV: token.  Returns 1 if refunded. */
+static const char refund_lua[] =
+    "local day = redis.call('HGET', KEYS[3], ARGV[1])\n"
+    "if not day then return 0 end\n"
+    "redis.call('HDEL', KEYS[3], ARGV[1])\n"
+    "redis.call('ZREM', KEYS[1], ARGV[1])\n"
+    "if tonumber(redis.call('HGET', KEYS[2], day) or '0') > 0 then\n"
+    "  redis.call('HINCRBY', KEYS[2], day, -1)\n"
+    "end\n"
+    "return 1\n";
+
+/* KEYS: burst, daily.  Returns {0, sends today, burst used, 0, reset}. */
+static const char usage_lua[] =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local day = math.floor(tonumber(t[1]) / 86400)\n"
+    "local daily = tonumber(redis.call('HGET', KEYS[2], day) or '0')\n"
+    "local burst = redis.call('ZCOUNT', KEYS[1], '(' .. (now - tonumber(ARGV[1])), '+inf')\n"
+    "return {0, daily, burst, 0, (day + 1) * 86400}\n";
+
+typedef struct {
+    const char *source;
+    char sha[41];
+} limiter_script_t;
+
+struct limiter {
+    char host[256];
+    int port;          /* 0: host is a unix socket path */
+    int timeout_ms;
+    pool_t *pool;
+    limiter_script_t reserve, refund, usage;
+};
+
+static void *
+limiter_open(void *arg, int timeout_ms, char *err, size_t errlen)
+{
+    limiter_t *lim = arg;
+    struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
+    struct timeval op = { .tv_sec = lim->timeout_ms / 1000, .tv_usec = (lim->timeout_ms % 1000) * 1000 };
+    redisContext *c = lim->port ? redisConnectWithTimeout(lim->host, lim->port, tv)
+                                : redisConnectUnixWithTimeout(lim->host, tv);
+    if (c == NULL || c->err) {
+        snprintf(err, errlen, "redis connect %s%s%d: %s", lim->host, lim->port ? ":" : "", lim->port,
+                 c ? c->errstr : "out of memory");
+        if (c)
+            redisFree(c);
+        return NULL;
+    }
+    if (redisSetTimeout(c, op) != REDIS_OK) {
+        snprintf(err, errlen, "redis setsockopt timeout: %s", c->errstr);
+        redisFree(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void
+limiter_close(void *handle)
+{
+    redisFree(handle);
+}
+
+static const pool_ops_t limiter_pool_ops = { .open = limiter_open, .close = limiter_close };
+
+/* SHA1 hex of a script, as Redis names it for EVALSHA. */
+static void
+limiter_script_init(limiter_script_t *s, const char *source)
+{
+    unsigned char md[20];
+    s->source = source;
+    SHA1((const unsigned char *)source, strlen(source), md);
+    for (int i = 0; i < 20; i++)
+        snprintf(s->sha + 2 * i, 3, "%02x", md[i]);
+}
+
+limiter_t *
+limiter_new(const char *spec, int pool_size, int timeout_ms, char *err, size_t errlen)
+{
+    limiter_t *lim = calloc(1, sizeof(*lim));
+    if (lim == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (strncmp(spec, "unix:", 5) == 0) {
+        snprintf(lim->host, sizeof(lim->host), "%s", spec + 5);
+    } else {
+        const char *colon = strrchr(spec, ':');
+        char *end;
+        long port = colon ? strtol(colon + 1, &end, 10) : 0;
+        if (colon == NULL || colon == spec || *end != '\0' || port < 1 || port > 65535 ||
+            (size_t)(colon - spec) >= sizeof(lim->host)) {
+            snprintf(err, errlen, "redis \"%s\" is not host:port or unix:/path", spec);
+            free(lim);
+            return NULL;
+        }
+        memcpy(lim->host, spec, (size_t)(colon - spec));
+        lim->port = (int)port;
+    }
+    lim->timeout_ms = timeout_ms;
+    limiter_script_init(&lim->reserve, reserve_lua);
+    limiter_script_init(&lim->refund, refund_lua);
+    limiter_script_init(&lim->usage, usage_lua);
+    lim->pool = pool_new(&limiter_pool_ops, lim, pool_size);
+    if (lim->pool == NULL) {
+        snprintf(err, errlen, "out of memory");
+        free(lim);
+        return NULL;
+    }
+    return lim;
+}
+
+void
+limiter_free(limiter_t *lim)
+{
+    if (lim == NULL)
+        return;
+    pool_free(lim->pool);
+    free(lim);
+}
+
+/* Runs a script by SHA, loading it on NOSCRIPT.  argv[0..] are the
+ * arguments after EVALSHA; returns the reply or NULL with err. */
+static redisReply *
+limiter_eval(limiter_t *lim, const limiter_script_t *script, int nkeys, int argc, const char **argv,
+             char *err, size_t errlen)
+{
+    const char *full[16];
+    size_t lens[16];
+    char nkeys_text[8];
+    redisReply *reply = NULL;
+    redisContext *c;
+    int broken = 0;
+
+    if (argc + 3 > 16) {
+        snprintf(err, errlen, "too many script arguments");
+        return NULL;
+    }
+    snprintf(nkeys_text, sizeof(nkeys_text), "%d", nkeys);
+    full[0] = "EVALSHA";
+    full[1] = script->sha;
+    full[2] = nkeys_text;
+    for (int i = 0; i < argc; i++)
+        full[3 + i] = argv[i];
+    for (int i = 0; i < argc + 3; i++)
+        lens[i] = strlen(full[i]);
+
+    c = pool_get(lim->pool, lim->timeout_ms, err, errlen);
+    if (c == NULL)
+        return NULL;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        reply = redisCommandArgv(c, argc + 3, full, lens);
+        if (reply == NULL) {
+            snprintf(err, errlen, "redis: %s", c->errstr[0] ? c->errstr : "no reply");
+            broken = 1;
+            break;
+        }
+        if (reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOSCRIPT", 8) == 0 && attempt == 0) {
+            freeReplyObject(reply);
+            full[0] = "EVAL";
+            full[1] = script->source;
+            lens[0] = 4;
+            lens[1] = strlen(script->source);
+            continue;
+        }
+        if (reply->type == REDIS_REPLY_ERROR) {
+            snprintf(err, errlen, "redis script: %s", reply->str);
+            freeReplyObject(reply);
+            reply = NULL;
+        }
+        break;
+    }
+    pool_put(lim->pool, c, broken);
+    return reply;
+}
+
+static void
+limiter_keys(const char *inbox_id, char burst[80], char daily[80], char pending[80])
+{
+    snprintf(burst, 80, "pi:{%s}:burst", inbox_id);
+    snprintf(daily, 80, "pi:{%s}:daily", inbox_id);
+    snprintf(pending, 80, "pi:{%s}:pending", inbox_id);
+}
+
+/* Reads the {verdict, daily, burst, retry, reset} array the scripts return. */
+static int
+limiter_read_result(redisReply *reply, limit_result_t *res, char *err, size_t errlen)
+{
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 5) {
+        snprintf(err, errlen, "redis script: unexpected reply type %d", reply->type);
+        return -1;
+    }
+    for (size_t i = 0; i < 5; i++) {
+        if (reply->element[i]->type != REDIS_REPLY_INTEGER) {
+            snprintf(err, errlen, "redis script: element %zu not an integer", i);
+            return -1;
+        }
+    }
+    res->verdict = (limit_verdict_t)reply->element[0]->integer;
+    res->sends_today = (long)reply->element[1]->integer;
+    res->burst_used = (long)reply->element[2]->integer;
+    res->retry_ms = (long)reply->element[3]->integer;
+    res->reset_epoch = (long)reply->element[4]->integer;
+    return 0;
+}
+
+int
+limiter_reserve(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_limit, const char *token,
+                limit_result_t *res, char *err, size_t errlen)
+{
+    char burst[80], daily[80], pending[80], dl[16], bl[16], window[16];
+    limiter_keys(inbox_id, burst, daily, pending);
+    snprintf(dl, sizeof(dl), "%d", daily_limit);
+    snprintf(bl, sizeof(bl), "%d", burst_limit);
+    snprintf(window, sizeof(window), "%d", LIMITER_WINDOW_MS);
+    const char *argv[] = { burst, daily, pending, dl, bl, token, window };
+    redisReply *reply = limiter_eval(lim, &lim->reserve, 3, 7, argv, err, errlen);
+    if (reply == NULL)
+        return -1;
+    int rc = limiter_read_result(reply, res, err, errlen);
+    freeReplyObject(reply);
+    return rc;
+}
+
+int
+limiter_commit(limiter_t *lim, const char *inbox_id, const char *const *tokens, int ntokens, char *err,
+               size_t errlen)
+{
+    char burst[80], daily[80], pending[80];
+    redisContext *c;
+    redisReply *reply;
+    const char **argv;
+    int rc = 0;
+
+    if (ntokens == 0)
+        return 0;
+    limiter_keys(inbox_id, burst, daily, pending);
+    argv = calloc((size_t)ntokens + 2, sizeof(*argv));
+    if (argv == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    argv[0] = "HDEL";
+    argv[1] = pending;
+    for (int i = 0; i < ntokens; i++)
+        argv[2 + i] = tokens[i];
+    c = pool_get(lim->pool, lim->timeout_ms, err, errlen);
+    if (c == NULL) {
+        free(argv);
+        return -1;
+    }
+    reply = redisCommandArgv(c, ntokens + 2, argv, NULL);
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+        snprintf(err, errlen, "redis HDEL: %s", reply ? reply->str : c->errstr);
+        rc = -1;
+    }
+    pool_put(lim->pool, c, reply == NULL);
+    if (reply)
+        freeReplyObject(reply);
+    free(argv);
+    return rc;
+}
+
+int
+limiter_refund(limiter_t *lim, const char *inbox_id, const char *token, char *err, size_t errlen)
+{
+    char burst[80], daily[80], pending[80];
+    limiter_keys(inbox_id, burst, daily, pending);
+    const char *argv[] = { burst, daily, pending, token };
+    redisReply *reply = limiter_eval(lim, &lim->refund, 3, 4, argv, err, errlen);
+    if (reply == NULL)
+        return -1;
+    freeReplyObject(reply);
+    return 0;
+}
+
+int
+limiter_usage(limiter_t *lim, const char *inbox_id, limit_result_t *res, char *err, size_t errlen)
+{
+    char burst[80], daily[80], pending[80], window[16];
+    limiter_keys(inbox_id, burst, daily, pending);
+    snprintf(window, sizeof(window), "%d", LIMITER_WINDOW_MS);
+    const char *argv[] = { burst, daily, window };
+    redisReply *reply = limiter_eval(lim, &lim->usage, 2, 3, argv, err, errlen);
+    if (reply == NULL)
+        return -1;
+    int rc = limiter_read_result(reply, res, err, errlen);
+    freeReplyObject(reply);
+    return rc;
+}

@@ -1,0 +1,170 @@
+/*
+ * pgconn.c -- non-blocking libpq with poll(2) deadlines.  See pgconn.h.
+ */
+#include "pgconn.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static long long
+pgconn_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits until the socket is ready for events or the deadline passes.
+ * Returns 1 ready, 0 timed out, -1 error. */
+static int
+pgconn_wait(int fd, short events, long long deadline)
+{
+    for (;;) {
+        long long left = deadline - pgconn_now_ms();
+        struct pollfd pfd = { .fd = fd, .events = events };
+        if (left <= 0)
+            return 0;
+        int n = poll(&pfd, 1, (int)left);
+        if (n > 0)
+            return 1;
+        if (n == 0)
+            return 0;
+        if (errno != EINTR)
+            return -1;
+    }
+}
+
+static void
+pgconn_error_text(PGconn *conn, const char *step, char *err, size_t errlen)
+{
+    const char *msg = conn ? PQerrorMessage(conn) : "out of memory";
+    size_t n;
+    snprintf(err, errlen, "%s: %s", step, msg && *msg ? msg : "unknown error");
+    n = strlen(err);
+    while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
+        err[--n] = '\0';
+    for (char *p = err; *p; p++)
+        if (*p == '\n')
+            *p = ' ';
+}
+
+PGconn *
+pgconn_open(const char *conninfo, int timeout_ms, char *err, size_t errlen)
+{
+    long long deadline = pgconn_now_ms() + timeout_ms;
+    PGconn *conn = PQconnectStart(conninfo);
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+
+    if (conn == NULL || PQstatus(conn) == CONNECTION_BAD) {
+        pgconn_error_text(conn, "PQconnectStart", err, errlen);
+        PQfinish(conn);
+        return NULL;
+    }
+    while (st != PGRES_POLLING_OK) {
+        int ready;
+        if (st == PGRES_POLLING_FAILED) {
+            pgconn_error_text(conn, "connect", err, errlen);
+            PQfinish(conn);
+            return NULL;
+        }
+        ready = pgconn_wait(PQsocket(conn), st == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline);
+        if (ready <= 0) {
+            snprintf(err, errlen, "connect: %s after %d ms", ready == 0 ? "timed out" : strerror(errno),
+                     timeout_ms);
+            PQfinish(conn);
+            return NULL;
+        }
+        st = PQconnectPoll(conn);
+    }
+    if (PQsetnonblocking(conn, 1) != 0) {
+        pgconn_error_text(conn, "PQsetnonblocking", err, errlen);
+        PQfinish(conn);
+        return NULL;
+    }
+    return conn;
+}
+
+PGresult *
+pgconn_query(PGconn *conn, const char *sql, int nparams, const char *const *params, int timeout_ms,
+             int *broken, char *err, size_t errlen)
+{
+    long long deadline = pgconn_now_ms() + timeout_ms;
+    PGresult *res, *last = NULL;
+    int flushed;
+
+    *broken = 0;
+    if (PQstatus(conn) != CONNECTION_OK) {
+        *broken = 1;
+        pgconn_error_text(conn, "connection", err, errlen);
+        return NULL;
+    }
+    if (!PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0)) {
+        *broken = 1;
+        pgconn_error_text(conn, "PQsendQueryParams", err, errlen);
+        return NULL;
+    }
+    while ((flushed = PQflush(conn)) == 1) {
+        if (pgconn_wait(PQsocket(conn), POLLOUT, deadline) <= 0)
+            goto timeout;
+    }
+    if (flushed < 0) {
+        *broken = 1;
+        pgconn_error_text(conn, "PQflush", err, errlen);
+        return NULL;
+    }
+    for (;;) {
+        while (PQisBusy(conn)) {
+            int ready = pgconn_wait(PQsocket(conn), POLLIN, deadline);
+            if (ready <= 0)
+                goto timeout;
+            if (!PQconsumeInput(conn)) {
+                *broken = 1;
+                pgconn_error_text(conn, "PQconsumeInput", err, errlen);
+                PQclear(last);
+                return NULL;
+            }
+        }
+        res = PQgetResult(conn);
+        if (res == NULL)
+            break;
+        PQclear(last);
+        last = res;
+    }
+    if (last == NULL) {
+        *broken = 1;
+        snprintf(err, errlen, "query: no result");
+        return NULL;
+    }
+    ExecStatusType st = PQresultStatus(last);
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        const char *msg = PQresultErrorMessage(last);
+        snprintf(err, errlen, "query: %s", msg && *msg ? msg : PQresStatus(st));
+        for (char *p = err; *p; p++)
+            if (*p == '\n')
+                *p = ' ';
+        if (PQstatus(conn) != CONNECTION_OK)
+            *broken = 1;
+        PQclear(last);
+        return NULL;
+    }
+    return last;
+
+timeout:
+    /* No PQcancel: it blocks without a deadline on a hung server.  The
+     * caller drops the connection, which ends the backend's query when
+     * the server notices the closed socket. */
+    PQclear(last);
+    *broken = 1;
+    snprintf(err, errlen, "query: timed out after %d ms", timeout_ms);
+    return NULL;
+}
+
+void
+pgconn_close(PGconn *conn)
+{
+    if (conn)
+        PQfinish(conn);
+}

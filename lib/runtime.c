@@ -1,0 +1,73 @@
+/*
+ * runtime.c -- swap-on-reload holder of config + backends.  See runtime.h.
+ */
+#include "runtime.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static pthread_mutex_t runtime_lock = PTHREAD_MUTEX_INITIALIZER;
+static runtime_t *runtime_current;
+
+runtime_t *
+runtime_new(pi_config_t *cfg, char *err, size_t errlen)
+{
+    runtime_t *rt = calloc(1, sizeof(*rt));
+    if (rt == NULL) {
+        snprintf(err, errlen, "out of memory");
+        config_free(cfg);
+        return NULL;
+    }
+    rt->refs = 1;
+    rt->cfg = cfg;
+    rt->store = store_new(cfg->database, cfg->backend_pool_size, cfg->backend_timeout_ms);
+    rt->limiter = limiter_new(cfg->redis, cfg->backend_pool_size, cfg->backend_timeout_ms, err, errlen);
+    if (rt->store == NULL || rt->limiter == NULL) {
+        if (rt->store == NULL)
+            snprintf(err, errlen, "out of memory");
+        runtime_release(rt);
+        return NULL;
+    }
+    return rt;
+}
+
+void
+runtime_install(runtime_t *rt)
+{
+    runtime_t *old;
+    pthread_mutex_lock(&runtime_lock);
+    old = runtime_current;
+    runtime_current = rt;
+    pthread_mutex_unlock(&runtime_lock);
+    runtime_release(old);
+}
+
+runtime_t *
+runtime_acquire(void)
+{
+    runtime_t *rt;
+    pthread_mutex_lock(&runtime_lock);
+    rt = runtime_current;
+    if (rt)
+        rt->refs++;
+    pthread_mutex_unlock(&runtime_lock);
+    return rt;
+}
+
+void
+runtime_release(runtime_t *rt)
+{
+    int left;
+    if (rt == NULL)
+        return;
+    pthread_mutex_lock(&runtime_lock);
+    left = --rt->refs;
+    pthread_mutex_unlock(&runtime_lock);
+    if (left > 0)
+        return;
+    store_free(rt->store);
+    limiter_free(rt->limiter);
+    config_free(rt->cfg);
+    free(rt);
+}

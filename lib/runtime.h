@@ -1,0 +1,33 @@
+/*
+ * runtime.h -- a config together with the backends built from it.
+ *
+ * Public: runtime_new, runtime_install, runtime_acquire, runtime_release.
+ * A reload builds a whole new runtime aside and swaps it in; callers that
+ * hold the old one (an SMTP session in progress) keep using it until they
+ * release it, so no session ever sees half of a reload.  Logs nothing.
+ */
+#ifndef POSTINBOX_RUNTIME_H
+#define POSTINBOX_RUNTIME_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "limiter.h"
+#include "store.h"
+
+typedef struct runtime {
+    int refs;
+    pi_config_t *cfg;
+    store_t *store;
+    limiter_t *limiter;
+} runtime_t;
+
+/* Builds backends for cfg (taking ownership of it); NULL with err. */
+runtime_t *runtime_new(pi_config_t *cfg, char *err, size_t errlen);
+/* Makes rt the current runtime; the previous one goes when released. */
+void runtime_install(runtime_t *rt);
+/* A counted reference to the current runtime. */
+runtime_t *runtime_acquire(void);
+void runtime_release(runtime_t *rt);
+
+#endif

@@ -1,0 +1,119 @@
+/*
+ * store.c -- pooled, deadline-bound PostgreSQL access.  See store.h.
+ */
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pgconn.h"
+#include "pool.h"
+
+struct store {
+    char *conninfo;
+    int timeout_ms;
+    pool_t *pool;
+};
+
+static void *
+store_open(void *arg, int timeout_ms, char *err, size_t errlen)
+{
+    store_t *store = arg;
+    return pgconn_open(store->conninfo, timeout_ms, err, errlen);
+}
+
+static void
+store_close(void *handle)
+{
+    pgconn_close(handle);
+}
+
+static const pool_ops_t store_pool_ops = { .open = store_open, .close = store_close };
+
+store_t *
+store_new(const char *conninfo, int pool_size, int timeout_ms)
+{
+    store_t *store = calloc(1, sizeof(*store));
+    if (store == NULL)
+        return NULL;
+    store->conninfo = strdup(conninfo);
+    store->timeout_ms = timeout_ms;
+    store->pool = pool_new(&store_pool_ops, store, pool_size);
+    if (store->conninfo == NULL || store->pool == NULL) {
+        store_free(store);
+        return NULL;
+    }
+    return store;
+}
+
+void
+store_free(store_t *store)
+{
+    if (store == NULL)
+        return;
+    pool_free(store->pool);
+    free(store->conninfo);
+    free(store);
+}
+
+PGresult *
+store_exec(store_t *store, const char *sql, int nparams, const char *const *params, char *err, size_t errlen)
+{
+    int broken = 0;
+    PGresult *res;
+    PGconn *conn = pool_get(store->pool, store->timeout_ms, err, errlen);
+    if (conn == NULL)
+        return NULL;
+    res = pgconn_query(conn, sql, nparams, params, store->timeout_ms, &broken, err, errlen);
+    pool_put(store->pool, conn, broken);
+    return res;
+}
+
+int
+store_lookup(store_t *store, const char *address, const char *login, inbox_lookup_t *out, char *err,
+             size_t errlen)
+{
+    const char *params[2] = { address, login };
+    PGresult *res = store_exec(store,
+                               "SELECT managed, inbox_id, inbox_address, status, daily_limit, burst_limit, granted"
+                               " FROM postinbox.lookup($1, $2)",
+                               2, params, err, errlen);
+    memset(out, 0, sizeof(*out));
+    out->granted = -1;
+    if (res == NULL)
+        return -1;
+    if (PQntuples(res) != 1) {
+        snprintf(err, errlen, "lookup: %d rows", PQntuples(res));
+        PQclear(res);
+        return -1;
+    }
+    out->managed = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    out->found = !PQgetisnull(res, 0, 1);
+    if (out->found) {
+        snprintf(out->id, sizeof(out->id), "%s", PQgetvalue(res, 0, 1));
+        snprintf(out->address, sizeof(out->address), "%s", PQgetvalue(res, 0, 2));
+        if (inbox_status_parse(PQgetvalue(res, 0, 3), &out->status) != 0) {
+            snprintf(err, errlen, "lookup: unknown status \"%s\"", PQgetvalue(res, 0, 3));
+            PQclear(res);
+            return -1;
+        }
+        out->daily_limit = atoi(PQgetvalue(res, 0, 4));
+        out->burst_limit = atoi(PQgetvalue(res, 0, 5));
+        if (!PQgetisnull(res, 0, 6))
+            out->granted = strcmp(PQgetvalue(res, 0, 6), "t") == 0;
+    }
+    PQclear(res);
+    return 0;
+}
+
+int
+store_record_message(store_t *store, const char *doc, char *err, size_t errlen)
+{
+    const char *params[1] = { doc };
+    PGresult *res = store_exec(store, "SELECT postinbox.record_message($1::jsonb)", 1, params, err, errlen);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    return 0;
+}

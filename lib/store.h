@@ -1,0 +1,38 @@
+/*
+ * store.h -- the PostgreSQL side of postinbox.
+ *
+ * Public: store_new, store_free, store_lookup, store_record_message,
+ * store_exec.  A store is a pool of deadline-bound connections
+ * (pgconn.c, pool.c) safe to share between threads.  All SQL is
+ * parameterised; the schema's functions (sql/) do the multi-row work so
+ * every write is one statement and therefore one transaction.
+ * Logs nothing.
+ */
+#ifndef POSTINBOX_STORE_H
+#define POSTINBOX_STORE_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+#include "inbox.h"
+
+typedef struct store store_t;
+
+store_t *store_new(const char *conninfo, int pool_size, int timeout_ms);
+void store_free(store_t *store);
+
+/* Looks up an address (and, when login is not NULL, whether the login may
+ * send as it).  0 with out filled, -1 with err on backend failure. */
+int store_lookup(store_t *store, const char *address, const char *login, inbox_lookup_t *out, char *err,
+                 size_t errlen);
+
+/* Records a finished message: doc is the JSON document described at
+ * record_message() in sql/001_schema.sql.  0, or -1 with nothing written. */
+int store_record_message(store_t *store, const char *doc, char *err, size_t errlen);
+
+/* Runs any parameterised statement; the caller PQclear()s the result.
+ * NULL with err on failure. */
+PGresult *store_exec(store_t *store, const char *sql, int nparams, const char *const *params, char *err,
+                     size_t errlen);
+
+#endif

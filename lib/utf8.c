@@ -1,0 +1,71 @@
+/*
+ * utf8.c -- UTF-8 validation and repair.  See utf8.h.
+ */
+#include "utf8.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Length of the valid UTF-8 sequence at p (1..4), or 0 if invalid. */
+static size_t
+utf8_sequence(const unsigned char *p, size_t avail)
+{
+    unsigned char c = p[0];
+    size_t need;
+    unsigned int cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        need = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        need = 3;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        need = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (avail < need)
+        return 0;
+    for (size_t i = 1; i < need; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    if ((need == 3 && cp < 0x800) || (need == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return need;
+}
+
+char *
+utf8_sanitize(const char *in, size_t len, size_t max_bytes)
+{
+    static const char replacement[] = "\xef\xbf\xbd";
+    const unsigned char *p = (const unsigned char *)in;
+    size_t cap = (len < max_bytes ? len : max_bytes) * 3 + 1, o = 0;
+    char *out = malloc(cap < 4 ? 4 : cap);
+    if (out == NULL)
+        return NULL;
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_sequence(p + i, len - i);
+        const char *src = (const char *)p + i;
+        size_t emit = n;
+        if (n == 0) {
+            src = replacement;
+            emit = 3;
+            n = 1;
+        } else if (n == 1 && (p[i] < 0x20 || p[i] == 0x7f) && p[i] != '\t') {
+            src = " ";
+        }
+        if (o + emit > max_bytes)
+            break;
+        memcpy(out + o, src, emit);
+        o += emit;
+        i += n;
+    }
+    out[o] = '\0';
+    return out;
+}

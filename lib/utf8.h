@@ -1,0 +1,18 @@
+/*
+ * utf8.h -- making arbitrary bytes safe to store as PostgreSQL text.
+ *
+ * Public: utf8_sanitize.  Invalid UTF-8 (overlongs, surrogates, stray
+ * continuation bytes, truncated sequences) becomes U+FFFD; NUL and other
+ * C0 controls except TAB become a space, so a header can never break a
+ * row or a log line.  Output is cut at max_bytes on a character boundary.
+ * Logs nothing.
+ */
+#ifndef POSTINBOX_UTF8_H
+#define POSTINBOX_UTF8_H
+
+#include <stddef.h>
+
+/* Returns a malloc'd NUL-terminated string (NULL only if out of memory). */
+char *utf8_sanitize(const char *in, size_t len, size_t max_bytes);
+
+#endif

@@ -1,0 +1,196 @@
+/*
+ * callbacks.c -- libmilter callbacks.  See callbacks.h.
+ *
+ * Negotiation asks Postfix to skip the stages we do not use (HELO, DATA,
+ * unknown commands, end of headers) and not to wait for replies to
+ * header and body chunks, so a message costs the fewest round trips.
+ * xxfi_close may come without xxfi_connect (NULL priv); xxfi_abort may
+ * come between any two callbacks: both go through session_abort_message.
+ */
+#include "callbacks.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "runtime.h"
+#include "session.h"
+
+static unsigned long callbacks_no_reply_flags;  /* SMFIP_NR_* granted by the MTA */
+
+static session_t *
+callbacks_session(SMFICTX *ctx)
+{
+    return smfi_getpriv(ctx);
+}
+
+/* Copies a macro value (libmilter owns the original). */
+static const char *
+callbacks_macro(SMFICTX *ctx, const char *name, char *buf, size_t buflen)
+{
+    const char *v = smfi_getsymval(ctx, (char *)name);
+    if (v == NULL || *v == '\0')
+        return NULL;
+    snprintf(buf, buflen, "%s", v);
+    return buf;
+}
+
+/* Translates a decision into the milter reply. */
+static sfsistat
+callbacks_reply(SMFICTX *ctx, const decision_t *d)
+{
+    char code[8];
+    if (d->action == DECISION_CONTINUE)
+        return SMFIS_CONTINUE;
+    snprintf(code, sizeof(code), "%d", d->code);
+    if (smfi_setreply(ctx, code, (char *)d->xcode, (char *)d->text) != MI_SUCCESS)
+        log_warn("smfi_setreply %s %s failed", code, d->xcode);
+    return d->action == DECISION_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+}
+
+static sfsistat
+cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2, unsigned long f3,
+             unsigned long *pf0, unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+    unsigned long want_skip = SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NOEOH;
+    unsigned long want_nr = SMFIP_NR_HDR | SMFIP_NR_BODY;
+
+    *pf0 = 0; /* we never modify the message */
+    *pf1 = (f1 & want_skip) | (f1 & want_nr);
+    *pf2 = 0;
+    *pf3 = 0;
+    callbacks_no_reply_flags = f1 & want_nr;
+    smfi_setsymlist(ctx, SMFIM_ENVFROM, "{auth_authen} {i}");
+    smfi_setsymlist(ctx, SMFIM_ENVRCPT, "{i}");
+    smfi_setsymlist(ctx, SMFIM_EOM, "{i}");
+    (void)f0;
+    (void)f2;
+    (void)f3;
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
+{
+    char text[INET6_ADDRSTRLEN] = "local";
+    runtime_t *rt = runtime_acquire();
+    session_t *s;
+
+    (void)hostname;
+    if (hostaddr && hostaddr->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)hostaddr)->sin_addr, text, sizeof(text));
+    else if (hostaddr && hostaddr->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)hostaddr)->sin6_addr, text, sizeof(text));
+    s = rt ? session_new(rt, hostaddr, text) : NULL;
+    if (s == NULL) {
+        runtime_release(rt);
+        log_error("NOQUEUE: stage=connect client=%s action=tempfail reason=out_of_memory", text);
+        return SMFIS_TEMPFAIL;
+    }
+    smfi_setpriv(ctx, s);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_envfrom(SMFICTX *ctx, char **argv)
+{
+    session_t *s = callbacks_session(ctx);
+    char login[512], qid[64];
+    decision_t d;
+    if (s == NULL)
+        return SMFIS_TEMPFAIL;
+    session_mail(s, argv[0], callbacks_macro(ctx, "{auth_authen}", login, sizeof(login)),
+                 callbacks_macro(ctx, "i", qid, sizeof(qid)), &d);
+    return callbacks_reply(ctx, &d);
+}
+
+static sfsistat
+cb_envrcpt(SMFICTX *ctx, char **argv)
+{
+    session_t *s = callbacks_session(ctx);
+    char qid[64];
+    decision_t d;
+    if (s == NULL)
+        return SMFIS_TEMPFAIL;
+    session_rcpt(s, argv[0], callbacks_macro(ctx, "i", qid, sizeof(qid)), &d);
+    return callbacks_reply(ctx, &d);
+}
+
+static sfsistat
+cb_header(SMFICTX *ctx, char *name, char *value)
+{
+    session_t *s = callbacks_session(ctx);
+    if (s)
+        session_header(s, name, value ? value : "");
+    return (callbacks_no_reply_flags & SMFIP_NR_HDR) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+    session_t *s = callbacks_session(ctx);
+    (void)chunk;
+    if (s)
+        session_body(s, len);
+    return (callbacks_no_reply_flags & SMFIP_NR_BODY) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_eom(SMFICTX *ctx)
+{
+    session_t *s = callbacks_session(ctx);
+    char qid[64];
+    decision_t d;
+    if (s == NULL)
+        return SMFIS_TEMPFAIL;
+    session_end_of_message(s, callbacks_macro(ctx, "i", qid, sizeof(qid)), &d);
+    return callbacks_reply(ctx, &d);
+}
+
+static sfsistat
+cb_abort(SMFICTX *ctx)
+{
+    session_abort_message(callbacks_session(ctx));
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_close(SMFICTX *ctx)
+{
+    session_t *s = callbacks_session(ctx);
+    if (s) {
+        /* session_free refunds with the session's own runtime first. */
+        runtime_t *rt = session_runtime(s);
+        session_free(s);
+        runtime_release(rt);
+        smfi_setpriv(ctx, NULL);
+    }
+    return SMFIS_CONTINUE;
+}
+
+static struct smfiDesc callbacks_desc = {
+    .xxfi_name = "postinbox-milter",
+    .xxfi_version = SMFI_VERSION,
+    .xxfi_flags = 0,
+    .xxfi_connect = cb_connect,
+    .xxfi_helo = NULL,
+    .xxfi_envfrom = cb_envfrom,
+    .xxfi_envrcpt = cb_envrcpt,
+    .xxfi_header = cb_header,
+    .xxfi_eoh = NULL,
+    .xxfi_body = cb_body,
+    .xxfi_eom = cb_eom,
+    .xxfi_abort = cb_abort,
+    .xxfi_close = cb_close,
+    .xxfi_unknown = NULL,
+    .xxfi_data = NULL,
+    .xxfi_negotiate = cb_negotiate,
+};
+
+struct smfiDesc *
+callbacks_descriptor(void)
+{
+    return &callbacks_desc;
+}

@@ -1,0 +1,171 @@
+/*
+ * main.c -- postinbox-milter start-up: options, config, socket, signals.
+ *
+ * postinbox-milter [-c FILE] [-f] [-t]
+ *   -c FILE  config file (default /etc/postinbox/postinbox.conf; built-in
+ *            defaults when the default file does not exist)
+ *   -f       stay in the foreground and log to stderr
+ *   -t       check the config and exit
+ * Signals: SIGUSR1 reloads the config (a new runtime is built aside and
+ * swapped in; on error the old one stays).  SIGTERM/SIGINT/SIGHUP are
+ * libmilter's: they stop the milter.  The socket is opened before
+ * smfi_main so a bad milter_socket fails at start, not at first mail.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "callbacks.h"
+#include "config.h"
+#include "header.h"
+#include "log.h"
+#include "runtime.h"
+
+static const char *main_config_path;
+static int main_config_explicit;
+
+static pi_config_t *
+main_load_config(char *err, size_t errlen)
+{
+    if (!main_config_explicit && access(main_config_path, F_OK) != 0)
+        return config_defaults();
+    return config_load(main_config_path, err, errlen);
+}
+
+/* Waits for SIGUSR1 (blocked in every other thread) and reloads. */
+static void *
+main_reload_thread(void *arg)
+{
+    sigset_t set;
+    (void)arg;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    for (;;) {
+        int sig;
+        char err[512];
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        pi_config_t *cfg = main_load_config(err, sizeof(err));
+        runtime_t *rt = cfg ? runtime_new(cfg, err, sizeof(err)) : NULL;
+        if (rt == NULL) {
+            log_error("reload failed, keeping the running config: %s", err);
+            continue;
+        }
+        log_set_level(rt->cfg->log_level);
+        runtime_install(rt);
+        log_info("reloaded %s", main_config_explicit ? main_config_path : "built-in defaults");
+    }
+    return NULL;
+}
+
+static int
+main_daemonize(void)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid > 0)
+        _exit(0);
+    if (setsid() < 0)
+        return -1;
+    int fd = open("/dev/null", O_RDWR);
+    if (fd >= 0) {
+        dup2(fd, 0);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        if (fd > 2)
+            close(fd);
+    }
+    return chdir("/");
+}
+
+static void
+main_usage(void)
+{
+    fprintf(stderr, "usage: postinbox-milter [-c FILE] [-f] [-t]\n");
+    exit(2);
+}
+
+int
+main(int argc, char **argv)
+{
+    int foreground = 0, check_only = 0, opt;
+    char err[512];
+    sigset_t set;
+    pthread_t reload_tid;
+
+    main_config_path = CONFIG_DEFAULT_PATH;
+    while ((opt = getopt(argc, argv, "c:fth")) != -1) {
+        switch (opt) {
+        case 'c':
+            main_config_path = optarg;
+            main_config_explicit = 1;
+            break;
+        case 'f':
+            foreground = 1;
+            break;
+        case 't':
+            check_only = 1;
+            break;
+        default:
+            main_usage();
+        }
+    }
+    if (optind != argc)
+        main_usage();
+
+    pi_config_t *cfg = main_load_config(err, sizeof(err));
+    if (cfg == NULL) {
+        fprintf(stderr, "postinbox-milter: %s\n", err);
+        return 1;
+    }
+    if (check_only) {
+        printf("postinbox-milter: config OK\n");
+        config_free(cfg);
+        return 0;
+    }
+    log_open("postinbox-milter", foreground);
+    log_set_level(cfg->log_level);
+    header_init();
+
+    if (smfi_setconn(cfg->milter_socket) != MI_SUCCESS || smfi_register(*callbacks_descriptor()) != MI_SUCCESS) {
+        fprintf(stderr, "postinbox-milter: cannot use milter_socket %s\n", cfg->milter_socket);
+        return 1;
+    }
+    umask(007);
+    if (smfi_opensocket(1) != MI_SUCCESS) {
+        fprintf(stderr, "postinbox-milter: cannot open milter_socket %s: %s\n", cfg->milter_socket,
+                strerror(errno));
+        return 1;
+    }
+    runtime_t *rt = runtime_new(cfg, err, sizeof(err));
+    if (rt == NULL) {
+        fprintf(stderr, "postinbox-milter: %s\n", err);
+        return 1;
+    }
+    runtime_install(rt);
+    if (!foreground && main_daemonize() != 0) {
+        fprintf(stderr, "postinbox-milter: cannot daemonize: %s\n", strerror(errno));
+        return 1;
+    }
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (pthread_create(&reload_tid, NULL, main_reload_thread, NULL) != 0) {
+        log_error("cannot start the reload thread");
+        return 1;
+    }
+    log_info("starting on %s (database and redis connect on demand, deadline %d ms)", rt->cfg->milter_socket,
+             rt->cfg->backend_timeout_ms);
+    int rc = smfi_main();
+    log_info("stopped (smfi_main returned %d)", rc);
+    return rc == MI_SUCCESS ? 0 : 1;
+}
