@@ -47,7 +47,7 @@ address_normalize(const char *in, char *out, size_t outlen)
         if (c == '"') {
             quoted = !quoted;
         } else if (c < 0x20 || c == 0x7f || ((c == ' ' || c == '<' || c == '>') && !quoted)) {
-            return ADDRESS_MALFORMED;
+            goto malformed; /* out holds a partial copy: clear it */
         } else if (c == '@' && !quoted) {
             at = i;
         }

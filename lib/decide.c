@@ -110,18 +110,20 @@ decide_limit(const pi_config_t *cfg, const inbox_lookup_t *sender, const limit_r
 }
 
 void
-decide_backend_error(const pi_config_t *cfg, decision_t *out)
+decide_backend_error(const pi_config_t *cfg, const char *address, decision_t *out)
 {
+    reply_vars_t vars = { .inbox = address ? address : "" };
     if (cfg->on_backend_error == BACKEND_ERROR_ACCEPT)
         decide_continue(out, "backend_error_accepted");
     else
-        decide_refuse(cfg, REPLY_BACKEND, "backend", NULL, out);
+        decide_refuse(cfg, REPLY_BACKEND, "backend", &vars, out);
 }
 
 void
-decide_record_failed(const pi_config_t *cfg, decision_t *out)
+decide_record_failed(const pi_config_t *cfg, const char *address, decision_t *out)
 {
-    decide_refuse(cfg, REPLY_BACKEND, "backend", NULL, out);
+    reply_vars_t vars = { .inbox = address ? address : "" };
+    decide_refuse(cfg, REPLY_BACKEND, "backend", &vars, out);
 }
 
 void

@@ -39,11 +39,12 @@ void decide_recipient(const pi_config_t *cfg, const inbox_lookup_t *rcpt, const 
 /* RCPT TO, cap part for outbound mail: the limiter's verdict. */
 void decide_limit(const pi_config_t *cfg, const inbox_lookup_t *sender, const limit_result_t *limit,
                   decision_t *out);
-/* A backend failed or timed out: 451 4.3.0 or continue, per on_backend_error. */
-void decide_backend_error(const pi_config_t *cfg, decision_t *out);
+/* A backend failed or timed out while deciding about address (NULL if
+ * none yet): 451 4.3.0 or continue, per on_backend_error. */
+void decide_backend_error(const pi_config_t *cfg, const char *address, decision_t *out);
 /* The end-of-message record could not be written: always 451 4.3.0,
  * since no message may be accepted without its record. */
-void decide_record_failed(const pi_config_t *cfg, decision_t *out);
+void decide_record_failed(const pi_config_t *cfg, const char *address, decision_t *out);
 /* An address that does not parse. */
 void decide_malformed(const pi_config_t *cfg, decision_t *out);
 

@@ -22,7 +22,7 @@ static const struct {
     [REPLY_SPOOF] = { "spoof", 550, "5.7.1", "{inbox} may only send with authentication" },
     [REPLY_BURST] = { "burst", 451, "4.7.1", "inbox {inbox} sent too many messages in 60 seconds, retry in {retry} s" },
     [REPLY_DAILY] = { "daily", 451, "4.7.1", "inbox {inbox} reached its daily send limit, resets at {reset}" },
-    [REPLY_BACKEND] = { "backend", 451, "4.3.0", "temporary lookup failure, try again later" },
+    [REPLY_BACKEND] = { "backend", 451, "4.3.0", "temporary failure looking up {inbox}, try again later" },
     [REPLY_MALFORMED] = { "malformed", 553, "5.1.3", "malformed address" },
 };
 
@@ -54,14 +54,16 @@ reply_parse(const char *value, reply_t *out, char *err, size_t errlen)
     }
     x = end + 1;
     for (xend = x; *xend && *xend != ' '; xend++) {
-        if (*xend == '.')
+        if (*xend == '.' && xend > x && xend[-1] != '.')
             dots++;
         else if (!isdigit((unsigned char)*xend)) {
             dots = -1;
             break;
         }
     }
-    if (dots != 2 || (size_t)(xend - x) >= sizeof(out->xcode) || x[0] != value[0] || x[1] != '.') {
+    /* RFC 3463: class.subject.detail, each part digits, none empty. */
+    if (dots != 2 || xend[-1] == '.' || (size_t)(xend - x) >= sizeof(out->xcode) || x[0] != value[0] ||
+        x[1] != '.') {
         snprintf(err, errlen, "reply needs an enhanced status code of the same class, e.g. %c.7.1", value[0]);
         return -1;
     }

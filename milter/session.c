@@ -74,6 +74,15 @@ struct session {
 
 static atomic_ullong session_token_counter;
 
+/* Monotonic microseconds, for the decision time in RCPT log lines. */
+static long long
+session_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static int
 strlist_add(strlist_t *list, const char *item)
 {
@@ -187,10 +196,10 @@ session_free(session_t *s)
 }
 
 static void
-session_backend_error(session_t *s, const char *stage, const char *what, const char *err, const char *queue_id,
-                      decision_t *out)
+session_backend_error(session_t *s, const char *stage, const char *address, const char *what, const char *err,
+                      const char *queue_id, decision_t *out)
 {
-    decide_backend_error(s->rt->cfg, out);
+    decide_backend_error(s->rt->cfg, address, out);
     if (out->action == DECISION_CONTINUE)
         s->unchecked = 1;
     log_error("%s: stage=%s %s action=%s reason=backend error=\"%s\"", session_qid(s, queue_id), stage, what,
@@ -234,14 +243,14 @@ session_mail(session_t *s, const char *sender, const char *login, const char *qu
         memset(&s->sender_inbox, 0, sizeof(s->sender_inbox));
     } else if (store_lookup(s->rt->store, s->sender, s->authenticated ? login : NULL, &s->sender_inbox, err,
                             sizeof(err)) != 0) {
-        session_backend_error(s, "mail", what, err, queue_id, out);
+        session_backend_error(s, "mail", s->sender, what, err, queue_id, out);
         return;
     }
     decide_sender(s->rt->cfg, s->outbound, s->authenticated, st == ADDRESS_NULL_SENDER, &s->sender_inbox,
                   s->sender, out);
     if (out->action != DECISION_CONTINUE || s->outbound)
         log_info("%s: stage=mail %s inbox=%s action=%s reason=%s", session_qid(s, queue_id), what,
-                 s->sender_inbox.found ? s->sender_inbox.id : "-", decision_word(out), out->reason);
+                 s->sender_inbox.found ? s->sender_inbox.address : "-", decision_word(out), out->reason);
 }
 
 /* Notes an accepted recipient that is one of our inboxes. */
@@ -263,7 +272,7 @@ session_add_rcpt_inbox(session_t *s, const inbox_lookup_t *inbox)
 
 /* Reserves one send of the sender inbox for rcpt; fills out. */
 static void
-session_reserve(session_t *s, const char *rcpt, const char *queue_id, decision_t *out)
+session_reserve(session_t *s, const char *rcpt, const char *queue_id, long long started_us, decision_t *out)
 {
     char token[96], err[256], what[600];
     limit_result_t limit;
@@ -273,7 +282,7 @@ session_reserve(session_t *s, const char *rcpt, const char *queue_id, decision_t
     snprintf(what, sizeof(what), "rcpt=<%s> inbox=%s", rcpt, s->sender_inbox.address);
     if (limiter_reserve(s->rt->limiter, s->sender_inbox.id, s->sender_inbox.daily_limit,
                         s->sender_inbox.burst_limit, token, &limit, err, sizeof(err)) != 0) {
-        session_backend_error(s, "rcpt", what, err, queue_id, out);
+        session_backend_error(s, "rcpt", s->sender_inbox.address, what, err, queue_id, out);
         return;
     }
     decide_limit(s->rt->cfg, &s->sender_inbox, &limit, out);
@@ -281,11 +290,12 @@ session_reserve(session_t *s, const char *rcpt, const char *queue_id, decision_t
                                              strlist_add(&s->charged, rcpt) != 0)) {
         /* Out of memory: give the send back rather than lose track of it. */
         limiter_refund(s->rt->limiter, s->sender_inbox.id, token, err, sizeof(err));
-        decide_backend_error(s->rt->cfg, out);
+        decide_record_failed(s->rt->cfg, s->sender_inbox.address, out);
     }
-    log_info("%s: stage=rcpt direction=outbound %s action=%s reason=%s sendsToday=%ld/%d burst=%ld/%d",
+    log_info("%s: stage=rcpt direction=outbound %s action=%s reason=%s sendsToday=%ld/%d burst=%ld/%d us=%lld",
              session_qid(s, queue_id), what, decision_word(out), out->reason, limit.sends_today,
-             s->sender_inbox.daily_limit, limit.burst_used, s->sender_inbox.burst_limit);
+             s->sender_inbox.daily_limit, limit.burst_used, s->sender_inbox.burst_limit,
+             session_now_us() - started_us);
 }
 
 void
@@ -293,6 +303,7 @@ session_rcpt(session_t *s, const char *rcpt_raw, const char *queue_id, decision_
 {
     char rcpt[ADDRESS_MAX + 1], err[256];
     inbox_lookup_t inbox;
+    long long started_us = session_now_us();
 
     session_note_queue_id(s, queue_id);
     if (s->unchecked) {
@@ -308,24 +319,24 @@ session_rcpt(session_t *s, const char *rcpt_raw, const char *queue_id, decision_
     if (store_lookup(s->rt->store, rcpt, NULL, &inbox, err, sizeof(err)) != 0) {
         char what[300];
         snprintf(what, sizeof(what), "rcpt=<%s>", rcpt);
-        session_backend_error(s, "rcpt", what, err, queue_id, out);
+        session_backend_error(s, "rcpt", rcpt, what, err, queue_id, out);
         return;
     }
     decide_recipient(s->rt->cfg, &inbox, rcpt, out);
     if (out->action != DECISION_CONTINUE || !s->outbound) {
         if (out->action != DECISION_CONTINUE || inbox.found)
-            log_info("%s: stage=rcpt direction=%s rcpt=<%s> inbox=%s action=%s reason=%s", session_qid(s, queue_id),
-                     s->outbound ? "outbound" : "inbound", rcpt, inbox.found ? inbox.id : "-", decision_word(out),
-                     out->reason);
+            log_info("%s: stage=rcpt direction=%s rcpt=<%s> inbox=%s action=%s reason=%s us=%lld",
+                     session_qid(s, queue_id), s->outbound ? "outbound" : "inbound", rcpt,
+                     inbox.found ? inbox.address : "-", decision_word(out), out->reason, session_now_us() - started_us);
         if (out->action != DECISION_CONTINUE)
             return;
     } else {
-        session_reserve(s, rcpt, queue_id, out);
+        session_reserve(s, rcpt, queue_id, started_us, out);
         if (out->action != DECISION_CONTINUE || s->unchecked)
             return;
     }
     if (inbox.found && session_add_rcpt_inbox(s, &inbox) != 0)
-        decide_backend_error(s->rt->cfg, out);
+        decide_record_failed(s->rt->cfg, rcpt, out);
 }
 
 static header_id_t
@@ -449,7 +460,7 @@ session_end_of_message(session_t *s, const char *queue_id_macro, decision_t *out
     if (doc == NULL || store_record_message(s->rt->store, doc, err, doc ? sizeof(err) : 0) != 0) {
         /* Never accept a message whose record is missing, whatever
          * on_backend_error says. */
-        decide_record_failed(s->rt->cfg, out);
+        decide_record_failed(s->rt->cfg, s->sender_inbox.found ? s->sender_inbox.address : s->sender, out);
         log_error("%s: stage=eom direction=%s inbox=%s action=tempfail reason=backend error=\"%s\"", queue_id,
                   s->outbound ? "outbound" : "inbound", s->sender_inbox.found ? s->sender_inbox.address : "-",
                   doc ? err : "out of memory");

@@ -160,19 +160,20 @@ CREATE FUNCTION lookup(addr text, login text DEFAULT NULL,
 LANGUAGE sql STABLE AS $$
     WITH dom AS (
         SELECT true AS managed FROM postinbox.domain
-         WHERE lower(name) = lower(split_part(addr, '@', -1))
+         WHERE lower(name) = lower(split_part($1, '@', -1))
            AND (kind = 'sandbox' OR verified)
          LIMIT 1
     ), ibx AS (
         SELECT i.id, i.address, i.status, l.daily, l.burst
           FROM postinbox.inbox i, LATERAL postinbox.inbox_limits(i) l
-         WHERE lower(i.address) = lower(addr)
+         WHERE lower(i.address) = lower($1)
     )
     SELECT coalesce((SELECT managed FROM dom), false) OR EXISTS (SELECT 1 FROM ibx),
            ibx.id, ibx.address, ibx.status, ibx.daily, ibx.burst,
-           CASE WHEN login IS NULL THEN NULL
+           -- $2, not "login": inside the subquery that name is the column.
+           CASE WHEN $2 IS NULL THEN NULL
                 ELSE EXISTS (SELECT 1 FROM postinbox.login_grant g
-                              WHERE g.login = lower(login) AND g.inbox_id = ibx.id) END
+                              WHERE g.login = lower($2) AND g.inbox_id = ibx.id) END
       FROM (SELECT 1) one LEFT JOIN ibx ON true
 $$;
 

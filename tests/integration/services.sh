@@ -48,9 +48,9 @@
 # just exit, so the EXIT trap runs).  Callers should NOT set their own EXIT
 # trap afterwards (it would replace ours); instead define a function
 # `svc_on_exit`, which svc_stop_all calls first if it exists (e.g. to dump
-# a milter log on failure; write to stderr, because the EXIT trap runs after
-# t_summary has printed the last stdout line).  An EXIT trap that was already set before
-# svc_init is preserved and run after svc_stop_all.
+# a milter log on failure; write to stderr, because the EXIT trap runs
+# after t_summary has printed the last stdout line).  An EXIT trap that was
+# already set before svc_init is preserved and run after svc_stop_all.
 #
 # Environment knobs: KEEP_TEST_DIR=1 keeps $SVC_DIR after the run;
 # SMTP_SEND_VERBOSE=1 copies every swaks transcript to stderr;
@@ -123,6 +123,12 @@ _svc_alive() {
     stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
     stat=${stat##*) }
     [ "${stat%% *}" != Z ]
+}
+
+# _svc_is PID COMM - true if PID is alive and its command name is COMM
+# (guards against acting on a stale pid file whose pid was reused).
+_svc_is() {
+    _svc_alive "${1-}" && [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "${2-}" ]
 }
 
 # _svc_wait_gone SECONDS PID... - wait until none of the PIDs is alive.
@@ -265,6 +271,7 @@ svc_init() {
 
 _svc_exit_trap() {
     local rc=$?
+    trap '' INT TERM HUP    # do not let a second ^C interrupt the cleanup
     svc_stop_all
     if [ -n "$_SVC_PREV_EXIT_TRAP" ]; then
         eval "$_SVC_PREV_EXIT_TRAP"
@@ -282,6 +289,8 @@ svc_register_pid() {
 # svc_stop_all - stop postfix, redis, pg and registered pids; remove
 # $SVC_DIR unless KEEP_TEST_DIR=1.  Idempotent; prints nothing on stdout.
 svc_stop_all() {
+    local -    # restores shell options on return
+    set +e     # a caller's `set -e` must not abort the cleanup half-way
     {
         if declare -F svc_on_exit >/dev/null; then
             svc_on_exit || true
@@ -328,6 +337,7 @@ _svc_pg_bindir() {
         return
     fi
     local d
+    # shellcheck disable=SC2012
     d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
     [ -n "$d" ] || { _svc_log "no /usr/lib/postgresql/*/bin"; return 1; }
     echo "$d"
@@ -381,9 +391,13 @@ svc_stop_pg() {
     local bin pid
     bin=$(_svc_pg_bindir) || return 1
     pid=$(head -n 1 "$SVC_DIR/pg/postmaster.pid" 2>/dev/null)
+    if ! _svc_is "$pid" postgres; then
+        rm -f "$SVC_DIR/pg/postmaster.pid"    # stale
+        return 0
+    fi
     _svc_as postgres timeout 40 "$bin/pg_ctl" -D "$SVC_DIR/pg" -m fast -w -t 30 stop \
         >/dev/null 2>&1
-    if [ -n "$pid" ] && ! _svc_wait_gone 5 "$pid"; then
+    if ! _svc_wait_gone 5 "$pid"; then
         _svc_log "PostgreSQL did not stop; killing"
         kill -KILL "$pid" 2>/dev/null
         _svc_wait_gone 5 "$pid"
@@ -448,7 +462,7 @@ _svc_redis_pid() {
 svc_kill_redis() {
     local pid
     pid=$(_svc_redis_pid) || return 0
-    kill -KILL "$pid" 2>/dev/null
+    _svc_is "$pid" redis-server && kill -KILL "$pid" 2>/dev/null
     _svc_wait_gone 10 "$pid" || { _svc_log "redis $pid survived kill -9"; return 1; }
     rm -f "$SVC_DIR/redis.pid"
     _svc_wait_port_closed "$REDIS_PORT" 5
@@ -458,7 +472,7 @@ svc_kill_redis() {
 svc_stop_redis() {
     local pid
     pid=$(_svc_redis_pid) || return 0
-    if _svc_alive "$pid"; then
+    if _svc_is "$pid" redis-server; then
         timeout 5 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" SHUTDOWN NOSAVE >/dev/null 2>&1
         if ! _svc_wait_gone 5 "$pid"; then
             kill -KILL "$pid" 2>/dev/null
@@ -586,7 +600,11 @@ relay_transport = discard
 virtual_transport = discard
 in_flow_delay = 0
 
-smtpd_relay_restrictions = permit_sasl_authenticated, permit
+# Postfix refuses a relay policy without reject_unauth_destination (smtpd
+# exits with "specify at least one working instance of ..."), so "permit
+# everything" is spelled with permit_mynetworks: every test client is on
+# loopback, which is in mynetworks.
+smtpd_relay_restrictions = permit_sasl_authenticated, permit_mynetworks, reject_unauth_destination
 smtpd_recipient_restrictions = permit
 smtpd_tls_security_level = none
 smtp_tls_security_level = none
@@ -604,6 +622,10 @@ milter_protocol = 6
 milter_connect_timeout = 5s
 milter_command_timeout = 30s
 milter_content_timeout = 60s
+# milter_*_macros stay at their defaults: {auth_type} {auth_authen} etc.
+# arrive at MAIL (omitted, not empty, without AUTH).  {i} (queue id) is
+# never sent at MAIL; with the default smtpd_delay_open_until_valid_rcpt =
+# yes it arrives from the 2nd RCPT / DATA on, with "no" from the 1st RCPT.
 
 # Many concurrent test clients, no throttling.
 default_process_limit = 100
@@ -660,9 +682,10 @@ EOF
         _svc_pf_diag "postfix start failed"
         return 1
     fi
-    # Wait for the greeting.
-    local i banner
-    for ((i = 0; i < 100; i++)); do
+    # Wait (at most ~15 s) for the greeting.
+    local banner deadline=$((SECONDS + 15))
+    while [ $SECONDS -lt $deadline ]; do
+        # shellcheck disable=SC2016
         banner=$(timeout 2 bash -c '
             exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
             IFS= read -r -t 2 line <&3 || exit 1
@@ -692,13 +715,16 @@ svc_postfix_reload() {
 svc_stop_postfix() {
     local pid
     pid=$(_svc_pf_master_pid) || return 0
-    if _svc_alive "$pid"; then
+    if _svc_is "$pid" master; then
         timeout 20 postfix -c "$(_SVC_PF_CONF)" stop >/dev/null 2>&1 </dev/null
         _svc_wait_gone 10 "$pid" || kill -KILL "$pid" 2>/dev/null
     fi
     # The master is a session leader; its children share its session id.
+    # Sweep stragglers of that session (only Postfix daemons: user postfix
+    # or a master), so a reused pid can never hit an unrelated process.
     local left
-    left=$(ps -o pid= -s "$pid" 2>/dev/null | tr -s ' \n' ' ')
+    left=$(ps -o pid=,user=,comm= -s "$pid" 2>/dev/null |
+        awk '$2 == "postfix" || $3 == "master" { printf "%s ", $1 }')
     if [ -n "${left// /}" ]; then
         # shellcheck disable=SC2086
         kill -TERM $left 2>/dev/null
@@ -730,7 +756,8 @@ svc_stop_postfix() {
 #      DATA terminating "." (normally "250 2.0.0 Ok: queued as ...");
 #   3. else, if swaks itself reported an error (connection refused, timeout,
 #      connection closed): "000 " followed by swaks' message;
-#   4. else the last reply line the server sent (e.g. with --quit-after);
+#   4. else the last reply line the server sent before QUIT (e.g. the RCPT
+#      reply with --quit-after RCPT);
 #   5. else "000 no reply".
 # Always returns 0 (safe under set -e).  The full transcript of the most
 # recent call is in $SVC_DIR/swaks.last; SMTP_SEND_VERBOSE=1 also copies it
@@ -744,22 +771,27 @@ smtp_send() {
     [ "${SMTP_SEND_VERBOSE-}" = 1 ] && cat "$out" >&2
     awk '
         function text(s) { sub(/^<[-*~]+ ?/, "", s); sub(/^ +/, "", s); sub(/\r$/, "", s); return s }
-        /^ -> \.\r?$/ || /^ ~> \.\r?$/ { after_dot = 1; next }
-        /^(<-|<\*\*|<~|<~\*)/ {
+        function is_reply(s) { return s ~ /^[0-9][0-9][0-9]/ && (length(s) == 3 || substr(s, 4, 1) == " " || substr(s, 4, 1) == "-") }
+        function is_final(s) { return length(s) == 3 || substr(s, 4, 1) == " " }
+        /^ [-~]> \.\r?$/ { after_dot = 1; next }
+        /^ [-~]> QUIT\r?$/ { quitting = 1; next }
+        /^<(-|\*\*|~|~\*)/ {
             t = text($0)
-            if (t ~ /^[0-9][0-9][0-9]([ -]|$)) {
-                last = t
-                if ($0 ~ /^<(\*\*|~\*)/ && t ~ /^[45]/) err = t
+            bad = ($0 ~ /^<(\*\*|~\*)/)
+            if (is_reply(t)) {
+                if (!quitting) last = t
+                if (bad && t ~ /^[45]/) err = t
                 if (after_dot) {
                     dot = t
-                    if (t ~ /^[0-9][0-9][0-9]( |$)/) after_dot = 0
+                    if (is_final(t)) after_dot = 0
                 }
-            } else if ($0 ~ /^<(\*\*|~\*)/) {
+            } else if (bad) {
+                sub(/^[ \t]+/, "", t)
                 swerr = "000 " t
             }
             next
         }
-        /^\*\*\* / { t = $0; sub(/^\*\*\* /, "", t); sub(/\r$/, "", t); swerr = "000 " t; next }
+        /^\*\*\* / { t = $0; sub(/^\*\*\*[ \t]*/, "", t); sub(/\r$/, "", t); swerr = "000 " t; next }
         END {
             if (err != "") print err
             else if (dot != "") print dot

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# quickstart.sh -- installs, builds and starts postinbox on loopback with
+# its own PostgreSQL, Redis and Postfix instance, provisions a demo inbox,
+# sends mail through it and shows what happened.
+#
+#   bash contrib/quickstart.sh          start (or restart) the demo
+#   bash contrib/quickstart.sh stop     stop every demo process
+#
+# Everything lives in $POSTINBOX_DEMO_DIR (default /var/lib/postinbox-demo)
+# and listens on 127.0.0.1 only: SMTP 2525, milter 8891, PostgreSQL 55432,
+# Redis 56379.  A system Postfix, PostgreSQL or Redis is left untouched.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TOP=$(pwd)
+DEMO=${POSTINBOX_DEMO_DIR:-/var/lib/postinbox-demo}
+
+# services.sh provides the private-instance plumbing the tests use; here
+# we give it a fixed directory and fixed ports instead of svc_init's.
+# shellcheck source=../tests/integration/services.sh
+. "$TOP/tests/integration/services.sh"
+export SVC_DIR=$DEMO PG_PORT=55432 REDIS_PORT=56379 SMTP_PORT=2525 MILTER_PORT=8891
+export MILTER2_PORT=8892 POLICY_PORT=10040 HTTP_PORT=8080
+
+demo_stop() {
+    [ -d "$DEMO" ] || return 0
+    if [ -s "$DEMO/milter.pid" ]; then
+        kill "$(cat "$DEMO/milter.pid")" 2>/dev/null || true
+        rm -f "$DEMO/milter.pid"
+    fi
+    svc_stop_postfix >/dev/null 2>&1 || true
+    svc_stop_redis >/dev/null 2>&1 || true
+    svc_stop_pg >/dev/null 2>&1 || true
+}
+
+if [ "${1:-}" = stop ]; then
+    demo_stop
+    echo "postinbox demo stopped (state kept in $DEMO; remove it to start afresh)"
+    exit 0
+fi
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+
+step "Installing packages (Debian 12)"
+scripts/install-deps.sh
+
+step "Building"
+[ -x configure ] || autoreconf -fi >/dev/null
+[ -f Makefile ] || ./configure >/dev/null
+make -j2 >/dev/null
+echo "built milter/postinbox-milter and ctl/postinboxctl"
+
+step "Starting PostgreSQL, Redis and Postfix on 127.0.0.1 (state in $DEMO)"
+demo_stop
+mkdir -p "$DEMO"
+chmod 755 "$DEMO"
+: > "$DEMO/pids"
+if [ -f "$DEMO/pg/PG_VERSION" ]; then svc_start_pg_again; else rm -rf "$DEMO/pg"; svc_start_pg; fi
+svc_start_redis
+CONF=$DEMO/postinbox.conf
+cat > "$CONF" <<CONF
+# postinbox demo config (contrib/quickstart.sh); see contrib/postinbox.conf.example
+database = $PI_DATABASE
+redis = $PI_REDIS
+milter_socket = inet:$MILTER_PORT@127.0.0.1
+sandbox_domain = sandbox.demo.test
+log_level = info
+CONF
+CTL="$TOP/ctl/postinboxctl -c $CONF"
+$CTL migrate
+nohup "$TOP/milter/postinbox-milter" -c "$CONF" -f >> "$DEMO/milter.log" 2>&1 &
+echo $! > "$DEMO/milter.pid"
+for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$MILTER_PORT") 2>/dev/null && break; sleep 0.1; done
+echo "postinbox-milter listening on inet:$MILTER_PORT@127.0.0.1 (log: $DEMO/milter.log)"
+svc_add_sasl_user agent demo.test demo-password
+svc_start_postfix "inet:127.0.0.1:$MILTER_PORT"
+echo "Postfix listening on 127.0.0.1:$SMTP_PORT with smtpd_milters = inet:127.0.0.1:$MILTER_PORT"
+
+step "Provisioning a demo account and inboxes"
+json() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+acct=$($CTL --json account list | python3 -c '
+import json, sys
+d = [a for a in json.load(sys.stdin)["data"] if a.get("shortId") == "demo"]
+print(d[0]["id"] if d else "")')
+[ -n "$acct" ] || acct=$($CTL --json account create --name "Demo" --short-id demo | json id)
+inbox() { $CTL --json inbox show "$1--demo@sandbox.demo.test" 2>/dev/null || $CTL --json inbox create --account "$acct" --username "$1" "${@:2}"; }
+AGENT=$(inbox agent --display-name "Demo agent" --label demo | json address)
+PAUSED=$(inbox paused | json address)
+$CTL inbox suspend "$PAUSED" --reason "demo: suspended inbox" >/dev/null
+$CTL login grant --login agent@demo.test --inbox "$AGENT" >/dev/null
+echo "inbox $AGENT (SASL login agent@demo.test / demo-password may send as it)"
+echo "inbox $PAUSED (suspended)"
+
+swaks_demo() {
+    echo "\$ swaks --server 127.0.0.1:$SMTP_PORT $*"
+    swaks --server 127.0.0.1 --port "$SMTP_PORT" --helo demo.test "$@" 2>&1 \
+        | grep -E '^(<~?\*?\*?|<-) +[245][0-9][0-9] ' | grep -vE ' (220|221|235|250-|334|354) ' | sed 's/^/    /' || true
+}
+
+step "Inbound mail to the inbox"
+swaks_demo --from someone@remote.test --to "$AGENT" --header "Subject: Hello agent"
+step "Inbound mail to a suspended inbox (450 4.2.1) and to an unknown one (550 5.1.1)"
+swaks_demo --from someone@remote.test --to "$PAUSED"
+swaks_demo --from someone@remote.test --to "nobody--demo@sandbox.demo.test"
+step "Outbound mail from the inbox, authenticated"
+swaks_demo -a PLAIN -au agent@demo.test -ap demo-password --from "$AGENT" --to friend@remote.test \
+    --header "Subject: =?utf-8?q?R=C3=A9ponse?="
+step "The same inbox address without authentication (550 5.7.1)"
+swaks_demo --from "$AGENT" --to friend@remote.test
+
+step "What postinbox recorded"
+$CTL inbox show "$AGENT"
+echo
+$CTL messages "$AGENT" --limit 5
+echo
+$CTL events "$AGENT" --limit 5
+
+step "The milter's decisions (one line each, queue id first)"
+tail -n 8 "$DEMO/milter.log"
+
+cat <<EOF
+
+postinbox is running on 127.0.0.1.  Try:
+  swaks --server 127.0.0.1 --port $SMTP_PORT -a PLAIN -au agent@demo.test -ap demo-password \\
+        --from $AGENT --to you@remote.test
+  $TOP/ctl/postinboxctl -c $CONF inbox list
+Stop it with: bash contrib/quickstart.sh stop
+EOF

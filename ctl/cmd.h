@@ -1,0 +1,40 @@
+/*
+ * cmd.h -- the postinboxctl commands.
+ *
+ * Public: one cmd_* function per command, all of type cmd_fn_t, called by
+ * postinboxctl.c after the command line was parsed against the command's
+ * option spec and the config was loaded.  Each returns the exit status
+ * (0, CTL_EXIT_ERROR or CTL_EXIT_USAGE), having reported any error.
+ *   cmd_account.c  account create|list, domain add|list
+ *   cmd_inbox.c    inbox create|show|list|disable|suspend|activate
+ *   cmd_login.c    login grant|revoke|list
+ *   cmd_history.c  messages, events
+ */
+#ifndef POSTINBOX_CTL_CMD_H
+#define POSTINBOX_CTL_CMD_H
+
+#include "args.h"
+#include "ctl_db.h"
+
+typedef int (*cmd_fn_t)(ctl_t *ctl, const args_t *args);
+
+int cmd_account_create(ctl_t *ctl, const args_t *args);
+int cmd_account_list(ctl_t *ctl, const args_t *args);
+int cmd_domain_add(ctl_t *ctl, const args_t *args);
+int cmd_domain_list(ctl_t *ctl, const args_t *args);
+
+int cmd_inbox_create(ctl_t *ctl, const args_t *args);
+int cmd_inbox_show(ctl_t *ctl, const args_t *args);
+int cmd_inbox_list(ctl_t *ctl, const args_t *args);
+int cmd_inbox_disable(ctl_t *ctl, const args_t *args);
+int cmd_inbox_suspend(ctl_t *ctl, const args_t *args);
+int cmd_inbox_activate(ctl_t *ctl, const args_t *args);
+
+int cmd_login_grant(ctl_t *ctl, const args_t *args);
+int cmd_login_revoke(ctl_t *ctl, const args_t *args);
+int cmd_login_list(ctl_t *ctl, const args_t *args);
+
+int cmd_messages(ctl_t *ctl, const args_t *args);
+int cmd_events(ctl_t *ctl, const args_t *args);
+
+#endif

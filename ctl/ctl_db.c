@@ -1,0 +1,220 @@
+/*
+ * ctl_db.c -- config, store and limiter for postinboxctl.  See ctl_db.h.
+ */
+#include "ctl_db.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "output.h"
+#include "utf8.h"
+
+/* conninfo with client_encoding=UTF8 appended: we send and expect UTF-8
+ * whatever the database encoding or PGCLIENTENCODING.  Later settings
+ * win in both conninfo forms. */
+static char *
+ctl_conninfo_utf8(const char *conninfo)
+{
+    const char *suffix;
+    char *out;
+    size_t len = strlen(conninfo);
+
+    if (strncmp(conninfo, "postgresql://", 13) == 0 || strncmp(conninfo, "postgres://", 11) == 0)
+        suffix = strchr(conninfo, '?') ? "&client_encoding=UTF8" : "?client_encoding=UTF8";
+    else
+        suffix = " client_encoding=UTF8";
+    out = malloc(len + strlen(suffix) + 1);
+    if (out == NULL)
+        return NULL;
+    memcpy(out, conninfo, len);
+    strcpy(out + len, suffix);
+    return out;
+}
+
+int
+ctl_open(ctl_t *ctl, const char *config_path)
+{
+    char err[512];
+
+    memset(ctl, 0, sizeof(*ctl));
+    if (config_path == NULL && access(CONFIG_DEFAULT_PATH, F_OK) == 0)
+        config_path = CONFIG_DEFAULT_PATH;
+    if (config_path != NULL) {
+        ctl->cfg = config_load(config_path, err, sizeof(err));
+        if (ctl->cfg == NULL)
+            return output_error("%s", err);
+    } else {
+        ctl->cfg = config_defaults();
+        if (ctl->cfg == NULL)
+            return output_error("out of memory");
+    }
+    ctl->conninfo = ctl_conninfo_utf8(ctl->cfg->database);
+    if (ctl->conninfo == NULL)
+        return output_error("out of memory");
+    ctl->timeout_ms = ctl->cfg->backend_timeout_ms > CTL_MIN_TIMEOUT_MS ? ctl->cfg->backend_timeout_ms
+                                                                         : CTL_MIN_TIMEOUT_MS;
+    return 0;
+}
+
+void
+ctl_close(ctl_t *ctl)
+{
+    store_free(ctl->store);
+    limiter_free(ctl->limiter);
+    free(ctl->conninfo);
+    config_free(ctl->cfg);
+    memset(ctl, 0, sizeof(*ctl));
+}
+
+/* libpq's "query: ERROR:  text\n\tHINT" as "text HINT", in place. */
+static const char *
+ctl_error_text(char *err)
+{
+    char *text = err;
+    if (strncmp(text, "query: ", 7) == 0)
+        text += 7;
+    if (strncmp(text, "ERROR:  ", 8) == 0)
+        text += 8;
+    return output_oneline(text);
+}
+
+PGresult *
+ctl_query(ctl_t *ctl, const char *sql, int nparams, const char *const *params)
+{
+    char err[1024];
+    PGresult *res;
+
+    if (ctl->store == NULL) {
+        /* one connection: a CLI run is one thread doing one thing */
+        ctl->store = store_new(ctl->conninfo, 1, ctl->timeout_ms);
+        if (ctl->store == NULL) {
+            output_error("out of memory");
+            return NULL;
+        }
+    }
+    res = store_exec(ctl->store, sql, nparams, params, err, sizeof(err));
+    if (res == NULL)
+        output_error("database: %s", ctl_error_text(err));
+    return res;
+}
+
+int
+ctl_count(ctl_t *ctl, const char *sql, int nparams, const char *const *params, long long *count)
+{
+    PGresult *res = ctl_query(ctl, sql, nparams, params);
+    if (res == NULL)
+        return CTL_EXIT_ERROR;
+    *count = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+    PQclear(res);
+    return 0;
+}
+
+int
+ctl_usage(ctl_t *ctl, const char *inbox_id, limit_result_t *res)
+{
+    char err[512];
+
+    if (ctl->redis_down)
+        return -1;
+    if (ctl->limiter == NULL) {
+        ctl->limiter = limiter_new(ctl->cfg->redis, 1, ctl->cfg->backend_timeout_ms, err, sizeof(err));
+        if (ctl->limiter == NULL)
+            goto down;
+    }
+    if (limiter_usage(ctl->limiter, inbox_id, res, err, sizeof(err)) == 0)
+        return 0;
+down:
+    ctl->redis_down = 1;
+    output_warn("cannot read send counts from Redis (%s); sendsToday shown as null", err);
+    return -1;
+}
+
+int
+ctl_resolve_inbox(ctl_t *ctl, const char *selector, char id[40])
+{
+    const char *params[1] = { selector };
+    const char *sql;
+    PGresult *res;
+
+    if (valid_uuid(selector))
+        sql = "SELECT id FROM postinbox.inbox WHERE id = $1::uuid";
+    else if (strchr(selector, '@') != NULL)
+        sql = "SELECT id FROM postinbox.inbox WHERE lower(address) = lower($1)";
+    else
+        return output_usage("\"%s\" is neither an inbox id (uuid) nor an address", selector);
+    res = ctl_query(ctl, sql, 1, params);
+    if (res == NULL)
+        return CTL_EXIT_ERROR;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return output_error("no inbox %s", selector);
+    }
+    snprintf(id, 40, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return 0;
+}
+
+const char *
+ctl_actor(void)
+{
+    static char actor[300];
+    struct passwd *pw = getpwuid(geteuid());
+    if (pw != NULL && pw->pw_name != NULL)
+        snprintf(actor, sizeof(actor), "postinboxctl:%s", pw->pw_name);
+    else
+        snprintf(actor, sizeof(actor), "postinboxctl:uid=%ld", (long)geteuid());
+    return actor;
+}
+
+json_t *
+ctl_json_text(const PGresult *res, int row, int col)
+{
+    const char *text;
+    json_t *value;
+    char *clean;
+
+    if (PQgetisnull(res, row, col))
+        return json_null();
+    text = PQgetvalue(res, row, col);
+    value = json_string(text);
+    if (value != NULL)
+        return value;
+    /* not UTF-8 (a SQL_ASCII database): show it repaired, never fail */
+    clean = utf8_sanitize(text, strlen(text), strlen(text) * 3 + 1);
+    value = clean ? json_string(clean) : NULL;
+    free(clean);
+    return value ? value : json_null();
+}
+
+json_t *
+ctl_json_int(const PGresult *res, int row, int col)
+{
+    if (PQgetisnull(res, row, col))
+        return json_null();
+    return json_integer((json_int_t)strtoll(PQgetvalue(res, row, col), NULL, 10));
+}
+
+json_t *
+ctl_json_bool(const PGresult *res, int row, int col)
+{
+    if (PQgetisnull(res, row, col))
+        return json_null();
+    return json_boolean(strcmp(PQgetvalue(res, row, col), "t") == 0);
+}
+
+json_t *
+ctl_json_parsed(const PGresult *res, int row, int col)
+{
+    json_error_t error;
+    json_t *value;
+
+    if (PQgetisnull(res, row, col))
+        return json_null();
+    value = json_loads(PQgetvalue(res, row, col), JSON_DECODE_ANY | JSON_ALLOW_NUL, &error);
+    return value ? value : ctl_json_text(res, row, col);
+}

@@ -1,0 +1,68 @@
+/*
+ * ctl_db.h -- postinboxctl's configuration and backends.
+ *
+ * Public: ctl_t, ctl_open, ctl_close, ctl_query, ctl_count, ctl_usage,
+ * ctl_resolve_inbox, ctl_actor, ctl_json_text, ctl_json_int,
+ * ctl_json_bool, ctl_json_parsed, CTL_ISO.
+ * One ctl_t per run: the config (the -c file, else the default path if
+ * it exists, else built-in defaults), a one-connection store opened on
+ * first use and a limiter for reading usage.  Every query goes through
+ * store_exec, so it is parameterised and has a deadline: the config's
+ * backend_timeout_ms, but at least CTL_MIN_TIMEOUT_MS, since the milter's
+ * short deadline is not meant for admin queries.  Errors are reported
+ * here (stderr), so callers just return CTL_EXIT_ERROR.
+ */
+#ifndef POSTINBOX_CTL_DB_H
+#define POSTINBOX_CTL_DB_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "lib/config.h" /* not autoconf's config.h, found first via -I. */
+#include "limiter.h"
+#include "store.h"
+
+#define CTL_MIN_TIMEOUT_MS 10000
+
+/* SQL: a timestamptz column as ISO-8601 UTC text, e.g. 2024-05-01T12:00:00.000Z */
+#define CTL_ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+typedef struct {
+    pi_config_t *cfg;
+    char *conninfo;        /* cfg->database with client_encoding=UTF8 */
+    int timeout_ms;
+    store_t *store;
+    limiter_t *limiter;
+    int redis_down;        /* warned once; no further Redis calls */
+} ctl_t;
+
+/* Loads the config.  0, or CTL_EXIT_ERROR after reporting. */
+int ctl_open(ctl_t *ctl, const char *config_path);
+void ctl_close(ctl_t *ctl);
+
+/* Runs one parameterised statement; NULL after reporting the error. */
+PGresult *ctl_query(ctl_t *ctl, const char *sql, int nparams, const char *const *params);
+
+/* Runs a SELECT count(*) ...; 0 with *count, or CTL_EXIT_ERROR (reported). */
+int ctl_count(ctl_t *ctl, const char *sql, int nparams, const char *const *params, long long *count);
+
+/* Reads an inbox's usage from Redis.  -1 if Redis is unreachable (a
+ * warning is printed the first time; later calls fail at once). */
+int ctl_usage(ctl_t *ctl, const char *inbox_id, limit_result_t *res);
+
+/* Resolves an inbox given as a uuid or an address (anything with '@').
+ * 0 with id filled, CTL_EXIT_USAGE if selector is neither,
+ * CTL_EXIT_ERROR if no such inbox or on database error (reported). */
+int ctl_resolve_inbox(ctl_t *ctl, const char *selector, char id[40]);
+
+/* "postinboxctl:<unix user>" for audit rows. */
+const char *ctl_actor(void);
+
+/* Column values of a result as JSON; NULL columns become null. */
+json_t *ctl_json_text(const PGresult *res, int row, int col);
+json_t *ctl_json_int(const PGresult *res, int row, int col);
+json_t *ctl_json_bool(const PGresult *res, int row, int col);
+/* A column holding JSON text (to_json(...)::text, jsonb). */
+json_t *ctl_json_parsed(const PGresult *res, int row, int col);
+
+#endif

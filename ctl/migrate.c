@@ -1,0 +1,278 @@
+/*
+ * migrate.c -- applies the embedded migrations.  See migrate.h.
+ *
+ * Why not store_exec: it uses the extended protocol, which takes one
+ * statement per call.  Here a migration file is sent whole with
+ * PQsendQuery, on a connection opened by pgconn_open (deadline-bound
+ * connect), and each call waits in poll(2) until a deadline a little
+ * past the server-side statement_timeout.
+ */
+#include "migrate.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "output.h"
+#include "pgconn.h"
+
+/* Server-side limit of each statement (PostgreSQL >= 13 applies it to
+ * each statement of a multi-statement query), including the wait for
+ * another migrate's lock. */
+#define MIGRATE_STATEMENT_TIMEOUT "60s"
+/* Client-side deadline of one call: the server's limit plus slack, and
+ * for a whole migration file (many statements) a generous 10 minutes. */
+#define MIGRATE_CALL_TIMEOUT_MS 70000
+#define MIGRATE_FILE_TIMEOUT_MS 600000
+/* pg_advisory_xact_lock key: "postinbx" as a 64-bit integer. */
+#define MIGRATE_LOCK_KEY "8101821198485054072"
+
+static long long
+migrate_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits for the socket; 1 ready, 0 deadline passed, -1 error. */
+static int
+migrate_wait(PGconn *conn, short events, long long deadline)
+{
+    for (;;) {
+        long long left = deadline - migrate_now_ms();
+        struct pollfd pfd = { .fd = PQsocket(conn), .events = events };
+        if (left <= 0)
+            return 0;
+        int n = poll(&pfd, 1, (int)left);
+        if (n > 0)
+            return 1;
+        if (n == 0)
+            return 0;
+        if (errno != EINTR)
+            return -1;
+    }
+}
+
+/* One line of libpq error text. */
+static void
+migrate_error_text(const char *msg, char *err, size_t errlen)
+{
+    if (msg == NULL || *msg == '\0')
+        msg = "unknown error";
+    if (strncmp(msg, "ERROR:  ", 8) == 0)
+        msg += 8;
+    snprintf(err, errlen, "%s", msg);
+    output_oneline(err);
+}
+
+/* Runs sql (several statements when nparams is 0) within the deadline.
+ * Returns the last result, or NULL with err (the first failing
+ * statement's error). */
+static PGresult *
+migrate_exec(PGconn *conn, const char *sql, int nparams, const char *const *params, int timeout_ms, char *err,
+             size_t errlen)
+{
+    long long deadline = migrate_now_ms() + timeout_ms;
+    PGresult *res, *last = NULL, *failed = NULL;
+    int sent, flushed;
+
+    sent = nparams == 0 ? PQsendQuery(conn, sql)
+                        : PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    if (!sent) {
+        migrate_error_text(PQerrorMessage(conn), err, errlen);
+        return NULL;
+    }
+    while ((flushed = PQflush(conn)) == 1) {
+        if (migrate_wait(conn, POLLOUT, deadline) <= 0)
+            goto timeout;
+    }
+    if (flushed < 0) {
+        migrate_error_text(PQerrorMessage(conn), err, errlen);
+        return NULL;
+    }
+    for (;;) {
+        while (PQisBusy(conn)) {
+            if (migrate_wait(conn, POLLIN, deadline) <= 0)
+                goto timeout;
+            if (!PQconsumeInput(conn)) {
+                migrate_error_text(PQerrorMessage(conn), err, errlen);
+                PQclear(last);
+                PQclear(failed);
+                return NULL;
+            }
+        }
+        res = PQgetResult(conn);
+        if (res == NULL)
+            break;
+        ExecStatusType st = PQresultStatus(res);
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && failed == NULL) {
+            failed = res;
+            continue;
+        }
+        PQclear(last);
+        last = res;
+    }
+    if (failed != NULL) {
+        migrate_error_text(PQresultErrorMessage(failed), err, errlen);
+        PQclear(failed);
+        PQclear(last);
+        return NULL;
+    }
+    if (last == NULL)
+        snprintf(err, errlen, "no result");
+    return last;
+
+timeout:
+    /* The caller closes the connection: the server then rolls back. */
+    PQclear(last);
+    PQclear(failed);
+    snprintf(err, errlen, "timed out after %d ms", timeout_ms);
+    return NULL;
+}
+
+/* Runs a statement whose result is not needed; 0 or -1 with err. */
+static int
+migrate_do(PGconn *conn, const char *sql, int nparams, const char *const *params, char *err, size_t errlen)
+{
+    PGresult *res = migrate_exec(conn, sql, nparams, params, MIGRATE_CALL_TIMEOUT_MS, err, errlen);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    return 0;
+}
+
+/* Applies migration m unless already recorded.  1 applied, 0 skipped,
+ * -1 with err. */
+static int
+migrate_one(PGconn *conn, const migration_t *m, char *err, size_t errlen)
+{
+    char version[16];
+    const char *params[2] = { version, m->name };
+    PGresult *res;
+    int applied;
+
+    snprintf(version, sizeof(version), "%d", m->version);
+    if (migrate_do(conn, "BEGIN", 0, NULL, err, errlen) != 0)
+        return -1;
+    if (migrate_do(conn, "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ")", 0, NULL, err, errlen) != 0)
+        goto fail;
+    res = migrate_exec(conn, "SELECT 1 FROM postinbox.schema_migration WHERE version = $1::integer", 1,
+                       params, MIGRATE_CALL_TIMEOUT_MS, err, errlen);
+    if (res == NULL)
+        goto fail;
+    applied = PQntuples(res) > 0;
+    PQclear(res);
+    if (applied) {
+        if (migrate_do(conn, "ROLLBACK", 0, NULL, err, errlen) != 0)
+            return -1;
+        return 0;
+    }
+    res = migrate_exec(conn, m->sql, 0, NULL, MIGRATE_FILE_TIMEOUT_MS, err, errlen);
+    if (res == NULL)
+        goto fail;
+    PQclear(res);
+    if (migrate_do(conn, "INSERT INTO postinbox.schema_migration (version, name) VALUES ($1::integer, $2)", 2,
+                   params, err, errlen) != 0)
+        goto fail;
+    if (migrate_do(conn, "COMMIT", 0, NULL, err, errlen) != 0)
+        return -1;
+    return 1;
+
+fail:
+    /* keep err; a failed ROLLBACK only means the connection is gone */
+    {
+        char ignored[64];
+        migrate_do(conn, "ROLLBACK", 0, NULL, ignored, sizeof(ignored));
+    }
+    return -1;
+}
+
+int
+migrate_run(const pi_config_t *cfg, const char *conninfo)
+{
+    char err[1024];
+    int connect_ms = cfg->backend_timeout_ms < 2000 ? 2000 : cfg->backend_timeout_ms;
+    json_t *applied = json_array();
+    PGconn *conn;
+    PGresult *res;
+    long newest = 0;
+    int rc = CTL_EXIT_OK;
+
+    conn = pgconn_open(conninfo, connect_ms, err, sizeof(err));
+    if (conn == NULL) {
+        json_decref(applied);
+        return output_error("database: %s", output_oneline(err));
+    }
+    if (PQserverVersion(conn) < 130000) {
+        rc = output_error("PostgreSQL %d is too old; postinbox needs 13 or later",
+                          PQserverVersion(conn) / 10000);
+        goto out;
+    }
+    /* The bootstrap runs under the same lock, so concurrent first runs do
+     * not race on CREATE ... IF NOT EXISTS. */
+    if (migrate_do(conn,
+                   "SET statement_timeout = '" MIGRATE_STATEMENT_TIMEOUT "';"
+                   " SET client_min_messages = warning;"
+                   " SET application_name = 'postinboxctl migrate'",
+                   0, NULL, err, sizeof(err)) != 0) {
+        rc = output_error("database: %s", err);
+        goto out;
+    }
+    if (migrate_do(conn,
+                   "BEGIN;"
+                   " SELECT pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ");"
+                   " CREATE SCHEMA IF NOT EXISTS postinbox;"
+                   " CREATE TABLE IF NOT EXISTS postinbox.schema_migration ("
+                   "   version    integer PRIMARY KEY,"
+                   "   name       text NOT NULL,"
+                   "   applied_at timestamptz NOT NULL DEFAULT now());"
+                   " COMMIT",
+                   0, NULL, err, sizeof(err)) != 0) {
+        rc = output_error("database: preparing postinbox.schema_migration: %s", err);
+        goto out;
+    }
+    for (size_t i = 0; i < migrations_count; i++) {
+        const migration_t *m = &migrations[i];
+        int done = migrate_one(conn, m, err, sizeof(err));
+        if (done < 0) {
+            rc = output_error("migration %s failed: %s", m->name, err);
+            break;
+        }
+        if (done > 0) {
+            json_array_append_new(applied, json_string(m->name));
+            output_line("applied %s", m->name);
+            fflush(stdout);
+        }
+    }
+    if (rc != CTL_EXIT_OK)
+        goto out;
+
+    res = migrate_exec(conn, "SELECT coalesce(max(version), 0) FROM postinbox.schema_migration", 0, NULL,
+                       MIGRATE_CALL_TIMEOUT_MS, err, sizeof(err));
+    if (res == NULL) {
+        rc = output_error("database: %s", err);
+        goto out;
+    }
+    newest = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    if (migrations_count > 0 && newest > migrations[migrations_count - 1].version)
+        output_warn("the database has migration %ld, newer than this postinboxctl knows (%d)", newest,
+                    migrations[migrations_count - 1].version);
+    if (json_array_size(applied) == 0)
+        output_line("schema up to date");
+    if (output_json()) {
+        json_t *doc = json_object();
+        json_object_set(doc, "applied", applied);
+        json_object_set_new(doc, "version", json_integer(newest));
+        output_object(doc, NULL);
+    }
+out:
+    json_decref(applied);
+    pgconn_close(conn);
+    return rc;
+}

@@ -1,0 +1,215 @@
+/*
+ * postinboxctl.c -- the admin CLI: command table, dispatch, usage.
+ *
+ * Public: main.
+ * "postinboxctl [-c FILE] [--json] GROUP [SUBCOMMAND] [ARGS]": the command
+ * words are found first (only the global options may come before them),
+ * the rest is parsed against the command's option spec (args.c), then the
+ * config is loaded (ctl_db.c) and the command runs (cmd_*.c, migrate.c).
+ * Exit status: 0 success, 1 error, 2 usage error.  Logs nothing: results
+ * on stdout, diagnostics on stderr.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "cmd.h"
+#include "ctl_db.h"
+#include "migrate.h"
+#include "output.h"
+
+typedef struct {
+    const char *group;
+    const char *name;      /* NULL: a one-word command */
+    const char *spec;      /* options, see args_parse */
+    int npos;              /* positional arguments */
+    cmd_fn_t run;
+    const char *usage;     /* after "postinboxctl " */
+} ctl_command_t;
+
+#define PAGE "limit=,offset="
+
+static int cmd_migrate(ctl_t *ctl, const args_t *args);
+
+static const ctl_command_t ctl_commands[] = {
+    { "migrate", NULL, "", 0, cmd_migrate, "migrate" },
+    { "account", "create", "name=,short-id=,daily-limit=", 0, cmd_account_create,
+      "account create --name NAME [--short-id ID] [--daily-limit N]" },
+    { "account", "list", PAGE, 0, cmd_account_list, "account list [--limit N] [--offset N]" },
+    { "domain", "add", "account=,name=,verified", 0, cmd_domain_add,
+      "domain add --account ID --name DOMAIN [--verified]" },
+    { "domain", "list", "account=," PAGE, 0, cmd_domain_list,
+      "domain list [--account ID] [--limit N] [--offset N]" },
+    { "inbox", "create", "account=,username=,domain=,display-name=,label*,daily-limit=,burst-limit=", 0,
+      cmd_inbox_create,
+      "inbox create --account ID --username U [--domain DOMAIN] [--display-name NAME]\n"
+      "                    [--label L]... [--daily-limit N] [--burst-limit N]" },
+    { "inbox", "show", "", 1, cmd_inbox_show, "inbox show ID|ADDRESS" },
+    { "inbox", "list", "account=," PAGE, 0, cmd_inbox_list, "inbox list [--account ID] [--limit N] [--offset N]" },
+    { "inbox", "disable", "reason=", 1, cmd_inbox_disable, "inbox disable ID|ADDRESS [--reason TEXT]" },
+    { "inbox", "suspend", "reason=", 1, cmd_inbox_suspend, "inbox suspend ID|ADDRESS [--reason TEXT]" },
+    { "inbox", "activate", "reason=", 1, cmd_inbox_activate, "inbox activate ID|ADDRESS [--reason TEXT]" },
+    { "login", "grant", "login=,inbox=", 0, cmd_login_grant, "login grant --login SASLNAME --inbox ID|ADDRESS" },
+    { "login", "revoke", "login=,inbox=", 0, cmd_login_revoke, "login revoke --login SASLNAME --inbox ID|ADDRESS" },
+    { "login", "list", "login=,inbox=," PAGE, 0, cmd_login_list,
+      "login list [--inbox ID|ADDRESS] [--login SASLNAME] [--limit N] [--offset N]" },
+    { "messages", NULL, PAGE, 1, cmd_messages, "messages ID|ADDRESS [--limit N] [--offset N]" },
+    { "events", NULL, "type=," PAGE, 1, cmd_events, "events ID|ADDRESS [--type TYPE] [--limit N] [--offset N]" },
+};
+
+#define CTL_NCOMMANDS (sizeof(ctl_commands) / sizeof(ctl_commands[0]))
+
+static int
+cmd_migrate(ctl_t *ctl, const args_t *args)
+{
+    (void)args;
+    return migrate_run(ctl->cfg, ctl->conninfo);
+}
+
+/* Prints the usage of every command of group (all when group is NULL). */
+static void
+ctl_print_usage(FILE *fp, const char *group)
+{
+    fprintf(fp, "usage: postinboxctl [-c FILE] [--json] COMMAND ...\n");
+    for (size_t i = 0; i < CTL_NCOMMANDS; i++)
+        if (group == NULL || strcmp(group, ctl_commands[i].group) == 0)
+            fprintf(fp, "       postinboxctl %s\n", ctl_commands[i].usage);
+    if (group == NULL)
+        fprintf(fp, "ID|ADDRESS is an inbox id (uuid) or its address.  -c FILE defaults to %s\n"
+                    "if it exists, else built-in defaults.  --json prints JSON on stdout.\n",
+                CONFIG_DEFAULT_PATH);
+}
+
+/* Whether argv[i] is a global option; *skip is how many words it takes. */
+static int
+ctl_global_option(int argc, char **argv, int i, int *skip)
+{
+    const char *arg = argv[i];
+    *skip = 1;
+    if (strcmp(arg, "--json") == 0 || strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0 ||
+        strncmp(arg, "--config=", 9) == 0 || (strncmp(arg, "-c", 2) == 0 && arg[2] != '\0'))
+        return 1;
+    if (strcmp(arg, "-c") == 0 || strcmp(arg, "--config") == 0) {
+        *skip = i + 1 < argc ? 2 : 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* Index of the first word at or after start that is not a global
+ * option, or argc. */
+static int
+ctl_next_word(int argc, char **argv, int start)
+{
+    int i = start, skip;
+    while (i < argc && ctl_global_option(argc, argv, i, &skip))
+        i += skip;
+    return i;
+}
+
+static int
+ctl_has_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    const ctl_command_t *cmd = NULL;
+    int group_at, name_at = -1, rc, nrest = 0, group_known = 0;
+    char **rest;
+    args_t args;
+    ctl_t ctl;
+
+    group_at = ctl_next_word(argc, argv, 1);
+    if (group_at >= argc) {
+        if (ctl_has_help(argc, argv)) {
+            ctl_print_usage(stdout, NULL);
+            return output_flush();
+        }
+        /* report a bad global option ("-c" without a file) by name */
+        if (args_parse(&args, argc - 1, argv + 1, "") == 0)
+            ctl_print_usage(stderr, NULL);
+        return CTL_EXIT_USAGE;
+    }
+    for (size_t i = 0; i < CTL_NCOMMANDS; i++) {
+        if (strcmp(ctl_commands[i].group, argv[group_at]) != 0)
+            continue;
+        group_known = 1;
+        if (ctl_commands[i].name == NULL) {
+            cmd = &ctl_commands[i];
+            break;
+        }
+        if (name_at < 0)
+            name_at = ctl_next_word(argc, argv, group_at + 1);
+        if (name_at < argc && strcmp(ctl_commands[i].name, argv[name_at]) == 0) {
+            cmd = &ctl_commands[i];
+            break;
+        }
+    }
+    if (cmd == NULL) {
+        if (!group_known) {
+            output_usage("unknown command \"%s\"", argv[group_at]);
+            ctl_print_usage(stderr, NULL);
+            return CTL_EXIT_USAGE;
+        }
+        if (ctl_has_help(argc, argv)) {
+            ctl_print_usage(stdout, argv[group_at]);
+            return output_flush();
+        }
+        if (name_at < argc)
+            output_usage("unknown command \"%s %s\"", argv[group_at], argv[name_at]);
+        else
+            output_usage("%s needs a subcommand", argv[group_at]);
+        ctl_print_usage(stderr, argv[group_at]);
+        return CTL_EXIT_USAGE;
+    }
+    if (cmd->name == NULL)
+        name_at = -1;
+
+    /* everything but the program name and the command words */
+    rest = calloc((size_t)argc + 1, sizeof(char *));
+    if (rest == NULL)
+        return output_error("out of memory");
+    for (int i = 1; i < argc; i++)
+        if (i != group_at && i != name_at)
+            rest[nrest++] = argv[i];
+    rc = args_parse(&args, nrest, rest, cmd->spec);
+    if (rc == 0 && args.help) {
+        free(rest);
+        printf("usage: postinboxctl [-c FILE] [--json] %s\n", cmd->usage);
+        return output_flush();
+    }
+    if (rc == 0 && args.npos != cmd->npos) {
+        if (args.npos > cmd->npos)
+            rc = output_usage("unexpected argument \"%s\"", args.pos[cmd->npos]);
+        else
+            rc = output_usage("missing argument");
+    }
+    if (rc != 0) {
+        fprintf(stderr, "usage: postinboxctl [-c FILE] [--json] %s\n", cmd->usage);
+        free(rest);
+        return rc;
+    }
+    output_set_json(args.json);
+
+    rc = ctl_open(&ctl, args.config);
+    if (rc == 0) {
+        rc = cmd->run(&ctl, &args);
+        if (rc == CTL_EXIT_USAGE)
+            fprintf(stderr, "usage: postinboxctl [-c FILE] [--json] %s\n", cmd->usage);
+    }
+    ctl_close(&ctl);
+    free(rest);
+    if (output_flush() != 0 && rc == 0)
+        rc = CTL_EXIT_ERROR;
+    return rc;
+}

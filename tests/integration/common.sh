@@ -1,0 +1,159 @@
+# shellcheck shell=bash
+#
+# tests/integration/common.sh -- the postinbox fixture on top of
+# services.sh: config file, schema, milter processes, provisioning.
+#
+#   pi_setup                 PostgreSQL + Redis + schema + milter + Postfix
+#   pi_write_conf [LINES]    writes $PI_CONF (extra "key = value" lines appended)
+#   pi_ctl ARGS...           postinboxctl -c $PI_CONF ARGS...
+#   pi_start_milter [PORT] [CONF]   a milter process; waits for its socket
+#   pi_stop_milter [PORT]    stops the milter on PORT (default $MILTER_PORT)
+#   pi_milter_log [PORT]     path of that milter's log
+#   pi_account NAME SHORTID  creates an account, prints its id
+#   pi_inbox ACCOUNT USER [ctl flags...]   creates an inbox, prints "id address"
+#   pi_sends_today INBOX     sendsToday as postinboxctl reads it from Redis
+#   json_get FIELD           reads JSON on stdin, prints FIELD (a.b.0.c paths)
+#
+# BUILDDIR (default: the source tree) locates the binaries.
+
+PI_TESTDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+PI_SRCDIR=$(cd "$PI_TESTDIR/../.." && pwd)
+BUILDDIR=${BUILDDIR:-$PI_SRCDIR}
+PI_MILTER=$BUILDDIR/milter/postinbox-milter
+PI_CTL=$BUILDDIR/ctl/postinboxctl
+SANDBOX=sandbox.test
+
+# shellcheck source=services.sh
+. "$PI_TESTDIR/services.sh"
+
+# Integration tests need root (PostgreSQL and Postfix run as their own
+# users) and the service binaries; automake counts exit 77 as SKIP.
+pi_require() {
+    if [ "$(id -u)" != 0 ] || ! command -v postfix >/dev/null || ! command -v redis-server >/dev/null; then
+        echo "SKIP: integration tests need root, postfix and redis-server (scripts/install-deps.sh)"
+        exit 77
+    fi
+    if [ ! -x "$PI_MILTER" ] || [ ! -x "$PI_CTL" ]; then
+        echo "SKIP: build first (missing $PI_MILTER or $PI_CTL)"
+        exit 77
+    fi
+}
+
+pi_write_conf() {
+    PI_CONF=$SVC_DIR/postinbox.conf
+    {
+        echo "# written by tests/integration/common.sh"
+        echo "database = $PI_DATABASE"
+        echo "redis = $PI_REDIS"
+        echo "milter_socket = inet:$MILTER_PORT@127.0.0.1"
+        echo "sandbox_domain = $SANDBOX"
+        echo "backend_timeout_ms = 1000"
+        echo "log_level = info"
+        for line in "$@"; do echo "$line"; done
+    } > "$PI_CONF"
+    export PI_CONF
+}
+
+pi_ctl() {
+    "$PI_CTL" -c "$PI_CONF" "$@"
+}
+
+pi_milter_log() {
+    echo "$SVC_DIR/milter-${1:-$MILTER_PORT}.log"
+}
+
+# pi_start_milter [PORT] [CONF]: a milter with its own socket on PORT.
+pi_start_milter() {
+    local port=${1:-$MILTER_PORT} conf=${2:-$PI_CONF}
+    local cfg=$conf
+    if [ "$port" != "$MILTER_PORT" ] || [ "$conf" != "$PI_CONF" ]; then
+        cfg=$SVC_DIR/milter-$port.conf
+        sed "s/^milter_socket = .*/milter_socket = inet:$port@127.0.0.1/" "$conf" > "$cfg"
+    fi
+    "$PI_MILTER" -c "$cfg" -f >>"$(pi_milter_log "$port")" 2>&1 &
+    local pid=$!
+    svc_register_pid "$pid"
+    eval "PI_MILTER_PID_$port=$pid"
+    for _ in $(seq 1 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            return 0
+        fi
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "milter on port $port did not start:" >&2
+    tail -5 "$(pi_milter_log "$port")" >&2
+    return 1
+}
+
+pi_milter_pid() {
+    local var="PI_MILTER_PID_${1:-$MILTER_PORT}"
+    echo "${!var:-}"
+}
+
+pi_stop_milter() {
+    local pid
+    pid=$(pi_milter_pid "${1:-$MILTER_PORT}")
+    [ -n "$pid" ] || return 0
+    kill "$pid" 2>/dev/null
+    for _ in $(seq 1 50); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    kill -9 "$pid" 2>/dev/null
+    return 0
+}
+
+pi_setup() {
+    pi_require
+    svc_init || exit 1
+    svc_start_pg || exit 1
+    svc_start_redis || exit 1
+    pi_write_conf "$@"
+    pi_ctl migrate >/dev/null || { echo "migrate failed" >&2; exit 1; }
+    pi_start_milter || exit 1
+    svc_add_sasl_user alice example.test secret
+    svc_add_sasl_user mallory example.test secret
+    svc_start_postfix || exit 1
+}
+
+json_get() {
+    python3 -c '
+import json, sys
+v = json.load(sys.stdin)
+for part in sys.argv[1].split("."):
+    if part == "":
+        continue
+    v = v[int(part)] if isinstance(v, list) else v.get(part)
+    if v is None:
+        break
+print("null" if v is None else (json.dumps(v) if isinstance(v, (dict, list, bool)) else v))
+' "$1"
+}
+
+pi_account() {
+    pi_ctl --json account create --name "$1" --short-id "$2" | json_get id
+}
+
+# pi_inbox ACCOUNT USER [flags]: prints "id address".
+pi_inbox() {
+    local account=$1 user=$2 out
+    shift 2
+    out=$(pi_ctl --json inbox create --account "$account" --username "$user" "$@") || return 1
+    echo "$(echo "$out" | json_get id) $(echo "$out" | json_get address)"
+}
+
+pi_sends_today() {
+    pi_ctl --json inbox show "$1" | json_get sendsToday
+}
+
+# Dump the milter log on failure, to stderr (after the summary line).
+svc_on_exit() {
+    if [ "${T_FAILED:-0}" != 0 ]; then
+        for f in "$SVC_DIR"/milter-*.log; do
+            [ -f "$f" ] || continue
+            echo "---- $f (last 40 lines)" >&2
+            tail -40 "$f" >&2
+        done
+    fi
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# t_badinput.sh -- hostile and broken input gets a clean reply and a valid
+# row (or none), never a crash: invalid UTF-8 and NUL bytes in headers,
+# 1 MB of headers, malformed addresses, SQL metacharacters in addresses.
+set -u
+. "$(dirname "$0")/common.sh"
+pi_setup
+
+A=$(pi_account "Acme" acme)
+read -r BOB_ID BOB <<<"$(pi_inbox "$A" bob)"
+pi_ctl login grant --login alice@example.test --inbox "$BOB" >/dev/null
+AUTH=(-a PLAIN -au alice@example.test -ap secret)
+D=$SVC_DIR/data
+mkdir -p "$D"
+
+# message FILE: a complete message with the given extra header lines (stdin).
+message() {
+    { printf 'From: ext@remote.test\r\nTo: %s\r\nMessage-ID: <%s@remote.test>\r\n' "$BOB" "$2"
+      cat
+      printf '\r\nbody\r\n'; } > "$1"
+}
+subject_of() { svc_psql "SELECT subject FROM postinbox.message WHERE message_id_header = '<$1@remote.test>'"; }
+
+printf 'Subject: bad \xff\xfe bytes \xc3\x28 and \xed\xa0\x80 end\r\n' | message "$D/utf8" utf8
+r=$(smtp_send --from ext@remote.test --to "$BOB" --data "@$D/utf8")
+t_match "invalid UTF-8 in Subject: accepted" '^250 ' "$r"
+s=$(subject_of utf8)
+t_match "invalid UTF-8 in Subject: stored" '^bad .+ bytes .+ and .+ end$' "$s"
+# Raw 8-bit bytes are read as Latin-1 (what legacy mailers mean), so the
+# stored text is valid UTF-8 with the bytes turned into characters.
+t_eq "invalid UTF-8 in Subject: stored as valid multi-byte UTF-8, nothing dropped" "t" \
+    "$(svc_psql "SELECT octet_length(subject) > char_length(subject) AND char_length(subject) >= 25
+                   FROM postinbox.message WHERE message_id_header = '<utf8@remote.test>'")"
+
+printf 'Subject: nul\x00byte here\r\nX-Nul: a\x00b\r\n' | message "$D/nul" nul
+r=$(smtp_send --from ext@remote.test --to "$BOB" --data "@$D/nul")
+t_match "NUL bytes in headers: a clean reply" '^(250|5[0-9][0-9]) ' "$r"
+if [[ $r == 250* ]]; then
+    t_eq "NUL bytes in headers: exactly one row" 1 \
+        "$(svc_psql "SELECT count(*) FROM postinbox.message WHERE message_id_header = '<nul@remote.test>'")"
+fi
+
+printf 'Subject: =?utf-8?b?%s?=\r\n' "$(printf 'enc\x00oded \xff' | base64 -w0)" | message "$D/encnul" encnul
+r=$(smtp_send --from ext@remote.test --to "$BOB" --data "@$D/encnul")
+t_match "NUL and invalid bytes inside an encoded-word: accepted" '^250 ' "$r"
+t_match "encoded NUL stored as a space, invalid byte as U+FFFD" $'^enc oded \xef\xbf\xbd$' "$(subject_of encnul)"
+
+python3 - "$D/hugehdr" <<'PY'
+import sys
+with open(sys.argv[1], "wb") as f:
+    f.write(b"From: ext@remote.test\r\nTo: x\r\nMessage-ID: <huge@remote.test>\r\n")
+    f.write(b"Subject: " + b"S" * 300000 + b"\r\n")
+    for i in range(7000):
+        f.write(b"X-Filler-%05d: " % i + b"f" * 90 + b"\r\n")
+    f.write(b"\r\nbody\r\n")
+PY
+r=$(smtp_send --from ext@remote.test --to "$BOB" --data "@$D/hugehdr")
+t_match "1 MB of headers: a clean reply" '^(250|5[0-9][0-9]) ' "$r"
+if [[ $r == 250* ]]; then
+    len=$(svc_psql "SELECT octet_length(subject) FROM postinbox.message WHERE message_id_header = '<huge@remote.test>'")
+    (( ${len:-0} > 0 && ${len:-0} <= 4096 )) && t_ok "1 MB of headers: subject stored, bounded ($len bytes)" \
+        || t_fail "1 MB of headers: subject stored, bounded" "length ${len:-none}"
+fi
+
+# Malformed addresses: Postfix refuses some itself; whatever reaches the
+# milter gets a clean 5xx.  None may crash it or leave a row.
+for addr in '<a@@sandbox.test>' '<@sandbox.test>' '<bob--acme@>' '<"unterminated@sandbox.test>' \
+            '<bob--acme@sandbox..test>' '<x@-bad-.test>' "<$(printf 'a%.0s' $(seq 1 300))@sandbox.test>"; do
+    r=$(smtp_send --from ext@remote.test --to "$addr")
+    t_match "malformed recipient $addr: clean refusal" '^5[0-9][0-9] ' "$r"
+done
+r=$(smtp_send "${AUTH[@]}" --from '<bob--acme@@sandbox.test>' --to x@remote.test)
+t_match "malformed sender: clean refusal" '^5[0-9][0-9] ' "$r"
+
+# SQL metacharacters are data, not code.
+r=$(smtp_send --from "robert');DROP-TABLE-inbox;--@remote.test" --to "$BOB")
+t_match "SQL metacharacters in the sender: accepted as data" '^250 ' "$r"
+r=$(smtp_send --from ext@remote.test --to "o'brien;--@$SANDBOX")
+t_match "SQL metacharacters in an unknown sandbox recipient: 550 5.1.1" '^550 5\.1\.1 ' "$r"
+r=$(smtp_send --from ext@remote.test --to "x' OR '1'='1@$SANDBOX")
+t_match "SQL injection attempt as recipient: refused, not matched" '^5[0-9][0-9] ' "$r"
+t_eq "tables intact after SQL metacharacters" 1 "$(svc_psql "SELECT count(*) FROM postinbox.inbox")"
+t_eq "the metacharacter sender stored verbatim" 1 \
+    "$(svc_psql "SELECT count(*) FROM postinbox.message WHERE envelope_from = 'robert'');drop-table-inbox;--@remote.test'")"
+
+kill -0 "$(pi_milter_pid)" && t_ok "the milter is still running" || t_fail "the milter is still running"
+r=$(smtp_send "${AUTH[@]}" --from "$BOB" --to after@remote.test)
+t_match "and still answers normally" '^250 ' "$r"
+t_summary

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# t_caps.sh -- the caps are exact: the burst guard, the daily cap under 40
+# concurrent clients (through Postfix, and with two milter processes
+# sharing one Redis), and transactions that do not finish charge nothing.
+set -u
+. "$(dirname "$0")/common.sh"
+pi_setup
+
+A=$(pi_account "Acme" acme)
+read -r RAPID_ID RAPID <<<"$(pi_inbox "$A" rapid)"
+read -r RACE_ID RACE <<<"$(pi_inbox "$A" race --daily-limit 10 --burst-limit 1000)"
+read -r RACE2_ID RACE2 <<<"$(pi_inbox "$A" race2 --daily-limit 10 --burst-limit 1000)"
+read -r ABORT_ID ABORT <<<"$(pi_inbox "$A" abort)"
+for ib in "$RAPID" "$RACE" "$RACE2" "$ABORT"; do
+    pi_ctl login grant --login alice@example.test --inbox "$ib" >/dev/null
+done
+AUTH=(-a PLAIN -au alice@example.test -ap secret)
+
+# send_many N PARALLEL FROM: N messages, PARALLEL at a time; prints one reply per line.
+send_many() {
+    local n=$1 par=$2 from=$3 dir
+    dir=$(mktemp -d "$SVC_DIR/many.XXXXXX")
+    for i in $(seq 1 "$n"); do
+        ( smtp_send "${AUTH[@]}" --from "$from" --to "r$i@remote.test" > "$dir/$i" ) &
+        if (( i % par == 0 )); then wait; fi
+    done
+    wait
+    cat "$dir"/*
+}
+
+t_eq "default burst limit of a sandbox inbox is 25" 25 "$(pi_ctl --json inbox show "$RAPID_ID" | json_get burstLimit)"
+t_eq "default daily limit of a sandbox inbox is 250" 250 "$(pi_ctl --json inbox show "$RAPID_ID" | json_get dailySendLimit)"
+
+replies=$(send_many 40 8 "$RAPID")
+t_eq "burst: exactly 25 of 40 rapid sends accepted" 25 "$(grep -c '^250 ' <<<"$replies")"
+t_eq "burst: the other 15 are 451 4.7.1" 15 "$(grep -c '^451 4\.7\.1 ' <<<"$replies")"
+t_eq "burst: sendsToday is 25" 25 "$(pi_sends_today "$RAPID_ID")"
+t_eq "burst: 25 outbound rows" 25 "$(svc_psql "SELECT count(*) FROM postinbox.message WHERE inbox_id = '$RAPID_ID'")"
+
+replies=$(send_many 40 40 "$RACE")
+t_eq "daily cap race, 40 concurrent clients: exactly 10 accepted" 10 "$(grep -c '^250 ' <<<"$replies")"
+t_eq "daily cap race: the rest are 451 4.7.1" 30 "$(grep -c '^451 4\.7\.1 ' <<<"$replies")"
+t_eq "daily cap race: sendsToday is 10" 10 "$(pi_sends_today "$RACE_ID")"
+t_eq "daily cap race: 10 records" 10 "$(svc_psql "SELECT count(*) FROM postinbox.message WHERE inbox_id = '$RACE_ID'")"
+
+# Two milter processes sharing one Redis, 40 concurrent sessions split
+# between them, driven with miltertest (MAIL as alice, one RCPT, EOM).
+pi_start_milter "$MILTER2_PORT" || t_fail "second milter starts"
+mkdir -p "$SVC_DIR/mt"
+for i in $(seq 1 40); do
+    port=$MILTER_PORT; (( i % 2 )) && port=$MILTER2_PORT
+    sed -e "s/@PORT@/$port/" -e "s/@FROM@/$RACE2/" -e "s/@RCPT@/m$i@remote.test/" -e "s/@QID@/MT$i/" \
+        "$PI_SRCDIR/tests/miltertest/send_one.lua" > "$SVC_DIR/mt/$i.lua"
+done
+for i in $(seq 1 40); do
+    ( miltertest -s "$SVC_DIR/mt/$i.lua" > "$SVC_DIR/mt/$i.out" 2>&1 ) &
+done
+wait
+accepted=$(cat "$SVC_DIR"/mt/*.out | grep -c '^result accepted')
+refused=$(cat "$SVC_DIR"/mt/*.out | grep -c '^result refused')
+capped=$(cat "$(pi_milter_log)" "$(pi_milter_log "$MILTER2_PORT")" | grep -c "inbox=$RACE2 action=tempfail reason=daily")
+t_eq "two milters, one Redis: exactly 10 of 40 accepted" 10 "$accepted"
+t_eq "two milters, one Redis: 30 refused" 30 "$refused"
+t_eq "two milters, one Redis: the milters logged 30 daily-cap tempfails" 30 "$capped"
+t_eq "two milters, one Redis: sendsToday is 10" 10 "$(pi_sends_today "$RACE2_ID")"
+t_eq "two milters, one Redis: 10 records" 10 \
+    "$(svc_psql "SELECT count(*) FROM postinbox.message WHERE inbox_id = '$RACE2_ID'")"
+grep -q 'stage=eom' "$(pi_milter_log "$MILTER2_PORT")" && t_ok "the second milter did take part" \
+    || t_fail "the second milter did take part"
+
+# Transactions that never finish charge nothing.
+r=$(smtp_send "${AUTH[@]}" --from "$ABORT" --to q1@remote.test,q2@remote.test --quit-after RCPT)
+t_match "QUIT after RCPT: recipients were accepted" '^2' "$r"
+sleep 0.3
+t_eq "QUIT after RCPT charges nothing" 0 "$(pi_sends_today "$ABORT_ID")"
+printf '/^X-Reject-Me:/ REJECT rejected by header_checks\n' > "$SVC_DIR/header_checks"
+svc_postconf -e "header_checks = regexp:$SVC_DIR/header_checks"
+svc_postfix_reload
+r=$(smtp_send "${AUTH[@]}" --from "$ABORT" --to q3@remote.test --header "X-Reject-Me: yes")
+t_match "Postfix rejects the message after RCPT" '^5' "$r"
+sleep 0.3
+t_eq "a later rejection by Postfix charges nothing" 0 "$(pi_sends_today "$ABORT_ID")"
+sed -e "s/@PORT@/$MILTER_PORT/" -e "s/@FROM@/$ABORT/" "$PI_SRCDIR/tests/miltertest/abort_after_rcpt.lua" \
+    > "$SVC_DIR/mt/abort.lua"
+out=$(miltertest -s "$SVC_DIR/mt/abort.lua" 2>&1)
+t_match "miltertest: RCPT reserved, then abort" 'result aborted' "$out"
+t_eq "an aborted transaction (RSET) charges nothing" 0 "$(pi_sends_today "$ABORT_ID")"
+t_eq "no record for aborted transactions" 0 "$(svc_psql "SELECT count(*) FROM postinbox.message WHERE inbox_id = '$ABORT_ID'")"
+r=$(smtp_send "${AUTH[@]}" --from "$ABORT" --to q4@remote.test)
+t_match "after all that, a normal send passes" '^250 ' "$r"
+t_eq "and is the only send charged" 1 "$(pi_sends_today "$ABORT_ID")"
+
+t_summary

@@ -1,0 +1,156 @@
+/*
+ * test_address.c -- envelope addresses as Postfix hands them to the milter:
+ * what is normalised, what is the null sender, what is refused.
+ */
+#include "unit.h"
+
+#include <string.h>
+
+#include "address.h"
+
+typedef struct {
+    const char *name;
+    const char *in;         /* NULL: built from local_len/domain_len */
+    size_t local_len, domain_len;
+    address_status_t status;
+    const char *want;       /* normalised form when ADDRESS_OK */
+    const char *domain;     /* address_domain of it, when ADDRESS_OK */
+} address_row_t;
+
+#define OK(in, want, domain) in, 0, 0, ADDRESS_OK, want, domain
+#define BAD(in) in, 0, 0, ADDRESS_MALFORMED, "", NULL
+#define SIZED(local, domain, status) NULL, local, domain, status, NULL, NULL
+
+static const address_row_t address_rows[] = {
+    /* normalised */
+    { "brackets stripped, lower-cased", OK("<Foo@Example.COM>", "foo@example.com", "example.com") },
+    { "bare address", OK("Foo@Example.COM", "foo@example.com", "example.com") },
+    { "surrounding whitespace", OK("  <a@b.example>\t", "a@b.example", "b.example") },
+    { "trailing CRLF trimmed", OK("<a@b.example>\r\n", "a@b.example", "b.example") },
+    { "source route dropped", OK("<@a,@b:u@h>", "u@h", "h") },
+    { "source route with domains", OK("<@relay1.example,@relay2.example:User@Host.Example>", "user@host.example",
+                                      "host.example") },
+    { "SQL metacharacters are valid and kept", OK("o'brien;--@example.com", "o'brien;--@example.com", "example.com") },
+    { "SQL injection attempt kept verbatim, lower-cased",
+      OK("<Robert');DROP/**/TABLE/**/inbox;--@Example.com>", "robert');drop/**/table/**/inbox;--@example.com",
+         "example.com") },
+    { "quoted local part with a space", OK("<\"John Doe\"@Example.COM>", "\"john doe\"@example.com",
+                                           "example.com") },
+    { "quoted local part with '@' and '<'", OK("\"a@b<c\"@example.com", "\"a@b<c\"@example.com", "example.com") },
+    { "plus and percent in local part", OK("<User+Tag%x@example.com>", "user+tag%x@example.com", "example.com") },
+    { "sandbox address", OK("<Agent--Ab12Cd@Sandbox.Postinbox.Test>", "agent--ab12cd@sandbox.postinbox.test",
+                            "sandbox.postinbox.test") },
+    { "address literal", OK("<postmaster@[192.0.2.1]>", "postmaster@[192.0.2.1]", "[192.0.2.1]") },
+    { "UTF-8 local part (SMTPUTF8) kept", OK("<j\xc3\xb6rg@example.com>", "j\xc3\xb6rg@example.com", "example.com") },
+    { "local part of 64", SIZED(64, 20, ADDRESS_OK) },
+    { "254 characters in all", SIZED(64, 189, ADDRESS_OK) },
+
+    /* null sender */
+    { "<> is the null sender", "<>", 0, 0, ADDRESS_NULL_SENDER, "", NULL },
+    { "empty string is the null sender", "", 0, 0, ADDRESS_NULL_SENDER, "", NULL },
+
+    /* malformed */
+    { "missing @", BAD("<foo.example.com>") },
+    { "empty local part", BAD("<@example.com>") },
+    { "empty local part, no brackets", BAD("@example.com") },
+    { "empty domain", BAD("<foo@>") },
+    { "only @", BAD("<@>") },
+    { "source route without mailbox", BAD("<@a,@b>") },
+    { "unclosed bracket", BAD("<foo@example.com") },
+    { "bracket inside", BAD("foo@example.com>") },
+    { "two addresses", BAD("<a@example.com> <b@example.com>") },
+    { "space in local part", BAD("<foo bar@example.com>") },
+    { "space in domain", BAD("<foo@exa mple.com>") },
+    { "TAB inside", BAD("<foo\t@example.com>") },
+    { "control character", BAD("<foo\x01@example.com>") },
+    { "DEL", BAD("<foo\x7f@example.com>") },
+    { "CRLF smuggling a second command", BAD("<a@example.com>\r\nRCPT TO:<b@example.com>") },
+    { "LF inside", BAD("<foo\n@example.com>") },
+    { "unterminated quote", BAD("<\"foo@example.com>") },
+    { "domain with ..", BAD("<foo@example..com>") },
+    { "domain with leading dot", BAD("<foo@.example.com>") },
+    { "domain with trailing dot", BAD("<foo@example.com.>") },
+    { "non-ASCII domain", BAD("<foo@ex\xc3\xa4mple.com>") },
+    { "underscore in domain", BAD("<foo@exa_mple.com>") },
+    { "quote in domain", BAD("<foo@\"example\".com>") },
+    { "local part of 65", SIZED(65, 20, ADDRESS_MALFORMED) },
+    { "255 characters in all", SIZED(64, 190, ADDRESS_MALFORMED) },
+    { "300 characters", SIZED(40, 259, ADDRESS_MALFORMED) },
+};
+
+static void
+test_address(void **state)
+{
+    const address_row_t *row = *state;
+    char built[400], out[ADDRESS_MAX + 1 + 16];
+    const char *in = row->in;
+    if (in == NULL) {
+        /* local_len 'l's, '@', then a domain of domain_len ending in ".com" */
+        size_t o = 0;
+        for (size_t i = 0; i < row->local_len; i++)
+            built[o++] = 'L';
+        built[o++] = '@';
+        for (size_t i = 0; i < row->domain_len - 4; i++)
+            built[o++] = i % 60 == 59 ? '.' : 'D';
+        memcpy(built + o, ".com", 5);
+        in = built;
+    }
+    memset(out, 'Z', sizeof(out));
+    address_status_t st = address_normalize(in, out, ADDRESS_MAX + 1);
+    if (st != row->status)
+        fail_msg("\"%s\": status %d, want %d (out \"%s\")", in, st, row->status, out);
+    assert_int_equal(out[ADDRESS_MAX + 1], 'Z'); /* nothing past outlen */
+    if (st != ADDRESS_OK) {
+        assert_string_equal(out, "");
+        return;
+    }
+    if (row->want) {
+        assert_string_equal(out, row->want);
+        assert_string_equal(address_domain(out), row->domain);
+    } else {
+        /* sized rows: lower-cased copy of the input */
+        assert_int_equal(strlen(out), strlen(in));
+        assert_int_equal(out[0], 'l');
+        assert_int_equal(out[row->local_len], '@');
+    }
+    assert_true(strlen(out) <= ADDRESS_MAX);
+    /* Idempotent: a normalised address normalises to itself. */
+    char again[ADDRESS_MAX + 1];
+    assert_int_equal(address_normalize(out, again, sizeof(again)), ADDRESS_OK);
+    assert_string_equal(again, out);
+}
+
+/* A too-small output buffer or a NULL input is refused, not overrun. */
+static void
+test_address_bad_arguments(void **state)
+{
+    char small[ADDRESS_MAX], out[ADDRESS_MAX + 1];
+    assert_int_equal(address_normalize("a@b.c", small, sizeof(small)), ADDRESS_MALFORMED);
+    assert_int_equal(address_normalize(NULL, out, sizeof(out)), ADDRESS_MALFORMED);
+}
+
+static void
+test_address_domain(void **state)
+{
+    static const struct {
+        const char *in, *want;
+    } rows[] = {
+        { "foo@example.com", "example.com" },
+        { "\"a@b\"@example.com", "example.com" },
+        { "foo@", "" },
+        { "no-at-sign", "" },
+        { "", "" },
+    };
+    for (size_t i = 0; i < UNIT_ROWS(rows); i++)
+        assert_string_equal(address_domain(rows[i].in), rows[i].want);
+}
+
+int
+main(void)
+{
+    static unit_suite_t suite;
+    unit_add_rows(&suite, test_address, address_rows, sizeof(address_rows[0]), UNIT_ROWS(address_rows));
+    unit_add(&suite, "small buffer or NULL input refused", test_address_bad_arguments, NULL);
+    unit_add(&suite, "address_domain", test_address_domain, NULL);
+    return unit_run("address", &suite, NULL, NULL);
+}

@@ -1,0 +1,414 @@
+/*
+ * test_config.c -- postinbox.conf: defaults, parsing, and the error text an
+ * admin sees for each kind of mistake (file, line and key named).
+ */
+#include "unit.h"
+
+#include <string.h>
+#include <unistd.h>
+
+/* The path, not "config.h": the top-level autoconf config.h comes first
+ * on the include path (-I.) and would shadow lib/config.h. */
+#include "../../lib/config.h"
+
+/* ---- defaults ------------------------------------------------------------ */
+
+static void
+test_defaults(void **state)
+{
+    pi_config_t *cfg = config_defaults();
+    assert_non_null(cfg);
+    assert_int_equal(cfg->backend_timeout_ms, 2000);
+    assert_int_equal(cfg->backend_pool_size, 16);
+    assert_int_equal(cfg->on_backend_error, BACKEND_ERROR_TEMPFAIL);
+    assert_int_equal(cfg->unauthenticated_managed_sender, SPOOF_REJECT);
+    assert_int_equal(cfg->log_level, LOG_LEVEL_INFO);
+    assert_string_equal(cfg->redis, "127.0.0.1:6379");
+    assert_string_equal(cfg->milter_socket, "inet:8891@127.0.0.1");
+    assert_string_equal(cfg->sandbox_domain, "sandbox.postinbox.test");
+    assert_string_equal(cfg->trusted_networks_text, "none");
+    assert_non_null(cfg->trusted_networks);
+    assert_int_equal(cidr_list_count(cfg->trusted_networks), 0);
+    assert_non_null(strstr(cfg->database, "dbname=postinbox"));
+    for (int r = 0; r < REPLY_COUNT; r++) {
+        reply_t def;
+        reply_default((reply_id_t)r, &def);
+        assert_int_equal(cfg->replies[r].code, def.code);
+        assert_string_equal(cfg->replies[r].xcode, def.xcode);
+        assert_string_equal(cfg->replies[r].text, def.text);
+    }
+    config_free(cfg);
+}
+
+/* An empty file, or one of only comments and blank lines, is the defaults. */
+static void
+test_empty_text_is_defaults(void **state)
+{
+    char err[256] = "";
+    pi_config_t *cfg = config_parse_text("# nothing here\n\n   \n\t# indented comment\n", "empty.conf", err,
+                                         sizeof(err));
+    assert_non_null(cfg);
+    assert_string_equal(err, "");
+    assert_int_equal(cfg->backend_timeout_ms, 2000);
+    assert_int_equal(cfg->on_backend_error, BACKEND_ERROR_TEMPFAIL);
+    config_free(cfg);
+}
+
+/* ---- a valid file ----------------------------------------------------------- */
+
+static const char valid_text[] =
+    "# postinbox.conf used by the unit tests\n"
+    "\n"
+    "database = host=db1,db2 dbname=pi target_session_attrs=read-write\n"
+    "redis=unix:/run/redis/redis.sock\n"
+    "   milter_socket   =   unix:/run/postinbox/milter.sock   \n"
+    "sandbox_domain = sandbox.example.net\n"
+    "trusted_networks = 127.0.0.0/8, ::1/128 192.0.2.0/24\n"
+    "\t# a comment between keys\n"
+    "backend_timeout_ms = 750\n"
+    "backend_pool_size = 4\n"
+    "on_backend_error = accept\n"
+    "unauthenticated_managed_sender = accept\n"
+    "log_level = debug\r\n" /* a CRLF line, as written by some editors */
+    "reply_rcpt_disabled = 550 5.7.1 mailbox {inbox} is closed\n"
+    "reply_burst = 452 4.7.1 slow down, {inbox}: retry in {retry}s\n"
+    "reply_daily = 550 5.7.1 {inbox} is over its daily limit"; /* no final newline */
+
+static void
+test_parse_valid(void **state)
+{
+    char err[256] = "";
+    pi_config_t *cfg = config_parse_text(valid_text, "valid.conf", err, sizeof(err));
+    if (cfg == NULL)
+        fail_msg("valid text refused: %s", err);
+    assert_string_equal(cfg->database, "host=db1,db2 dbname=pi target_session_attrs=read-write");
+    assert_string_equal(cfg->redis, "unix:/run/redis/redis.sock");
+    assert_string_equal(cfg->milter_socket, "unix:/run/postinbox/milter.sock");
+    assert_string_equal(cfg->sandbox_domain, "sandbox.example.net");
+    assert_string_equal(cfg->trusted_networks_text, "127.0.0.0/8, ::1/128 192.0.2.0/24");
+    assert_int_equal(cidr_list_count(cfg->trusted_networks), 3);
+    assert_true(cidr_list_match_text(cfg->trusted_networks, "127.0.0.1"));
+    assert_true(cidr_list_match_text(cfg->trusted_networks, "::1"));
+    assert_true(cidr_list_match_text(cfg->trusted_networks, "192.0.2.77"));
+    assert_false(cidr_list_match_text(cfg->trusted_networks, "198.51.100.1"));
+    assert_int_equal(cfg->backend_timeout_ms, 750);
+    assert_int_equal(cfg->backend_pool_size, 4);
+    assert_int_equal(cfg->on_backend_error, BACKEND_ERROR_ACCEPT);
+    assert_int_equal(cfg->unauthenticated_managed_sender, SPOOF_ACCEPT);
+    assert_int_equal(cfg->log_level, LOG_LEVEL_DEBUG);
+
+    assert_int_equal(cfg->replies[REPLY_RCPT_DISABLED].code, 550);
+    assert_string_equal(cfg->replies[REPLY_RCPT_DISABLED].xcode, "5.7.1");
+    assert_string_equal(cfg->replies[REPLY_RCPT_DISABLED].text, "mailbox {inbox} is closed");
+    assert_int_equal(cfg->replies[REPLY_BURST].code, 452);
+    assert_string_equal(cfg->replies[REPLY_BURST].xcode, "4.7.1");
+    assert_string_equal(cfg->replies[REPLY_BURST].text, "slow down, {inbox}: retry in {retry}s");
+    assert_int_equal(cfg->replies[REPLY_DAILY].code, 550);
+    assert_string_equal(cfg->replies[REPLY_DAILY].text, "{inbox} is over its daily limit");
+
+    /* Replies not overridden keep their defaults. */
+    reply_t def;
+    reply_default(REPLY_RCPT_SUSPENDED, &def);
+    assert_int_equal(cfg->replies[REPLY_RCPT_SUSPENDED].code, def.code);
+    assert_string_equal(cfg->replies[REPLY_RCPT_SUSPENDED].text, def.text);
+    config_free(cfg);
+}
+
+/* Later lines win; a replaced network list is freed (valgrind sees it). */
+static void
+test_parse_repeated_key(void **state)
+{
+    char err[256] = "";
+    pi_config_t *cfg = config_parse_text("log_level = debug\n"
+                                         "trusted_networks = 10.0.0.0/8\n"
+                                         "log_level = error\n"
+                                         "trusted_networks = none\n",
+                                         "repeat.conf", err, sizeof(err));
+    assert_non_null(cfg);
+    assert_int_equal(cfg->log_level, LOG_LEVEL_ERROR);
+    assert_int_equal(cidr_list_count(cfg->trusted_networks), 0);
+    assert_false(cidr_list_match_text(cfg->trusted_networks, "10.1.1.1"));
+    config_free(cfg);
+}
+
+/* Every boundary of every int key is accepted. */
+static void
+test_parse_int_bounds(void **state)
+{
+    static const struct {
+        const char *text;
+        int timeout, pool;
+    } bounds[] = {
+        { "backend_timeout_ms = 20\nbackend_pool_size = 1\n", 20, 1 },
+        { "backend_timeout_ms = 25000\nbackend_pool_size = 512\n", 25000, 512 },
+    };
+    for (size_t i = 0; i < UNIT_ROWS(bounds); i++) {
+        char err[256] = "";
+        pi_config_t *cfg = config_parse_text(bounds[i].text, "bounds.conf", err, sizeof(err));
+        if (cfg == NULL)
+            fail_msg("%s refused: %s", bounds[i].text, err);
+        assert_int_equal(cfg->backend_timeout_ms, bounds[i].timeout);
+        assert_int_equal(cfg->backend_pool_size, bounds[i].pool);
+        config_free(cfg);
+    }
+}
+
+/* ---- errors: each row is one mistake; the message must name where ----------- */
+
+typedef struct {
+    const char *name;
+    const char *text;
+    const char *want[3]; /* substrings the error must contain */
+} config_error_row_t;
+
+static const config_error_row_t config_error_rows[] = {
+    { "unknown key names file, line and key", "# header\nlog_level = info\nno_such_key = 1\n",
+      { "bad.conf:3:", "no_such_key", "unknown key" } },
+    { "unknown reply_ key", "reply_no_such_reply = 550 5.1.1 x\n", { "bad.conf:1:", "reply_no_such_reply" } },
+    { "key differing only in case", "Log_Level = info\n", { "bad.conf:1:", "Log_Level" } },
+    { "line without '='", "\n\nlog_level info\n", { "bad.conf:3:", "key = value" } },
+    { "bad int", "backend_timeout_ms = 2s\n", { "bad.conf:1:", "backend_timeout_ms", "\"2s\" is not a number" } },
+    { "empty int", "backend_pool_size =\n", { "bad.conf:1:", "backend_pool_size", "not a number" } },
+    { "int overflowing long", "backend_pool_size = 99999999999999999999999\n",
+      { "bad.conf:1:", "backend_pool_size", "not a number" } },
+    { "int below range", "\nbackend_timeout_ms = 19\n", { "bad.conf:2:", "backend_timeout_ms", "out of range 20..25000" } },
+    { "int above range", "backend_timeout_ms = 25001\n", { "bad.conf:1:", "backend_timeout_ms", "25001" } },
+    { "pool size zero", "backend_pool_size = 0\n", { "bad.conf:1:", "backend_pool_size", "out of range 1..512" } },
+    { "negative int", "backend_pool_size = -4\n", { "bad.conf:1:", "backend_pool_size", "out of range" } },
+    { "bad enum", "on_backend_error = retry\n", { "bad.conf:1:", "on_backend_error", "tempfail|accept" } },
+    { "enum is case-sensitive", "unauthenticated_managed_sender = Reject\n",
+      { "bad.conf:1:", "unauthenticated_managed_sender", "\"Reject\"" } },
+    { "bad log level", "log_level = verbose\n", { "bad.conf:1:", "log_level", "\"verbose\"" } },
+    { "bad CIDR address", "trusted_networks = 127.0.0.0/8, 300.1.1.1\n",
+      { "bad.conf:1:", "trusted_networks", "300.1.1.1" } },
+    { "bad CIDR prefix", "trusted_networks = 10.0.0.0/33\n", { "bad.conf:1:", "trusted_networks", "/33" } },
+    { "reply code not 3 digits", "reply_rcpt_disabled = 55 5.2.1 gone\n",
+      { "bad.conf:1:", "reply_rcpt_disabled", "4xx or 5xx" } },
+    { "reply code 4 digits", "reply_rcpt_disabled = 5500 5.2.1 gone\n", { "bad.conf:1:", "reply_rcpt_disabled" } },
+    { "reply code 2xx", "reply_rcpt_unknown = 250 2.0.0 fine\n", { "bad.conf:1:", "reply_rcpt_unknown", "4xx or 5xx" } },
+    { "reply class mismatch 5xx/4.x.x", "reply_rcpt_suspended = 550 4.2.1 x\n",
+      { "bad.conf:1:", "reply_rcpt_suspended", "same class" } },
+    { "reply class mismatch 4xx/5.x.x", "reply_burst = 451 5.7.1 x\n", { "bad.conf:1:", "reply_burst", "same class" } },
+    { "reply without enhanced code", "reply_spoof = 550 go away\n", { "bad.conf:1:", "reply_spoof", "enhanced" } },
+    { "reply with empty enhanced-code part", "reply_spoof = 550 5..1 go away\n", { "bad.conf:1:", "reply_spoof" } },
+    { "reply with trailing dot in enhanced code", "reply_spoof = 550 5.7. go away\n",
+      { "bad.conf:1:", "reply_spoof" } },
+    { "reply without text", "reply_daily = 451 4.7.1\n", { "bad.conf:1:", "reply_daily", "one line" } },
+    { "reply with CR inside", "reply_daily = 451 4.7.1 first\rsecond\n", { "bad.conf:1:", "reply_daily", "one line" } },
+    { "line longer than 4 KiB", NULL /* built at run time */, { "bad.conf:2:", "line too long" } },
+};
+
+static void
+test_config_error(void **state)
+{
+    const config_error_row_t *row = *state;
+    char err[512] = "", *long_text = NULL;
+    const char *text = row->text;
+    if (text == NULL) {
+        long_text = malloc(6000);
+        assert_non_null(long_text);
+        strcpy(long_text, "log_level = info\ndatabase = ");
+        size_t prefix = strlen(long_text);
+        memset(long_text + prefix, 'x', 5000);
+        long_text[prefix + 5000] = '\0';
+        text = long_text;
+    }
+    pi_config_t *cfg = config_parse_text(text, "bad.conf", err, sizeof(err));
+    free(long_text);
+    if (cfg != NULL) {
+        config_free(cfg);
+        fail_msg("accepted: %s", row->text);
+    }
+    for (int i = 0; i < 3 && row->want[i]; i++) {
+        if (strstr(err, row->want[i]) == NULL)
+            fail_msg("error \"%s\" lacks \"%s\"", err, row->want[i]);
+    }
+    assert_null(strpbrk(err, "\r\n"));
+}
+
+/* reply_<name> accepts each override a mail admin would write. */
+typedef struct {
+    const char *name;
+    const char *line;
+    reply_id_t id;
+    int code;
+    const char *xcode, *text;
+} reply_override_row_t;
+
+static const reply_override_row_t reply_override_rows[] = {
+    { "reply_rcpt_unknown override", "reply_rcpt_unknown = 550 5.1.1 <{inbox}>: recipient unknown", REPLY_RCPT_UNKNOWN,
+      550, "5.1.1", "<{inbox}>: recipient unknown" },
+    { "reply_spoof softened to 4xx", "reply_spoof = 450 4.7.1 authenticate first", REPLY_SPOOF, 450, "4.7.1",
+      "authenticate first" },
+    { "reply_backend with 3-digit detail", "reply_backend = 421 4.4.315 backend down", REPLY_BACKEND, 421,
+      "4.4.315", "backend down" },
+    { "reply_malformed", "reply_malformed = 501 5.1.3 bad address syntax", REPLY_MALFORMED, 501, "5.1.3",
+      "bad address syntax" },
+    { "reply_sender_inactive keeps inner spaces", "reply_sender_inactive = 550 5.7.1 {inbox}  is   {status}",
+      REPLY_SENDER_INACTIVE, 550, "5.7.1", "{inbox}  is   {status}" },
+};
+
+static void
+test_reply_override(void **state)
+{
+    const reply_override_row_t *row = *state;
+    char err[256] = "";
+    pi_config_t *cfg = config_parse_text(row->line, "reply.conf", err, sizeof(err));
+    if (cfg == NULL)
+        fail_msg("refused: %s", err);
+    assert_int_equal(cfg->replies[row->id].code, row->code);
+    assert_string_equal(cfg->replies[row->id].xcode, row->xcode);
+    assert_string_equal(cfg->replies[row->id].text, row->text);
+    config_free(cfg);
+}
+
+/* ---- config_load ------------------------------------------------------------------ */
+
+/* Writes len bytes to a fresh temp file; returns its path (static buffer). */
+static const char *
+write_temp(const void *data, size_t len)
+{
+    static char path[64];
+    const char *tmpdir = getenv("TMPDIR");
+    snprintf(path, sizeof(path), "%s/test_config.XXXXXX", tmpdir && strlen(tmpdir) < 40 ? tmpdir : "/tmp");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, data, len), (ssize_t)len);
+    assert_int_equal(close(fd), 0);
+    return path;
+}
+
+static void
+test_load_valid_file(void **state)
+{
+    char err[256] = "";
+    const char *path = write_temp(valid_text, strlen(valid_text));
+    pi_config_t *cfg = config_load(path, err, sizeof(err));
+    unlink(path);
+    if (cfg == NULL)
+        fail_msg("refused: %s", err);
+    assert_int_equal(cfg->backend_timeout_ms, 750);
+    assert_int_equal(cfg->replies[REPLY_BURST].code, 452);
+    config_free(cfg);
+}
+
+static void
+test_load_error_names_path(void **state)
+{
+    static const char text[] = "log_level = info\nbogus = 1\n";
+    char err[256] = "";
+    const char *path = write_temp(text, sizeof(text) - 1);
+    pi_config_t *cfg = config_load(path, err, sizeof(err));
+    char where[80];
+    snprintf(where, sizeof(where), "%s:2:", path);
+    unlink(path);
+    assert_null(cfg);
+    if (strstr(err, where) == NULL || strstr(err, "bogus") == NULL)
+        fail_msg("error \"%s\" does not name %s and bogus", err, where);
+}
+
+/* A NUL would silently end the text early; the file is refused instead. */
+static void
+test_load_nul_byte(void **state)
+{
+    static const char text[] = "log_level = info\nbackend_pool_size = 4\0\nbackend_pool_size = 0x\n";
+    char err[256] = "";
+    const char *path = write_temp(text, sizeof(text) - 1);
+    pi_config_t *cfg = config_load(path, err, sizeof(err));
+    unlink(path);
+    assert_null(cfg);
+    assert_non_null(strstr(err, "NUL"));
+    assert_non_null(strstr(err, "test_config."));
+}
+
+static void
+test_load_missing_file(void **state)
+{
+    char err[256] = "";
+    pi_config_t *cfg = config_load("/nonexistent/postinbox/postinbox.conf", err, sizeof(err));
+    assert_null(cfg);
+    assert_non_null(strstr(err, "/nonexistent/postinbox/postinbox.conf"));
+    assert_non_null(strstr(err, "No such file"));
+}
+
+/* An error text is cut to the caller's buffer, never overflowing it. */
+static void
+test_error_truncated_to_buffer(void **state)
+{
+    char err[16];
+    memset(err, 'Z', sizeof(err));
+    pi_config_t *cfg = config_parse_text("no_such_key_with_a_long_name = 1\n", "a-rather-long-file-name.conf", err, 12);
+    assert_null(cfg);
+    assert_int_equal(strlen(err), 11);
+    assert_int_equal(err[12], 'Z');
+}
+
+/* The commented defaults config_print_defaults writes (postinbox.conf.example)
+ * parse back, once uncommented, to exactly the built-in defaults. */
+static void
+test_print_defaults_round_trip(void **state)
+{
+    char *printed = NULL, *uncommented, err[256] = "";
+    size_t len = 0;
+    FILE *fp = open_memstream(&printed, &len);
+    assert_non_null(fp);
+    config_print_defaults(fp);
+    assert_int_equal(fclose(fp), 0);
+
+    /* "#key = value" lines become settings; "# help" lines stay comments. */
+    uncommented = calloc(1, len + 1);
+    assert_non_null(uncommented);
+    size_t o = 0;
+    int settings = 0;
+    for (const char *p = printed; *p;) {
+        if (p[0] == '#' && p[1] != ' ' && p[1] != '\n') {
+            p++;
+            settings++;
+        }
+        while (*p && *p != '\n')
+            uncommented[o++] = *p++;
+        if (*p)
+            uncommented[o++] = *p++;
+    }
+    assert_int_equal(settings, 10 + REPLY_COUNT);
+
+    pi_config_t *cfg = config_parse_text(uncommented, "printed.conf", err, sizeof(err));
+    if (cfg == NULL)
+        fail_msg("printed defaults refused: %s", err);
+    pi_config_t *def = config_defaults();
+    assert_string_equal(cfg->database, def->database);
+    assert_string_equal(cfg->trusted_networks_text, def->trusted_networks_text);
+    assert_int_equal(cfg->backend_timeout_ms, def->backend_timeout_ms);
+    assert_int_equal(cfg->log_level, def->log_level);
+    for (int r = 0; r < REPLY_COUNT; r++) {
+        assert_int_equal(cfg->replies[r].code, def->replies[r].code);
+        assert_string_equal(cfg->replies[r].xcode, def->replies[r].xcode);
+        assert_string_equal(cfg->replies[r].text, def->replies[r].text);
+    }
+    config_free(def);
+    config_free(cfg);
+    free(uncommented);
+    free(printed);
+}
+
+int
+main(void)
+{
+    static unit_suite_t suite;
+    unit_add(&suite, "defaults", test_defaults, NULL);
+    unit_add(&suite, "only comments and blank lines give the defaults", test_empty_text_is_defaults, NULL);
+    unit_add(&suite, "a valid file sets every key", test_parse_valid, NULL);
+    unit_add(&suite, "a repeated key: the last line wins", test_parse_repeated_key, NULL);
+    unit_add(&suite, "int bounds are inclusive", test_parse_int_bounds, NULL);
+    unit_add_rows(&suite, test_config_error, config_error_rows, sizeof(config_error_rows[0]),
+                  UNIT_ROWS(config_error_rows));
+    unit_add_rows(&suite, test_reply_override, reply_override_rows, sizeof(reply_override_rows[0]),
+                  UNIT_ROWS(reply_override_rows));
+    unit_add(&suite, "config_load reads a file", test_load_valid_file, NULL);
+    unit_add(&suite, "config_load errors name the path and line", test_load_error_names_path, NULL);
+    unit_add(&suite, "config_load refuses a file with a NUL byte", test_load_nul_byte, NULL);
+    unit_add(&suite, "config_load of a missing file", test_load_missing_file, NULL);
+    unit_add(&suite, "error text is truncated to the buffer", test_error_truncated_to_buffer, NULL);
+    unit_add(&suite, "printed defaults parse back to the defaults", test_print_defaults_round_trip, NULL);
+    return unit_run("config", &suite, NULL, NULL);
+}
