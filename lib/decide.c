@@ -3,8 +3,11 @@
  */
 #include "decide.h"
 
+#include "address.h"
+
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 static void
@@ -66,7 +69,8 @@ decide_recipient(const pi_config_t *cfg, const inbox_lookup_t *rcpt, const char 
 {
     reply_vars_t vars = { .inbox = rcpt->found ? rcpt->address : rcpt_address };
     if (!rcpt->found) {
-        if (rcpt->managed)
+        /* The sandbox domain is ours even before its first inbox exists. */
+        if (rcpt->managed || strcasecmp(address_domain(rcpt_address), cfg->sandbox_domain) == 0)
             decide_refuse(cfg, REPLY_RCPT_UNKNOWN, "unknown", &vars, out);
         else
             decide_continue(out, "foreign");

@@ -21,7 +21,8 @@
 #   Also reported:
 #   - p50/p99 of the RCPT decision time measured inside postinbox-milter
 #     (the us= field of its "stage=rcpt direction=outbound" log lines: the
-#     PostgreSQL lookup + the Redis script), over the measured rounds;
+#     PostgreSQL lookup + the Redis script), over the measured rounds, and
+#     in a run with a single session (no load: the bare backend latency);
 #   - resident memory (VmRSS sampled every 0.1 s, and VmHWM) of a freshly
 #     started postinbox-milter while smtp-source runs 200 sessions at once
 #     (and of the null milter under the same load, for reference).
@@ -37,7 +38,8 @@
 #   Knobs (environment): MESSAGES (2000, per run), ROUNDS (3), SESSIONS (20),
 #   RCPT_COUNTS ("1 5"), MSG_BYTES (1024, body size), WARMUP (1 = one
 #   warm-up round of WARMUP_MESSAGES (500) per run, 0 = none),
-#   MEM_SESSIONS (200), MEM_MESSAGES (2000), MEM_TEST (1), RUN_TIMEOUT (300 s
+#   IDLE_MESSAGES (200, the single-session run), MEM_SESSIONS (200),
+#   MEM_MESSAGES (2000), MEM_TEST (1 = run the memory part), RUN_TIMEOUT (300 s
 #   per smtp-source run), MAX_SECONDS (2400: the script gives up, exit 1,
 #   when a run would start after that), KEEP_TEST_DIR=1 (keep logs).
 #   Not part of `make check`; not a pass/fail test of speed.
@@ -65,6 +67,7 @@ RCPT_COUNTS=${RCPT_COUNTS:-1 5}
 MSG_BYTES=${MSG_BYTES:-1024}
 WARMUP=${WARMUP:-1}
 WARMUP_MESSAGES=${WARMUP_MESSAGES:-500}
+IDLE_MESSAGES=${IDLE_MESSAGES:-200}
 MEM_TEST=${MEM_TEST:-1}
 MEM_SESSIONS=${MEM_SESSIONS:-200}
 MEM_MESSAGES=${MEM_MESSAGES:-2000}
@@ -86,11 +89,11 @@ die() {
 command_line() {
     printf 'MESSAGES=%s ROUNDS=%s SESSIONS=%s RCPT_COUNTS=%q MSG_BYTES=%s WARMUP=%s WARMUP_MESSAGES=%s ' \
         "$MESSAGES" "$ROUNDS" "$SESSIONS" "$RCPT_COUNTS" "$MSG_BYTES" "$WARMUP" "$WARMUP_MESSAGES"
-    printf 'MEM_TEST=%s MEM_SESSIONS=%s MEM_MESSAGES=%s tests/bench/milter-throughput.sh\n' \
-        "$MEM_TEST" "$MEM_SESSIONS" "$MEM_MESSAGES"
+    printf 'IDLE_MESSAGES=%s MEM_TEST=%s MEM_SESSIONS=%s MEM_MESSAGES=%s tests/bench/milter-throughput.sh\n' \
+        "$IDLE_MESSAGES" "$MEM_TEST" "$MEM_SESSIONS" "$MEM_MESSAGES"
 }
 
-for v in MESSAGES ROUNDS SESSIONS MSG_BYTES WARMUP_MESSAGES MEM_SESSIONS MEM_MESSAGES RUN_TIMEOUT MAX_SECONDS; do
+for v in MESSAGES ROUNDS SESSIONS MSG_BYTES WARMUP_MESSAGES IDLE_MESSAGES MEM_SESSIONS MEM_MESSAGES RUN_TIMEOUT MAX_SECONDS; do
     [[ ${!v} =~ ^[0-9]+$ ]] && [ "${!v}" -gt 0 ] || die "$v must be a positive integer (got '${!v}')"
 done
 for r in $RCPT_COUNTS; do
@@ -102,8 +105,14 @@ done
 # Dump the tails of the logs when we fail (stderr: runs from the EXIT trap).
 BENCH_FAILED=0
 svc_on_exit() {
+    # Stop the milters ourselves, patiently (services.sh would KILL them
+    # after 2 s, and bash would report that).
+    local f pids=()
+    for f in "${NULL_PID-}" "$(pi_milter_pid)"; do
+        [ -n "$f" ] && _svc_alive "$f" && pids+=("$f")
+    done
+    [ ${#pids[@]} -gt 0 ] && stop_pid "${pids[@]}"
     [ "$BENCH_FAILED" = 1 ] || return 0
-    local f
     for f in "$(svc_maillog)" "$(pi_milter_log)" "$SVC_DIR/nullmilter.log"; do
         [ -f "$f" ] || continue
         echo "---- $f (last 20 lines)" >&2
@@ -122,6 +131,14 @@ loud() {
         echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
     } >&2
     exit 1
+}
+
+# stop_pid PID... - TERM, wait up to 10 s (libmilter needs ~5 s to stop), KILL.
+stop_pid() {
+    local pid
+    kill -TERM "$@" 2>/dev/null
+    _svc_wait_gone 10 "$@" || kill -KILL "$@" 2>/dev/null
+    for pid in "$@"; do wait "$pid" 2>/dev/null; done
 }
 
 # wait_port PORT SECONDS - wait until something accepts on 127.0.0.1:PORT.
@@ -227,11 +244,12 @@ pg_rows() {
 # ---------------------------------------------------------------------------
 # One run: smtp-source through one set-up, then wait until Postfix has
 # delivered (discarded) everything and check that nothing was lost.
-#   run_one VARIANT RCPTS MESSAGES SESSIONS TAG
+#   run_one VARIANT RCPTS MESSAGES SESSIONS TAG [SMTP-SOURCE FLAGS...]
 # Sets RUN_RATE (msg/s) and RUN_SECS; TAG is warmup, round<N> or mem.
 # ---------------------------------------------------------------------------
 run_one() {
     local v=$1 rcpts=$2 n=$3 sessions=$4 tag=$5
+    shift 5
     local port=${PORT[$v]} log_off mlog_off rows_before t0 t1 rc i
     local cleanup removed sent rejects decisions rows_after left
 
@@ -244,7 +262,7 @@ run_one() {
     [ "$v" = postinbox ] && rows_before=$(pg_rows)
 
     t0=$(date +%s.%N)
-    timeout "$RUN_TIMEOUT" "$SMTP_SOURCE" -4 -s "$sessions" -m "$n" -r "$rcpts" -l "$MSG_BYTES" \
+    timeout "$RUN_TIMEOUT" "$SMTP_SOURCE" "$@" -4 -s "$sessions" -m "$n" -r "$rcpts" -l "$MSG_BYTES" \
         -M client.test -f "$INBOX" -t "rcpt@$RCPT_DOMAIN" "127.0.0.1:$port" \
         >"$SVC_DIR/smtp-source.out" 2>&1 </dev/null
     rc=$?
@@ -317,6 +335,9 @@ echo "postinbox milter throughput benchmark: $(nproc) CPUs, Postfix $(postconf -
 echo "sender inbox $INBOX (trusted_networks = 127.0.0.1/32), recipients *rcpt@$RCPT_DOMAIN," \
     "body $MSG_BYTES bytes, one message per SMTP connection"
 echo "listeners: none=127.0.0.1:${PORT[none]} null=127.0.0.1:${PORT[null]} postinbox=127.0.0.1:${PORT[postinbox]}"
+# Other work on the machine skews everything: show the load we start with
+# (PostgreSQL's start-up is in it; above ~1 something else is running).
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 
 if [ "$WARMUP" = 1 ]; then
@@ -342,32 +363,91 @@ for ((round = 1; round <= ROUNDS; round++)); do
 done
 
 # ---------------------------------------------------------------------------
+# The RCPT decision time without load: one session, so that the us= figures
+# of the loaded runs can be told apart from waiting for a CPU.
+# ---------------------------------------------------------------------------
+echo
+run_one postinbox 1 "$IDLE_MESSAGES" 1 idle
+
+# ---------------------------------------------------------------------------
 # Memory with MEM_SESSIONS concurrent sessions: a freshly started milter,
 # VmRSS sampled every 0.1 s while smtp-source runs, VmHWM at the end.
+#
+# Getting MEM_SESSIONS sessions into the milter at once takes two things:
+# - smtp-source -d, so each session keeps one connection (and smtpd keeps
+#   its milter connection) for all its messages;
+# - MEM_SESSIONS smtpd processes ready: the Postfix master forks smtpd
+#   processes one at a time as connections wait (about 15/s on a loaded
+#   2-core machine), so a short run would never get there.  prewarm_smtpd
+#   opens MEM_SESSIONS connections and holds them until every one has its
+#   220 greeting (= that many smtpd processes exist), then QUITs; the smtpd
+#   processes stay idle (max_idle 100 s) for the measured run.  This is
+#   done before the milters are restarted, so it is not in their VmHWM.
 # ---------------------------------------------------------------------------
 
-# mem_run VARIANT PID - sets MEM_START MEM_PEAK MEM_HWM (KiB), MEM_THREADS
-# (peak thread count of the milter: libmilter runs one thread per SMTP
-# session, plus a few) and MEM_SMTPD (peak number of smtpd processes).
+# prewarm_smtpd PORT N - prints how many greetings arrived (N on success).
+prewarm_smtpd() {
+    timeout 120 python3 - "$1" "$2" <<'PY'
+import selectors, socket, sys, time
+port, n = int(sys.argv[1]), int(sys.argv[2])
+deadline = time.time() + 90
+sel = selectors.DefaultSelector()
+socks = []
+for _ in range(n):
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    s.setblocking(False)
+    socks.append(s)
+    sel.register(s, selectors.EVENT_READ, bytearray())
+greeted = 0
+while greeted < n and time.time() < deadline:
+    for key, _ in sel.select(timeout=1):
+        try:
+            data = key.fileobj.recv(4096)
+        except BlockingIOError:
+            continue
+        key.data.extend(data)
+        if not data or b"\n" in key.data:
+            sel.unregister(key.fileobj)
+            if key.data.startswith(b"220"):
+                greeted += 1
+for s in socks:
+    try:
+        s.setblocking(True)
+        s.sendall(b"QUIT\r\n")
+    except OSError:
+        pass
+    s.close()
+print(greeted)
+PY
+}
+
+# mem_run VARIANT PID MILTER_PORT - sets MEM_START MEM_PEAK MEM_HWM (KiB),
+# MEM_CONNS (peak number of established connections to the milter = SMTP
+# sessions it holds), MEM_THREADS (peak thread count; Debian's libmilter
+# runs a worker pool, so this counts sessions inside a callback, not all
+# sessions) and MEM_SMTPD (peak smtpd processes of that listener).
 mem_run() {
-    local v=$1 pid=$2 sampler master
+    local v=$1 pid=$2 mport=$3 sampler master
     master=$(tr -dc '0-9' <"$SPOOL/pid/master.pid")
     MEM_START=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")
     (
         while :; do
-            printf '%s %s\n' "$(awk '/^VmRSS:/ { r = $2 } /^Threads:/ { t = $2 } END { print r, t }' \
-                "/proc/$pid/status" 2>/dev/null)" "$(ps -o comm= -s "$master" | grep -cx smtpd)"
+            printf '%s %s %s\n' \
+                "$(awk '/^VmRSS:/ { r = $2 } /^Threads:/ { t = $2 } END { print r, t }' "/proc/$pid/status" 2>/dev/null)" \
+                "$(ss -Htn state established "( sport = :$mport )" | wc -l)" \
+                "$(ps -o args= -s "$master" | grep -c "^smtpd -n 127\.0\.0\.1:${PORT[$v]} ")"
             sleep 0.1
         done
     ) >"$SVC_DIR/mem.$v" &
     sampler=$!
     svc_register_pid "$sampler"
-    run_one "$v" 1 "$MEM_MESSAGES" "$MEM_SESSIONS" mem
+    run_one "$v" 1 "$MEM_MESSAGES" "$MEM_SESSIONS" mem -d
     kill "$sampler" 2>/dev/null
     wait "$sampler" 2>/dev/null
     MEM_PEAK=$(awk '$1 > m { m = $1 } END { print m + 0 }' "$SVC_DIR/mem.$v")
     MEM_THREADS=$(awk '$2 > m { m = $2 } END { print m + 0 }' "$SVC_DIR/mem.$v")
-    MEM_SMTPD=$(awk '$3 > m { m = $3 } END { print m + 0 }' "$SVC_DIR/mem.$v")
+    MEM_CONNS=$(awk '$3 > m { m = $3 } END { print m + 0 }' "$SVC_DIR/mem.$v")
+    MEM_SMTPD=$(awk '$4 > m { m = $4 } END { print m + 0 }' "$SVC_DIR/mem.$v")
     MEM_HWM=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")
 }
 
@@ -375,23 +455,30 @@ mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
 if [ "$MEM_TEST" = 1 ]; then
     echo
-    echo "memory: $MEM_SESSIONS concurrent sessions, $MEM_MESSAGES messages, 1 recipient, fresh milter processes"
-    # Fresh processes, so that VmHWM is this run's peak.
-    pi_stop_milter
+    echo "memory: $MEM_SESSIONS concurrent sessions (smtp-source -d: one connection per session)," \
+        "$MEM_MESSAGES messages, 1 recipient, freshly started milters"
+    for v in postinbox null; do
+        got=$(prewarm_smtpd "${PORT[$v]}" "$MEM_SESSIONS")
+        echo "prewarm $v: $got of $MEM_SESSIONS smtpd processes greeted at once"
+        [ "${got:-0}" -eq "$MEM_SESSIONS" ] ||
+            echo "WARNING: only ${got:-0} smtpd processes for '$v': fewer than $MEM_SESSIONS concurrent sessions" >&2
+    done
+    # Fresh milter processes, so that VmHWM is this run's peak.
+    stop_pid "$(pi_milter_pid)"
     pi_start_milter || die "postinbox-milter did not restart"
     PI_PID=$(pi_milter_pid)
-    kill "$NULL_PID" 2>/dev/null
-    wait "$NULL_PID" 2>/dev/null
+    stop_pid "$NULL_PID"
     "$SVC_DIR/nullmilter" "inet:$NULL_PORT@127.0.0.1" >>"$SVC_DIR/nullmilter.log" 2>&1 &
     NULL_PID=$!
     svc_register_pid "$NULL_PID"
     wait_port "$NULL_PORT" 10 || die "nullmilter did not restart"
-    MILTER_LOG=$(pi_milter_log)
 
-    mem_run postinbox "$PI_PID"
-    PI_MEM=("$MEM_START" "$MEM_PEAK" "$MEM_HWM" "$MEM_THREADS" "$RUN_RATE")
-    mem_run null "$NULL_PID"
-    NULL_MEM=("$MEM_START" "$MEM_PEAK" "$MEM_HWM" "$MEM_THREADS" "$RUN_RATE")
+    mem_run postinbox "$PI_PID" "$MILTER_PORT"
+    PI_MEM=("$MEM_START" "$MEM_PEAK" "$MEM_HWM" "$MEM_CONNS" "$MEM_THREADS" "$MEM_SMTPD" "$RUN_RATE")
+    echo "         peaks: $MEM_CONNS milter connections, $MEM_THREADS threads, $MEM_SMTPD smtpd processes"
+    mem_run null "$NULL_PID" "$NULL_PORT"
+    NULL_MEM=("$MEM_START" "$MEM_PEAK" "$MEM_HWM" "$MEM_CONNS" "$MEM_THREADS" "$MEM_SMTPD" "$RUN_RATE")
+    echo "         peaks: $MEM_CONNS milter connections, $MEM_THREADS threads, $MEM_SMTPD smtpd processes"
 fi
 
 # ---------------------------------------------------------------------------
@@ -426,15 +513,19 @@ for r in $RCPT_COUNTS; do
         "$(ratio postinbox null "$r")" "$(ratio null none "$r")" \
         "$(percentile 50 "${us_files[@]}")" "$(percentile 99 "${us_files[@]}")"
 done
+echo
+echo "RCPT decision time of postinbox-milter with a single session (no load): p50 $(percentile 50 "$SVC_DIR/us/idle.r1") µs," \
+    "p99 $(percentile 99 "$SVC_DIR/us/idle.r1") µs ($IDLE_MESSAGES messages)."
 if [ "$MEM_TEST" = 1 ]; then
     echo
-    echo "| $MEM_SESSIONS concurrent sessions | RSS at start | peak VmRSS (sampled) | VmHWM | threads (peak) | msg/s | RCPT p50 / p99 |"
-    echo "|---|---:|---:|---:|---:|---:|---:|"
-    printf '| postinbox-milter | %s MiB | %s MiB | %s MiB | %s | %.0f | %s µs / %s µs |\n' \
+    echo "| $MEM_SESSIONS concurrent sessions | RSS at start | peak VmRSS (sampled) | VmHWM | sessions in the milter (peak) | threads (peak) | msg/s | RCPT p50 / p99 |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+    printf '| postinbox-milter | %s MiB | %s MiB | %s MiB | %s | %s | %.0f | %s µs / %s µs |\n' \
         "$(mib "${PI_MEM[0]}")" "$(mib "${PI_MEM[1]}")" "$(mib "${PI_MEM[2]}")" "${PI_MEM[3]}" "${PI_MEM[4]}" \
-        "$(percentile 50 "$SVC_DIR/us/mem.r1")" "$(percentile 99 "$SVC_DIR/us/mem.r1")"
-    printf '| null milter | %s MiB | %s MiB | %s MiB | %s | %.0f | - |\n' \
-        "$(mib "${NULL_MEM[0]}")" "$(mib "${NULL_MEM[1]}")" "$(mib "${NULL_MEM[2]}")" "${NULL_MEM[3]}" "${NULL_MEM[4]}"
+        "${PI_MEM[6]}" "$(percentile 50 "$SVC_DIR/us/mem.r1")" "$(percentile 99 "$SVC_DIR/us/mem.r1")"
+    printf '| null milter | %s MiB | %s MiB | %s MiB | %s | %s | %.0f | - |\n' \
+        "$(mib "${NULL_MEM[0]}")" "$(mib "${NULL_MEM[1]}")" "$(mib "${NULL_MEM[2]}")" "${NULL_MEM[3]}" \
+        "${NULL_MEM[4]}" "${NULL_MEM[6]}"
 fi
 echo
 echo "$(nproc) CPUs; Postfix $(postconf -dh mail_version), discard transport, in_flow_delay = 0;" \

@@ -17,14 +17,17 @@ done
 AUTH=(-a PLAIN -au alice@example.test -ap secret)
 
 # send_many N PARALLEL FROM: N messages, PARALLEL at a time; prints one reply per line.
+# (Waits for its own jobs only: a bare `wait` would wait for the milters.)
 send_many() {
     local n=$1 par=$2 from=$3 dir
     dir=$(mktemp -d "$SVC_DIR/many.XXXXXX")
+    local pids=()
     for i in $(seq 1 "$n"); do
         ( smtp_send "${AUTH[@]}" --from "$from" --to "r$i@remote.test" > "$dir/$i" ) &
-        if (( i % par == 0 )); then wait; fi
+        pids+=($!)
+        if (( i % par == 0 )); then wait "${pids[@]}"; pids=(); fi
     done
-    wait
+    (( ${#pids[@]} )) && wait "${pids[@]}"
     cat "$dir"/*
 }
 
@@ -52,10 +55,12 @@ for i in $(seq 1 40); do
     sed -e "s/@PORT@/$port/" -e "s/@FROM@/$RACE2/" -e "s/@RCPT@/m$i@remote.test/" -e "s/@QID@/MT$i/" \
         "$PI_SRCDIR/tests/miltertest/send_one.lua" > "$SVC_DIR/mt/$i.lua"
 done
+mtpids=()
 for i in $(seq 1 40); do
     ( miltertest -s "$SVC_DIR/mt/$i.lua" > "$SVC_DIR/mt/$i.out" 2>&1 ) &
+    mtpids+=($!)
 done
-wait
+wait "${mtpids[@]}"
 accepted=$(cat "$SVC_DIR"/mt/*.out | grep -c '^result accepted')
 refused=$(cat "$SVC_DIR"/mt/*.out | grep -c '^result refused')
 capped=$(cat "$(pi_milter_log)" "$(pi_milter_log "$MILTER2_PORT")" | grep -c "inbox=$RACE2 action=tempfail reason=daily")

@@ -1,0 +1,52 @@
+/*
+ * config.h -- postinbox.conf: one table of keys, defaults, bounds.
+ *
+ * Public: config_defaults, config_load, config_parse_text, config_free,
+ * config_print_defaults.
+ * The file is "key = value" lines with '#' comments; unknown keys and bad
+ * values are errors naming the file, line and key.  Every binary reads
+ * the same file; a key a binary does not use is still validated.
+ * Logs nothing: callers log the error text.
+ */
+#ifndef POSTINBOX_CONFIG_H
+#define POSTINBOX_CONFIG_H
+
+#include <stddef.h>
+
+#include "cidr.h"
+#include "log.h"
+#include "reply.h"
+
+typedef enum { BACKEND_ERROR_TEMPFAIL = 0, BACKEND_ERROR_ACCEPT } backend_error_policy_t;
+typedef enum { SPOOF_REJECT = 0, SPOOF_ACCEPT } spoof_policy_t;
+
+typedef struct pi_config {
+    char *database;                 /* libpq conninfo */
+    char *redis;                    /* host:port or unix:/path */
+    char *milter_socket;            /* inet:PORT@HOST or unix:/path */
+    char *sandbox_domain;
+    char *trusted_networks_text;
+    cidr_list_t *trusted_networks;
+    int backend_timeout_ms;         /* deadline of every backend call */
+    int backend_pool_size;          /* connections per backend per process */
+    backend_error_policy_t on_backend_error;
+    spoof_policy_t unauthenticated_managed_sender;
+    log_level_t log_level;
+    reply_t replies[REPLY_COUNT];
+} pi_config_t;
+
+/* Default path when -c is not given. */
+#define CONFIG_DEFAULT_PATH "/etc/postinbox/postinbox.conf"
+
+/* A config holding only the built-in defaults. */
+pi_config_t *config_defaults(void);
+/* Reads and validates path; NULL on error with err naming line and key. */
+pi_config_t *config_load(const char *path, char *err, size_t errlen);
+/* Parses text as if it were a file called name (tests, embedded configs). */
+pi_config_t *config_parse_text(const char *text, const char *name, char *err, size_t errlen);
+void config_free(pi_config_t *cfg);
+
+/* Writes every key with its default value as a commented config file. */
+void config_print_defaults(void *stdio_file);
+
+#endif

@@ -1,0 +1,339 @@
+#!/usr/bin/env bash
+#
+# tests/bench/milter-throughput.sh -- what postinbox-milter costs Postfix.
+#
+# WHAT IT MEASURES
+#   Messages/second that ONE private Postfix instance accepts from
+#   smtp-source (20 parallel sessions, one message per connection) in three
+#   set-ups that differ only in smtpd_milters:
+#     none       no milter
+#     null       tests/bench/nullmilter.c: every stage, SMFIS_CONTINUE, no
+#                skipped stages: the ceiling any milter can reach
+#     postinbox  postinbox-milter doing its full work: the client is in
+#                trusted_networks, so MAIL FROM the inbox address is
+#                outbound; every RCPT does the PostgreSQL lookup + the Redis
+#                reservation, every message is recorded in PostgreSQL.
+#   each with 1 and with 5 recipients per message.  Each set-up has its own
+#   smtpd listener in master.cf (identical lines except -o smtpd_milters),
+#   so switching set-ups needs no reload.  Rounds interleave the set-ups
+#   (the order rotates from round to round) and the table reports medians
+#   over the rounds; a warm-up round is run first and left out.
+#   Also reported:
+#   - p50/p99 of the RCPT decision time measured inside postinbox-milter
+#     (the us= field of its "stage=rcpt direction=outbound" log lines: the
+#     PostgreSQL lookup + the Redis script), over the measured rounds, and
+#     in a run with a single session (no load: the bare backend latency);
+#   - resident memory (VmRSS sampled every 0.1 s, and VmHWM) of a freshly
+#     started postinbox-milter while smtp-source runs 200 sessions at once
+#     (and of the null milter under the same load, for reference).
+#   Every run is checked: Postfix logged one cleanup + one "removed" line per
+#   message and one discard "status=sent" per recipient, no reject/deferral,
+#   and for postinbox one outbound row per message in postinbox.message and
+#   one accepted RCPT decision per recipient.  A run that lost anything
+#   prints "LOST MESSAGES" and the script exits 1.
+#
+# HOW TO RUN (root; Postfix, PostgreSQL, Redis, libmilter-dev installed;
+# project built in-tree with `make`):
+#     tests/bench/milter-throughput.sh
+#   Knobs (environment): MESSAGES (2000, per run), ROUNDS (3), SESSIONS (20),
+#   RCPT_COUNTS ("1 5"), MSG_BYTES (1024, body size), WARMUP (1 = one
+#   warm-up round of WARMUP_MESSAGES (500) per run, 0 = none),
+#   IDLE_MESSAGES (200, the single-session run), MEM_SESSIONS (200),
+#   MEM_MESSAGES (2000), MEM_TEST (1 = run the memory part), RUN_TIMEOUT (300 s
+#   per smtp-source run), MAX_SECONDS (2400: the script gives up, exit 1,
+#   when a run would start after that), KEEP_TEST_DIR=1 (keep logs).
+#   Not part of `make check`; not a pass/fail test of speed.
+#
+# HOW LONG IT TAKES
+#   About 4-6 minutes on a 2-core machine with the defaults (3 rounds x 2
+#   recipient counts x 3 set-ups x 2000 messages, the warm-up round and
+#   the 200-session memory runs).
+#
+# OUTPUT
+#   One line per run, then a Markdown table (paste into the README) and the
+#   exact command line.  All services are private (tests/integration/
+#   services.sh) and are stopped on exit, also on error or ^C.
+
+set -u
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../integration/common.sh
+. "$BENCH_DIR/../integration/common.sh"
+
+MESSAGES=${MESSAGES:-2000}
+ROUNDS=${ROUNDS:-3}
+SESSIONS=${SESSIONS:-20}
+RCPT_COUNTS=${RCPT_COUNTS:-1 5}
+MSG_BYTES=${MSG_BYTES:-1024}
+WARMUP=${WARMUP:-1}
+WARMUP_MESSAGES=${WARMUP_MESSAGES:-500}
+IDLE_MESSAGES=${IDLE_MESSAGES:-200}
+MEM_TEST=${MEM_TEST:-1}
+MEM_SESSIONS=${MEM_SESSIONS:-200}
+MEM_MESSAGES=${MEM_MESSAGES:-2000}
+RUN_TIMEOUT=${RUN_TIMEOUT:-300}
+MAX_SECONDS=${MAX_SECONDS:-2400}
+DRAIN_TIMEOUT=120          # seconds to wait for Postfix to finish a run's mail
+VARIANTS=(none null postinbox)
+RCPT_DOMAIN=remote.test    # not ours: every recipient is a plain outbound one
+
+SMTP_SOURCE=/usr/sbin/smtp-source
+BENCH_START=$SECONDS
+
+die() {
+    printf '\nmilter-throughput.sh: ERROR: %s\n' "$*" >&2
+    exit 1
+}
+
+# The exact command line, with every knob spelled out.
+command_line() {
+    printf 'MESSAGES=%s ROUNDS=%s SESSIONS=%s RCPT_COUNTS=%q MSG_BYTES=%s WARMUP=%s WARMUP_MESSAGES=%s ' \
+        "$MESSAGES" "$ROUNDS" "$SESSIONS" "$RCPT_COUNTS" "$MSG_BYTES" "$WARMUP" "$WARMUP_MESSAGES"
+    printf 'IDLE_MESSAGES=%s MEM_TEST=%s MEM_SESSIONS=%s MEM_MESSAGES=%s tests/bench/milter-throughput.sh\n' \
+        "$IDLE_MESSAGES" "$MEM_TEST" "$MEM_SESSIONS" "$MEM_MESSAGES"
+}
+
+for v in MESSAGES ROUNDS SESSIONS MSG_BYTES WARMUP_MESSAGES IDLE_MESSAGES MEM_SESSIONS MEM_MESSAGES RUN_TIMEOUT MAX_SECONDS; do
+    [[ ${!v} =~ ^[0-9]+$ ]] && [ "${!v}" -gt 0 ] || die "$v must be a positive integer (got '${!v}')"
+done
+for r in $RCPT_COUNTS; do
+    [[ $r =~ ^[0-9]+$ ]] && [ "$r" -gt 0 ] || die "RCPT_COUNTS must be positive integers"
+done
+[ -x "$SMTP_SOURCE" ] || die "$SMTP_SOURCE missing (package postfix)"
+[ -f /usr/include/libmilter/mfapi.h ] || die "libmilter headers missing (package libmilter-dev)"
+
+# Dump the tails of the logs when we fail (stderr: runs from the EXIT trap).
+BENCH_FAILED=0
+svc_on_exit() {
+    # Stop the milters ourselves, patiently (services.sh would KILL them
+    # after 2 s, and bash would report that).
+    local f pids=()
+    for f in "${NULL_PID-}" "$(pi_milter_pid)"; do
+        [ -n "$f" ] && _svc_alive "$f" && pids+=("$f")
+    done
+    [ ${#pids[@]} -gt 0 ] && stop_pid "${pids[@]}"
+    [ "$BENCH_FAILED" = 1 ] || return 0
+    for f in "$(svc_maillog)" "$(pi_milter_log)" "$SVC_DIR/nullmilter.log"; do
+        [ -f "$f" ] || continue
+        echo "---- $f (last 20 lines)" >&2
+        tail -n 20 "$f" >&2
+    done
+}
+
+# loud FMT... - report lost messages / a broken run and exit 1.
+loud() {
+    BENCH_FAILED=1
+    {
+        echo
+        echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
+        echo "!!! LOST MESSAGES / BROKEN RUN: $*"
+        echo "!!! The figures of this benchmark are not valid."
+        echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
+    } >&2
+    exit 1
+}
+
+# stop_pid PID... - TERM, wait up to 10 s (libmilter needs ~5 s to stop), KILL.
+stop_pid() {
+    local pid
+    kill -TERM "$@" 2>/dev/null
+    _svc_wait_gone 10 "$@" || kill -KILL "$@" 2>/dev/null
+    for pid in "$@"; do wait "$pid" 2>/dev/null; done
+}
+
+# wait_port PORT SECONDS - wait until something accepts on 127.0.0.1:PORT.
+wait_port() {
+    local i
+    for ((i = 0; i < $2 * 10; i++)); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# wait_banner PORT - wait (15 s) for a 220 greeting on 127.0.0.1:PORT.
+wait_banner() {
+    local banner deadline=$((SECONDS + 15))
+    while [ $SECONDS -lt $deadline ]; do
+        # shellcheck disable=SC2016
+        banner=$(timeout 2 bash -c '
+            exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+            IFS= read -r -t 2 line <&3 || exit 1
+            printf "QUIT\r\n" >&3
+            printf "%s" "$line"' _ "$1" 2>/dev/null)
+        [[ $banner == 220* ]] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# ---------------------------------------------------------------------------
+# Set-up: PostgreSQL, Redis, the two milters, Postfix with three listeners.
+# ---------------------------------------------------------------------------
+
+pi_require
+svc_init || die "svc_init failed"
+svc_start_pg || die "PostgreSQL did not start"
+svc_start_redis || die "Redis did not start"
+# trusted_networks makes the unauthenticated MAIL FROM an inbox address
+# outbound (no SASL needed, no login grant needed).
+pi_write_conf "trusted_networks = 127.0.0.1/32"
+pi_ctl migrate >/dev/null || die "postinboxctl migrate failed"
+pi_start_milter || die "postinbox-milter did not start"
+
+cc -O2 -Wall -Wextra -o "$SVC_DIR/nullmilter" "$BENCH_DIR/nullmilter.c" -lmilter -lpthread ||
+    die "cannot compile nullmilter.c"
+NULL_PORT=$MILTER2_PORT
+"$SVC_DIR/nullmilter" "inet:$NULL_PORT@127.0.0.1" >"$SVC_DIR/nullmilter.log" 2>&1 &
+NULL_PID=$!
+svc_register_pid "$NULL_PID"
+wait_port "$NULL_PORT" 10 || die "nullmilter did not start: $(cat "$SVC_DIR/nullmilter.log")"
+
+ACCOUNT=$(pi_account "Bench" bench) || die "account create failed"
+read -r INBOX_ID INBOX <<<"$(pi_inbox "$ACCOUNT" sender --daily-limit 100000000 --burst-limit 100000000)"
+[ -n "${INBOX-}" ] || die "inbox create failed"
+
+# Postfix: main.cf from services.sh (discard transport, in_flow_delay = 0,
+# no client rate/count limits) with an empty smtpd_milters; room for
+# MEM_SESSIONS smtpd processes.  One smtpd listener per set-up; the three
+# master.cf lines are identical except for the milter.
+svc_start_postfix "" || die "Postfix did not start"
+PROC_LIMIT=$((MEM_SESSIONS + 50))
+svc_postconf -e "in_flow_delay = 0" "default_process_limit = $PROC_LIMIT" \
+    "smtpd_client_connection_count_limit = 0" "smtpd_milters =" || die "postconf failed"
+declare -A PORT=([none]=$SMTP_PORT [null]=$POLICY_PORT [postinbox]=$HTTP_PORT)
+declare -A MILTERS=([none]="" [null]="inet:127.0.0.1:$NULL_PORT" [postinbox]="inet:127.0.0.1:$MILTER_PORT")
+for v in "${VARIANTS[@]}"; do
+    p=${PORT[$v]}
+    svc_postconf -M -e "127.0.0.1:$p/inet = 127.0.0.1:$p inet n - n - $PROC_LIMIT smtpd -o smtpd_milters=${MILTERS[$v]}" ||
+        die "postconf -M failed"
+done
+svc_postfix_reload || die "postfix reload failed"
+for v in "${VARIANTS[@]}"; do
+    wait_banner "${PORT[$v]}" || die "smtpd for '$v' on port ${PORT[$v]} does not answer"
+done
+[ "$(svc_postconf -h in_flow_delay)" = 0 ] || die "in_flow_delay is not 0"
+
+MAILLOG=$(svc_maillog)
+MILTER_LOG=$(pi_milter_log)
+SPOOL=$SVC_DIR/postfix/spool
+RESULTS=$SVC_DIR/results          # one line per measured run
+: >"$RESULTS"
+mkdir -p "$SVC_DIR/us"
+
+# queue_count - messages in Postfix's queues (incoming, active, deferred...).
+queue_count() {
+    find "$SPOOL/maildrop" "$SPOOL/incoming" "$SPOOL/active" "$SPOOL/deferred" "$SPOOL/hold" \
+        -type f 2>/dev/null | wc -l
+}
+
+# file_size FILE - size in bytes (0 if missing).
+file_size() {
+    stat -c %s "$1" 2>/dev/null || echo 0
+}
+
+# count_re FILE OFFSET ERE - lines matching ERE after byte OFFSET of FILE.
+count_re() {
+    tail -c +$(($2 + 1)) "$1" | grep -Ec -- "$3"
+}
+
+pg_rows() {
+    svc_psql "SELECT count(*) FROM postinbox.message WHERE inbox_id = '$INBOX_ID' AND direction = 'outbound'"
+}
+
+# ---------------------------------------------------------------------------
+# One run: smtp-source through one set-up, then wait until Postfix has
+# delivered (discarded) everything and check that nothing was lost.
+#   run_one VARIANT RCPTS MESSAGES SESSIONS TAG [SMTP-SOURCE FLAGS...]
+# Sets RUN_RATE (msg/s) and RUN_SECS; TAG is warmup, round<N> or mem.
+# ---------------------------------------------------------------------------
+run_one() {
+    local v=$1 rcpts=$2 n=$3 sessions=$4 tag=$5
+    shift 5
+    local port=${PORT[$v]} log_off mlog_off rows_before t0 t1 rc i
+    local cleanup removed sent rejects decisions rows_after left
+
+    [ $((SECONDS - BENCH_START)) -lt "$MAX_SECONDS" ] ||
+        die "time budget MAX_SECONDS=$MAX_SECONDS exhausted before run $tag/$v/r$rcpts"
+    [ "$(queue_count)" -eq 0 ] || loud "queue not empty before $tag/$v/r$rcpts"
+
+    log_off=$(file_size "$MAILLOG")
+    mlog_off=$(file_size "$MILTER_LOG")
+    [ "$v" = postinbox ] && rows_before=$(pg_rows)
+
+    t0=$(date +%s.%N)
+    timeout "$RUN_TIMEOUT" "$SMTP_SOURCE" "$@" -4 -s "$sessions" -m "$n" -r "$rcpts" -l "$MSG_BYTES" \
+        -M client.test -f "$INBOX" -t "rcpt@$RCPT_DOMAIN" "127.0.0.1:$port" \
+        >"$SVC_DIR/smtp-source.out" 2>&1 </dev/null
+    rc=$?
+    t1=$(date +%s.%N)
+    RUN_SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+    RUN_RATE=$(awk -v n="$n" -v s="$RUN_SECS" 'BEGIN { printf "%.1f", n / s }')
+    [ "$rc" -eq 0 ] || loud "$tag/$v/r$rcpts: smtp-source exited $rc: $(tail -n 3 "$SVC_DIR/smtp-source.out")"
+
+    # Postfix delivers to discard asynchronously and postlogd writes the
+    # log asynchronously: wait until every message is gone from the queue
+    # and logged as removed.
+    for ((i = 0; i < DRAIN_TIMEOUT * 10; i++)); do
+        left=$(queue_count)
+        removed=$(count_re "$MAILLOG" "$log_off" 'postfix/qmgr\[[0-9]+\]: [0-9A-Za-z]+: removed$')
+        [ "$left" -eq 0 ] && [ "$removed" -ge "$n" ] && break
+        sleep 0.1
+    done
+    sleep 0.2   # let the last discard lines reach the log
+    cleanup=$(count_re "$MAILLOG" "$log_off" 'postfix/cleanup\[[0-9]+\]: [0-9A-Za-z]+: message-id=')
+    removed=$(count_re "$MAILLOG" "$log_off" 'postfix/qmgr\[[0-9]+\]: [0-9A-Za-z]+: removed$')
+    sent=$(count_re "$MAILLOG" "$log_off" 'postfix/discard\[[0-9]+\]: .* status=sent ')
+    rejects=$(count_re "$MAILLOG" "$log_off" 'reject|milter-reject|status=(deferred|bounced)|warning: .*milter')
+    left=$(queue_count)
+    if [ "$cleanup" -ne "$n" ] || [ "$removed" -ne "$n" ] || [ "$sent" -ne $((n * rcpts)) ] ||
+        [ "$rejects" -ne 0 ] || [ "$left" -ne 0 ]; then
+        loud "$tag/$v/r$rcpts: sent $n messages x $rcpts recipients; Postfix logged $cleanup received," \
+            "$removed removed, $sent of $((n * rcpts)) recipients delivered, $rejects rejects/deferrals/milter" \
+            "warnings, $left still queued"
+    fi
+
+    if [ "$v" = postinbox ]; then
+        rows_after=$(pg_rows)
+        decisions=$(tail -c +$((mlog_off + 1)) "$MILTER_LOG" |
+            grep -F ' stage=rcpt direction=outbound ' | grep -F ' action=continue ' |
+            tee "$SVC_DIR/us/$tag.r$rcpts.lines" | wc -l)
+        if [ $((rows_after - rows_before)) -ne "$n" ] || [ "$decisions" -ne $((n * rcpts)) ]; then
+            loud "$tag/$v/r$rcpts: sent $n messages x $rcpts recipients; postinbox.message got" \
+                "$((rows_after - rows_before)) rows, the milter logged $decisions accepted RCPT decisions"
+        fi
+        # Keep the decision times of this run (us=NNN).
+        sed -n 's/.* us=\([0-9][0-9]*\).*/\1/p' "$SVC_DIR/us/$tag.r$rcpts.lines" >"$SVC_DIR/us/$tag.r$rcpts"
+    fi
+    printf '%-8s rcpt=%s %-9s %5d msgs, %2d sessions: %7.3f s  %7.1f msg/s  (checked: %d received, %d recipients delivered%s)\n' \
+        "$tag" "$rcpts" "$v" "$n" "$sessions" "$RUN_SECS" "$RUN_RATE" "$cleanup" "$sent" \
+        "$([ "$v" = postinbox ] && echo ", $n records")"
+}
+
+# median - median of the numbers on stdin.
+median() {
+    sort -g | awk '{ a[NR] = $1 } END {
+        if (NR == 0) { print "nan"; exit }
+        if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+# percentile P FILE... - nearest-rank P-th percentile of the numbers in FILEs.
+percentile() {
+    local p=$1
+    shift
+    cat "$@" | sort -n | awk -v p="$p" '{ a[NR] = $1 } END {
+        if (NR == 0) { print "nan"; exit }
+        k = int((p / 100) * NR + 0.999999); if (k < 1) k = 1; if (k > NR) k = NR; print a[k] }'
+}
+
+# ---- investigation (not part of the bench) ----
+echo "SVC_DIR=$SVC_DIR PG_PORT=$PG_PORT REDIS_PORT=$REDIS_PORT"
+echo "PORTS none=${PORT[none]} null=${PORT[null]} pi=${PORT[postinbox]} INBOX=$INBOX INBOX_ID=$INBOX_ID"
+# warm
+for v in none null postinbox; do run_one $v 1 300 20 warm; done
+declare -p PORT > $SVC_DIR/ports.sh
+echo "INBOX=$INBOX" >> $SVC_DIR/ports.sh
+echo "INBOX_ID=$INBOX_ID" >> $SVC_DIR/ports.sh
+echo READY
+# stay up until /tmp/inv.stop exists (max 40 min)
+for i in $(seq 1 2400); do [ -e /tmp/inv.stop ] && break; sleep 1; done
