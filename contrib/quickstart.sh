@@ -54,7 +54,13 @@ demo_stop
 mkdir -p "$DEMO"
 chmod 755 "$DEMO"
 : > "$DEMO/pids"
-if [ -f "$DEMO/pg/PG_VERSION" ]; then svc_start_pg_again; else rm -rf "$DEMO/pg"; svc_start_pg; fi
+if [ -f "$DEMO/pg/PG_VERSION" ]; then
+    export PG_SOCKDIR=$DEMO/pgsock PI_DATABASE="host=127.0.0.1 port=$PG_PORT dbname=postinbox user=postgres"
+    svc_start_pg_again
+else
+    rm -rf "$DEMO/pg"
+    svc_start_pg
+fi
 svc_start_redis
 CONF=$DEMO/postinbox.conf
 cat > "$CONF" <<CONF
@@ -93,7 +99,7 @@ echo "inbox $PAUSED (suspended)"
 swaks_demo() {
     echo "\$ swaks --server 127.0.0.1:$SMTP_PORT $*"
     swaks --server 127.0.0.1 --port "$SMTP_PORT" --helo demo.test "$@" 2>&1 \
-        | grep -E '^(<~?\*?\*?|<-) +[245][0-9][0-9] ' | grep -vE ' (220|221|235|250-|334|354) ' | sed 's/^/    /' || true
+        | grep -E '^(<~?\*?\*?|<-) +[245][0-9][0-9] ' | grep -vE ' (220|221|235|250-|334|354) | 250 (CHUNKING|SMTPUTF8|DSN)' | sed 's/^/    /' || true
 }
 
 step "Inbound mail to the inbox"
