@@ -11,13 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { CT_STRING, CT_INT, CT_ENUM, CT_CIDR, CT_LOGLEVEL } config_type_t;
+typedef enum { CT_STRING, CT_INT, CT_ENUM, CT_CIDR, CT_LOGLEVEL, CT_BOOL, CT_DURATION, CT_DURATION_LIST } config_type_t;
 
 typedef struct {
     const char *name;
     config_type_t type;
     const char *def;
-    long min, max;             /* CT_INT bounds */
+    long min, max;             /* CT_INT bounds; CT_DURATION bounds in ms */
     const char *choices[3];    /* CT_ENUM values, index = stored int */
     size_t offset;
     const char *help;
@@ -33,7 +33,7 @@ static const config_key_t config_table[] = {
       "libmilter socket: inet:PORT@HOST or unix:/path" },
     { "sandbox_domain", CT_STRING, "sandbox.postinbox.test", 0, 0, { 0 }, OFF(sandbox_domain),
       "domain of sandbox inboxes ({username}--{shortId}@sandbox_domain)" },
-    { "trusted_networks", CT_CIDR, "none", 0, 0, { 0 }, OFF(trusted_networks_text),
+    { "trusted_networks", CT_CIDR, "none", 0, 0, { 0 }, OFF(trusted_networks),
       "clients whose unauthenticated mail is outbound (CIDR list)" },
     { "backend_timeout_ms", CT_INT, "2000", 20, 25000, { 0 }, OFF(backend_timeout_ms),
       "deadline of each PostgreSQL or Redis call, well under Postfix's milter timeouts" },
@@ -45,6 +45,26 @@ static const config_key_t config_table[] = {
       OFF(unauthenticated_managed_sender),
       "unauthenticated MAIL FROM an inbox address from an untrusted client" },
     { "log_level", CT_LOGLEVEL, "info", 0, 0, { 0 }, OFF(log_level), "debug, info, warn or error" },
+    /* postinbox-policyd */
+    { "policy_listen", CT_STRING, "", 0, 0, { 0 }, OFF(policy_listen),
+      "Postfix policy service: host:port or unix:/path; empty = off" },
+    { "webhook_timeout", CT_DURATION, "15s", 100, 300000, { 0 }, OFF(webhook_timeout_ms),
+      "deadline of one webhook request" },
+    { "webhook_retry_schedule", CT_DURATION_LIST, "0s,5s,5m,30m,2h,5h,10h,10h", 0, 7L * 86400000, { 0 },
+      OFF(webhook_retry_schedule), "delay before each attempt; the count is the number of attempts" },
+    { "webhook_max_in_flight", CT_INT, "64", 1, 4096, { 0 }, OFF(webhook_max_in_flight),
+      "webhook requests in flight at once per daemon" },
+    { "webhook_batch_size", CT_INT, "200", 1, 10000, { 0 }, OFF(webhook_batch_size),
+      "deliveries claimed per database round trip" },
+    { "webhook_allow_networks", CT_CIDR, "none", 0, 0, { 0 }, OFF(webhook_allow_networks),
+      "private/loopback networks webhooks may reach anyway (CIDR list)" },
+    { "webhook_allow_http", CT_BOOL, "no", 0, 0, { 0 }, OFF(webhook_allow_http), "allow http:// webhook URLs" },
+    { "webhook_disable_after", CT_DURATION, "5d", 60000, 365L * 86400000, { 0 }, OFF(webhook_disable_after_ms),
+      "disable an endpoint that has failed continuously for this long" },
+    { "webhook_rotation_grace", CT_DURATION, "24h", 0, 30L * 86400000, { 0 }, OFF(webhook_rotation_grace_ms),
+      "after rotate-secret, sign with both secrets for this long" },
+    { "webhook_poll_interval", CT_DURATION, "5s", 100, 3600000, { 0 }, OFF(webhook_poll_interval_ms),
+      "poll for due deliveries this often even without NOTIFY" },
 };
 
 #define CONFIG_KEYS (sizeof(config_table) / sizeof(config_table[0]))
@@ -54,26 +74,72 @@ config_set(pi_config_t *cfg, const config_key_t *key, const char *value, char *e
 {
     void *field = (char *)cfg + key->offset;
     switch (key->type) {
-    case CT_STRING:
-    case CT_CIDR: {
+    case CT_STRING: {
         char *copy = strdup(value);
         if (copy == NULL) {
             snprintf(err, errlen, "out of memory");
             return -1;
         }
-        if (key->type == CT_CIDR) {
-            char cerr[128];
-            cidr_list_t *list = cidr_list_parse(value, cerr, sizeof(cerr));
-            if (list == NULL) {
-                snprintf(err, errlen, "%s", cerr);
-                free(copy);
-                return -1;
-            }
-            cidr_list_free(cfg->trusted_networks);
-            cfg->trusted_networks = list;
-        }
         free(*(char **)field);
         *(char **)field = copy;
+        return 0;
+    }
+    case CT_CIDR: {
+        char cerr[128];
+        cidr_list_t *list = cidr_list_parse(value, cerr, sizeof(cerr));
+        if (list == NULL) {
+            snprintf(err, errlen, "%s", cerr);
+            return -1;
+        }
+        cidr_list_free(*(cidr_list_t **)field);
+        *(cidr_list_t **)field = list;
+        return 0;
+    }
+    case CT_BOOL:
+        if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0 || strcmp(value, "1") == 0) {
+            *(int *)field = 1;
+            return 0;
+        }
+        if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0 || strcmp(value, "0") == 0) {
+            *(int *)field = 0;
+            return 0;
+        }
+        snprintf(err, errlen, "\"%s\" is not yes|no", value);
+        return -1;
+    case CT_DURATION: {
+        long ms = config_parse_duration_ms(value);
+        if (ms < 0) {
+            snprintf(err, errlen, "\"%s\" is not a duration like 500ms, 15s, 5m, 2h, 1d", value);
+            return -1;
+        }
+        if (ms < key->min || ms > key->max) {
+            snprintf(err, errlen, "%s is out of range %ldms..%ldms", value, key->min, key->max);
+            return -1;
+        }
+        *(long *)field = ms;
+        return 0;
+    }
+    case CT_DURATION_LIST: {
+        duration_list_t list = { 0 };
+        char copy[1024], *save = NULL;
+        snprintf(copy, sizeof(copy), "%s", value);
+        for (char *tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+            long ms = config_parse_duration_ms(tok);
+            if (ms < 0 || ms > key->max) {
+                snprintf(err, errlen, "\"%s\" is not a duration up to %ldms", tok, key->max);
+                return -1;
+            }
+            if (list.count == CONFIG_MAX_RETRIES) {
+                snprintf(err, errlen, "more than %d entries", CONFIG_MAX_RETRIES);
+                return -1;
+            }
+            list.ms[list.count++] = ms;
+        }
+        if (list.count == 0) {
+            snprintf(err, errlen, "needs at least one delay");
+            return -1;
+        }
+        *(duration_list_t *)field = list;
         return 0;
     }
     case CT_INT: {
@@ -105,6 +171,25 @@ config_set(pi_config_t *cfg, const config_key_t *key, const char *value, char *e
             return 0;
         snprintf(err, errlen, "\"%s\" is not debug|info|warn|error", value);
         return -1;
+    }
+    return -1;
+}
+
+long
+config_parse_duration_ms(const char *text)
+{
+    static const struct {
+        const char *suffix;
+        long ms;
+    } units[] = { { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { "d", 86400000 }, { "", 1000 } };
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || end == text || v < 0 || *text == '-' || *text == '+')
+        return -1;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (strcmp(end, units[i].suffix) == 0)
+            return v > LONG_MAX / units[i].ms ? -1 : v * units[i].ms;
     }
     return -1;
 }
@@ -261,10 +346,12 @@ config_free(pi_config_t *cfg)
     if (cfg == NULL)
         return;
     for (size_t i = 0; i < CONFIG_KEYS; i++) {
-        if (config_table[i].type == CT_STRING || config_table[i].type == CT_CIDR)
-            free(*(char **)((char *)cfg + config_table[i].offset));
+        void *field = (char *)cfg + config_table[i].offset;
+        if (config_table[i].type == CT_STRING)
+            free(*(char **)field);
+        else if (config_table[i].type == CT_CIDR)
+            cidr_list_free(*(cidr_list_t **)field);
     }
-    cidr_list_free(cfg->trusted_networks);
     free(cfg);
 }
 

@@ -20,12 +20,19 @@
 typedef enum { BACKEND_ERROR_TEMPFAIL = 0, BACKEND_ERROR_ACCEPT } backend_error_policy_t;
 typedef enum { SPOOF_REJECT = 0, SPOOF_ACCEPT } spoof_policy_t;
 
+#define CONFIG_MAX_RETRIES 32
+
+/* A list of delays, e.g. the webhook retry schedule. */
+typedef struct {
+    int count;
+    long ms[CONFIG_MAX_RETRIES];
+} duration_list_t;
+
 typedef struct pi_config {
     char *database;                 /* libpq conninfo */
     char *redis;                    /* host:port or unix:/path */
     char *milter_socket;            /* inet:PORT@HOST or unix:/path */
     char *sandbox_domain;
-    char *trusted_networks_text;
     cidr_list_t *trusted_networks;
     int backend_timeout_ms;         /* deadline of every backend call */
     int backend_pool_size;          /* connections per backend per process */
@@ -33,6 +40,17 @@ typedef struct pi_config {
     spoof_policy_t unauthenticated_managed_sender;
     log_level_t log_level;
     reply_t replies[REPLY_COUNT];
+    /* postinbox-policyd */
+    char *policy_listen;            /* "" = off; host:port or unix:/path */
+    long webhook_timeout_ms;
+    duration_list_t webhook_retry_schedule;
+    int webhook_max_in_flight;
+    int webhook_batch_size;
+    cidr_list_t *webhook_allow_networks;
+    int webhook_allow_http;
+    long webhook_disable_after_ms;
+    long webhook_rotation_grace_ms;
+    long webhook_poll_interval_ms;
 } pi_config_t;
 
 /* Default path when -c is not given. */
@@ -45,6 +63,10 @@ pi_config_t *config_load(const char *path, char *err, size_t errlen);
 /* Parses text as if it were a file called name (tests, embedded configs). */
 pi_config_t *config_parse_text(const char *text, const char *name, char *err, size_t errlen);
 void config_free(pi_config_t *cfg);
+
+/* Parses "500ms", "15s", "5m", "2h", "1d" (a bare number is seconds);
+ * -1 if invalid. */
+long config_parse_duration_ms(const char *text);
 
 /* Writes every key with its default value as a commented config file. */
 void config_print_defaults(void *stdio_file);

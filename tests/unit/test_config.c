@@ -26,7 +26,6 @@ test_defaults(void **state)
     assert_string_equal(cfg->redis, "127.0.0.1:6379");
     assert_string_equal(cfg->milter_socket, "inet:8891@127.0.0.1");
     assert_string_equal(cfg->sandbox_domain, "sandbox.postinbox.test");
-    assert_string_equal(cfg->trusted_networks_text, "none");
     assert_non_null(cfg->trusted_networks);
     assert_int_equal(cidr_list_count(cfg->trusted_networks), 0);
     assert_non_null(strstr(cfg->database, "dbname=postinbox"));
@@ -85,7 +84,7 @@ test_parse_valid(void **state)
     assert_string_equal(cfg->redis, "unix:/run/redis/redis.sock");
     assert_string_equal(cfg->milter_socket, "unix:/run/postinbox/milter.sock");
     assert_string_equal(cfg->sandbox_domain, "sandbox.example.net");
-    assert_string_equal(cfg->trusted_networks_text, "127.0.0.0/8, ::1/128 192.0.2.0/24");
+
     assert_int_equal(cidr_list_count(cfg->trusted_networks), 3);
     assert_true(cidr_list_match_text(cfg->trusted_networks, "127.0.0.1"));
     assert_true(cidr_list_match_text(cfg->trusted_networks, "::1"));
@@ -195,8 +194,52 @@ static const config_error_row_t config_error_rows[] = {
       { "bad.conf:1:", "reply_spoof" } },
     { "reply without text", "reply_daily = 451 4.7.1\n", { "bad.conf:1:", "reply_daily", "one line" } },
     { "reply with CR inside", "reply_daily = 451 4.7.1 first\rsecond\n", { "bad.conf:1:", "reply_daily", "one line" } },
+    { "bad duration unit", "webhook_timeout = 15x\n", { "bad.conf:1:", "webhook_timeout", "duration" } },
+    { "negative duration", "webhook_timeout = -1s\n", { "bad.conf:1:", "webhook_timeout", "duration" } },
+    { "duration below range", "webhook_timeout = 10ms\n", { "bad.conf:1:", "webhook_timeout", "out of range" } },
+    { "bad duration in a list", "webhook_retry_schedule = 0s, 5s, soon\n",
+      { "bad.conf:1:", "webhook_retry_schedule", "\"soon\"" } },
+    { "empty duration list", "webhook_retry_schedule = ,\n", { "bad.conf:1:", "webhook_retry_schedule", "at least one" } },
+    { "bad bool", "webhook_allow_http = maybe\n", { "bad.conf:1:", "webhook_allow_http", "yes|no" } },
+    { "bad webhook network", "webhook_allow_networks = 10.0.0.0/8, nonsense\n",
+      { "bad.conf:1:", "webhook_allow_networks", "nonsense" } },
     { "line longer than 4 KiB", NULL /* built at run time */, { "bad.conf:2:", "line too long" } },
 };
+
+static void
+test_policyd_keys(void **state)
+{
+    char err[256] = "";
+    pi_config_t *def = config_defaults();
+    /* Defaults named in the webhook issue. */
+    assert_int_equal(def->webhook_timeout_ms, 15000);
+    assert_int_equal(def->webhook_retry_schedule.count, 8);
+    assert_int_equal(def->webhook_retry_schedule.ms[0], 0);
+    assert_int_equal(def->webhook_retry_schedule.ms[1], 5000);
+    assert_int_equal(def->webhook_retry_schedule.ms[2], 300000);
+    assert_int_equal(def->webhook_retry_schedule.ms[7], 36000000);
+    assert_int_equal(def->webhook_allow_http, 0);
+    assert_int_equal(cidr_list_count(def->webhook_allow_networks), 0);
+    assert_string_equal(def->policy_listen, "");
+    config_free(def);
+
+    pi_config_t *cfg = config_parse_text("webhook_timeout = 1500ms\nwebhook_retry_schedule = 0s 1s,2m\n"
+                                         "webhook_allow_http = yes\nwebhook_allow_networks = 127.0.0.0/8\n"
+                                         "webhook_disable_after = 1d\nwebhook_poll_interval = 2\n"
+                                         "policy_listen = 127.0.0.1:10040\n",
+                                         "p.conf", err, sizeof(err));
+    if (cfg == NULL)
+        fail_msg("refused: %s", err);
+    assert_int_equal(cfg->webhook_timeout_ms, 1500);
+    assert_int_equal(cfg->webhook_retry_schedule.count, 3);
+    assert_int_equal(cfg->webhook_retry_schedule.ms[2], 120000);
+    assert_int_equal(cfg->webhook_allow_http, 1);
+    assert_true(cidr_list_match_text(cfg->webhook_allow_networks, "127.0.0.1"));
+    assert_int_equal(cfg->webhook_disable_after_ms, 86400000L);
+    assert_int_equal(cfg->webhook_poll_interval_ms, 2000);
+    assert_string_equal(cfg->policy_listen, "127.0.0.1:10040");
+    config_free(cfg);
+}
 
 static void
 test_config_error(void **state)
@@ -370,14 +413,14 @@ test_print_defaults_round_trip(void **state)
         if (*p)
             uncommented[o++] = *p++;
     }
-    assert_int_equal(settings, 10 + REPLY_COUNT);
+    assert_int_equal(settings, 20 + REPLY_COUNT);
 
     pi_config_t *cfg = config_parse_text(uncommented, "printed.conf", err, sizeof(err));
     if (cfg == NULL)
         fail_msg("printed defaults refused: %s", err);
     pi_config_t *def = config_defaults();
     assert_string_equal(cfg->database, def->database);
-    assert_string_equal(cfg->trusted_networks_text, def->trusted_networks_text);
+    assert_int_equal(cidr_list_count(cfg->trusted_networks), cidr_list_count(def->trusted_networks));
     assert_int_equal(cfg->backend_timeout_ms, def->backend_timeout_ms);
     assert_int_equal(cfg->log_level, def->log_level);
     for (int r = 0; r < REPLY_COUNT; r++) {
@@ -400,6 +443,7 @@ main(void)
     unit_add(&suite, "a valid file sets every key", test_parse_valid, NULL);
     unit_add(&suite, "a repeated key: the last line wins", test_parse_repeated_key, NULL);
     unit_add(&suite, "int bounds are inclusive", test_parse_int_bounds, NULL);
+    unit_add(&suite, "policyd keys: defaults, durations, lists, bools, networks", test_policyd_keys, NULL);
     unit_add_rows(&suite, test_config_error, config_error_rows, sizeof(config_error_rows[0]),
                   UNIT_ROWS(config_error_rows));
     unit_add_rows(&suite, test_reply_override, reply_override_rows, sizeof(reply_override_rows[0]),
