@@ -32,15 +32,19 @@ ctl_rc() {
 }
 
 # --- migrate --------------------------------------------------------------
-t_eq "migrate on an empty database" "applied 001_schema" "$(pi_ctl migrate)"
+# Every numbered migration in sql/, in order.
+MIGRATIONS=$(cd "$PI_SRCDIR/sql" && ls [0-9]*.sql | sed 's/\.sql$//')
+LAST_VERSION=$(echo "$MIGRATIONS" | tail -n 1 | sed 's/_.*//; s/^0*//')
+t_eq "migrate on an empty database" "$(echo "$MIGRATIONS" | sed 's/^/applied /')" "$(pi_ctl migrate)"
 t_eq "migrate again is a no-op" "schema up to date" "$(pi_ctl migrate)"
-t_eq "migrate --json" '{"applied": [], "version": 1}' \
+t_eq "migrate --json" "{\"applied\": [], \"version\": $LAST_VERSION}" \
     "$(pi_ctl --json migrate | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)))')"
 svc_psql "CREATE DATABASE race" >/dev/null
 sed "s/dbname=postinbox/dbname=race/" "$PI_CONF" > "$SVC_DIR/race.conf"
-for _ in 1 2 3 4 5; do "$PI_CTL" -c "$SVC_DIR/race.conf" migrate > /dev/null & done
-wait
-t_eq "5 concurrent migrates apply 001 once" 1 \
+pids=()
+for _ in 1 2 3 4 5; do "$PI_CTL" -c "$SVC_DIR/race.conf" migrate > /dev/null & pids+=($!); done
+wait "${pids[@]}"
+t_eq "5 concurrent migrates apply each migration once" "$(echo "$MIGRATIONS" | wc -l)" \
     "$("$(_svc_pg_bindir)/psql" -At -X -h 127.0.0.1 -p "$PG_PORT" -U postgres -d race \
         -c 'SELECT count(*) FROM postinbox.schema_migration')"
 
