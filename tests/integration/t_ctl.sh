@@ -32,15 +32,15 @@ ctl_rc() {
 }
 
 # --- migrate --------------------------------------------------------------
-t_eq "migrate on an empty database" "applied 001_schema" "$(pi_ctl migrate)"
+t_eq "migrate on an empty database" "applied 001_schema"$'\n'"applied 002_webhooks" "$(pi_ctl migrate)"
 t_eq "migrate again is a no-op" "schema up to date" "$(pi_ctl migrate)"
-t_eq "migrate --json" '{"applied": [], "version": 1}' \
+t_eq "migrate --json" '{"applied": [], "version": 2}' \
     "$(pi_ctl --json migrate | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)))')"
 svc_psql "CREATE DATABASE race" >/dev/null
 sed "s/dbname=postinbox/dbname=race/" "$PI_CONF" > "$SVC_DIR/race.conf"
 for _ in 1 2 3 4 5; do "$PI_CTL" -c "$SVC_DIR/race.conf" migrate > /dev/null & done
 wait
-t_eq "5 concurrent migrates apply 001 once" 1 \
+t_eq "5 concurrent migrates apply each migration once" 2 \
     "$("$(_svc_pg_bindir)/psql" -At -X -h 127.0.0.1 -p "$PG_PORT" -U postgres -d race \
         -c 'SELECT count(*) FROM postinbox.schema_migration')"
 
