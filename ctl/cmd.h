@@ -9,6 +9,8 @@
  *   cmd_inbox.c    inbox create|show|list|disable|suspend|activate
  *   cmd_login.c    login grant|revoke|list
  *   cmd_history.c  messages, events
+ *   cmd_webhook.c  webhook add|list|show|disable|enable|delete|rotate-secret
+ *   cmd_webhook_delivery.c  webhook deliveries|replay
  */
 #ifndef POSTINBOX_CTL_CMD_H
 #define POSTINBOX_CTL_CMD_H
@@ -36,5 +38,15 @@ int cmd_login_list(ctl_t *ctl, const args_t *args);
 
 int cmd_messages(ctl_t *ctl, const args_t *args);
 int cmd_events(ctl_t *ctl, const args_t *args);
+
+int cmd_webhook_add(ctl_t *ctl, const args_t *args);
+int cmd_webhook_list(ctl_t *ctl, const args_t *args);
+int cmd_webhook_show(ctl_t *ctl, const args_t *args);
+int cmd_webhook_disable(ctl_t *ctl, const args_t *args);
+int cmd_webhook_enable(ctl_t *ctl, const args_t *args);
+int cmd_webhook_delete(ctl_t *ctl, const args_t *args);
+int cmd_webhook_rotate(ctl_t *ctl, const args_t *args);
+int cmd_webhook_deliveries(ctl_t *ctl, const args_t *args);
+int cmd_webhook_replay(ctl_t *ctl, const args_t *args);
 
 #endif

@@ -99,7 +99,8 @@ cmd_messages(ctl_t *ctl, const args_t *args)
     return 0;
 }
 
-/* --type: an event type as the schema allows them, (message|inbox).word */
+/* --type: an event type as the schema allows them, (message|inbox).name,
+ * the name words of a-z joined by single underscores (webhook_disabled) */
 static int
 events_valid_type(const char *type)
 {
@@ -112,8 +113,8 @@ events_valid_type(const char *type)
         return 0;
     if (*word == '\0')
         return 0;
-    for (; *word; word++)
-        if (*word < 'a' || *word > 'z')
+    for (const char *p = word; *p; p++)
+        if (!(*p >= 'a' && *p <= 'z') && !(*p == '_' && p > word && p[-1] != '_' && p[1] != '\0'))
             return 0;
     return 1;
 }

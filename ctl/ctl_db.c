@@ -83,8 +83,10 @@ ctl_error_text(char *err)
     return output_oneline(text);
 }
 
-PGresult *
-ctl_query(ctl_t *ctl, const char *sql, int nparams, const char *const *params)
+/* ctl_query; with private_params set an error is reported by its first
+ * line only: libpq's DETAIL can quote the failing row, i.e. parameters. */
+static PGresult *
+ctl_query_ex(ctl_t *ctl, const char *sql, int nparams, const char *const *params, int private_params)
 {
     char err[1024];
     PGresult *res;
@@ -98,9 +100,50 @@ ctl_query(ctl_t *ctl, const char *sql, int nparams, const char *const *params)
         }
     }
     res = store_exec(ctl->store, sql, nparams, params, err, sizeof(err));
+    if (res == NULL && private_params)
+        err[strcspn(err, "\n")] = '\0';
     if (res == NULL)
         output_error("database: %s", ctl_error_text(err));
     return res;
+}
+
+PGresult *
+ctl_query(ctl_t *ctl, const char *sql, int nparams, const char *const *params)
+{
+    return ctl_query_ex(ctl, sql, nparams, params, 0);
+}
+
+PGresult *
+ctl_query_private(ctl_t *ctl, const char *sql, int nparams, const char *const *params)
+{
+    return ctl_query_ex(ctl, sql, nparams, params, 1);
+}
+
+int
+ctl_valid_input(ctl_t *ctl, const char *value, const char *type, char *err, size_t errlen)
+{
+    char sql[128];
+    const char *params[1] = { value };
+    PGresult *res;
+
+    /* a working connection first, so that a failed cast below is the value */
+    if ((res = ctl_query(ctl, "SELECT 1", 0, NULL)) == NULL)
+        return -1;
+    PQclear(res);
+    snprintf(sql, sizeof(sql), "SELECT $1::%s", type);
+    res = store_exec(ctl->store, sql, 1, params, err, errlen);
+    if (res != NULL) {
+        PQclear(res);
+        return 1;
+    }
+    /* and still working after it: otherwise a database error, not the input */
+    if ((res = ctl_query(ctl, "SELECT 1", 0, NULL)) == NULL)
+        return -1;
+    PQclear(res);
+    err[strcspn(err, "\n")] = '\0'; /* the reason, not its CONTEXT */
+    const char *reason = ctl_error_text(err);
+    memmove(err, reason, strlen(reason) + 1);
+    return 0;
 }
 
 int

@@ -1,9 +1,9 @@
 /*
  * ctl_db.h -- postinboxctl's configuration and backends.
  *
- * Public: ctl_t, ctl_open, ctl_close, ctl_query, ctl_count, ctl_usage,
- * ctl_resolve_inbox, ctl_actor, ctl_json_text, ctl_json_int,
- * ctl_json_bool, ctl_json_parsed, CTL_ISO.
+ * Public: ctl_t, ctl_open, ctl_close, ctl_query, ctl_query_private,
+ * ctl_valid_input, ctl_count, ctl_usage, ctl_resolve_inbox, ctl_actor,
+ * ctl_json_text, ctl_json_int, ctl_json_bool, ctl_json_parsed, CTL_ISO.
  * One ctl_t per run: the config (the -c file, else the default path if
  * it exists, else built-in defaults), a one-connection store opened on
  * first use and a limiter for reading usage.  Every query goes through
@@ -42,6 +42,14 @@ void ctl_close(ctl_t *ctl);
 
 /* Runs one parameterised statement; NULL after reporting the error. */
 PGresult *ctl_query(ctl_t *ctl, const char *sql, int nparams, const char *const *params);
+/* The same for statements carrying a secret: an error is reported by its
+ * first line only, since libpq's DETAIL can quote the failing row. */
+PGresult *ctl_query_private(ctl_t *ctl, const char *sql, int nparams, const char *const *params);
+
+/* Whether PostgreSQL takes value as input for type (a type name written
+ * in the code, e.g. "timestamptz"): 1 yes; 0 no, with the server's reason
+ * in err; -1 on database error (reported). */
+int ctl_valid_input(ctl_t *ctl, const char *value, const char *type, char *err, size_t errlen);
 
 /* Runs a SELECT count(*) ...; 0 with *count, or CTL_EXIT_ERROR (reported). */
 int ctl_count(ctl_t *ctl, const char *sql, int nparams, const char *const *params, long long *count);

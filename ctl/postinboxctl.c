@@ -56,6 +56,19 @@ static const ctl_command_t ctl_commands[] = {
       "login list [--inbox ID|ADDRESS] [--login SASLNAME] [--limit N] [--offset N]" },
     { "messages", NULL, PAGE, 1, cmd_messages, "messages ID|ADDRESS [--limit N] [--offset N]" },
     { "events", NULL, "type=," PAGE, 1, cmd_events, "events ID|ADDRESS [--type TYPE] [--limit N] [--offset N]" },
+    { "webhook", "add", "inbox=,account=,url=,events=", 0, cmd_webhook_add,
+      "webhook add (--inbox ID|ADDRESS | --account ID) --url URL [--events TYPE,...]" },
+    { "webhook", "list", "inbox=,account=," PAGE, 0, cmd_webhook_list,
+      "webhook list [--inbox ID|ADDRESS] [--account ID] [--limit N] [--offset N]" },
+    { "webhook", "show", "", 1, cmd_webhook_show, "webhook show ENDPOINT" },
+    { "webhook", "disable", "reason=", 1, cmd_webhook_disable, "webhook disable ENDPOINT [--reason TEXT]" },
+    { "webhook", "enable", "reason=", 1, cmd_webhook_enable, "webhook enable ENDPOINT [--reason TEXT]" },
+    { "webhook", "delete", "reason=", 1, cmd_webhook_delete, "webhook delete ENDPOINT [--reason TEXT]" },
+    { "webhook", "rotate-secret", "", 1, cmd_webhook_rotate, "webhook rotate-secret ENDPOINT" },
+    { "webhook", "deliveries", "status=," PAGE, 1, cmd_webhook_deliveries,
+      "webhook deliveries ENDPOINT [--status pending|delivered|failed] [--limit N] [--offset N]" },
+    { "webhook", "replay", "endpoint=,since=,until=", 0, cmd_webhook_replay,
+      "webhook replay --endpoint ENDPOINT [--since TIME] [--until TIME]" },
 };
 
 #define CTL_NCOMMANDS (sizeof(ctl_commands) / sizeof(ctl_commands[0]))
@@ -76,7 +89,8 @@ ctl_print_usage(FILE *fp, const char *group)
         if (group == NULL || strcmp(group, ctl_commands[i].group) == 0)
             fprintf(fp, "       postinboxctl %s\n", ctl_commands[i].usage);
     if (group == NULL)
-        fprintf(fp, "ID|ADDRESS is an inbox id (uuid) or its address.  -c FILE defaults to %s\n"
+        fprintf(fp, "ID|ADDRESS is an inbox id (uuid) or its address, ENDPOINT a webhook endpoint id.\n"
+                    "TIME is ISO-8601 (2024-05-01T12:00:00Z; UTC without an offset).  -c FILE defaults to %s\n"
                     "if it exists, else built-in defaults.  --json prints JSON on stdout.\n",
                 CONFIG_DEFAULT_PATH);
 }

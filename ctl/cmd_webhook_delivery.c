@@ -1,0 +1,228 @@
+/*
+ * cmd_webhook_delivery.c -- an endpoint's deliveries, and replay.
+ *
+ * Public: cmd_webhook_deliveries, cmd_webhook_replay (see cmd.h).
+ * deliveries: newest first, each with its last 50 attempts (oldest first)
+ * from webhook_attempt.
+ * replay: in one statement, re-queues the endpoint's deliveries of the
+ * events created in [--since, --until), whatever their status, adds the
+ * deliveries missing for that window (events from before the endpoint
+ * existed, or while it was disabled), writes a webhook.replay audit row
+ * and NOTIFYs postinbox_webhook (delivered at commit).  The events are
+ * chosen as the fan-out trigger chooses them: the endpoint's inbox, or
+ * every inbox of its account, and its event types; nothing else can be
+ * queued for it.  A disabled endpoint is refused: its deliveries would
+ * only wait.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "output.h"
+#include "webhook_common.h"
+
+#define DELIVERY_STATUSES "pending, delivered or failed"
+#define DELIVERY_ATTEMPTS_SHOWN "50"
+
+static const output_column_t delivery_columns[] = {
+    { "CREATED", "createdAt", 0 },
+    { "STATUS", "status", 0 },
+    { "ATTEMPTS", "attempts", 0 },
+    { "CODE", "lastStatusCode", 0 },
+    { "TYPE", "eventType", 0 },
+    { "EVENT", "eventId", 0 },
+    { "ERROR", "lastError", 50 },
+    { NULL, NULL, 0 },
+};
+
+static json_t *
+delivery_json(const PGresult *res, int row)
+{
+    json_t *obj = json_object();
+    json_object_set_new(obj, "id", ctl_json_int(res, row, 0));
+    json_object_set_new(obj, "eventId", ctl_json_text(res, row, 1));
+    json_object_set_new(obj, "eventType", ctl_json_text(res, row, 2));
+    json_object_set_new(obj, "status", ctl_json_text(res, row, 3));
+    json_object_set_new(obj, "attempts", ctl_json_int(res, row, 4));
+    json_object_set_new(obj, "nextAttemptAt", ctl_json_text(res, row, 5));
+    json_object_set_new(obj, "lastStatusCode", ctl_json_int(res, row, 6));
+    json_object_set_new(obj, "lastError", ctl_json_text(res, row, 7));
+    json_object_set_new(obj, "lastLatencyMs", ctl_json_int(res, row, 8));
+    json_object_set_new(obj, "deliveredAt", ctl_json_text(res, row, 9));
+    json_object_set_new(obj, "createdAt", ctl_json_text(res, row, 10));
+    json_object_set_new(obj, "attemptsLog", ctl_json_parsed(res, row, 11));
+    return obj;
+}
+
+int
+cmd_webhook_deliveries(ctl_t *ctl, const args_t *args)
+{
+    const char *id, *status = args_value(args, "status");
+    char limit_text[24], offset_text[24];
+    long limit, offset;
+    long long total;
+    PGresult *res;
+    json_t *rows;
+    int rc;
+
+    if ((rc = webhook_id_arg(args, &id)) != 0 || (rc = args_page(args, &limit, &offset)) != 0)
+        return rc;
+    if (status != NULL && strcmp(status, "pending") != 0 && strcmp(status, "delivered") != 0 &&
+        strcmp(status, "failed") != 0)
+        return output_usage("--status must be " DELIVERY_STATUSES);
+    snprintf(limit_text, sizeof(limit_text), "%ld", limit);
+    snprintf(offset_text, sizeof(offset_text), "%ld", offset);
+    const char *params[4] = { id, status, limit_text, offset_text };
+
+    res = ctl_query(ctl,
+                    "SELECT (SELECT count(*) FROM postinbox.webhook_endpoint WHERE id = $1::uuid),"
+                    "       (SELECT count(*) FROM postinbox.webhook_delivery"
+                    "         WHERE endpoint_id = $1::uuid AND ($2::text IS NULL OR status = $2::text))",
+                    2, params);
+    if (res == NULL)
+        return CTL_EXIT_ERROR;
+    if (strcmp(PQgetvalue(res, 0, 0), "0") == 0) {
+        PQclear(res);
+        return output_error("no webhook endpoint %s", id);
+    }
+    total = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+    PQclear(res);
+
+    res = ctl_query(ctl,
+                    "SELECT d.id, d.event_id, v.type, d.status, d.attempts, " CTL_ISO("d.next_attempt_at") ","
+                    " d.last_status_code, d.last_error, d.last_latency_ms, " CTL_ISO("d.delivered_at") ","
+                    " " CTL_ISO("d.created_at") ","
+                    " coalesce((SELECT json_agg(json_build_object('attempt', a.attempt, 'statusCode', a.status_code,"
+                    "       'latencyMs', a.latency_ms, 'error', a.error, 'createdAt', " CTL_ISO("a.created_at") ")"
+                    "       ORDER BY a.id)"
+                    "     FROM (SELECT * FROM postinbox.webhook_attempt WHERE delivery_id = d.id"
+                    "            ORDER BY id DESC LIMIT " DELIVERY_ATTEMPTS_SHOWN ") a), '[]')::text"
+                    " FROM postinbox.webhook_delivery d JOIN postinbox.event v ON v.id = d.event_id"
+                    " WHERE d.endpoint_id = $1::uuid AND ($2::text IS NULL OR d.status = $2::text)"
+                    " ORDER BY d.created_at DESC, d.id DESC LIMIT $3::integer OFFSET $4::integer",
+                    4, params);
+    if (res == NULL)
+        return CTL_EXIT_ERROR;
+    rows = json_array();
+    for (int r = 0; r < PQntuples(res); r++)
+        json_array_append_new(rows, delivery_json(res, r));
+    PQclear(res);
+    output_list(rows, total, offset, delivery_columns);
+    return 0;
+}
+
+/* --since / --until: the ISO-8601 shape here, the value by PostgreSQL.
+ * *out NULL when absent.  0, CTL_EXIT_USAGE or CTL_EXIT_ERROR. */
+static int
+replay_time(ctl_t *ctl, const args_t *args, const char *name, char buf[80], const char **out)
+{
+    const char *value = args_value(args, name);
+    char err[512];
+    int rc;
+
+    *out = NULL;
+    if (value == NULL)
+        return 0;
+    if ((rc = webhook_timestamp(name, value, buf, 80)) != 0)
+        return rc;
+    rc = ctl_valid_input(ctl, buf, "timestamptz", err, sizeof(err));
+    if (rc < 0)
+        return CTL_EXIT_ERROR;
+    if (rc == 0)
+        return output_usage("--%s: \"%s\" is not a valid timestamp (%s)", name, value, err);
+    *out = buf;
+    return 0;
+}
+
+int
+cmd_webhook_replay(ctl_t *ctl, const args_t *args)
+{
+    const char *id, *since, *until;
+    char since_buf[80], until_buf[80];
+    PGresult *res;
+    json_t *obj;
+    int rc;
+
+    if ((rc = args_uuid(args, "endpoint", &id)) != 0)
+        return rc;
+    {
+        const char *params[1] = { id };
+        res = ctl_query(ctl, "SELECT enabled FROM postinbox.webhook_endpoint WHERE id = $1::uuid", 1, params);
+        if (res == NULL)
+            return CTL_EXIT_ERROR;
+        rc = PQntuples(res) != 1 ? output_error("no webhook endpoint %s", id)
+             : strcmp(PQgetvalue(res, 0, 0), "t") != 0
+                 ? output_error("webhook endpoint %s is disabled; enable it first (postinboxctl webhook enable)", id)
+                 : 0;
+        PQclear(res);
+        if (rc != 0)
+            return rc;
+    }
+    if ((rc = replay_time(ctl, args, "since", since_buf, &since)) != 0 ||
+        (rc = replay_time(ctl, args, "until", until_buf, &until)) != 0)
+        return rc;
+    if (since != NULL && until != NULL) {
+        const char *params[2] = { since, until };
+        res = ctl_query(ctl, "SELECT $1::timestamptz < $2::timestamptz", 2, params);
+        if (res == NULL)
+            return CTL_EXIT_ERROR;
+        rc = strcmp(PQgetvalue(res, 0, 0), "t") != 0 ? output_usage("--since must be before --until") : 0;
+        PQclear(res);
+        if (rc != 0)
+            return rc;
+    }
+
+    const char *params[4] = { id, since, until, ctl_actor() };
+    res = ctl_query(ctl,
+                    "WITH ep AS ("
+                    "   SELECT id, account_id, inbox_id, event_types FROM postinbox.webhook_endpoint"
+                    "    WHERE id = $1::uuid AND enabled FOR UPDATE),"
+                    /* the endpoint's scope, as in event_fanout(): its inbox, or
+                     * (inbox_id NULL) every inbox of its account */
+                    " scope AS ("
+                    "   SELECT v.id, v.inbox_id, v.type, v.created_at FROM ep"
+                    "     JOIN postinbox.event v ON v.inbox_id = ep.inbox_id"
+                    "   UNION ALL"
+                    "   SELECT v.id, v.inbox_id, v.type, v.created_at FROM ep"
+                    "     JOIN postinbox.inbox i ON ep.inbox_id IS NULL AND i.account_id = ep.account_id"
+                    "     JOIN postinbox.event v ON v.inbox_id = i.id),"
+                    " ev AS ("
+                    "   SELECT s.id, s.inbox_id FROM scope s, ep"
+                    "    WHERE (cardinality(ep.event_types) = 0 OR s.type = ANY (ep.event_types))"
+                    "      AND ($2::timestamptz IS NULL OR s.created_at >= $2::timestamptz)"
+                    "      AND ($3::timestamptz IS NULL OR s.created_at < $3::timestamptz)),"
+                    " upd AS ("
+                    "   UPDATE postinbox.webhook_delivery d SET status = 'pending', next_attempt_at = now(),"
+                    "          lease_until = NULL, attempts = 0, delivered_at = NULL"
+                    "     FROM ep, ev WHERE d.endpoint_id = ep.id AND d.event_id = ev.id"
+                    "   RETURNING d.id),"
+                    " ins AS ("
+                    "   INSERT INTO postinbox.webhook_delivery (event_id, endpoint_id, inbox_id)"
+                    "   SELECT ev.id, ep.id, ev.inbox_id FROM ep, ev"
+                    "    WHERE NOT EXISTS (SELECT 1 FROM postinbox.webhook_delivery d"
+                    "                       WHERE d.event_id = ev.id AND d.endpoint_id = ep.id)"
+                    "   ON CONFLICT (event_id, endpoint_id) DO NOTHING RETURNING id),"
+                    " n AS (SELECT (SELECT count(*) FROM upd) + (SELECT count(*) FROM ins) AS requeued),"
+                    " aud AS ("
+                    "   INSERT INTO postinbox.audit (inbox_id, actor, action, new_value)"
+                    "   SELECT ep.inbox_id, $4::text, 'webhook.replay', jsonb_build_object('endpointId', ep.id,"
+                    "          'since', $2::timestamptz, 'until', $3::timestamptz,"
+                    "          'requeued', n.requeued)::text FROM ep, n)"
+                    " SELECT (SELECT count(*) FROM ep), n.requeued,"
+                    "        CASE WHEN n.requeued > 0 THEN pg_notify('postinbox_webhook', '') END"
+                    "   FROM n",
+                    4, params);
+    if (res == NULL)
+        return CTL_EXIT_ERROR;
+    if (strcmp(PQgetvalue(res, 0, 0), "0") == 0) {
+        /* deleted or disabled since the check above */
+        PQclear(res);
+        return output_error("webhook endpoint %s is gone or disabled", id);
+    }
+    obj = json_object();
+    json_object_set_new(obj, "requeued", ctl_json_int(res, 0, 1));
+    PQclear(res);
+    output_object(obj, NULL);
+    return 0;
+}
