@@ -87,9 +87,31 @@ pgconn_open(const char *conninfo, int timeout_ms, char *err, size_t errlen)
     return conn;
 }
 
-PGresult *
-pgconn_query(PGconn *conn, const char *sql, int nparams, const char *const *params, int timeout_ms,
-             int *broken, char *err, size_t errlen)
+/* Sends one command (a statement, a prepared statement or a Prepare):
+ * name set and sql NULL executes the prepared statement name; both set
+ * prepares sql as name; name NULL runs sql.  0, or -1 with err. */
+static int
+pgconn_send(PGconn *conn, const char *name, const char *sql, int nparams, const char *const *params, char *err,
+            size_t errlen)
+{
+    int ok;
+    if (name && sql)
+        ok = PQsendPrepare(conn, name, sql, nparams, NULL);
+    else if (name)
+        ok = PQsendQueryPrepared(conn, name, nparams, params, NULL, NULL, 0);
+    else
+        ok = PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    if (!ok) {
+        pgconn_error_text(conn, "send", err, errlen);
+        return -1;
+    }
+    return 0;
+}
+
+/* Sends a command and waits for its result within timeout_ms. */
+static PGresult *
+pgconn_run(PGconn *conn, const char *name, const char *sql, int nparams, const char *const *params, int timeout_ms,
+           int *broken, char *err, size_t errlen)
 {
     long long deadline = pgconn_now_ms() + timeout_ms;
     PGresult *res, *last = NULL;
@@ -101,9 +123,8 @@ pgconn_query(PGconn *conn, const char *sql, int nparams, const char *const *para
         pgconn_error_text(conn, "connection", err, errlen);
         return NULL;
     }
-    if (!PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0)) {
+    if (pgconn_send(conn, name, sql, nparams, params, err, errlen) != 0) {
         *broken = 1;
-        pgconn_error_text(conn, "PQsendQueryParams", err, errlen);
         return NULL;
     }
     while ((flushed = PQflush(conn)) == 1) {
@@ -160,6 +181,32 @@ timeout:
     *broken = 1;
     snprintf(err, errlen, "query: timed out after %d ms", timeout_ms);
     return NULL;
+}
+
+PGresult *
+pgconn_query(PGconn *conn, const char *sql, int nparams, const char *const *params, int timeout_ms,
+             int *broken, char *err, size_t errlen)
+{
+    return pgconn_run(conn, NULL, sql, nparams, params, timeout_ms, broken, err, errlen);
+}
+
+int
+pgconn_prepare(PGconn *conn, const char *name, const char *sql, int nparams, int timeout_ms, char *err,
+               size_t errlen)
+{
+    int broken;
+    PGresult *res = pgconn_run(conn, name, sql, nparams, NULL, timeout_ms, &broken, err, errlen);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    return 0;
+}
+
+PGresult *
+pgconn_query_prepared(PGconn *conn, const char *name, int nparams, const char *const *params, int timeout_ms,
+                      int *broken, char *err, size_t errlen)
+{
+    return pgconn_run(conn, name, NULL, nparams, params, timeout_ms, broken, err, errlen);
 }
 
 void

@@ -1,7 +1,8 @@
 /*
  * pgconn.h -- libpq calls with a deadline.
  *
- * Public: pgconn_open, pgconn_query, pgconn_close.
+ * Public: pgconn_open, pgconn_query, pgconn_prepare, pgconn_query_prepared,
+ * pgconn_close.
  * libpq's own timeouts cannot bound a server that accepts a connection and
  * then hangs, so every call here runs non-blocking and waits in poll(2)
  * for at most the time left; on expiry the query is cancelled and the
@@ -21,6 +22,12 @@ PGconn *pgconn_open(const char *conninfo, int timeout_ms, char *err, size_t errl
  * err; *broken is set when the connection must be discarded. */
 PGresult *pgconn_query(PGconn *conn, const char *sql, int nparams, const char *const *params,
                        int timeout_ms, int *broken, char *err, size_t errlen);
+/* Prepares sql as statement name on this connection.  0 or -1 with err. */
+int pgconn_prepare(PGconn *conn, const char *name, const char *sql, int nparams, int timeout_ms, char *err,
+                   size_t errlen);
+/* Like pgconn_query, for a statement prepared with pgconn_prepare. */
+PGresult *pgconn_query_prepared(PGconn *conn, const char *name, int nparams, const char *const *params,
+                                int timeout_ms, int *broken, char *err, size_t errlen);
 void pgconn_close(PGconn *conn);
 
 #endif

@@ -16,11 +16,28 @@ struct store {
     pool_t *pool;
 };
 
+/* The statements every SMTP transaction runs, prepared once per
+ * connection so each call skips parsing and planning. */
+#define STORE_LOOKUP "postinbox_lookup"
+#define STORE_LOOKUP_SQL \
+    "SELECT managed, inbox_id, inbox_address, status, daily_limit, burst_limit, granted" \
+    " FROM postinbox.lookup($1, $2)"
+#define STORE_RECORD "postinbox_record"
+#define STORE_RECORD_SQL "SELECT postinbox.record_message($1::jsonb)"
+
 static void *
 store_open(void *arg, int timeout_ms, char *err, size_t errlen)
 {
     store_t *store = arg;
-    return pgconn_open(store->conninfo, timeout_ms, err, errlen);
+    PGconn *conn = pgconn_open(store->conninfo, timeout_ms, err, errlen);
+    if (conn == NULL)
+        return NULL;
+    if (pgconn_prepare(conn, STORE_LOOKUP, STORE_LOOKUP_SQL, 2, timeout_ms, err, errlen) != 0 ||
+        pgconn_prepare(conn, STORE_RECORD, STORE_RECORD_SQL, 1, timeout_ms, err, errlen) != 0) {
+        pgconn_close(conn);
+        return NULL;
+    }
+    return conn;
 }
 
 static void
@@ -57,17 +74,28 @@ store_free(store_t *store)
     free(store);
 }
 
-PGresult *
-store_exec(store_t *store, const char *sql, int nparams, const char *const *params, char *err, size_t errlen)
+/* Runs sql, or the prepared statement name when sql is NULL. */
+static PGresult *
+store_run(store_t *store, const char *name, const char *sql, int nparams, const char *const *params, char *err,
+          size_t errlen)
 {
     int broken = 0;
     PGresult *res;
     PGconn *conn = pool_get(store->pool, store->timeout_ms, err, errlen);
     if (conn == NULL)
         return NULL;
-    res = pgconn_query(conn, sql, nparams, params, store->timeout_ms, &broken, err, errlen);
+    if (sql)
+        res = pgconn_query(conn, sql, nparams, params, store->timeout_ms, &broken, err, errlen);
+    else
+        res = pgconn_query_prepared(conn, name, nparams, params, store->timeout_ms, &broken, err, errlen);
     pool_put(store->pool, conn, broken);
     return res;
+}
+
+PGresult *
+store_exec(store_t *store, const char *sql, int nparams, const char *const *params, char *err, size_t errlen)
+{
+    return store_run(store, NULL, sql, nparams, params, err, errlen);
 }
 
 int
@@ -75,10 +103,7 @@ store_lookup(store_t *store, const char *address, const char *login, inbox_looku
              size_t errlen)
 {
     const char *params[2] = { address, login };
-    PGresult *res = store_exec(store,
-                               "SELECT managed, inbox_id, inbox_address, status, daily_limit, burst_limit, granted"
-                               " FROM postinbox.lookup($1, $2)",
-                               2, params, err, errlen);
+    PGresult *res = store_run(store, STORE_LOOKUP, NULL, 2, params, err, errlen);
     memset(out, 0, sizeof(*out));
     out->granted = -1;
     if (res == NULL)
@@ -111,7 +136,7 @@ int
 store_record_message(store_t *store, const char *doc, char *err, size_t errlen)
 {
     const char *params[1] = { doc };
-    PGresult *res = store_exec(store, "SELECT postinbox.record_message($1::jsonb)", 1, params, err, errlen);
+    PGresult *res = store_run(store, STORE_RECORD, NULL, 1, params, err, errlen);
     if (res == NULL)
         return -1;
     PQclear(res);
