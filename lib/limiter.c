@@ -14,6 +14,7 @@
 #include "pool.h"
 
 #define LIMITER_WINDOW_MS 60000
+#define LIMITER_CHARGED_MS (15 * 60000)   /* how long reserve_n remembers a token */
 
 /* KEYS: burst, daily, pending.  ARGV: daily limit, burst limit, token,
  * window ms.  Returns {verdict, sends today, burst used, retry ms, reset}. */
@@ -64,6 +65,49 @@ static const char usage_lua[] =
     "local burst = redis.call('ZCOUNT', KEYS[1], '(' .. (now - tonumber(ARGV[1])), '+inf')\n"
     "return {0, daily, burst, 0, (day + 1) * 86400}\n";
 
+/* KEYS: burst, daily, charged.  ARGV: daily limit, burst limit, n, window
+ * ms, token ("" = only check), charged memory ms.  Returns {verdict, sends
+ * today, burst used, retry ms, reset, already charged}.  Nothing is written
+ * unless all n fit (besides trimming expired window entries). */
+static const char reserve_n_lua[] =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local day = math.floor(tonumber(t[1]) / 86400)\n"
+    "local n = tonumber(ARGV[3])\n"
+    "local window = tonumber(ARGV[4])\n"
+    "local token = ARGV[5]\n"
+    "local reset = (day + 1) * 86400\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)\n"
+    "local daily = tonumber(redis.call('HGET', KEYS[2], day) or '0')\n"
+    "local burst = redis.call('ZCARD', KEYS[1])\n"
+    "if token ~= '' then\n"
+    "  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[6]))\n"
+    "  if redis.call('ZSCORE', KEYS[3], token) then return {0, daily, burst, 0, reset, 1} end\n"
+    "end\n"
+    "if daily + n > tonumber(ARGV[1]) then return {2, daily, burst, 0, reset, 0} end\n"
+    "local over = burst + n - tonumber(ARGV[2])\n"
+    "if over > 0 then\n"
+    "  local retry = window\n"
+    "  if over <= burst then\n"
+    "    local e = redis.call('ZRANGE', KEYS[1], over - 1, over - 1, 'WITHSCORES')\n"
+    "    retry = tonumber(e[2]) + window - now\n"
+    "  end\n"
+    "  return {1, daily, burst, retry, reset, 0}\n"
+    "end\n"
+    "if token == '' then return {0, daily, burst, 0, reset, 0} end\n"
+    "for i = 1, n do redis.call('ZADD', KEYS[1], now, token .. ':' .. i) end\n"
+    "redis.call('PEXPIRE', KEYS[1], window + 1000)\n"
+    "daily = redis.call('HINCRBY', KEYS[2], day, n)\n"
+    "if redis.call('HLEN', KEYS[2]) > 1 then\n"
+    "  for _, d in ipairs(redis.call('HKEYS', KEYS[2])) do\n"
+    "    if tonumber(d) < day - 1 then redis.call('HDEL', KEYS[2], d) end\n"
+    "  end\n"
+    "end\n"
+    "redis.call('EXPIRE', KEYS[2], 172800)\n"
+    "redis.call('ZADD', KEYS[3], now, token)\n"
+    "redis.call('PEXPIRE', KEYS[3], ARGV[6])\n"
+    "return {0, daily, burst + n, 0, reset, 0}\n";
+
 typedef struct {
     const char *source;
     char sha[41];
@@ -74,7 +118,7 @@ struct limiter {
     int port;          /* 0: host is a unix socket path */
     int timeout_ms;
     pool_t *pool;
-    limiter_script_t reserve, refund, usage;
+    limiter_script_t reserve, refund, usage, reserve_n;
 };
 
 static void *
@@ -146,6 +190,7 @@ limiter_new(const char *spec, int pool_size, int timeout_ms, char *err, size_t e
     limiter_script_init(&lim->reserve, reserve_lua);
     limiter_script_init(&lim->refund, refund_lua);
     limiter_script_init(&lim->usage, usage_lua);
+    limiter_script_init(&lim->reserve_n, reserve_n_lua);
     lim->pool = pool_new(&limiter_pool_ops, lim, pool_size);
     if (lim->pool == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -227,15 +272,16 @@ limiter_keys(const char *inbox_id, char burst[80], char daily[80], char pending[
     snprintf(pending, 80, "pi:{%s}:pending", inbox_id);
 }
 
-/* Reads the {verdict, daily, burst, retry, reset} array the scripts return. */
+/* Reads the {verdict, daily, burst, retry, reset[, already charged]}
+ * array the scripts return. */
 static int
 limiter_read_result(redisReply *reply, limit_result_t *res, char *err, size_t errlen)
 {
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 5) {
+    if (reply->type != REDIS_REPLY_ARRAY || (reply->elements != 5 && reply->elements != 6)) {
         snprintf(err, errlen, "redis script: unexpected reply type %d", reply->type);
         return -1;
     }
-    for (size_t i = 0; i < 5; i++) {
+    for (size_t i = 0; i < reply->elements; i++) {
         if (reply->element[i]->type != REDIS_REPLY_INTEGER) {
             snprintf(err, errlen, "redis script: element %zu not an integer", i);
             return -1;
@@ -246,6 +292,7 @@ limiter_read_result(redisReply *reply, limit_result_t *res, char *err, size_t er
     res->burst_used = (long)reply->element[2]->integer;
     res->retry_ms = (long)reply->element[3]->integer;
     res->reset_epoch = (long)reply->element[4]->integer;
+    res->already_charged = reply->elements == 6 && reply->element[5]->integer != 0;
     return 0;
 }
 
@@ -332,4 +379,48 @@ limiter_usage(limiter_t *lim, const char *inbox_id, limit_result_t *res, char *e
     int rc = limiter_read_result(reply, res, err, errlen);
     freeReplyObject(reply);
     return rc;
+}
+
+/* The script behind limiter_check (token "") and limiter_reserve_n. */
+static int
+limiter_run_n(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_limit, int n, const char *token,
+              limit_result_t *res, char *err, size_t errlen)
+{
+    char burst[80], daily[80], pending[80], charged[80], dl[16], bl[16], nt[16], window[16], memory[16];
+    if (n < 1) {
+        snprintf(err, errlen, "limiter: %d sends asked for", n);
+        return -1;
+    }
+    limiter_keys(inbox_id, burst, daily, pending);
+    snprintf(charged, sizeof(charged), "pi:{%s}:charged", inbox_id);
+    snprintf(dl, sizeof(dl), "%d", daily_limit);
+    snprintf(bl, sizeof(bl), "%d", burst_limit);
+    snprintf(nt, sizeof(nt), "%d", n);
+    snprintf(window, sizeof(window), "%d", LIMITER_WINDOW_MS);
+    snprintf(memory, sizeof(memory), "%d", LIMITER_CHARGED_MS);
+    const char *argv[] = { burst, daily, charged, dl, bl, nt, window, token, memory };
+    redisReply *reply = limiter_eval(lim, &lim->reserve_n, 3, 9, argv, err, errlen);
+    if (reply == NULL)
+        return -1;
+    int rc = limiter_read_result(reply, res, err, errlen);
+    freeReplyObject(reply);
+    return rc;
+}
+
+int
+limiter_check(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_limit, int n, limit_result_t *res,
+              char *err, size_t errlen)
+{
+    return limiter_run_n(lim, inbox_id, daily_limit, burst_limit, n, "", res, err, errlen);
+}
+
+int
+limiter_reserve_n(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_limit, int n, const char *token,
+                  limit_result_t *res, char *err, size_t errlen)
+{
+    if (token == NULL || *token == '\0') {
+        snprintf(err, errlen, "limiter: reserve_n needs a token");
+        return -1;
+    }
+    return limiter_run_n(lim, inbox_id, daily_limit, burst_limit, n, token, res, err, errlen);
 }

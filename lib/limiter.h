@@ -2,7 +2,7 @@
  * limiter.h -- per-inbox daily cap and burst guard in Redis.
  *
  * Public: limiter_new, limiter_reserve, limiter_commit, limiter_refund,
- * limiter_usage, limiter_free.
+ * limiter_usage, limiter_check, limiter_reserve_n, limiter_free.
  *
  * One Lua script decides both windows and reserves atomically, on the
  * Redis server's clock, so any number of milters on any number of hosts
@@ -11,9 +11,14 @@
  *   pi:{id}:burst    ZSET token -> reservation time (ms), last 60 s
  *   pi:{id}:daily    HASH UTC day number -> sends (reserved + committed)
  *   pi:{id}:pending  HASH token -> day, reservations not yet committed
+ *   pi:{id}:charged  ZSET token -> time (ms), charges of limiter_reserve_n
+ *                    in the last 15 minutes (so a retried one is not doubled)
  * A reservation counts at once; commit only forgets it is pending; a
  * refund removes it from both windows.  A reservation whose milter died is
  * never refunded: the cap errs on the side of sending less.
+ * The policy service, which cannot see a transaction end, instead checks
+ * without reserving at RCPT (limiter_check) and charges all recipients at
+ * once, for good, at end of message (limiter_reserve_n).
  * Every call has a deadline (hiredis socket timeout).  Logs nothing.
  */
 #ifndef POSTINBOX_LIMITER_H
@@ -29,6 +34,7 @@ typedef struct {
     long burst_used;    /* sends in the last 60 s, after this one when OK */
     long retry_ms;      /* LIMIT_BURST: until the oldest send leaves the window */
     long reset_epoch;   /* start of the next UTC day, seconds */
+    int already_charged; /* limiter_reserve_n: token charged before, nothing added */
 } limit_result_t;
 
 typedef struct limiter limiter_t;
@@ -49,5 +55,20 @@ int limiter_commit(limiter_t *lim, const char *inbox_id, const char *const *toke
 int limiter_refund(limiter_t *lim, const char *inbox_id, const char *token, char *err, size_t errlen);
 /* Current usage without reserving. */
 int limiter_usage(limiter_t *lim, const char *inbox_id, limit_result_t *res, char *err, size_t errlen);
+
+/* Would n (>= 1) more sends fit in both windows?  Reserves nothing.  0 with
+ * res filled (verdict as by limiter_reserve; the counts are those already
+ * charged; BURST: retry_ms until n more would fit, the whole window if n
+ * exceeds the burst limit), -1 on backend error. */
+int limiter_check(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_limit, int n,
+                  limit_result_t *res, char *err, size_t errlen);
+/* Charges n (>= 1) sends at once, all or nothing, in one script: nothing
+ * is charged unless all n fit in both windows (OK: the counts include the
+ * n; refused: as limiter_check).  The charge is final (no
+ * commit, no refund); the burst window gets members token:1 .. token:n.
+ * A token charged within the last 15 minutes is not charged again:
+ * res->already_charged is set and the verdict is OK.  0 or -1. */
+int limiter_reserve_n(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_limit, int n,
+                      const char *token, limit_result_t *res, char *err, size_t errlen);
 
 #endif
