@@ -45,9 +45,11 @@
 #   Not part of `make check`; not a pass/fail test of speed.
 #
 # HOW LONG IT TAKES
-#   About 4-6 minutes on a 2-core machine with the defaults (3 rounds x 2
-#   recipient counts x 3 set-ups x 2000 messages, the warm-up round and
-#   the 200-session memory runs).
+#   About 4 minutes on a 2-core machine with the defaults (3 rounds x 2
+#   recipient counts x 3 set-ups x 2000 messages = 36,000 messages, plus the
+#   warm-up round, the single-session run and the 200-session memory runs).
+#   Bounded: each smtp-source run is killed after RUN_TIMEOUT, each drain
+#   wait gives up after 120 s, and no run starts after MAX_SECONDS.
 #
 # OUTPUT
 #   One line per run, then a Markdown table (paste into the README) and the
@@ -81,6 +83,7 @@ SMTP_SOURCE=/usr/sbin/smtp-source
 BENCH_START=$SECONDS
 
 die() {
+    BENCH_FAILED=1
     printf '\nmilter-throughput.sh: ERROR: %s\n' "$*" >&2
     exit 1
 }
@@ -338,6 +341,8 @@ echo "listeners: none=127.0.0.1:${PORT[none]} null=127.0.0.1:${PORT[null]} posti
 # Other work on the machine skews everything: show the load we start with
 # (PostgreSQL's start-up is in it; above ~1 something else is running).
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "master.cf listeners:"
+svc_postconf -M | grep -E '^127\.0\.0\.1:[0-9]+ +inet' | sed 's/^/    /'
 echo
 
 if [ "$WARMUP" = 1 ]; then
