@@ -39,6 +39,7 @@ typedef struct pi_config {
     backend_error_policy_t on_backend_error;
     spoof_policy_t unauthenticated_managed_sender;
     log_level_t log_level;
+    long foreign_domain_cache_ms;   /* 0: look up every recipient */
     reply_t replies[REPLY_COUNT];
     /* postinbox-policyd */
     char *policy_listen;            /* "" = off; host:port or unix:/path */

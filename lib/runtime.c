@@ -23,8 +23,9 @@ runtime_new(pi_config_t *cfg, char *err, size_t errlen)
     rt->cfg = cfg;
     rt->store = store_new(cfg->database, cfg->backend_pool_size, cfg->backend_timeout_ms);
     rt->limiter = limiter_new(cfg->redis, cfg->backend_pool_size, cfg->backend_timeout_ms, err, errlen);
-    if (rt->store == NULL || rt->limiter == NULL) {
-        if (rt->store == NULL)
+    rt->foreign_domains = domain_cache_new(cfg->foreign_domain_cache_ms);
+    if (rt->store == NULL || rt->limiter == NULL || rt->foreign_domains == NULL) {
+        if (rt->store == NULL || rt->foreign_domains == NULL)
             snprintf(err, errlen, "out of memory");
         runtime_release(rt);
         return NULL;
@@ -68,6 +69,7 @@ runtime_release(runtime_t *rt)
         return;
     store_free(rt->store);
     limiter_free(rt->limiter);
+    domain_cache_free(rt->foreign_domains);
     config_free(rt->cfg);
     free(rt);
 }

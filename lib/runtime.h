@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "domain_cache.h"
 #include "limiter.h"
 #include "store.h"
 
@@ -20,6 +21,7 @@ typedef struct runtime {
     pi_config_t *cfg;
     store_t *store;
     limiter_t *limiter;
+    domain_cache_t *foreign_domains;
 } runtime_t;
 
 /* Builds backends for cfg (taking ownership of it); NULL with err. */

@@ -316,13 +316,18 @@ session_rcpt(session_t *s, const char *rcpt_raw, const char *queue_id, decision_
         log_info("%s: stage=rcpt action=%s reason=malformed", session_qid(s, queue_id), decision_word(out));
         return;
     }
-    if (store_lookup(s->rt->store, rcpt, NULL, &inbox, err, sizeof(err)) != 0) {
+    const char *domain = address_domain(rcpt);
+    if (domain_cache_is_foreign(s->rt->foreign_domains, domain)) {
+        memset(&inbox, 0, sizeof(inbox));
+    } else if (store_lookup(s->rt->store, rcpt, NULL, &inbox, err, sizeof(err)) != 0) {
         char what[300];
         snprintf(what, sizeof(what), "rcpt=<%s>", rcpt);
         session_backend_error(s, "rcpt", rcpt, what, err, queue_id, out);
         return;
     }
     decide_recipient(s->rt->cfg, &inbox, rcpt, out);
+    if (!inbox.found && out->action == DECISION_CONTINUE)
+        domain_cache_note_foreign(s->rt->foreign_domains, domain);
     if (out->action != DECISION_CONTINUE || !s->outbound) {
         if (out->action != DECISION_CONTINUE || inbox.found)
             log_info("%s: stage=rcpt direction=%s rcpt=<%s> inbox=%s action=%s reason=%s us=%lld",

@@ -200,11 +200,13 @@ BEGIN
         END LOOP;
     END IF;
     IF t IS NULL THEN
-        INSERT INTO postinbox.thread (inbox_id, subject) VALUES (p_inbox, p_subject)
+        INSERT INTO postinbox.thread (inbox_id, subject, message_count)
+        VALUES (p_inbox, p_subject, 1)
         RETURNING id INTO t;
+    ELSE
+        UPDATE postinbox.thread SET message_count = message_count + 1, last_message_at = now()
+         WHERE id = t;
     END IF;
-    UPDATE postinbox.thread SET message_count = message_count + 1, last_message_at = now()
-     WHERE id = t;
     RETURN t;
 END $$;
 

@@ -47,6 +47,14 @@ r=$(smtp_send --from ext@remote.test --to "anyone@unverified.test")
 t_match "unverified domain is not managed: untouched" '^250 ' "$r"
 r=$(smtp_send --from ext@remote.test --to "someone@elsewhere.test")
 t_match "recipient on a foreign domain: untouched" '^250 ' "$r"
+# A foreign domain is remembered for foreign_domain_cache (5 s): once it
+# becomes ours, unknown addresses there are refused after at most that.
+pi_ctl domain add --account "$A" --name elsewhere.test --verified >/dev/null
+r=$(smtp_send --from ext@remote.test --to "someone@elsewhere.test")
+t_match "domain verified just now: still treated as foreign within the cache TTL" '^250 ' "$r"
+sleep 5.2
+r=$(smtp_send --from ext@remote.test --to "someone@elsewhere.test")
+t_match "after the cache TTL the newly managed domain refuses unknown addresses" '^550 5\.1\.1 ' "$r"
 r=$(smtp_send --from "$BOB" --to "someone@elsewhere.test")
 t_match "unauthenticated MAIL FROM an inbox (spoof): 550 5.7.1" '^550 5\.7\.1 ' "$r"
 
