@@ -43,6 +43,8 @@
 #define DISPATCHER_RECORD_TRIES 5
 /* Extra wait after webhook_timeout for requests to finish at shutdown. */
 #define DISPATCHER_DRAIN_SLACK_MS 1000L
+/* Under load, results wait up to this long to be written together. */
+#define DISPATCHER_WRITE_DELAY_MS 20L
 
 typedef struct job {
     http_request_t http;        /* first: a finished request is its job */
@@ -64,6 +66,7 @@ typedef struct {
     int ninflight;
     outbox_result_t *results;
     int nresults, capresults, record_tries;
+    long long first_result_at;  /* when the oldest unwritten result came */
     outbox_disable_t *disable;
     int ndisable, capdisable, disable_tries;
     long long retry_write_at;   /* no write attempt before this */
@@ -202,6 +205,8 @@ dispatcher_complete(dispatcher_t *d, job_t *job)
     }
 
     if (dispatcher_grow((void **)&d->results, &d->capresults, d->nresults + 1, sizeof(*d->results)) == 0) {
+        if (d->nresults == 0)
+            d->first_result_at = dispatcher_now_ms();
         outbox_result_t *r = &d->results[d->nresults++];
         r->id = row->id;
         memcpy(r->inbox_id, row->inbox_id, sizeof(r->inbox_id));
@@ -225,12 +230,38 @@ dispatcher_complete(dispatcher_t *d, job_t *job)
     free(job);
 }
 
+/* Rows per statement worth waiting for under load: half of what may be
+ * in flight (so claims and writes alternate in big batches while the
+ * other half is on the wire), at most a batch. */
+static int
+dispatcher_chunk(const pi_config_t *cfg)
+{
+    int chunk = cfg->webhook_max_in_flight / 2;
+    if (chunk > cfg->webhook_batch_size)
+        chunk = cfg->webhook_batch_size;
+    return chunk < 1 ? 1 : chunk;
+}
+
+/* Whether queued results should be written now: when a chunk is ready,
+ * when nothing else is under way, or when the oldest has waited long
+ * enough (force: shutdown). */
+static int
+dispatcher_write_due(const dispatcher_t *d, const pi_config_t *cfg, long long now)
+{
+    if (d->nresults == 0 && d->ndisable == 0)
+        return 0;
+    if (now < d->retry_write_at)
+        return 0;
+    return d->ndisable > 0 || d->ninflight == 0 || d->nresults >= dispatcher_chunk(cfg) ||
+           now - d->first_result_at >= DISPATCHER_WRITE_DELAY_MS;
+}
+
 /* Writes the queued results, then the queued endpoint disables. */
 static void
-dispatcher_write(dispatcher_t *d, runtime_t *rt, long long now)
+dispatcher_write(dispatcher_t *d, runtime_t *rt, long long now, int force)
 {
     char err[512];
-    if ((d->nresults == 0 && d->ndisable == 0) || now < d->retry_write_at)
+    if (force ? (d->nresults == 0 && d->ndisable == 0) : !dispatcher_write_due(d, rt->cfg, now))
         return;
     if (d->nresults > 0) {
         outbox_disable_t *stale = calloc((size_t)d->nresults, sizeof(*stale));
@@ -376,6 +407,9 @@ dispatcher_claim(dispatcher_t *d, runtime_t *rt, long long now)
         return;
     if (!d->more_due && !by_timer && !(d->soonest_retry && now >= d->soonest_retry))
         return;
+    /* Busy: wait until a chunk of room is free rather than claim a few. */
+    if (d->ninflight > 0 && room < dispatcher_chunk(cfg) && !by_timer)
+        return;
     if (room > cfg->webhook_batch_size)
         room = cfg->webhook_batch_size;
     if (by_timer && notify_fd(d->notify) >= 0 && notify_ping(d->notify, cfg->backend_timeout_ms, err, sizeof(err)) < 0)
@@ -431,12 +465,17 @@ dispatcher_timeout(const dispatcher_t *d, const pi_config_t *cfg, long long now,
     long long until = d->next_poll;
     if (stopping)
         return 100;
-    if (d->more_due && d->ninflight < cfg->webhook_max_in_flight)
+    if (d->more_due && (d->ninflight == 0 || cfg->webhook_max_in_flight - d->ninflight >= dispatcher_chunk(cfg)))
         return 0;
     if (d->soonest_retry && d->soonest_retry < until)
         until = d->soonest_retry;
-    if ((d->nresults > 0 || d->ndisable > 0) && d->retry_write_at < until)
-        until = d->retry_write_at;
+    if (d->nresults > 0 || d->ndisable > 0) {
+        long long write_at = d->first_result_at + DISPATCHER_WRITE_DELAY_MS;
+        if (d->retry_write_at > write_at)
+            write_at = d->retry_write_at;
+        if (write_at < until)
+            until = write_at;
+    }
     if (notify_fd(d->notify) < 0 && now + 100 < until)
         until = now + 100;      /* reconnect attempts are paced by notify.c */
     if (until <= now)
@@ -456,7 +495,7 @@ dispatcher_finish(dispatcher_t *d)
 
     for (int tries = 0; tries < 3 && (d->nresults > 0 || d->ndisable > 0); tries++) {
         d->retry_write_at = 0;
-        dispatcher_write(d, rt, dispatcher_now_ms());
+        dispatcher_write(d, rt, dispatcher_now_ms(), 1);
     }
     if (d->nresults > 0)
         log_error("webhooks: %d results not recorded at shutdown (retried when their leases run out)", d->nresults);
@@ -522,7 +561,7 @@ dispatcher_main(void *arg)
         }
         if (!stopping)
             dispatcher_listen(d, cfg);
-        dispatcher_write(d, rt, now);
+        dispatcher_write(d, rt, now, stopping);
         if (!stopping)
             dispatcher_claim(d, rt, now);
         http_client_set_max_connections(d->http, cfg->webhook_max_in_flight);
