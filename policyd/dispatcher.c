@@ -36,8 +36,10 @@
 
 #define DISPATCHER_CHANNEL "postinbox_webhook"
 /* Lease = webhook_timeout + this margin + 2 x backend_timeout: time to
- * start the request and to write its result after the deadline. */
-#define DISPATCHER_LEASE_MARGIN_MS 10000L
+ * start the request and to write its result after the deadline.  Longer
+ * only delays the rows of a daemon that died; shorter risks a duplicate
+ * when a result write is slow (the other daemon's claim wins). */
+#define DISPATCHER_LEASE_MARGIN_MS 2000L
 /* Results not written after this many tries are dropped (their rows are
  * retried when the leases run out). */
 #define DISPATCHER_RECORD_TRIES 5
