@@ -40,9 +40,12 @@
  * only delays the rows of a daemon that died; shorter risks a duplicate
  * when a result write is slow (the other daemon's claim wins). */
 #define DISPATCHER_LEASE_MARGIN_MS 2000L
-/* Results not written after this many tries are dropped (their rows are
- * retried when the leases run out). */
-#define DISPATCHER_RECORD_TRIES 5
+/* Results not written after this many tries (about a minute: the wait
+ * doubles from 400 ms up to DISPATCHER_RETRY_WRITE_MAX_MS) are dropped;
+ * their rows are retried when the leases run out.  Until then claiming
+ * goes on, so one batch the database keeps refusing cannot stall it. */
+#define DISPATCHER_RECORD_TRIES 15
+#define DISPATCHER_RETRY_WRITE_MAX_MS 5000L
 /* Extra wait after webhook_timeout for requests to finish at shutdown. */
 #define DISPATCHER_DRAIN_SLACK_MS 1000L
 /* Under load, results wait up to this long to be written together. */
@@ -258,6 +261,13 @@ dispatcher_write_due(const dispatcher_t *d, const pi_config_t *cfg, long long no
            now - d->first_result_at >= DISPATCHER_WRITE_DELAY_MS;
 }
 
+static long
+dispatcher_backoff(int tries)
+{
+    long wait = 200L << (tries < 6 ? tries : 6);
+    return wait > DISPATCHER_RETRY_WRITE_MAX_MS ? DISPATCHER_RETRY_WRITE_MAX_MS : wait;
+}
+
 /* Writes the queued results, then the queued endpoint disables. */
 static void
 dispatcher_write(dispatcher_t *d, runtime_t *rt, long long now, int force)
@@ -282,7 +292,7 @@ dispatcher_write(dispatcher_t *d, runtime_t *rt, long long now, int force)
                 d->nresults = 0;
                 d->record_tries = 0;
             }
-            d->retry_write_at = now + 200L * (1L << d->record_tries);
+            d->retry_write_at = now + dispatcher_backoff(d->record_tries);
             return;
         }
         dispatcher_db_ok(d);
@@ -305,7 +315,7 @@ dispatcher_write(dispatcher_t *d, runtime_t *rt, long long now, int force)
                 d->ndisable = 0;
                 d->disable_tries = 0;
             }
-            d->retry_write_at = now + 200L * (1L << d->disable_tries);
+            d->retry_write_at = now + dispatcher_backoff(d->disable_tries);
             return;
         }
         for (int i = 0; i < d->ndisable; i++)

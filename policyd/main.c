@@ -187,8 +187,6 @@ main(int argc, char **argv)
     if (rt->cfg->policy_listen[0]) {
         if (policy_server_start(rt->cfg->policy_listen, err, sizeof(err)) != 0) {
             log_error("%s", err);
-            if (foreground)
-                fprintf(stderr, "postinbox-policyd: %s\n", err);
             main_report(&ready_fd, 0);
             return 1;
         }
