@@ -79,7 +79,7 @@ loud() {
 }
 
 command_line() {
-    printf 'COUNTS=%q ROUNDS=%s IDLE_EVENTS=%s IDLE_GAP_MS=%s MAX_IN_FLIGHT=%q BATCH_SIZE=%q RECEIVER=%s' \
+    printf "COUNTS='%s' ROUNDS=%s IDLE_EVENTS=%s IDLE_GAP_MS=%s MAX_IN_FLIGHT='%s' BATCH_SIZE='%s' RECEIVER=%s" \
         "$COUNTS" "$ROUNDS" "$IDLE_EVENTS" "$IDLE_GAP_MS" "$MAX_IN_FLIGHT" "$BATCH_SIZE" "$RECEIVER"
     [ "$RECEIVER" = python ] && printf ' RECEIVER_PROCS=%s' "$RECEIVER_PROCS"
     printf ' tests/bench/webhook-bench.sh\n'
@@ -117,10 +117,17 @@ now() { date +%s.%N; }
 # cpu_ms PID - user + system CPU time of PID in ms.
 cpu_ms() {
     local stat
-    stat=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
-    stat=${stat##*) }
-    # fields after the comm: state is 1, utime 12, stime 13
+    # the fields after "(comm) ": state is 1, utime 12, stime 13
+    stat=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
     awk -v hz="$(getconf CLK_TCK)" '{ printf "%d\n", ($12 + $13) * 1000 / hz }' <<<"$stat"
+}
+# pg_cpu_ms - CPU time of PostgreSQL in ms: the postmaster plus every
+# backend it has reaped (cutime + cstime), so measure after the daemon's
+# connections are closed.
+pg_cpu_ms() {
+    local stat
+    stat=$(sed 's/^.*) //' "/proc/$(head -n 1 "$SVC_DIR/pg/postmaster.pid")/stat" 2>/dev/null) || { echo 0; return; }
+    awk -v hz="$(getconf CLK_TCK)" '{ printf "%d\n", ($12 + $13 + $14 + $15) * 1000 / hz }' <<<"$stat"
 }
 
 # --- the C receiver ------------------------------------------------------------
@@ -379,6 +386,7 @@ for count in $COUNTS; do
             die "insert failed"
         pending=$(svc_psql "SELECT count(*) FROM postinbox.webhook_delivery WHERE status = 'pending'")
         [ "$pending" = "$count" ] || die "fan-out made $pending deliveries for $count events"
+        pg0=$(pg_cpu_ms)
         t0=$(now)
         start_daemon "bench-$count-$round"
         deadline=$((SECONDS + RUN_TIMEOUT))
@@ -388,8 +396,12 @@ for count in $COUNTS; do
         done
         sleep 0.2
         cpu=$(cpu_ms "$DAEMON_PID")
+        rcpu=0
+        for p in "${RECEIVER_PIDS[@]}"; do rcpu=$((rcpu + $(cpu_ms "$p"))); done
         stop_daemon
         stop_receiver
+        sleep 0.3    # let the postmaster reap the daemon's backends
+        pgcpu=$(( $(pg_cpu_ms) - pg0 ))
         read -r n distinct dups first last <<<"$(stats "$log" "$t0")"
         delivered=$(svc_psql "SELECT count(*) FROM postinbox.webhook_delivery WHERE status = 'delivered'")
         [ "$distinct" = "$count" ] || loud "$count events: only $distinct distinct webhook-ids arrived in ${RUN_TIMEOUT} s"
@@ -397,9 +409,11 @@ for count in $COUNTS; do
         rate_all=$(awk -v n="$count" -v t="$last" 'BEGIN { printf "%.0f", n / t }')
         rate_steady=$(awk -v n="$count" -v a="$first" -v b="$last" 'BEGIN { printf "%.0f", (b > a ? n / (b - a) : 0) }')
         cpu_per_k=$(awk -v c="$cpu" -v n="$count" 'BEGIN { printf "%.0f", c * 1000 / n }')
-        printf 'run: events=%s round=%s  %s webhooks/s from start (%.2f s, first after %.3f s), %s/s first-to-last, daemon CPU %s ms per 1000, duplicates %s\n' \
-            "$count" "$round" "$rate_all" "$last" "$first" "$rate_steady" "$cpu_per_k" "$dups"
-        echo "$count $round $rate_all $rate_steady $last $cpu_per_k $dups" >>"$RESULTS"
+        pg_per_k=$(awk -v c="$pgcpu" -v n="$count" 'BEGIN { printf "%.0f", c * 1000 / n }')
+        rcv_per_k=$(awk -v c="$rcpu" -v n="$count" 'BEGIN { printf "%.0f", c * 1000 / n }')
+        printf 'run: events=%s round=%s  %s webhooks/s from start (%.2f s, first after %.3f s), %s/s first-to-last; CPU ms per 1000: daemon %s, PostgreSQL %s, receiver %s; duplicates %s\n' \
+            "$count" "$round" "$rate_all" "$last" "$first" "$rate_steady" "$cpu_per_k" "$pg_per_k" "$rcv_per_k" "$dups"
+        echo "$count $round $rate_all $rate_steady $last $cpu_per_k $dups $pg_per_k $rcv_per_k" >>"$RESULTS"
     done
 done
 
@@ -447,14 +461,16 @@ median() { sort -n | awk '{ a[NR] = $1 } END { if (NR == 0) print 0; else if (NR
 echo
 echo "### postinbox-policyd webhook delivery ($(nproc) cores, median of $ROUNDS rounds, receiver: $([ "$RECEIVER" = c ] && echo "C epoll sink" || echo "$RECEIVER_PROCS x webhook_receiver.py --lean, SO_REUSEPORT"))"
 echo
-echo "| pending events | webhooks/s (daemon start → last arrival) | webhooks/s (first → last arrival) | seconds to drain | daemon CPU ms / 1,000 webhooks | duplicates |"
-echo "|---:|---:|---:|---:|---:|---:|"
+echo "| pending events | webhooks/s (daemon start → last arrival) | webhooks/s (first → last arrival) | seconds to drain | CPU ms / 1,000 webhooks: daemon | PostgreSQL | receiver | duplicates |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
 for count in $COUNTS; do
-    printf '| %s | %.0f | %.0f | %.2f | %.0f | %s |\n' "$count" \
+    printf '| %s | %.0f | %.0f | %.2f | %.0f | %.0f | %.0f | %s |\n' "$count" \
         "$(awk -v c="$count" '$1 == c { print $3 }' "$RESULTS" | median)" \
         "$(awk -v c="$count" '$1 == c { print $4 }' "$RESULTS" | median)" \
         "$(awk -v c="$count" '$1 == c { print $5 }' "$RESULTS" | median)" \
         "$(awk -v c="$count" '$1 == c { print $6 }' "$RESULTS" | median)" \
+        "$(awk -v c="$count" '$1 == c { print $8 }' "$RESULTS" | median)" \
+        "$(awk -v c="$count" '$1 == c { print $9 }' "$RESULTS" | median)" \
         "$(awk -v c="$count" '$1 == c { s += $7 } END { print s + 0 }' "$RESULTS")"
 done
 echo

@@ -184,6 +184,7 @@ read -r GONE_ID GONE <<<"$(pi_inbox "$A" gone)"
 read -r HANG_ID HANG <<<"$(pi_inbox "$A" hang)"
 read -r REDIR_ID REDIR <<<"$(pi_inbox "$A" redir)"
 read -r RETRY_ID RETRY <<<"$(pi_inbox "$A" retry)"
+read -r CLOSED_ID CLOSED <<<"$(pi_inbox "$A" closed)"
 read -r EVE_ID EVE <<<"$(pi_inbox "$B" eve)"
 read -r SSRF_ID SSRF <<<"$(pi_inbox "$C" ssrf)"
 read -r NOHTTP_ID NOHTTP <<<"$(pi_inbox "$C" nohttp)"
@@ -201,7 +202,14 @@ EP_GONE=$(add_endpoint "$GONE_ID" "$A" "$BASE/gone/gn")
 EP_HANG=$(add_endpoint "$HANG_ID" "$A" "$BASE/hang/hg?s=5&count=1")
 EP_REDIR=$(add_endpoint "$REDIR_ID" "$A" "$BASE/redirect/rd?to=/ok/redirected")
 EP_RETRY=$(add_endpoint "$RETRY_ID" "$A" "$BASE/retry-after/ra?r=2")
-t_eq "9 endpoints created ($([ $CTL_WEBHOOK = 1 ] && echo postinboxctl || echo SQL))" 9 \
+# Nothing listens on $MILTER2_PORT in this test: connection refused.
+EP_CLOSED=$(add_endpoint "$CLOSED_ID" "$A" "http://127.0.0.1:$MILTER2_PORT/ok/closed")
+# Event-type filter: only message.sent (SQL: the filter is the fan-out's job).
+SECRET_SENT=$(new_secret)
+EP_BOB_SENT=$(svc_psql "INSERT INTO postinbox.webhook_endpoint (account_id, inbox_id, url, secret, event_types)
+                        VALUES ('$A', '$BOB_ID', '$BASE/ok/bob-sent', '$SECRET_SENT', '{message.sent}') RETURNING id")
+set_secrets /ok/bob-sent "$SECRET_SENT"
+t_eq "11 endpoints created ($([ $CTL_WEBHOOK = 1 ] && echo postinboxctl || echo SQL))" 11 \
     "$(svc_psql "SELECT count(*) FROM postinbox.webhook_endpoint WHERE enabled")"
 
 start_policyd "$PI_CONF" main || { t_fail "postinbox-policyd starts"; t_summary; exit 1; }
@@ -274,7 +282,7 @@ t_match "inbound to eve accepted" '^250 ' "$r"
 
 # --- failure modes (sent together, checked one by one) ------------------------
 
-for to in "$FLAKY" "$GONE" "$HANG" "$REDIR" "$RETRY"; do
+for to in "$FLAKY" "$GONE" "$HANG" "$REDIR" "$RETRY" "$CLOSED"; do
     r=$(smtp_send --from ext@remote.test --to "$to" --header "Subject: for ${to%%--*}")
     t_match "inbound to ${to%%--*} accepted" '^250 ' "$r"
 done
@@ -304,6 +312,9 @@ t_eq "410: endpoint disabled (enabled = false)" f \
 t_eq "410: delivery failed after 1 attempt, status 410" "failed|1|410" \
     "$(delivery "$EP_GONE" "$EV" "status, attempts, last_status_code")"
 t_eq "410: the receiver was called exactly once" 1 "$(hq "len(under('/gone/gn'))")"
+hwait "any(r['json']['type'] == 'inbox.webhook_disabled' for r in under('/ok/acct-a'))" 10
+t_eq "410: the account-wide endpoint got inbox.webhook_disabled naming the endpoint" "$EP_GONE" \
+    "$(hq "next((r['json']['data'].get('endpointId') for r in under('/ok/acct-a') if r['json']['type'] == 'inbox.webhook_disabled'), None)")"
 r=$(smtp_send --from ext@remote.test --to "$GONE" --header "Subject: after 410")
 t_match "410: later mail to the inbox is still accepted" '^250 ' "$r"
 sleep 2
@@ -348,6 +359,16 @@ GAP=$(hq "'%.2f' % (under('/retry-after/ra')[1]['t'] - under('/retry-after/ra')[
 t_match "Retry-After: 2 honoured (gap between the calls ${GAP} s >= 1.9 s)" true \
     "$(hq "len(under('/retry-after/ra')) == 2 and under('/retry-after/ra')[1]['t'] - under('/retry-after/ra')[0]['t'] >= 1.9")"
 
+# Connection refused: no HTTP status, an error, retried until the schedule ends.
+EV=$(ev_of "$CLOSED_ID")
+sqlwait "SELECT status <> 'pending' FROM postinbox.webhook_delivery WHERE endpoint_id = '$EP_CLOSED'" 20
+t_eq "connection refused: failed after all $ATTEMPTS_MAX attempts" "failed|$ATTEMPTS_MAX" \
+    "$(delivery "$EP_CLOSED" "$EV" "status, attempts")"
+t_match "connection refused: attempts have no status and an error naming the connection" \
+    '^null\|.*([Cc]onnect|[Rr]efused)' \
+    "$(svc_psql "SELECT coalesce(a.status_code::text, 'null') || '|' || coalesce(a.error, '') FROM postinbox.webhook_attempt a
+                   JOIN postinbox.webhook_delivery d ON d.id = a.delivery_id WHERE d.endpoint_id = '$EP_CLOSED' ORDER BY a.attempt LIMIT 1")"
+
 # --- isolation -------------------------------------------------------------------
 
 sqlwait "SELECT count(*) = 0 FROM postinbox.webhook_delivery WHERE status = 'pending'" 20
@@ -360,6 +381,9 @@ t_eq "isolation: bob's endpoint saw only bob's events" "[\"$BOB_ID\"]" \
 t_eq "isolation: bob's endpoint saw each of bob's events (received, sent, to carol, to eve)" \
     "$(svc_psql "SELECT json_agg(id ORDER BY id) FROM postinbox.event WHERE inbox_id = '$BOB_ID'")" \
     "$(hq "sorted(set(ids(under('/ok/bob'))))")"
+t_eq "event-type filter: the message.sent-only endpoint got exactly bob's message.sent events" \
+    "$(svc_psql "SELECT json_agg(id ORDER BY id) FROM postinbox.event WHERE inbox_id = '$BOB_ID' AND type = 'message.sent'")" \
+    "$(hq "sorted(set(ids(under('/ok/bob-sent'))))")"
 t_eq "isolation: carol's endpoint saw exactly carol's one event" \
     "$(svc_psql "SELECT json_agg(id) FROM postinbox.event WHERE inbox_id = '$CAROL_ID'")" "$(hq "ids(under('/ok/carol'))")"
 t_eq "isolation: account A's account-wide endpoint saw every event of A's inboxes" "$A_EVENTS" \
@@ -393,21 +417,35 @@ conf_variant() {   # conf_variant NAME LINES... - PI_CONF without webhook_allow_
 NOALLOW_CONF=$(conf_variant noallow "webhook_allow_http = yes")
 NOHTTP_CONF=$(conf_variant nohttp "webhook_allow_networks = 127.0.0.0/8" "webhook_allow_http = no")
 
-EP_SSRF_IP=$(add_endpoint "$SSRF_ID" "$C" "$BASE/ok/ssrf-ip")
-EP_SSRF_NAME=$(add_endpoint "$SSRF_ID" "$C" "http://localhost:$HTTP_PORT/ok/ssrf-name")
+# The loopback receiver spelled several ways; each must be refused on the
+# address actually connected to.
+SSRF_URLS=(
+    "ip|$BASE/ok/ssrf-ip"
+    "localhost|http://localhost:$HTTP_PORT/ok/ssrf-name"
+    "127.1|http://127.1:$HTTP_PORT/ok/ssrf-short"
+    "decimal 2130706433|http://2130706433:$HTTP_PORT/ok/ssrf-decimal"
+    "0.0.0.0|http://0.0.0.0:$HTTP_PORT/ok/ssrf-zero"
+    "IPv4-mapped [::ffff:127.0.0.1]|http://[::ffff:127.0.0.1]:$HTTP_PORT/ok/ssrf-mapped"
+)
+SSRF_EPS=()
+for spec in "${SSRF_URLS[@]}"; do
+    SSRF_EPS+=("$(add_endpoint "$SSRF_ID" "$C" "${spec#*|}")")
+done
+SSRF_IN=$(printf "'%s'," "${SSRF_EPS[@]}")
+SSRF_IN=${SSRF_IN%,}
 start_policyd "$NOALLOW_CONF" noallow || t_fail "policyd starts without webhook_allow_networks"
 r=$(smtp_send --from ext@remote.test --to "$SSRF" --header "Subject: ssrf")
 t_match "inbound to ssrf accepted" '^250 ' "$r"
-sqlwait "SELECT count(*) = 2 FROM postinbox.webhook_delivery WHERE endpoint_id IN ('$EP_SSRF_IP', '$EP_SSRF_NAME') AND attempts >= 1" 15
-for ep in IP NAME; do
-    var=EP_SSRF_$ep
-    t_match "SSRF ($ep): attempt refused, error mentions ssrf, no HTTP status" '^null\|.*[Ss][Ss][Rr][Ff]' \
+sqlwait "SELECT count(*) = ${#SSRF_EPS[@]} FROM postinbox.webhook_delivery WHERE endpoint_id IN ($SSRF_IN) AND attempts >= 1" 15
+for i in "${!SSRF_URLS[@]}"; do
+    t_match "SSRF (${SSRF_URLS[$i]%%|*}): attempt refused, error mentions ssrf, no HTTP status" '^null\|.*[Ss][Ss][Rr][Ff]' \
         "$(svc_psql "SELECT coalesce(a.status_code::text, 'null') || '|' || coalesce(a.error, '') FROM postinbox.webhook_attempt a
-                       JOIN postinbox.webhook_delivery d ON d.id = a.delivery_id WHERE d.endpoint_id = '${!var}' ORDER BY a.attempt LIMIT 1")"
+                       JOIN postinbox.webhook_delivery d ON d.id = a.delivery_id WHERE d.endpoint_id = '${SSRF_EPS[$i]}' ORDER BY a.attempt LIMIT 1")"
 done
-t_eq "SSRF: http://127.0.0.1 and http://localhost were never requested" 0 "$(hq "len(under('/ok/ssrf-ip')) + len(under('/ok/ssrf-name'))")"
-t_eq "SSRF: neither delivery is marked delivered" 0 \
-    "$(svc_psql "SELECT count(*) FROM postinbox.webhook_delivery WHERE endpoint_id IN ('$EP_SSRF_IP', '$EP_SSRF_NAME') AND status = 'delivered'")"
+t_eq "SSRF: the receiver was never reached by any spelling of loopback" "[]" \
+    "$(hq "[r['path'] for r in R if r['path'].startswith('/ok/ssrf-')]")"
+t_eq "SSRF: no delivery is marked delivered" 0 \
+    "$(svc_psql "SELECT count(*) FROM postinbox.webhook_delivery WHERE endpoint_id IN ($SSRF_IN) AND status = 'delivered'")"
 stop_policyd "$POLICYD_PID"
 # Retire them so the next daemon (which allows loopback) leaves them alone.
 svc_psql "UPDATE postinbox.webhook_endpoint SET enabled = false WHERE inbox_id = '$SSRF_ID';

@@ -53,10 +53,12 @@ stop_policyd() {
     wait "$1" 2>/dev/null
     return 0
 }
-kill9() {
-    kill -KILL "$1" 2>/dev/null
-    _svc_wait_gone 5 "$1"
-    wait "$1" 2>/dev/null
+kill9() {   # kill -9 and reap, without bash's "Killed" job notice on stderr
+    {
+        kill -KILL "$1"
+        _svc_wait_gone 5 "$1"
+        wait "$1"
+    } 2>/dev/null
     return 0
 }
 
