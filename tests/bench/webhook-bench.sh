@@ -375,7 +375,9 @@ EOF
 
 # --- 1. backlog throughput ---------------------------------------------------------
 
-echo "postinbox-policyd webhook benchmark: $(nproc) cores, receiver $RECEIVER, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+loadavg() { cut -d' ' -f1 /proc/loadavg; }
+LOAD_START=$(loadavg)
+echo "postinbox-policyd webhook benchmark: $(nproc) cores, receiver $RECEIVER, $(date -u +%Y-%m-%dT%H:%M:%SZ), load average $LOAD_START"
 for count in $COUNTS; do
     for ((round = 1; round <= ROUNDS; round++)); do
         svc_psql "SET client_min_messages = warning; TRUNCATE postinbox.event CASCADE" >/dev/null
@@ -479,6 +481,11 @@ echo "|---|---:|---:|---:|---:|"
 echo "| postinbox-policyd | $p50 ms | $p90 ms | $p99 ms | $pmax ms |"
 echo
 echo "Targets: >= 2,000 webhooks/s on 2 cores; idle p99 < 100 ms."
+LOAD_END=$(loadavg)
+echo "Load average (1 min) at start $LOAD_START, at end $LOAD_END on $(nproc) cores."
+if awk -v a="$LOAD_START" -v b="$LOAD_END" -v n="$(nproc)" 'BEGIN { exit !(a > n || b > n) }'; then
+    echo "WARNING: other work was running on this machine (load above the core count): these figures are too low."
+fi
 echo
 echo "Command:"
 echo

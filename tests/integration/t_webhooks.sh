@@ -10,11 +10,15 @@
 #     receiver (timeout attempt recorded, retried), 302 not followed,
 #     503 + Retry-After honoured, 410 disables the endpoint;
 #   - isolation between inboxes and between accounts (account-wide endpoints);
-#   - SSRF: loopback refused without webhook_allow_networks (by IP and by a
-#     host name resolving to 127.0.0.1); http:// refused unless allowed;
+#   - a closed port (connection refused) and an event-type filter;
+#   - SSRF: loopback refused without webhook_allow_networks, however spelled
+#     (127.0.0.1, localhost, 127.1, 2130706433, 0.0.0.0, [::ffff:127.0.0.1]);
+#     http:// refused unless webhook_allow_http;
 #   - secret rotation: two signatures, both verify; one after expiry.
-# Endpoints come from `postinboxctl webhook add` when that command exists,
-# else from SQL.  The receiver's log is $SVC_DIR/hooks.jsonl (KEEP_TEST_DIR=1).
+# Endpoints come from `postinboxctl webhook add` (and the rotation from
+# `webhook rotate-secret`) when that command exists, else from SQL
+# (WEBHOOK_TEST_SQL_ONLY=1 forces SQL).  The receiver's log is
+# $SVC_DIR/hooks.jsonl (keep it with KEEP_TEST_DIR=1).
 set -u
 . "$(dirname "$0")/common.sh"
 
@@ -91,6 +95,7 @@ new_secret() { echo "whsec_$(head -c 32 /dev/urandom | base64)"; }
 
 CTL_WEBHOOK=0
 pi_ctl webhook list >/dev/null 2>&1 && CTL_WEBHOOK=1
+[ "${WEBHOOK_TEST_SQL_ONLY-}" = 1 ] && CTL_WEBHOOK=0
 
 # add_endpoint INBOX_ID|- ACCOUNT_ID URL - creates an endpoint (postinboxctl
 # if it has "webhook", else SQL), tells the receiver its secret; prints the
@@ -477,8 +482,8 @@ t_eq "before rotation: one signature, verifies with the secret" "[0]" \
     "$(hq "[s['match'] for s in under('/ok/rot')[0]['signatures']]")"
 
 rotated=0
-if [ "$CTL_WEBHOOK" = 1 ] && pi_ctl webhook rotate --help >/dev/null 2>&1; then
-    pi_ctl --json webhook rotate "$EP_ROT" >/dev/null 2>>"$SVC_DIR/ctl.err" && rotated=1
+if [ "$CTL_WEBHOOK" = 1 ]; then
+    pi_ctl --json webhook rotate-secret "$EP_ROT" >/dev/null 2>>"$SVC_DIR/ctl.err" && rotated=1
 fi
 if [ $rotated = 0 ]; then
     svc_psql "UPDATE postinbox.webhook_endpoint SET previous_secret = secret, secret = '$(new_secret)',
