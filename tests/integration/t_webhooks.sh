@@ -199,9 +199,9 @@ AUTH=(-a PLAIN -au alice@example.test -ap secret)
 
 start_receiver
 EP_BOB=$(add_endpoint "$BOB_ID" "$A" "$BASE/ok/bob")
-EP_CAROL=$(add_endpoint "$CAROL_ID" "$A" "$BASE/ok/carol")
-EP_ACCT_A=$(add_endpoint - "$A" "$BASE/ok/acct-a")
-EP_ACCT_B=$(add_endpoint - "$B" "$BASE/ok/acct-b")
+add_endpoint "$CAROL_ID" "$A" "$BASE/ok/carol" >/dev/null
+add_endpoint - "$A" "$BASE/ok/acct-a" >/dev/null
+add_endpoint - "$B" "$BASE/ok/acct-b" >/dev/null
 EP_FLAKY=$(add_endpoint "$FLAKY_ID" "$A" "$BASE/flaky/fl?n=1")
 EP_GONE=$(add_endpoint "$GONE_ID" "$A" "$BASE/gone/gn")
 EP_HANG=$(add_endpoint "$HANG_ID" "$A" "$BASE/hang/hg?s=5&count=1")
@@ -211,8 +211,8 @@ EP_RETRY=$(add_endpoint "$RETRY_ID" "$A" "$BASE/retry-after/ra?r=2")
 EP_CLOSED=$(add_endpoint "$CLOSED_ID" "$A" "http://127.0.0.1:$MILTER2_PORT/ok/closed")
 # Event-type filter: only message.sent (SQL: the filter is the fan-out's job).
 SECRET_SENT=$(new_secret)
-EP_BOB_SENT=$(svc_psql "INSERT INTO postinbox.webhook_endpoint (account_id, inbox_id, url, secret, event_types)
-                        VALUES ('$A', '$BOB_ID', '$BASE/ok/bob-sent', '$SECRET_SENT', '{message.sent}') RETURNING id")
+svc_psql "INSERT INTO postinbox.webhook_endpoint (account_id, inbox_id, url, secret, event_types)
+          VALUES ('$A', '$BOB_ID', '$BASE/ok/bob-sent', '$SECRET_SENT', '{message.sent}')"
 set_secrets /ok/bob-sent "$SECRET_SENT"
 t_eq "11 endpoints created ($([ $CTL_WEBHOOK = 1 ] && echo postinboxctl || echo SQL))" 11 \
     "$(svc_psql "SELECT count(*) FROM postinbox.webhook_endpoint WHERE enabled")"
