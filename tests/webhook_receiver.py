@@ -26,8 +26,12 @@ SERVE (the default sub-command):
     /redirect/...      302, Location: http://HOST/ok/redirected (must not be
                        followed; ?to=PATH or control "redirect_to")
     /retry-after/...   503 with "Retry-After: R" on the first call per
-                       webhook-id, then 200 (R: ?r=, "retry_after", default 2)
+                       webhook-id, then 200 (R: ?r=, "retry_after", default 2;
+                       ?format=date sends it as an HTTP-date R s ahead)
     /status/NNN/...    NNN
+    /trickle/...       200 and Content-Length at once, then the body one
+                       byte every ?every= s (0.1), ?bytes= bytes (100)
+    /big/...           200 with a body of ?mb= MiB (20)
     anything else      404
   Every behaviour also takes ?delay_ms=D (sleep D ms before answering).
   "Calls per webhook-id" are counted per (first segment + label, id).
@@ -71,6 +75,7 @@ QUERY:
 import argparse
 import base64
 import collections
+import email.utils
 import hashlib
 import hmac
 import json
@@ -218,6 +223,26 @@ class Handler(BaseHTTPRequestHandler):
         if body:
             self.wfile.write(body)
 
+    def _trickle(self, status, nbytes, every):
+        """Status and headers at once, then the body one byte per `every` s."""
+        self.send_response(status)
+        self.send_header("Content-Length", str(nbytes))
+        self.end_headers()
+        self.wfile.flush()
+        for _ in range(nbytes):
+            time.sleep(every)
+            self.wfile.write(b"x")
+            self.wfile.flush()
+
+    def _big(self, status, mb):
+        """A response body of `mb` MiB, sent as fast as the client reads."""
+        self.send_response(status)
+        self.send_header("Content-Length", str(mb << 20))
+        self.end_headers()
+        chunk = b"x" * (1 << 20)
+        for _ in range(mb):
+            self.wfile.write(chunk)
+
     def do_POST(self):
         self._handle()
 
@@ -270,11 +295,19 @@ class Handler(BaseHTTPRequestHandler):
         elif behaviour == "retry-after":
             if call == 1:
                 status = 503
-                headers["Retry-After"] = str(int(knob("r", "retry_after", 2)))
+                seconds = int(knob("r", "retry_after", 2))
+                if query.get("format") == "date":    # the HTTP-date form of RFC 9110
+                    headers["Retry-After"] = email.utils.formatdate(time.time() + seconds, usegmt=True)
+                else:
+                    headers["Retry-After"] = str(seconds)
             else:
                 status = 200
         elif behaviour == "status" and len(segs) >= 2 and segs[1].isdigit():
             status = int(segs[1])
+        elif behaviour == "trickle":
+            status = 200
+        elif behaviour == "big":
+            status = 200
 
         if srv.lean:
             record = {"t": t, "path": path, "id": msg_id, "status": status, "call": call}
@@ -305,7 +338,12 @@ class Handler(BaseHTTPRequestHandler):
         if delay > 0:
             time.sleep(delay)
         try:
-            self._answer(status, headers)
+            if behaviour == "trickle":
+                self._trickle(status, int(knob("bytes", "trickle_bytes", 100)), knob("every", "trickle_every", 0.1))
+            elif behaviour == "big":
+                self._big(status, int(knob("mb", "big_mb", 20)))
+            else:
+                self._answer(status, headers)
         except OSError:
             pass   # the client gave up (timeout): that is the point of /hang
 

@@ -10,7 +10,9 @@
 #     receiver (timeout attempt recorded, retried), 302 not followed,
 #     503 + Retry-After honoured, 410 disables the endpoint;
 #   - isolation between inboxes and between accounts (account-wide endpoints);
-#   - a closed port (connection refused) and an event-type filter;
+#   - a closed port (connection refused), 204, 400, Retry-After as an
+#     HTTP-date, a 200 whose body trickles past the timeout, a 50 MiB answer,
+#     an event-type filter;
 #   - SSRF: loopback refused without webhook_allow_networks, however spelled
 #     (127.0.0.1, localhost, 127.1, 2130706433, 0.0.0.0, [::ffff:127.0.0.1]);
 #     http:// refused unless webhook_allow_http;
@@ -190,6 +192,10 @@ read -r HANG_ID HANG <<<"$(pi_inbox "$A" hang)"
 read -r REDIR_ID REDIR <<<"$(pi_inbox "$A" redir)"
 read -r RETRY_ID RETRY <<<"$(pi_inbox "$A" retry)"
 read -r CLOSED_ID CLOSED <<<"$(pi_inbox "$A" closed)"
+read -r NOCONT_ID NOCONT <<<"$(pi_inbox "$A" nocontent)"
+read -r TRICKLE_ID TRICKLE <<<"$(pi_inbox "$A" trickle)"
+read -r RDATE_ID RDATE <<<"$(pi_inbox "$A" rdate)"
+read -r BIG_ID BIG <<<"$(pi_inbox "$A" big)"
 read -r EVE_ID EVE <<<"$(pi_inbox "$B" eve)"
 read -r SSRF_ID SSRF <<<"$(pi_inbox "$C" ssrf)"
 read -r NOHTTP_ID NOHTTP <<<"$(pi_inbox "$C" nohttp)"
@@ -209,13 +215,19 @@ EP_REDIR=$(add_endpoint "$REDIR_ID" "$A" "$BASE/redirect/rd?to=/ok/redirected")
 EP_RETRY=$(add_endpoint "$RETRY_ID" "$A" "$BASE/retry-after/ra?r=2")
 # Nothing listens on $MILTER2_PORT in this test: connection refused.
 EP_CLOSED=$(add_endpoint "$CLOSED_ID" "$A" "http://127.0.0.1:$MILTER2_PORT/ok/closed")
+EP_NOCONT=$(add_endpoint "$NOCONT_ID" "$A" "$BASE/status/204/nc")
+# 200 and its headers at once, then 100 body bytes 0.1 s apart (10 s > webhook_timeout).
+EP_TRICKLE=$(add_endpoint "$TRICKLE_ID" "$A" "$BASE/trickle/tr?bytes=100&every=0.1")
+EP_RDATE=$(add_endpoint "$RDATE_ID" "$A" "$BASE/retry-after/rdate?r=4&format=date")
+EP_BIG=$(add_endpoint "$BIG_ID" "$A" "$BASE/big/bg?mb=50")
 # Event-type filter: only message.sent (SQL: the filter is the fan-out's job).
 SECRET_SENT=$(new_secret)
 svc_psql "INSERT INTO postinbox.webhook_endpoint (account_id, inbox_id, url, secret, event_types)
           VALUES ('$A', '$BOB_ID', '$BASE/ok/bob-sent', '$SECRET_SENT', '{message.sent}')"
 set_secrets /ok/bob-sent "$SECRET_SENT"
-t_eq "11 endpoints created ($([ $CTL_WEBHOOK = 1 ] && echo postinboxctl || echo SQL))" 11 \
+t_eq "15 endpoints created ($([ $CTL_WEBHOOK = 1 ] && echo postinboxctl || echo SQL))" 15 \
     "$(svc_psql "SELECT count(*) FROM postinbox.webhook_endpoint WHERE enabled")"
+[ "$T_FAILED" = 0 ] || { echo "endpoint set-up failed (see $SVC_DIR/ctl.err)" >&2; t_summary; exit 1; }
 
 start_policyd "$PI_CONF" main || { t_fail "postinbox-policyd starts"; t_summary; exit 1; }
 t_ok "postinbox-policyd -c CONF -f starts and stays up"
@@ -287,7 +299,7 @@ t_match "inbound to eve accepted" '^250 ' "$r"
 
 # --- failure modes (sent together, checked one by one) ------------------------
 
-for to in "$FLAKY" "$GONE" "$HANG" "$REDIR" "$RETRY" "$CLOSED"; do
+for to in "$FLAKY" "$GONE" "$HANG" "$REDIR" "$RETRY" "$CLOSED" "$NOCONT" "$TRICKLE" "$RDATE" "$BIG"; do
     r=$(smtp_send --from ext@remote.test --to "$to" --header "Subject: for ${to%%--*}")
     t_match "inbound to ${to%%--*} accepted" '^250 ' "$r"
 done
@@ -363,6 +375,36 @@ t_eq "Retry-After: delivered on attempt 2" "delivered|2|200" \
 GAP=$(hq "'%.2f' % (under('/retry-after/ra')[1]['t'] - under('/retry-after/ra')[0]['t']) if len(under('/retry-after/ra')) > 1 else 'none'")
 t_match "Retry-After: 2 honoured (gap between the calls ${GAP} s >= 1.9 s)" true \
     "$(hq "len(under('/retry-after/ra')) == 2 and under('/retry-after/ra')[1]['t'] - under('/retry-after/ra')[0]['t'] >= 1.9")"
+
+# Retry-After as an HTTP-date 4 s ahead (second resolution: at least 3 s).
+EV=$(ev_of "$RDATE_ID")
+sqlwait "SELECT status <> 'pending' FROM postinbox.webhook_delivery WHERE endpoint_id = '$EP_RDATE'" 20
+t_eq "Retry-After (HTTP-date): delivered on attempt 2" "delivered|2|200" \
+    "$(delivery "$EP_RDATE" "$EV" "status, attempts, last_status_code")"
+GAP=$(hq "'%.2f' % (under('/retry-after/rdate')[1]['t'] - under('/retry-after/rdate')[0]['t']) if len(under('/retry-after/rdate')) > 1 else 'none'")
+t_eq "Retry-After (HTTP-date) honoured (gap ${GAP} s >= 2.9 s)" true \
+    "$(hq "len(under('/retry-after/rdate')) == 2 and under('/retry-after/rdate')[1]['t'] - under('/retry-after/rdate')[0]['t'] >= 2.9")"
+
+# 204 is a 2xx: delivered.
+EV=$(ev_of "$NOCONT_ID")
+sqlwait "SELECT status <> 'pending' FROM postinbox.webhook_delivery WHERE endpoint_id = '$EP_NOCONT'" 15
+t_eq "204 No Content: delivered after 1 attempt" "delivered|1|204" \
+    "$(delivery "$EP_NOCONT" "$EV" "status, attempts, last_status_code")"
+
+# A 50 MiB answer body does not hold the delivery up.
+EV=$(ev_of "$BIG_ID")
+sqlwait "SELECT status <> 'pending' FROM postinbox.webhook_delivery WHERE endpoint_id = '$EP_BIG'" 15
+t_eq "50 MiB response body: delivered after 1 attempt" "delivered|1|200" \
+    "$(delivery "$EP_BIG" "$EV" "status, attempts, last_status_code")"
+
+# A 200 whose body never finishes within webhook_timeout is a timeout, not a delivery.
+EV=$(ev_of "$TRICKLE_ID")
+sqlwait "SELECT status <> 'pending' FROM postinbox.webhook_delivery WHERE endpoint_id = '$EP_TRICKLE'" 25
+t_eq "slow body: failed after all $ATTEMPTS_MAX attempts (status line 200 is not enough)" "failed|$ATTEMPTS_MAX" \
+    "$(delivery "$EP_TRICKLE" "$EV" "status, attempts")"
+t_eq "slow body: every attempt recorded as a timeout" "$ATTEMPTS_MAX" \
+    "$(svc_psql "SELECT count(*) FROM postinbox.webhook_attempt a JOIN postinbox.webhook_delivery d ON d.id = a.delivery_id
+                  WHERE d.endpoint_id = '$EP_TRICKLE' AND a.error ~* 'time[d ]?out'")"
 
 # Connection refused: no HTTP status, an error, retried until the schedule ends.
 EV=$(ev_of "$CLOSED_ID")
