@@ -34,7 +34,7 @@ SERVE (the default sub-command):
     /big/...           200 with a body of ?mb= MiB (20)
     anything else      404
   Every behaviour also takes ?delay_ms=D (sleep D ms before answering).
-  "Calls per webhook-id" are counted per (first segment + label, id).
+  "Calls per webhook-id" are counted per (URL path, webhook-id).
 
   --control FILE is a JSON object, re-read whenever its mtime changes
   (write it atomically: to a temp file, then mv):
@@ -66,10 +66,12 @@ QUERY:
     webhook_receiver.py query LOG EXPR
 
   Evaluates the Python expression EXPR with R = the list of recorded
-  requests (dicts), the helpers ids(rs), under(prefix) (requests to
-  that path or below it) and by_id(rs) (webhook-id -> its requests), and json, re, collections, Counter and env
-  (os.environ); prints the result (str as is, bool as
-  true/false, list/dict as JSON).  Used by the shell tests for assertions.
+  requests (dicts); the helpers ids(rs), under(prefix) (the requests to
+  that path or below it) and by_id(rs) (webhook-id -> its requests); and
+  json, re, collections, Counter and env (os.environ).  Prints the result:
+  str as is, bool as true/false, list/dict as JSON.  The shell tests make
+  their assertions with it.  The signature verification is also usable
+  on its own: sign(secret, id, timestamp, body) and verify(...).
 """
 
 import argparse
