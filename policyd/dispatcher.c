@@ -1,16 +1,17 @@
 /*
- * dispatcher.c -- claim, sign, send, record.  See dispatcher.h.
+ * dispatcher.c -- claim, sign, send; hand results to the recorder.
+ * See dispatcher.h.
  *
  * The loop, one turn:
  *   1. keep the LISTEN connection up (reopened with backoff; after a
  *      reopen, look for work at once: notifications may have been lost);
- *   2. write the finished attempts of the last turn (one statement), then
- *      disable endpoints that answered 410 or failed for too long;
- *   3. claim due rows if there is room in flight and a reason to look (a
+ *   2. claim due rows if there is room in flight and a reason to look (a
  *      notification, a full previous claim, the poll timer, or a retry we
  *      scheduled ourselves falling due);
- *   4. wait in curl_multi_poll for transfers, the LISTEN socket or the
- *      wake-up eventfd, and collect finished transfers.
+ *   3. wait in curl_multi_poll for transfers, the LISTEN socket or the
+ *      wake-up eventfd, and collect finished transfers;
+ *   4. hand their results to the recorder thread (recorder.c), which
+ *      writes them while this thread goes on sending.
  * Nothing is marked delivered before its 2xx: a crash leaves leased rows
  * that are due again when the lease runs out (at-least-once).
  */
@@ -30,6 +31,7 @@
 #include "log.h"
 #include "notify.h"
 #include "outbox.h"
+#include "recorder.h"
 #include "runtime.h"
 #include "webhook_retry.h"
 #include "webhook_sign.h"
@@ -40,16 +42,14 @@
  * only delays the rows of a daemon that died; shorter risks a duplicate
  * when a result write is slow (the other daemon's claim wins). */
 #define DISPATCHER_LEASE_MARGIN_MS 2000L
-/* Results not written after this many tries (about a minute: the wait
- * doubles from 400 ms up to DISPATCHER_RETRY_WRITE_MAX_MS) are dropped;
- * their rows are retried when the leases run out.  Until then claiming
- * goes on, so one batch the database keeps refusing cannot stall it. */
-#define DISPATCHER_RECORD_TRIES 15
-#define DISPATCHER_RETRY_WRITE_MAX_MS 5000L
 /* Extra wait after webhook_timeout for requests to finish at shutdown. */
 #define DISPATCHER_DRAIN_SLACK_MS 1000L
-/* Under load, results wait up to this long to be written together. */
-#define DISPATCHER_WRITE_DELAY_MS 20L
+/* An endpoint is slow when a request to it has been under way this long;
+ * a slow endpoint gets no more than a quarter of webhook_max_in_flight,
+ * so one hanging receiver cannot take every slot from the others. */
+#define DISPATCHER_SLOW_MS 1000L
+/* A claim slower than this is logged. */
+#define DISPATCHER_SLOW_STATEMENT_MS 1000LL
 
 typedef struct job {
     http_request_t http;        /* first: a finished request is its job */
@@ -69,12 +69,10 @@ typedef struct {
     notify_t *notify;
     job_t *inflight;
     int ninflight;
-    outbox_result_t *results;
-    int nresults, capresults, record_tries;
-    long long first_result_at;  /* when the oldest unwritten result came */
-    outbox_disable_t *disable;
-    int ndisable, capdisable, disable_tries;
-    long long retry_write_at;   /* no write attempt before this */
+    outbox_result_t *results;   /* finished this turn, for the recorder */
+    int nresults, capresults;
+    outbox_disable_t *gone;     /* endpoints that answered 410 this turn */
+    int ngone, capgone;
     int more_due;               /* look for due rows at once */
     long long next_poll;
     long long soonest_retry;    /* earliest retry we scheduled; 0 if none */
@@ -139,18 +137,18 @@ dispatcher_grow(void **array, int *cap, int need, size_t size)
 }
 
 static void
-dispatcher_queue_disable(dispatcher_t *d, const char *endpoint_id, const char *reason)
+dispatcher_queue_gone(dispatcher_t *d, const char *endpoint_id)
 {
-    for (int i = 0; i < d->ndisable; i++)
-        if (strcmp(d->disable[i].endpoint_id, endpoint_id) == 0)
+    for (int i = 0; i < d->ngone; i++)
+        if (strcmp(d->gone[i].endpoint_id, endpoint_id) == 0)
             return;
-    if (dispatcher_grow((void **)&d->disable, &d->capdisable, d->ndisable + 1, sizeof(*d->disable)) != 0) {
+    if (dispatcher_grow((void **)&d->gone, &d->capgone, d->ngone + 1, sizeof(*d->gone)) != 0) {
         log_error("webhooks: out of memory, endpoint=%s not disabled", endpoint_id);
         return;
     }
-    outbox_disable_t *e = &d->disable[d->ndisable++];
+    outbox_disable_t *e = &d->gone[d->ngone++];
     snprintf(e->endpoint_id, sizeof(e->endpoint_id), "%s", endpoint_id);
-    snprintf(e->reason, sizeof(e->reason), "%s", reason);
+    snprintf(e->reason, sizeof(e->reason), "410 Gone");
 }
 
 /* Turns a finished job into a result, logs the attempt, frees the job. */
@@ -205,13 +203,11 @@ dispatcher_complete(dispatcher_t *d, job_t *job)
         log_warn("delivery=%lld event=%s endpoint=%s attempt=%d status=%s latency_ms=%ld result=gone"
                  " (endpoint will be disabled)",
                  row->id, row->event_id, row->endpoint_id, attempt, status, job->http.latency_ms);
-        dispatcher_queue_disable(d, row->endpoint_id, "410 Gone");
+        dispatcher_queue_gone(d, row->endpoint_id);
         break;
     }
 
     if (dispatcher_grow((void **)&d->results, &d->capresults, d->nresults + 1, sizeof(*d->results)) == 0) {
-        if (d->nresults == 0)
-            d->first_result_at = dispatcher_now_ms();
         outbox_result_t *r = &d->results[d->nresults++];
         r->id = row->id;
         memcpy(r->inbox_id, row->inbox_id, sizeof(r->inbox_id));
@@ -235,9 +231,9 @@ dispatcher_complete(dispatcher_t *d, job_t *job)
     free(job);
 }
 
-/* Rows per statement worth waiting for under load: half of what may be
- * in flight (so claims and writes alternate in big batches while the
- * other half is on the wire), at most a batch. */
+/* Room worth a claim under load: half of what may be in flight (so one
+ * claim refills many slots while the other half is on the wire), at most
+ * a batch. */
 static int
 dispatcher_chunk(const pi_config_t *cfg)
 {
@@ -247,82 +243,13 @@ dispatcher_chunk(const pi_config_t *cfg)
     return chunk < 1 ? 1 : chunk;
 }
 
-/* Whether queued results should be written now: when a chunk is ready,
- * when nothing else is under way, or when the oldest has waited long
- * enough (force: shutdown). */
-static int
-dispatcher_write_due(const dispatcher_t *d, const pi_config_t *cfg, long long now)
-{
-    if (d->nresults == 0 && d->ndisable == 0)
-        return 0;
-    if (now < d->retry_write_at)
-        return 0;
-    return d->ndisable > 0 || d->ninflight == 0 || d->nresults >= dispatcher_chunk(cfg) ||
-           now - d->first_result_at >= DISPATCHER_WRITE_DELAY_MS;
-}
-
-static long
-dispatcher_backoff(int tries)
-{
-    long wait = 200L << (tries < 6 ? tries : 6);
-    return wait > DISPATCHER_RETRY_WRITE_MAX_MS ? DISPATCHER_RETRY_WRITE_MAX_MS : wait;
-}
-
-/* Writes the queued results, then the queued endpoint disables. */
+/* Hands this turn's results and 410s to the recorder. */
 static void
-dispatcher_write(dispatcher_t *d, runtime_t *rt, long long now, int force)
+dispatcher_submit(dispatcher_t *d)
 {
-    char err[512];
-    if (force ? (d->nresults == 0 && d->ndisable == 0) : !dispatcher_write_due(d, rt->cfg, now))
-        return;
-    if (d->nresults > 0) {
-        outbox_disable_t *stale = calloc((size_t)d->nresults, sizeof(*stale));
-        int nstale = 0;
-        if (stale == NULL ||
-            outbox_record(rt->store, d->results, d->nresults, rt->cfg->webhook_disable_after_ms, stale, &nstale,
-                          err, sizeof(err)) != 0) {
-            if (stale == NULL)
-                snprintf(err, sizeof(err), "out of memory");
-            free(stale);
-            dispatcher_db_failed(d, "recording results", err);
-            if (++d->record_tries >= DISPATCHER_RECORD_TRIES) {
-                log_error("webhooks: dropping %d results after %d tries (their deliveries are retried when"
-                          " the leases run out): %s",
-                          d->nresults, d->record_tries, err);
-                d->nresults = 0;
-                d->record_tries = 0;
-            }
-            d->retry_write_at = now + dispatcher_backoff(d->record_tries);
-            return;
-        }
-        dispatcher_db_ok(d);
-        d->nresults = 0;
-        d->record_tries = 0;
-        for (int i = 0; i < nstale; i++) {
-            char reason[128];
-            snprintf(reason, sizeof(reason), "failing for longer than webhook_disable_after (%ld s)",
-                     rt->cfg->webhook_disable_after_ms / 1000);
-            dispatcher_queue_disable(d, stale[i].endpoint_id, reason);
-        }
-        free(stale);
-    }
-    if (d->ndisable > 0) {
-        int n = outbox_disable(rt->store, d->disable, d->ndisable, err, sizeof(err));
-        if (n < 0) {
-            dispatcher_db_failed(d, "disabling endpoints", err);
-            if (++d->disable_tries >= DISPATCHER_RECORD_TRIES) {
-                log_error("webhooks: giving up disabling %d endpoints: %s", d->ndisable, err);
-                d->ndisable = 0;
-                d->disable_tries = 0;
-            }
-            d->retry_write_at = now + dispatcher_backoff(d->disable_tries);
-            return;
-        }
-        for (int i = 0; i < d->ndisable; i++)
-            log_warn("endpoint=%s disabled reason=\"%s\"", d->disable[i].endpoint_id, d->disable[i].reason);
-        d->ndisable = 0;
-        d->disable_tries = 0;
-    }
+    recorder_submit(d->results, d->nresults, d->gone, d->ngone);
+    d->nresults = 0;
+    d->ngone = 0;
 }
 
 /* ---- sending ------------------------------------------------------------------------ */
@@ -405,6 +332,52 @@ dispatcher_send(dispatcher_t *d, outbox_job_t *row)
     d->ninflight++;
 }
 
+static int
+dispatcher_cmp_job_endpoint(const void *a, const void *b)
+{
+    const job_t *x = *(const job_t *const *)a, *y = *(const job_t *const *)b;
+    return strcmp(x->row.endpoint_id, y->row.endpoint_id);
+}
+
+/* Endpoints to leave out of the next claim: those holding at least a
+ * quarter of the slots while one of their requests is slow.  Returns the
+ * count; *skip points into the in-flight jobs (valid until they finish). */
+static int
+dispatcher_slow_endpoints(dispatcher_t *d, const pi_config_t *cfg, long long now, const char ***skip)
+{
+    int cap = cfg->webhook_max_in_flight / 4, n = 0, nskip = 0;
+    job_t **jobs;
+    *skip = NULL;
+    if (cap < 1)
+        cap = 1;
+    if (d->ninflight < cap)
+        return 0;
+    jobs = calloc((size_t)d->ninflight, sizeof(*jobs));
+    *skip = calloc((size_t)d->ninflight, sizeof(**skip));
+    if (jobs == NULL || *skip == NULL) {
+        free(jobs);
+        free(*skip);
+        *skip = NULL;
+        return 0;
+    }
+    for (job_t *job = d->inflight; job && n < d->ninflight; job = job->next)
+        jobs[n++] = job;
+    qsort(jobs, (size_t)n, sizeof(*jobs), dispatcher_cmp_job_endpoint);
+    for (int i = 0; i < n;) {
+        int j = i, slow = 0;
+        while (j < n && strcmp(jobs[j]->row.endpoint_id, jobs[i]->row.endpoint_id) == 0) {
+            if (now - jobs[j]->http.started_ms >= DISPATCHER_SLOW_MS)
+                slow = 1;
+            j++;
+        }
+        if (slow && j - i >= cap)
+            (*skip)[nskip++] = jobs[i]->row.endpoint_id;
+        i = j;
+    }
+    free(jobs);
+    return nskip;
+}
+
 /* Claims what is due (within the room left in flight) and sends it. */
 static void
 dispatcher_claim(dispatcher_t *d, runtime_t *rt, long long now)
@@ -415,7 +388,7 @@ dispatcher_claim(dispatcher_t *d, runtime_t *rt, long long now)
     outbox_job_t *rows = NULL;
     char err[512];
 
-    if (room <= 0 || d->nresults > 4 * cfg->webhook_max_in_flight)
+    if (room <= 0 || recorder_backlog() > 4 * cfg->webhook_max_in_flight)
         return;
     if (!d->more_due && !by_timer && !(d->soonest_retry && now >= d->soonest_retry))
         return;
@@ -428,7 +401,13 @@ dispatcher_claim(dispatcher_t *d, runtime_t *rt, long long now)
         log_warn("webhooks: LISTEN connection lost (%s); polling every %ld ms until it is back", err,
                  cfg->webhook_poll_interval_ms);
     long lease_ms = cfg->webhook_timeout_ms + DISPATCHER_LEASE_MARGIN_MS + 2L * cfg->backend_timeout_ms;
-    int n = outbox_claim(rt->store, room, lease_ms, &rows, err, sizeof(err));
+    const char **skip;
+    int nskip = dispatcher_slow_endpoints(d, cfg, now, &skip);
+    int n = outbox_claim(rt->store, room, lease_ms, skip, nskip, &rows, err, sizeof(err));
+    long long took = dispatcher_now_ms() - now;
+    free(skip);
+    if (took >= DISPATCHER_SLOW_STATEMENT_MS)
+        log_info("webhooks: claiming took %lld ms", took);
     d->next_poll = now + cfg->webhook_poll_interval_ms;
     if (d->soonest_retry && now >= d->soonest_retry)
         d->soonest_retry = 0;
@@ -481,13 +460,6 @@ dispatcher_timeout(const dispatcher_t *d, const pi_config_t *cfg, long long now,
         return 0;
     if (d->soonest_retry && d->soonest_retry < until)
         until = d->soonest_retry;
-    if (d->nresults > 0 || d->ndisable > 0) {
-        long long write_at = d->first_result_at + DISPATCHER_WRITE_DELAY_MS;
-        if (d->retry_write_at > write_at)
-            write_at = d->retry_write_at;
-        if (write_at < until)
-            until = write_at;
-    }
     if (notify_fd(d->notify) < 0 && now + 100 < until)
         until = now + 100;      /* reconnect attempts are paced by notify.c */
     if (until <= now)
@@ -505,12 +477,7 @@ dispatcher_finish(dispatcher_t *d)
     long long *ids = NULL;
     char (*leases)[OUTBOX_LEASE_LEN] = NULL;
 
-    for (int tries = 0; tries < 3 && (d->nresults > 0 || d->ndisable > 0); tries++) {
-        d->retry_write_at = 0;
-        dispatcher_write(d, rt, dispatcher_now_ms(), 1);
-    }
-    if (d->nresults > 0)
-        log_error("webhooks: %d results not recorded at shutdown (retried when their leases run out)", d->nresults);
+    dispatcher_submit(d);
     if (d->ninflight > 0) {
         ids = calloc((size_t)d->ninflight, sizeof(*ids));
         leases = calloc((size_t)d->ninflight, sizeof(*leases));
@@ -571,11 +538,11 @@ dispatcher_main(void *arg)
             runtime_release(rt);
             break;
         }
-        if (!stopping)
+        if (!stopping) {
             dispatcher_listen(d, cfg);
-        dispatcher_write(d, rt, now, stopping);
-        if (!stopping)
             dispatcher_claim(d, rt, now);
+            dispatcher_submit(d);   /* deliveries that failed at once */
+        }
         http_client_set_max_connections(d->http, cfg->webhook_max_in_flight);
 
         fds[nfds++] = (struct pollfd){ .fd = d->wake_fd, .events = POLLIN };
@@ -598,6 +565,7 @@ dispatcher_main(void *arg)
         }
         while ((done = http_client_done(d->http)) != NULL)
             dispatcher_complete(d, (job_t *)(void *)done);
+        dispatcher_submit(d);
         runtime_release(rt);
     }
     dispatcher_finish(d);
@@ -622,8 +590,11 @@ dispatcher_start(char *err, size_t errlen)
             snprintf(err, errlen, "webhook dispatcher: out of resources");
         goto fail;
     }
+    if (recorder_start(err, errlen) != 0)
+        goto fail;
     if (pthread_create(&d->thread, NULL, dispatcher_main, d) != 0) {
         snprintf(err, errlen, "webhook dispatcher: cannot start its thread");
+        recorder_stop();
         goto fail;
     }
     d->started = 1;
@@ -655,10 +626,11 @@ dispatcher_stop(void)
     atomic_store(&d->stopping, 1);
     dispatcher_wake();
     pthread_join(d->thread, NULL);
+    recorder_stop();
     close(d->wake_fd);
     notify_free(d->notify);
     http_client_free(d->http);
     free(d->results);
-    free(d->disable);
+    free(d->gone);
     d->started = 0;
 }

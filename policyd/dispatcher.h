@@ -5,8 +5,10 @@
  * One thread: LISTENs for postinbox_webhook on a connection of its own
  * (notify.c) and polls every webhook_poll_interval besides, claims due
  * deliveries in batches (outbox.c) while fewer than webhook_max_in_flight
- * requests are under way, signs and POSTs them (webhook_sign.c, http.c),
- * and writes the results back in batches.  It takes the current runtime
+ * requests are under way (an endpoint whose requests hang gets at most a
+ * quarter of them), signs and POSTs them (webhook_sign.c, http.c), and
+ * hands the results to the recorder thread (recorder.c), which writes
+ * them in batches while sending goes on.  It takes the current runtime
  * (config + store) at every turn, so a reload applies without a restart.
  *
  * Logs: one line per attempt -- debug for a delivery, info for a failed
@@ -14,7 +16,7 @@
  * and for a disabled endpoint -- as "delivery=ID event=UUID endpoint=UUID
  * attempt=N status=CODE latency_ms=MS result=...".  URLs and secrets are
  * never logged (a URL may carry a token).  Database trouble at warn, once
- * per outage.
+ * per outage; a claim slower than 1 s at info.
  */
 #ifndef POSTINBOX_DISPATCHER_H
 #define POSTINBOX_DISPATCHER_H

@@ -9,7 +9,7 @@
 
 #include "pgarray.h"
 
-/* $1 limit, $2 lease in ms.  The body is built here, by the server, in
+/* $1 limit, $2 lease in ms, $3 endpoints to skip.  The body is built here, by the server, in
  * the documented key order; the signature is computed over exactly these
  * bytes and they are sent unchanged.  An endpoint disabled since the
  * fan-out gets nothing: its rows are failed in the same statement. */
@@ -18,6 +18,7 @@ static const char claim_sql[] =
     "  SELECT id FROM postinbox.webhook_delivery"
     "   WHERE status = 'pending' AND next_attempt_at <= now()"
     "     AND (lease_until IS NULL OR lease_until < now())"
+    "     AND endpoint_id <> ALL ($3::uuid[])"
     "   ORDER BY next_attempt_at"
     "   LIMIT $1::integer"
     "   FOR UPDATE SKIP LOCKED)"
@@ -126,17 +127,29 @@ outbox_jobs_free(outbox_job_t *jobs, int n)
 }
 
 int
-outbox_claim(store_t *store, int limit, long lease_ms, outbox_job_t **jobs, char *err, size_t errlen)
+outbox_claim(store_t *store, int limit, long lease_ms, const char *const *skip, int nskip, outbox_job_t **jobs,
+             char *err, size_t errlen)
 {
     char limit_text[16], lease_text[24];
-    const char *params[2] = { limit_text, lease_text };
+    const char *params[3] = { limit_text, lease_text, NULL };
+    pgarray_t skip_arr;
     PGresult *res;
     int n;
 
     *jobs = NULL;
     snprintf(limit_text, sizeof(limit_text), "%d", limit);
     snprintf(lease_text, sizeof(lease_text), "%ld", lease_ms);
-    res = store_exec(store, claim_sql, 2, params, err, errlen);
+    pgarray_init(&skip_arr);
+    for (int i = 0; i < nskip; i++)
+        pgarray_add(&skip_arr, skip[i]);
+    params[2] = pgarray_finish(&skip_arr);
+    if (params[2] == NULL) {
+        pgarray_free(&skip_arr);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    res = store_exec(store, claim_sql, 3, params, err, errlen);
+    pgarray_free(&skip_arr);
     if (res == NULL)
         return -1;
     n = PQntuples(res);

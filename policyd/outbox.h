@@ -61,11 +61,13 @@ typedef struct {
     char reason[128];
 } outbox_disable_t;
 
-/* Claims up to limit due deliveries, leasing them for lease_ms.  Returns
+/* Claims up to limit due deliveries, leasing them for lease_ms, skipping
+ * the nskip endpoints in skip (ids; the caller's slow endpoints).  Returns
  * the number claimed (*jobs: an array the caller frees with
  * outbox_jobs_free), or -1 with err.  Rows of disabled endpoints are
  * failed by the same statement and come back with enabled = 0. */
-int outbox_claim(store_t *store, int limit, long lease_ms, outbox_job_t **jobs, char *err, size_t errlen);
+int outbox_claim(store_t *store, int limit, long lease_ms, const char *const *skip, int nskip, outbox_job_t **jobs,
+                 char *err, size_t errlen);
 void outbox_jobs_free(outbox_job_t *jobs, int n);
 
 /* Records n attempt results: delivery rows, one webhook_attempt row each,
