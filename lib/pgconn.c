@@ -51,6 +51,16 @@ pgconn_error_text(PGconn *conn, const char *step, char *err, size_t errlen)
             *p = ' ';
 }
 
+/* libpq prints server notices -- among them the FATAL of a connection
+ * terminated while idle -- to stderr, past the log module.  Dropped: a
+ * notice that matters comes back as the error of the next call. */
+static void
+pgconn_notice_quiet(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
 PGconn *
 pgconn_open(const char *conninfo, int timeout_ms, char *err, size_t errlen)
 {
@@ -79,6 +89,7 @@ pgconn_open(const char *conninfo, int timeout_ms, char *err, size_t errlen)
         }
         st = PQconnectPoll(conn);
     }
+    PQsetNoticeProcessor(conn, pgconn_notice_quiet, NULL);
     if (PQsetnonblocking(conn, 1) != 0) {
         pgconn_error_text(conn, "PQsetnonblocking", err, errlen);
         PQfinish(conn);

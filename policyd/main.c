@@ -1,41 +1,165 @@
 /*
- * main.c -- postinbox-policyd start-up (being written): for now it
- * validates its config and, if policy_listen is set, runs the policy
- * service in the foreground (-f logs to stderr) until SIGTERM or SIGINT;
- * SIGHUP reloads the config (a new runtime swapped in, the old one kept
- * on error).
+ * main.c -- postinbox-policyd start-up: options, config, signals.
+ *
+ * postinbox-policyd [-c FILE] [-f] [-t]
+ *   -c FILE  config file (default /etc/postinbox/postinbox.conf; built-in
+ *            defaults when the default file does not exist)
+ *   -f       stay in the foreground and log to stderr
+ *   -t       check the config and exit
+ * Runs the webhook dispatcher (dispatcher.c) and, when policy_listen is
+ * set, the Postfix policy service (policy_server.c).
+ * Signals, taken by sigwait(2) in the main thread (blocked everywhere
+ * else, so no handler runs at all):
+ *   SIGHUP   reload: a new config and runtime are built aside and swapped
+ *            in; on any error the running one stays.
+ *   SIGTERM, SIGINT  stop: no new claims, requests under way finish
+ *            (bounded by webhook_timeout), unfinished leases are released,
+ *            exit 0.
+ * Without -f the daemon forks, and the parent exits only once the child
+ * has started everything (status 1 if it could not), so an init script
+ * sees start-up errors.
  */
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "dispatcher.h"
 #include "log.h"
 #include "policy_server.h"
 #include "runtime.h"
 
+static const char *main_config_path;
+static int main_config_explicit;
+
+static pi_config_t *
+main_load_config(char *err, size_t errlen)
+{
+    if (!main_config_explicit && access(main_config_path, F_OK) != 0)
+        return config_defaults();
+    return config_load(main_config_path, err, errlen);
+}
+
+/* Forks; the parent waits for the child's verdict on ready_fd and exits
+ * with it.  Returns 0 in the child with *ready_fd to report on. */
+static int
+main_daemonize(int *ready_fd)
+{
+    int pipefd[2];
+    if (pipe(pipefd) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid > 0) {
+        char verdict = '1';
+        close(pipefd[1]);
+        while (read(pipefd[0], &verdict, 1) < 0 && errno == EINTR) {
+        }
+        if (verdict != '0')
+            fprintf(stderr, "postinbox-policyd: start-up failed, see the mail log\n");
+        _exit(verdict == '0' ? 0 : 1);
+    }
+    close(pipefd[0]);
+    if (setsid() < 0)
+        return -1;
+    int fd = open("/dev/null", O_RDWR);
+    if (fd >= 0) {
+        dup2(fd, 0);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        if (fd > 2)
+            close(fd);
+    }
+    *ready_fd = pipefd[1];
+    return chdir("/");
+}
+
+static void
+main_report(int *ready_fd, int ok)
+{
+    if (*ready_fd < 0)
+        return;
+    if (write(*ready_fd, ok ? "0" : "1", 1) < 0) {
+        /* the parent is gone; nothing to tell */
+    }
+    close(*ready_fd);
+    *ready_fd = -1;
+}
+
+static void
+main_reload(void)
+{
+    char err[512];
+    pi_config_t *cfg = main_load_config(err, sizeof(err));
+    runtime_t *rt = cfg ? runtime_new(cfg, err, sizeof(err)) : NULL;
+    if (rt == NULL) {
+        log_error("reload failed, keeping the running config: %s", err);
+        return;
+    }
+    runtime_t *old = runtime_acquire();
+    if (old && strcmp(old->cfg->policy_listen, rt->cfg->policy_listen) != 0)
+        log_warn("policy_listen changed to \"%s\": takes effect at the next restart", rt->cfg->policy_listen);
+    runtime_release(old);
+    log_set_level(rt->cfg->log_level);
+    runtime_install(rt);
+    dispatcher_wake();
+    log_info("reloaded %s", main_config_explicit ? main_config_path : "built-in defaults");
+}
+
+static void
+main_usage(void)
+{
+    fprintf(stderr, "usage: postinbox-policyd [-c FILE] [-f] [-t]\n");
+    exit(2);
+}
+
 int
 main(int argc, char **argv)
 {
-    const char *path = CONFIG_DEFAULT_PATH;
+    int foreground = 0, check_only = 0, opt, ready_fd = -1, policy_started = 0;
     char err[512];
-    int opt, foreground = 0, sig;
     sigset_t set;
-    while ((opt = getopt(argc, argv, "c:ft")) != -1) {
-        if (opt == 'c')
-            path = optarg;
-        else if (opt == 'f')
+
+    main_config_path = CONFIG_DEFAULT_PATH;
+    while ((opt = getopt(argc, argv, "c:fth")) != -1) {
+        switch (opt) {
+        case 'c':
+            main_config_path = optarg;
+            main_config_explicit = 1;
+            break;
+        case 'f':
             foreground = 1;
+            break;
+        case 't':
+            check_only = 1;
+            break;
+        default:
+            main_usage();
+        }
     }
-    pi_config_t *cfg = config_load(path, err, sizeof(err));
+    if (optind != argc)
+        main_usage();
+
+    pi_config_t *cfg = main_load_config(err, sizeof(err));
     if (cfg == NULL) {
         fprintf(stderr, "postinbox-policyd: %s\n", err);
         return 1;
     }
-    if (cfg->policy_listen[0] == '\0') {
+    if (check_only) {
+        printf("postinbox-policyd: config OK\n");
         config_free(cfg);
         return 0;
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "postinbox-policyd: curl_global_init failed\n");
+        return 1;
     }
     log_open("postinbox-policyd", foreground);
     log_set_level(cfg->log_level);
@@ -45,29 +169,59 @@ main(int argc, char **argv)
         return 1;
     }
     runtime_install(rt);
-    /* Blocked before any thread starts, so only sigwait below sees them. */
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    if (policy_server_start(rt->cfg->policy_listen, err, sizeof(err)) != 0) {
-        fprintf(stderr, "postinbox-policyd: %s\n", err);
+    if (!foreground && main_daemonize(&ready_fd) != 0) {
+        fprintf(stderr, "postinbox-policyd: cannot daemonize: %s\n", strerror(errno));
         return 1;
     }
-    while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
-        pi_config_t *next = config_load(path, err, sizeof(err));
-        runtime_t *nrt = next ? runtime_new(next, err, sizeof(err)) : NULL;
-        if (nrt == NULL) {
-            log_error("reload failed, keeping the running config: %s", err);
+
+    /* Before any thread exists, so every thread inherits the mask. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    umask(007);
+
+    rt = runtime_acquire();
+    if (rt->cfg->policy_listen[0]) {
+        if (policy_server_start(rt->cfg->policy_listen, err, sizeof(err)) != 0) {
+            log_error("%s", err);
+            main_report(&ready_fd, 0);
+            return 1;
+        }
+        policy_started = 1;
+    }
+    if (dispatcher_start(err, sizeof(err)) != 0) {
+        log_error("%s", err);
+        main_report(&ready_fd, 0);
+        if (policy_started)
+            policy_server_stop();
+        return 1;
+    }
+    log_info("started: webhooks (max %d in flight, batches of %d, timeout %ld ms, poll %ld ms)%s%s",
+             rt->cfg->webhook_max_in_flight, rt->cfg->webhook_batch_size, rt->cfg->webhook_timeout_ms,
+             rt->cfg->webhook_poll_interval_ms, policy_started ? ", policy service on " : "",
+             policy_started ? rt->cfg->policy_listen : "");
+    runtime_release(rt);
+    main_report(&ready_fd, 1);
+
+    for (;;) {
+        int sig;
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            main_reload();
             continue;
         }
-        log_set_level(nrt->cfg->log_level);
-        runtime_install(nrt);
-        log_info("reloaded %s", path);
+        log_info("stopping on signal %d", sig);
+        break;
     }
-    policy_server_stop();
+    if (policy_started)
+        policy_server_stop();
+    dispatcher_stop();
     runtime_install(NULL);
+    curl_global_cleanup();
+    log_info("stopped");
     return 0;
 }

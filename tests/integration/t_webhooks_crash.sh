@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# t_webhooks_crash.sh -- at-least-once delivery of postinbox-policyd under
+# crashes and with several daemons, against real PostgreSQL and the
+# tests/webhook_receiver.py HTTP receiver on 127.0.0.1:
+#   1. kill -9 of the daemon in the middle of a burst of 500 events, then a
+#      restart: every event arrives (500 distinct webhook-ids), duplicates
+#      are counted and reported and carry the same webhook-id and data;
+#   2. two daemons running together on 500 events: none lost, none twice
+#      (FOR UPDATE SKIP LOCKED), duplicates reported;
+#   3. two daemons, one killed -9 mid-burst and not restarted: the other one
+#      delivers everything the dead one had leased.
+# The events are written with SQL (INSERT ... generate_series); the fan-out
+# trigger creates the deliveries.  The receiver answers each request after
+# 20 ms and the daemons run with webhook_max_in_flight = 8, so a burst lasts
+# about a second and the kill lands inside it.  No Postfix is needed.
+set -u
+. "$(dirname "$0")/common.sh"
+
+PI_POLICYD=${PI_POLICYD:-$BUILDDIR/policyd/postinbox-policyd}
+RECEIVER=$PI_TESTDIR/../webhook_receiver.py
+pi_require
+if [ ! -x "$PI_POLICYD" ]; then
+    echo "SKIP: build first (missing $PI_POLICYD)"
+    exit 77
+fi
+N=500
+svc_init || exit 1
+svc_start_pg || exit 1
+svc_start_redis || exit 1
+pi_write_conf "webhook_allow_networks = 127.0.0.0/8" "webhook_allow_http = yes" \
+    "webhook_timeout = 2s" "webhook_retry_schedule = 0s,1s,1s,1s" "webhook_poll_interval = 1s" \
+    "webhook_max_in_flight = 8"
+pi_ctl migrate >/dev/null || { echo "migrate failed" >&2; exit 1; }
+BASE=http://127.0.0.1:$HTTP_PORT
+HOOKS=$SVC_DIR/hooks.jsonl
+
+hq() { python3 "$RECEIVER" query "$HOOKS" "$1"; }
+# count_path PATH - requests so far under PATH (cheap: grep, for tight loops).
+count_path() { grep -c "\"path\":\"$1\"" "$HOOKS" 2>/dev/null || true; }
+
+DAEMON_PIDS=()
+start_policyd() {   # start_policyd NAME - sets POLICYD_PID
+    "$PI_POLICYD" -c "$PI_CONF" -f >>"$SVC_DIR/policyd-$1.log" 2>&1 &
+    POLICYD_PID=$!
+    svc_register_pid "$POLICYD_PID"
+    DAEMON_PIDS+=("$POLICYD_PID")
+    sleep 0.3
+    _svc_alive "$POLICYD_PID" || { echo "postinbox-policyd $1 died at start:" >&2; tail -20 "$SVC_DIR/policyd-$1.log" >&2; return 1; }
+}
+stop_policyd() {
+    kill -TERM "$1" 2>/dev/null
+    _svc_wait_gone 10 "$1" || kill -KILL "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+    return 0
+}
+kill9() {   # kill -9 and reap, without bash's "Killed" job notice on stderr
+    {
+        kill -KILL "$1"
+        _svc_wait_gone 5 "$1"
+        wait "$1"
+    } 2>/dev/null
+    return 0
+}
+
+# new_endpoint NAME PATH - an inbox NAME with one endpoint at PATH; sets
+# INBOX_ID, INBOX and tells the receiver the secret.
+new_endpoint() {
+    read -r INBOX_ID INBOX <<<"$(pi_inbox "$ACCOUNT" "$1")"
+    local secret
+    secret="whsec_$(head -c 32 /dev/urandom | base64)"
+    svc_psql "INSERT INTO postinbox.webhook_endpoint (account_id, inbox_id, url, secret)
+              VALUES ('$ACCOUNT', '$INBOX_ID', '$BASE$2', '$secret')" >/dev/null
+    SECRET_ARGS+=(--secret "${2%%\?*}=$secret")
+}
+
+# burst INBOX_ID - N events for the inbox in one statement.
+burst() {
+    svc_psql "INSERT INTO postinbox.event (inbox_id, type, payload)
+              SELECT '$1', 'message.received',
+                     jsonb_build_object('inboxId', '$1', 'address', '$INBOX', 'subject', 'burst ' || g, 'seq', g)
+                FROM generate_series(1, $N) g"
+}
+
+# wait_distinct PATH SECONDS - until N distinct webhook-ids arrived under PATH.
+wait_distinct() {
+    local deadline=$((SECONDS + $2))
+    while [ $SECONDS -le $deadline ]; do
+        [ "$(hq "len(set(ids(under('$1'))))")" -ge "$N" ] && return 0
+        sleep 0.5
+    done
+    return 1
+}
+
+# check_phase NAME PATH INBOX_ID - the at-least-once checks of one phase and
+# the duplicate report, once no delivery of the inbox is pending any more
+# (rows a killed daemon had leased come back when the lease runs out, and
+# are then delivered again: those are the duplicates).  Sets DUPS.
+check_phase() {
+    local name=$1 path=$2 inbox=$3 stats deadline=$((SECONDS + 90))
+    while [ "$(svc_psql "SELECT count(*) FROM postinbox.webhook_delivery WHERE inbox_id = '$inbox' AND status = 'pending'")" != 0 ] &&
+        [ $SECONDS -lt $deadline ]; do
+        sleep 0.5
+    done
+    sleep 0.5    # a result is recorded after the receiver answered
+    t_eq "$name: every one of the $N events arrived (distinct webhook-ids)" "$N" "$(hq "len(set(ids(under('$path'))))")"
+    t_eq "$name: every webhook-id is the id of one of these events" "[]" \
+        "$(EVENTS=$(svc_psql "SELECT json_agg(id) FROM postinbox.event WHERE inbox_id = '$inbox'") \
+           hq "sorted(set(ids(under('$path'))) - set(json.loads(env['EVENTS'])))")"
+    t_eq "$name: every delivery row is delivered" "$N" \
+        "$(svc_psql "SELECT count(*) FROM postinbox.webhook_delivery WHERE inbox_id = '$inbox' AND status = 'delivered'")"
+    t_eq "$name: every request carried a valid signature" 0 "$(hq "sum(1 for r in under('$path') if not r['verified'])")"
+    t_eq "$name: a repeated webhook-id always carries the same data" 0 \
+        "$(hq "sum(1 for rs in by_id(under('$path')).values() if len(set(json.dumps(r['json']['data'], sort_keys=True) for r in rs)) > 1)")"
+    stats=$(hq "(lambda rs: '%d requests, %d distinct webhook-ids, %d duplicates (%d events delivered more than once)' % (len(rs), len(set(ids(rs))), len(rs) - len(set(ids(rs))), sum(1 for c in Counter(ids(rs)).values() if c > 1)))(under('$path'))")
+    DUPS=$(hq "len(under('$path')) - len(set(ids(under('$path'))))")
+    echo "# $name: $stats"
+    [ "$DUPS" -gt 0 ] && echo "# $name: duplicated webhook-ids (first 5): $(hq "[i for i, c in Counter(ids(under('$path'))).most_common(5) if c > 1]")"
+    return 0
+}
+
+# redelivered PATH - when the duplicates arrived, relative to $KILLED_T.
+redelivered() {
+    hq "(lambda d: 'duplicates arrived %.1f-%.1f s after the kill' % (min(d), max(d)) if d else 'no duplicates')(
+        [rs[-1]['t'] - $KILLED_T for rs in by_id(under('$1')).values() if len(rs) > 1])"
+}
+
+svc_on_exit() {
+    if [ "${T_FAILED:-0}" != 0 ]; then
+        for f in "$SVC_DIR"/policyd-*.log "$SVC_DIR/receiver.log"; do
+            [ -s "$f" ] || continue
+            echo "---- $f (last 30 lines)" >&2
+            tail -30 "$f" >&2
+        done
+    fi
+}
+
+ACCOUNT=$(pi_account "Crash" crash)
+SECRET_ARGS=()
+new_endpoint crash "/ok/crash?delay_ms=20"; CRASH_ID=$INBOX_ID; CRASH=$INBOX
+new_endpoint pair "/ok/pair?delay_ms=20"; PAIR_ID=$INBOX_ID; PAIR=$INBOX
+new_endpoint pairkill "/ok/pairkill?delay_ms=20"; PAIRKILL_ID=$INBOX_ID; PAIRKILL=$INBOX
+
+python3 "$RECEIVER" --port "$HTTP_PORT" --log "$HOOKS" "${SECRET_ARGS[@]}" --max-lifetime 900 \
+    >>"$SVC_DIR/receiver.log" 2>&1 &
+svc_register_pid $!
+for ((i = 0; i < 100; i++)); do _svc_port_open "$HTTP_PORT" && break; sleep 0.05; done
+
+# --- 1. kill -9 mid-burst, restart ------------------------------------------------
+
+start_policyd one || { t_fail "postinbox-policyd starts"; t_summary; exit 1; }
+INBOX=$CRASH
+burst "$CRASH_ID"
+deadline=$((SECONDS + 30))
+while [ "$(count_path /ok/crash)" -lt 100 ] && [ $SECONDS -lt $deadline ]; do sleep 0.02; done
+kill9 "$POLICYD_PID"
+KILLED_AT=$SECONDS KILLED_T=$(date +%s.%N)
+AT_KILL=$(count_path /ok/crash)
+PENDING=$(svc_psql "SELECT count(*) FROM postinbox.webhook_delivery WHERE inbox_id = '$CRASH_ID' AND status = 'pending'")
+LEASED=$(svc_psql "SELECT count(*) FROM postinbox.webhook_delivery WHERE inbox_id = '$CRASH_ID' AND status = 'pending' AND lease_until > now()")
+echo "# kill -9 after $AT_KILL requests; $PENDING deliveries pending, $LEASED of them leased by the dead daemon"
+if [ "$AT_KILL" -ge 1 ] && [ "$PENDING" -ge 1 ]; then
+    t_ok "kill -9 landed mid-burst ($AT_KILL of $N requests made, $PENDING pending)"
+else
+    t_fail "kill -9 landed mid-burst" "$AT_KILL requests made, $PENDING pending"
+fi
+sleep 1
+start_policyd two || t_fail "postinbox-policyd restarts after kill -9"
+wait_distinct /ok/crash 120
+check_phase "kill -9 + restart" /ok/crash "$CRASH_ID"
+echo "# kill -9 + restart: every delivery settled within $((SECONDS - KILLED_AT)) s of the kill (restart after 1 s); $(redelivered /ok/crash)"
+stop_policyd "$POLICYD_PID"
+
+# --- 2. two daemons together ---------------------------------------------------
+
+start_policyd pair-a; PA=$POLICYD_PID
+start_policyd pair-b; PB=$POLICYD_PID
+INBOX=$PAIR
+# Which daemons hold connections to the receiver during the burst.
+( for ((i = 0; i < 100; i++)); do ss -Htnp "dst 127.0.0.1:$HTTP_PORT" 2>/dev/null; sleep 0.05; done ) >"$SVC_DIR/ss.pair" &
+SS_PID=$!
+burst "$PAIR_ID"
+wait_distinct /ok/pair 60
+wait "$SS_PID" 2>/dev/null
+check_phase "two daemons" /ok/pair "$PAIR_ID"
+t_eq "two daemons without a crash: no event delivered twice" 0 "$DUPS"
+seen=0
+for p in "$PA" "$PB"; do grep -q "pid=$p," "$SVC_DIR/ss.pair" && seen=$((seen + 1)); done
+echo "# two daemons: $seen of 2 seen connected to the receiver during the burst"
+
+# --- 3. two daemons, one killed mid-burst -----------------------------------------
+
+INBOX=$PAIRKILL
+burst "$PAIRKILL_ID"
+deadline=$((SECONDS + 30))
+while [ "$(count_path /ok/pairkill)" -lt 100 ] && [ $SECONDS -lt $deadline ]; do sleep 0.02; done
+kill9 "$PA"
+KILLED_AT=$SECONDS KILLED_T=$(date +%s.%N)
+AT_KILL=$(count_path /ok/pairkill)
+PENDING=$(svc_psql "SELECT count(*) FROM postinbox.webhook_delivery WHERE inbox_id = '$PAIRKILL_ID' AND status = 'pending'")
+echo "# killed one of two daemons after $AT_KILL requests; $PENDING deliveries pending"
+if [ "$AT_KILL" -ge 1 ] && [ "$PENDING" -ge 1 ]; then
+    t_ok "kill -9 of one daemon landed mid-burst ($AT_KILL of $N requests made)"
+else
+    t_fail "kill -9 of one daemon landed mid-burst" "$AT_KILL requests made, $PENDING pending"
+fi
+wait_distinct /ok/pairkill 120
+check_phase "one of two killed" /ok/pairkill "$PAIRKILL_ID"
+echo "# one of two killed: every delivery settled within $((SECONDS - KILLED_AT)) s of the kill; $(redelivered /ok/pairkill)"
+if _svc_alive "$PB"; then t_ok "the surviving daemon is still running"; else t_fail "the surviving daemon is still running"; fi
+stop_policyd "$PB"
+t_summary
