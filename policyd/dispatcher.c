@@ -151,6 +151,18 @@ dispatcher_queue_gone(dispatcher_t *d, const char *endpoint_id)
     snprintf(e->reason, sizeof(e->reason), "410 Gone");
 }
 
+static void
+dispatcher_job_free(job_t *job)
+{
+    curl_slist_free_all(job->headers);
+    free(job->row.url);
+    free(job->row.secret);
+    free(job->row.previous_secret);
+    free(job->row.body);
+    runtime_release(job->rt);
+    free(job);
+}
+
 /* Turns a finished job into a result, logs the attempt, frees the job. */
 static void
 dispatcher_complete(dispatcher_t *d, job_t *job)
@@ -222,13 +234,7 @@ dispatcher_complete(dispatcher_t *d, job_t *job)
         log_error("delivery=%lld: out of memory, result not recorded (retried when its lease runs out)", row->id);
     }
 
-    curl_slist_free_all(job->headers);
-    free(job->row.url);
-    free(job->row.secret);
-    free(job->row.previous_secret);
-    free(job->row.body);
-    runtime_release(job->rt);
-    free(job);
+    dispatcher_job_free(job);
 }
 
 /* Room worth a claim under load: half of what may be in flight (so one
@@ -493,13 +499,7 @@ dispatcher_finish(dispatcher_t *d)
             memcpy(leases[n], job->row.lease, OUTBOX_LEASE_LEN);
             n++;
         }
-        curl_slist_free_all(job->headers);
-        free(job->row.url);
-        free(job->row.secret);
-        free(job->row.previous_secret);
-        free(job->row.body);
-        runtime_release(job->rt);
-        free(job);
+        dispatcher_job_free(job);
     }
     d->ninflight = 0;
     if (n > 0) {
