@@ -8,7 +8,7 @@
 #
 # Everything lives in $POSTINBOX_DEMO_DIR (default /var/lib/postinbox-demo)
 # and listens on 127.0.0.1 only: SMTP 2525, milter 8891, PostgreSQL 55432,
-# Redis 56379.  A system Postfix, PostgreSQL or Redis is left untouched.
+# Redis 56379, policy service 10040, demo webhook receiver 8090.  A system Postfix, PostgreSQL or Redis is left untouched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TOP=$(pwd)
@@ -23,10 +23,12 @@ export MILTER2_PORT=8892 POLICY_PORT=10040 HTTP_PORT=8080
 
 demo_stop() {
     [ -d "$DEMO" ] || return 0
-    if [ -s "$DEMO/milter.pid" ]; then
-        kill "$(cat "$DEMO/milter.pid")" 2>/dev/null || true
-        rm -f "$DEMO/milter.pid"
-    fi
+    for p in milter policyd receiver; do
+        if [ -s "$DEMO/$p.pid" ]; then
+            kill "$(cat "$DEMO/$p.pid")" 2>/dev/null || true
+            rm -f "$DEMO/$p.pid"
+        fi
+    done
     svc_stop_postfix >/dev/null 2>&1 || true
     svc_stop_redis >/dev/null 2>&1 || true
     svc_stop_pg >/dev/null 2>&1 || true
@@ -70,6 +72,11 @@ redis = $PI_REDIS
 milter_socket = inet:$MILTER_PORT@127.0.0.1
 sandbox_domain = sandbox.demo.test
 log_level = info
+# postinbox-policyd: the demo's webhook receiver is on loopback over http,
+# which a production config would refuse.
+policy_listen = 127.0.0.1:$POLICY_PORT
+webhook_allow_networks = 127.0.0.0/8
+webhook_allow_http = yes
 CONF
 CTL="$TOP/ctl/postinboxctl -c $CONF"
 $CTL migrate
@@ -94,6 +101,21 @@ PAUSED=$(inbox paused | json address)
 $CTL inbox suspend "$PAUSED" --reason "demo: suspended inbox" >/dev/null
 $CTL login grant --login agent@demo.test --inbox "$AGENT" >/dev/null
 echo "inbox $AGENT (SASL login agent@demo.test / demo-password may send as it)"
+RECEIVER_PORT=8090
+: > "$DEMO/webhooks.jsonl"
+if ! $CTL --json webhook list --inbox "$AGENT" | grep -q "127.0.0.1:$RECEIVER_PORT/ok/agent"; then
+    $CTL --json webhook add --inbox "$AGENT" --url "http://127.0.0.1:$RECEIVER_PORT/ok/agent" > "$DEMO/webhook.json"
+fi
+SECRET=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["secret"])' "$DEMO/webhook.json")
+nohup python3 "$TOP/tests/webhook_receiver.py" --port "$RECEIVER_PORT" --log "$DEMO/webhooks.jsonl" \
+    --secret "/ok/agent=$SECRET" --max-lifetime 86400 >> "$DEMO/receiver.log" 2>&1 &
+echo $! > "$DEMO/receiver.pid"
+echo "webhook endpoint http://127.0.0.1:$RECEIVER_PORT/ok/agent (a demo receiver that checks every signature)"
+for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$RECEIVER_PORT") 2>/dev/null && break; sleep 0.1; done
+nohup "$TOP/policyd/postinbox-policyd" -c "$CONF" -f >> "$DEMO/policyd.log" 2>&1 &
+echo $! > "$DEMO/policyd.pid"
+echo "postinbox-policyd delivering webhooks, policy service on 127.0.0.1:$POLICY_PORT (log: $DEMO/policyd.log)"
+
 echo "inbox $PAUSED (suspended)"
 
 swaks_demo() {
@@ -119,6 +141,19 @@ echo
 $CTL messages "$AGENT" --limit 5
 echo
 $CTL events "$AGENT" --limit 5
+
+step "Signed webhooks the demo receiver got (signature checked independently)"
+sleep 1
+python3 - "$DEMO/webhooks.jsonl" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    body = json.loads(r.get("body") or "{}")
+    data = body.get("data", {})
+    print("  %-17s webhook-id=%s signature %s  subject=%r" % (
+        body.get("type"), r.get("headers", {}).get("webhook-id"),
+        "verified" if r.get("verified") else "NOT VERIFIED", data.get("subject")))
+PY
 
 step "The milter's decisions (one line each, queue id first)"
 tail -n 8 "$DEMO/milter.log"
