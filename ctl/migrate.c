@@ -8,6 +8,7 @@
  * past the server-side statement_timeout.
  */
 #include "migrate.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -31,20 +32,12 @@
 /* pg_advisory_xact_lock key: "postinbx" as a 64-bit integer. */
 #define MIGRATE_LOCK_KEY "8101821198485054072"
 
-static long long
-migrate_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits for the socket; 1 ready, 0 deadline passed, -1 error. */
 static int
 migrate_wait(PGconn *conn, short events, long long deadline)
 {
     for (;;) {
-        long long left = deadline - migrate_now_ms();
+        long long left = deadline - clock_ms();
         struct pollfd pfd = { .fd = PQsocket(conn), .events = events };
         if (left <= 0)
             return 0;
@@ -77,7 +70,7 @@ static PGresult *
 migrate_exec(PGconn *conn, const char *sql, int nparams, const char *const *params, int timeout_ms, char *err,
              size_t errlen)
 {
-    long long deadline = migrate_now_ms() + timeout_ms;
+    long long deadline = clock_ms() + timeout_ms;
     PGresult *res, *last = NULL, *failed = NULL;
     int sent, flushed;
 

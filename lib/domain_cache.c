@@ -4,6 +4,7 @@
  * worst case is one more lookup, never a wrong answer.
  */
 #include "domain_cache.h"
+#include "clock.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -23,14 +24,6 @@ struct domain_cache {
     long ttl_ms;
     domain_cache_slot_t slots[DOMAIN_CACHE_SLOTS];
 };
-
-static long long
-domain_cache_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* FNV-1a. */
 static unsigned
@@ -70,7 +63,7 @@ domain_cache_is_foreign(domain_cache_t *cache, const char *domain)
         return 0;
     domain_cache_slot_t *slot = &cache->slots[domain_cache_slot(domain)];
     pthread_mutex_lock(&cache->lock);
-    hit = slot->expires_ms > domain_cache_now_ms() && strcmp(slot->name, domain) == 0;
+    hit = slot->expires_ms > clock_ms() && strcmp(slot->name, domain) == 0;
     pthread_mutex_unlock(&cache->lock);
     return hit;
 }
@@ -83,6 +76,6 @@ domain_cache_note_foreign(domain_cache_t *cache, const char *domain)
     domain_cache_slot_t *slot = &cache->slots[domain_cache_slot(domain)];
     pthread_mutex_lock(&cache->lock);
     strcpy(slot->name, domain);
-    slot->expires_ms = domain_cache_now_ms() + cache->ttl_ms;
+    slot->expires_ms = clock_ms() + cache->ttl_ms;
     pthread_mutex_unlock(&cache->lock);
 }

@@ -2,6 +2,7 @@
  * pgconn.c -- non-blocking libpq with poll(2) deadlines.  See pgconn.h.
  */
 #include "pgconn.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -9,21 +10,13 @@
 #include <string.h>
 #include <time.h>
 
-static long long
-pgconn_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits until the socket is ready for events or the deadline passes.
  * Returns 1 ready, 0 timed out, -1 error. */
 static int
 pgconn_wait(int fd, short events, long long deadline)
 {
     for (;;) {
-        long long left = deadline - pgconn_now_ms();
+        long long left = deadline - clock_ms();
         struct pollfd pfd = { .fd = fd, .events = events };
         if (left <= 0)
             return 0;
@@ -64,7 +57,7 @@ pgconn_notice_quiet(void *arg, const char *message)
 PGconn *
 pgconn_open(const char *conninfo, int timeout_ms, char *err, size_t errlen)
 {
-    long long deadline = pgconn_now_ms() + timeout_ms;
+    long long deadline = clock_ms() + timeout_ms;
     PGconn *conn = PQconnectStart(conninfo);
     PostgresPollingStatusType st = PGRES_POLLING_WRITING;
 
@@ -124,7 +117,7 @@ static PGresult *
 pgconn_run(PGconn *conn, const char *name, const char *sql, int nparams, const char *const *params, int timeout_ms,
            int *broken, char *err, size_t errlen)
 {
-    long long deadline = pgconn_now_ms() + timeout_ms;
+    long long deadline = clock_ms() + timeout_ms;
     PGresult *res, *last = NULL;
     int flushed;
 

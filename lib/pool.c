@@ -3,6 +3,7 @@
  * See pool.h.
  */
 #include "pool.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -25,14 +26,6 @@ struct pool {
     long long down_until;  /* monotonic ms; fail fast before it */
     char down_error[256];
 };
-
-static long long
-pool_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 pool_t *
 pool_new(const pool_ops_t *ops, void *arg, int max_handles)
@@ -60,7 +53,7 @@ pool_new(const pool_ops_t *ops, void *arg, int max_handles)
 void *
 pool_get(pool_t *pool, int timeout_ms, char *err, size_t errlen)
 {
-    long long start = pool_now_ms(), deadline = start + timeout_ms;
+    long long start = clock_ms(), deadline = start + timeout_ms;
     void *handle;
 
     pthread_mutex_lock(&pool->lock);
@@ -87,13 +80,13 @@ pool_get(pool_t *pool, int timeout_ms, char *err, size_t errlen)
     pool->open_count++;
     pthread_mutex_unlock(&pool->lock);
 
-    int left = (int)(deadline - pool_now_ms());
+    int left = (int)(deadline - clock_ms());
     handle = pool->ops->open(pool->arg, left > 0 ? left : 1, err, errlen);
 
     pthread_mutex_lock(&pool->lock);
     if (handle == NULL) {
         pool->open_count--;
-        pool->down_until = pool_now_ms() + POOL_HOLDOFF_MS;
+        pool->down_until = clock_ms() + POOL_HOLDOFF_MS;
         snprintf(pool->down_error, sizeof(pool->down_error), "%s", err);
         pthread_cond_signal(&pool->freed);
     } else {

@@ -9,6 +9,7 @@
  * QUEUEID is Postfix's {i}, or NOQUEUE before Postfix has assigned it.
  */
 #include "session.h"
+#include "clock.h"
 
 #include <jansson.h>
 #include <stdatomic.h>
@@ -73,15 +74,6 @@ struct session {
 };
 
 static atomic_ullong session_token_counter;
-
-/* Monotonic microseconds, for the decision time in RCPT log lines. */
-static long long
-session_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static int
 strlist_add(strlist_t *list, const char *item)
@@ -295,7 +287,7 @@ session_reserve(session_t *s, const char *rcpt, const char *queue_id, long long 
     log_info("%s: stage=rcpt direction=outbound %s action=%s reason=%s sendsToday=%ld/%d burst=%ld/%d us=%lld",
              session_qid(s, queue_id), what, decision_word(out), out->reason, limit.sends_today,
              s->sender_inbox.daily_limit, limit.burst_used, s->sender_inbox.burst_limit,
-             session_now_us() - started_us);
+             clock_us() - started_us);
 }
 
 void
@@ -303,7 +295,7 @@ session_rcpt(session_t *s, const char *rcpt_raw, const char *queue_id, decision_
 {
     char rcpt[ADDRESS_MAX + 1], err[256];
     inbox_lookup_t inbox;
-    long long started_us = session_now_us();
+    long long started_us = clock_us();
 
     session_note_queue_id(s, queue_id);
     if (s->unchecked) {
@@ -332,7 +324,7 @@ session_rcpt(session_t *s, const char *rcpt_raw, const char *queue_id, decision_
         if (out->action != DECISION_CONTINUE || inbox.found)
             log_info("%s: stage=rcpt direction=%s rcpt=<%s> inbox=%s action=%s reason=%s us=%lld",
                      session_qid(s, queue_id), s->outbound ? "outbound" : "inbound", rcpt,
-                     inbox.found ? inbox.address : "-", decision_word(out), out->reason, session_now_us() - started_us);
+                     inbox.found ? inbox.address : "-", decision_word(out), out->reason, clock_us() - started_us);
         if (out->action != DECISION_CONTINUE)
             return;
     } else {

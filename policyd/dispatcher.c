@@ -16,6 +16,7 @@
  * that are due again when the lease runs out (at-least-once).
  */
 #include "dispatcher.h"
+#include "clock.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -81,14 +82,6 @@ typedef struct {
 } dispatcher_t;
 
 static dispatcher_t dispatcher;
-
-static long long
-dispatcher_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* xorshift64*: jitter only, no secrecy needed. */
 static double
@@ -186,7 +179,7 @@ dispatcher_complete(dispatcher_t *d, job_t *job)
     if (outcome == WEBHOOK_RETRY) {
         retry_ms = webhook_retry_delay_ms(&cfg->webhook_retry_schedule, attempt, job->http.retry_after_ms,
                                           dispatcher_random(d));
-        long long due = dispatcher_now_ms() + retry_ms;
+        long long due = clock_ms() + retry_ms;
         if (d->soonest_retry == 0 || due < d->soonest_retry)
             d->soonest_retry = due;
     }
@@ -410,7 +403,7 @@ dispatcher_claim(dispatcher_t *d, runtime_t *rt, long long now)
     const char **skip;
     int nskip = dispatcher_slow_endpoints(d, cfg, now, &skip);
     int n = outbox_claim(rt->store, room, lease_ms, skip, nskip, &rows, err, sizeof(err));
-    long long took = dispatcher_now_ms() - now;
+    long long took = clock_ms() - now;
     free(skip);
     if (took >= DISPATCHER_SLOW_STATEMENT_MS)
         log_info("webhooks: claiming took %lld ms", took);
@@ -524,7 +517,7 @@ dispatcher_main(void *arg)
     for (;;) {
         runtime_t *rt = runtime_acquire();
         const pi_config_t *cfg = rt->cfg;
-        long long now = dispatcher_now_ms();
+        long long now = clock_ms();
         int stopping = atomic_load(&d->stopping);
         struct pollfd fds[2];
         int nfds = 0;
@@ -548,7 +541,7 @@ dispatcher_main(void *arg)
         fds[nfds++] = (struct pollfd){ .fd = d->wake_fd, .events = POLLIN };
         if (notify_fd(d->notify) >= 0)
             fds[nfds++] = (struct pollfd){ .fd = notify_fd(d->notify), .events = POLLIN };
-        http_client_poll(d->http, fds, nfds, dispatcher_timeout(d, cfg, dispatcher_now_ms(), stopping));
+        http_client_poll(d->http, fds, nfds, dispatcher_timeout(d, cfg, clock_ms(), stopping));
         if (fds[0].revents & POLLIN) {
             uint64_t count;
             if (read(d->wake_fd, &count, sizeof(count)) < 0) {

@@ -4,6 +4,7 @@
  * handle's cache, so consecutive calls to one receiver reuse them.
  */
 #include "http.h"
+#include "clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,14 +29,6 @@ struct http_client {
     CURL **spare;           /* idle easy handles */
     int nspare, maxspare;
 };
-
-static long long
-http_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 http_client_t *
 http_client_new(int max_connections, char *err, size_t errlen)
@@ -145,7 +138,7 @@ http_client_start(http_client_t *client, http_request_t *req)
     req->retry_after_ms = -1;
     req->error[0] = req->refused[0] = req->curl_error[0] = '\0';
     req->received = 0;
-    req->started_ms = http_now_ms();
+    req->started_ms = clock_ms();
     req->easy = NULL;
     if (http_check_url(req) != 0)
         return -1;
@@ -229,7 +222,7 @@ http_finish(http_request_t *req, CURLcode result)
 {
     long code = 0;
     curl_off_t retry_after = 0;
-    req->latency_ms = (long)(http_now_ms() - req->started_ms);
+    req->latency_ms = (long)(clock_ms() - req->started_ms);
     curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &code);
     /* A body past the limit ends the transfer, not the answer. */
     if (result == CURLE_WRITE_ERROR && code > 0 && req->received > HTTP_MAX_RESPONSE_BYTES)

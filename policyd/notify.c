@@ -2,6 +2,7 @@
  * notify.c -- the LISTEN connection.  See notify.h.
  */
 #include "notify.h"
+#include "clock.h"
 
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -21,14 +22,6 @@ struct notify {
     long backoff_ms;            /* next wait after a failed open */
     long long retry_at_ms;      /* no open attempt before this */
 };
-
-static long long
-notify_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 notify_t *
 notify_new(const char *channel)
@@ -81,7 +74,7 @@ static void
 notify_failed(notify_t *n)
 {
     notify_close(n);
-    n->retry_at_ms = notify_now_ms() + n->backoff_ms;
+    n->retry_at_ms = clock_ms() + n->backoff_ms;
     n->backoff_ms *= 2;
     if (n->backoff_ms > NOTIFY_BACKOFF_MAX_MS)
         n->backoff_ms = NOTIFY_BACKOFF_MAX_MS;
@@ -99,7 +92,7 @@ notify_ensure(notify_t *n, const char *conninfo, int timeout_ms, char *err, size
         return 0;
     if (n->conn)
         notify_close(n);    /* reloaded with another database */
-    if (notify_now_ms() < n->retry_at_ms)
+    if (clock_ms() < n->retry_at_ms)
         return -1;
     n->conn = pgconn_open(conninfo, timeout_ms, err, errlen);
     n->conninfo = strdup(conninfo);

@@ -4,6 +4,7 @@
  * give the same reply for the same transaction.  See policy_check.h.
  */
 #include "policy_check.h"
+#include "clock.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -38,14 +39,6 @@ typedef struct {
 } policy_ctx_t;
 
 static atomic_ullong policy_token_counter;
-
-static long long
-policy_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static const char *
 policy_word(const decision_t *d)
@@ -105,7 +98,7 @@ policy_backend_error(policy_ctx_t *c, const char *address, const char *what, con
 {
     decide_backend_error(c->rt->cfg, address, out);
     log_error("%s: stage=%s %s action=%s reason=backend error=\"%s\" us=%lld", c->qid, c->stage, what,
-              out->action == DECISION_CONTINUE ? "accept" : "tempfail", err, policy_now_us() - c->started_us);
+              out->action == DECISION_CONTINUE ? "accept" : "tempfail", err, clock_us() - c->started_us);
 }
 
 /* The sender half (milter: session_mail).  1 if the recipient checks or
@@ -141,7 +134,7 @@ policy_sender(policy_ctx_t *c, decision_t *out)
     if (out->action != DECISION_CONTINUE) {
         log_info("%s: stage=%s %s inbox=%s action=%s reason=%s us=%lld", c->qid, c->stage, c->who,
                  c->sender_inbox.found ? c->sender_inbox.address : "-", policy_word(out), out->reason,
-                 policy_now_us() - c->started_us);
+                 clock_us() - c->started_us);
         return 0;
     }
     return 1;
@@ -172,7 +165,7 @@ policy_recipient(policy_ctx_t *c, policy_txn_t *txn, decision_t *out)
         if (out->action != DECISION_CONTINUE || inbox.found)
             log_info("%s: stage=rcpt %s inbox=%s action=%s reason=%s us=%lld", c->qid, what,
                      inbox.found ? inbox.address : "-", policy_word(out), out->reason,
-                     policy_now_us() - c->started_us);
+                     clock_us() - c->started_us);
         return;
     }
     /* Outbound: would this recipient and those already let through in
@@ -194,7 +187,7 @@ policy_recipient(policy_ctx_t *c, policy_txn_t *txn, decision_t *out)
     }
     log_info("%s: stage=rcpt %s action=%s reason=%s pending=%d sendsToday=%ld/%d burst=%ld/%d us=%lld", c->qid,
              what, policy_word(out), out->reason, n, limit.sends_today, sender->daily_limit, limit.burst_used,
-             sender->burst_limit, policy_now_us() - c->started_us);
+             sender->burst_limit, clock_us() - c->started_us);
 }
 
 /* Names an end-of-message charge so that Postfix asking twice about the
@@ -245,7 +238,7 @@ policy_charge(policy_ctx_t *c, decision_t *out)
         out->reason = limit.already_charged ? "already_charged" : "charged";
     log_info("%s: stage=eom %s action=%s reason=%s sendsToday=%ld/%d burst=%ld/%d us=%lld", c->qid, what,
              out->action == DECISION_CONTINUE ? "accept" : policy_word(out), out->reason, limit.sends_today,
-             sender->daily_limit, limit.burst_used, sender->burst_limit, policy_now_us() - c->started_us);
+             sender->daily_limit, limit.burst_used, sender->burst_limit, clock_us() - c->started_us);
 }
 
 void
@@ -265,7 +258,7 @@ policy_check(runtime_t *rt, const policy_request_t *req, policy_txn_t *txn, deci
     memset(&c, 0, sizeof(c));
     c.rt = rt;
     c.req = req;
-    c.started_us = policy_now_us();
+    c.started_us = clock_us();
     c.qid = *qid ? qid : NOQUEUE;
     c.stage = state == POLICY_STATE_MAIL ? "mail" : state == POLICY_STATE_RCPT ? "rcpt" : "eom";
     c.login = policy_get(req, POLICY_ATTR_SASL_USERNAME);

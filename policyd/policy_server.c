@@ -36,6 +36,7 @@
  */
 #define _GNU_SOURCE /* accept4, pipe2 */
 #include "policy_server.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -88,14 +89,6 @@ static struct {
     unsigned long long connections, requests, refused;
 } policy_srv = { .lock = PTHREAD_MUTEX_INITIALIZER, .gone = PTHREAD_COND_INITIALIZER, .listen_fd = -1,
                  .wake = { -1, -1 } };
-
-static long long
-policy_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Signals belong to main's sigwait; no thread of ours takes one. */
 static void
@@ -291,12 +284,12 @@ policy_conn_main(void *arg)
             len -= (size_t)framed;
             memmove(buf, buf + framed, len);
             memset(&framer, 0, sizeof(framer));
-            deadline = len > 0 ? policy_now_ms() + POLICY_REQUEST_TIMEOUT_MS : 0;
+            deadline = len > 0 ? clock_ms() + POLICY_REQUEST_TIMEOUT_MS : 0;
             continue;
         }
         long long wait_ms = POLICY_IDLE_TIMEOUT_MS;
         if (deadline) {
-            wait_ms = deadline - policy_now_ms();
+            wait_ms = deadline - clock_ms();
             if (wait_ms <= 0) {
                 log_warn("policy: client=%s sent %zu bytes of a request, then nothing for %d s; closing",
                          conn->peer, len, POLICY_REQUEST_TIMEOUT_MS / 1000);
@@ -329,7 +322,7 @@ policy_conn_main(void *arg)
             break;
         }
         if (len == 0)
-            deadline = policy_now_ms() + POLICY_REQUEST_TIMEOUT_MS;
+            deadline = clock_ms() + POLICY_REQUEST_TIMEOUT_MS;
         len += (size_t)got;
     }
 done:
@@ -375,8 +368,8 @@ policy_accepted(int fd, const struct sockaddr_storage *ss, pthread_attr_t *attr,
         unsigned long long refused = policy_srv.refused;
         pthread_mutex_unlock(&policy_srv.lock);
         close(fd);
-        if (full && policy_now_ms() - *last_refusal_log >= 1000) {
-            *last_refusal_log = policy_now_ms();
+        if (full && clock_ms() - *last_refusal_log >= 1000) {
+            *last_refusal_log = clock_ms();
             log_warn("policy: %d connections open, closing new ones (%llu so far); lower Postfix's "
                      "smtpd_policy_service_max_idle or run another postinbox-policyd", POLICY_MAX_CONNECTIONS,
                      refused);

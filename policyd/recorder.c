@@ -2,6 +2,7 @@
  * recorder.c -- the result writer thread.  See recorder.h.
  */
 #include "recorder.h"
+#include "clock.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -40,14 +41,6 @@ static struct {
     disable_vec_t queued_disable;
     int writing;                /* results the thread holds */
 } recorder = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
-
-static long long
-recorder_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Makes room for need items of size bytes in *items (capacity *cap). */
 static int
@@ -116,7 +109,7 @@ recorder_write(runtime_t *rt, result_vec_t *results, disable_vec_t *disable, cha
 {
     if (results->count > 0) {
         outbox_disable_t *stale = calloc((size_t)results->count, sizeof(*stale));
-        long long start = recorder_now_ms();
+        long long start = clock_ms();
         int nstale = 0, rc;
         if (stale == NULL) {
             snprintf(err, errlen, "out of memory");
@@ -124,8 +117,8 @@ recorder_write(runtime_t *rt, result_vec_t *results, disable_vec_t *disable, cha
         }
         rc = outbox_record(rt->store, results->items, results->count, rt->cfg->webhook_disable_after_ms, stale,
                            &nstale, err, errlen);
-        if (recorder_now_ms() - start >= RECORDER_SLOW_MS)
-            log_info("webhooks: recording %d results took %lld ms", results->count, recorder_now_ms() - start);
+        if (clock_ms() - start >= RECORDER_SLOW_MS)
+            log_info("webhooks: recording %d results took %lld ms", results->count, clock_ms() - start);
         if (rc != 0) {
             free(stale);
             return -1;
@@ -178,7 +171,7 @@ recorder_main(void *arg)
     pthread_mutex_lock(&recorder.lock);
     for (;;) {
         /* Submissions wake the thread; they do not cut a pause short. */
-        long long left = pause_until - recorder_now_ms();
+        long long left = pause_until - clock_ms();
         if (left > 0 && !recorder.stopping) {
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
@@ -230,7 +223,7 @@ recorder_main(void *arg)
             continue;
         }
         long pause_ms = 200L << (failures < 6 ? failures : 6);
-        pause_until = recorder_now_ms() + (pause_ms > RECORDER_PAUSE_MAX_MS ? RECORDER_PAUSE_MAX_MS : pause_ms);
+        pause_until = clock_ms() + (pause_ms > RECORDER_PAUSE_MAX_MS ? RECORDER_PAUSE_MAX_MS : pause_ms);
     }
     recorder.writing = 0;
     pthread_mutex_unlock(&recorder.lock);

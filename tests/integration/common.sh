@@ -13,6 +13,7 @@
 #   pi_inbox ACCOUNT USER [ctl flags...]   creates an inbox, prints "id address"
 #   pi_sends_today INBOX     sendsToday as postinboxctl reads it from Redis
 #   json_get FIELD           reads JSON on stdin, prints FIELD (a.b.0.c paths)
+#   send_many N PAR FROM     N messages from FROM (SASL as in $AUTH), PAR at a time
 #
 # BUILDDIR (default: the source tree) locates the binaries.
 
@@ -156,4 +157,21 @@ svc_on_exit() {
             tail -40 "$f" >&2
         done
     fi
+}
+
+# send_many N PARALLEL FROM: N messages from FROM, each to its own remote
+# recipient, PARALLEL at a time, authenticated with the caller's AUTH array;
+# prints one reply per line.  Waits for its own jobs only: a bare `wait`
+# would also wait for the milters the test started.
+send_many() {
+    local n=$1 par=$2 from=$3 dir i
+    local pids=()
+    dir=$(mktemp -d "$SVC_DIR/many.XXXXXX")
+    for i in $(seq 1 "$n"); do
+        ( smtp_send "${AUTH[@]}" --from "$from" --to "r$i@remote.test" > "$dir/$i" ) &
+        pids+=($!)
+        if (( i % par == 0 )); then wait "${pids[@]}"; pids=(); fi
+    done
+    (( ${#pids[@]} )) && wait "${pids[@]}"
+    cat "$dir"/*
 }

@@ -16,21 +16,6 @@ for ib in "$RAPID" "$RACE" "$RACE2" "$ABORT"; do
 done
 AUTH=(-a PLAIN -au alice@example.test -ap secret)
 
-# send_many N PARALLEL FROM: N messages, PARALLEL at a time; prints one reply per line.
-# (Waits for its own jobs only: a bare `wait` would wait for the milters.)
-send_many() {
-    local n=$1 par=$2 from=$3 dir
-    dir=$(mktemp -d "$SVC_DIR/many.XXXXXX")
-    local pids=()
-    for i in $(seq 1 "$n"); do
-        ( smtp_send "${AUTH[@]}" --from "$from" --to "r$i@remote.test" > "$dir/$i" ) &
-        pids+=($!)
-        if (( i % par == 0 )); then wait "${pids[@]}"; pids=(); fi
-    done
-    (( ${#pids[@]} )) && wait "${pids[@]}"
-    cat "$dir"/*
-}
-
 t_eq "default burst limit of a sandbox inbox is 25" 25 "$(pi_ctl --json inbox show "$RAPID_ID" | json_get burstLimit)"
 t_eq "default daily limit of a sandbox inbox is 250" 250 "$(pi_ctl --json inbox show "$RAPID_ID" | json_get dailySendLimit)"
 

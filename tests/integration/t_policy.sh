@@ -165,18 +165,6 @@ t_match "5 recipients, burst 3: the message is accepted for three" 'queued as' "
 t_eq "5 recipients, burst 3: three sends charged" 3 "$(pi_sends_today "$MULTI_ID")"
 
 # --- the daily cap under 40 concurrent clients ----------------------------------
-send_many() {
-    local n=$1 par=$2 from=$3 dir i
-    dir=$(mktemp -d "$SVC_DIR/many.XXXXXX")
-    local pids=()
-    for i in $(seq 1 "$n"); do
-        ( smtp_send "${AUTH[@]}" --from "$from" --to "r$i@remote.test" > "$dir/$i" ) &
-        pids+=($!)
-        if (( i % par == 0 )); then wait "${pids[@]}"; pids=(); fi
-    done
-    (( ${#pids[@]} )) && wait "${pids[@]}"
-    cat "$dir"/*
-}
 replies=$(send_many 40 40 "$RACE")
 t_eq "daily cap race, 40 concurrent clients: exactly 10 accepted" 10 "$(grep -c '^250 ' <<<"$replies")"
 t_eq "daily cap race: the other 30 are 451 4.7.1 daily" 30 "$(grep -c '^451 4\.7\.1 .*daily send limit' <<<"$replies")"
