@@ -13,16 +13,25 @@
   policy_client.py --bench SECONDS CONNS ADDR REQUEST
       Sends REQUEST over and over for SECONDS on each of CONNS persistent
       connections (one request in flight per connection) and prints
-      "requests=N seconds=S rps=R answers=<distinct answers>".
+      "requests=N seconds=S rps=R answers=<distinct answers> errors=E
+      p50_ms=X p99_ms=Y".  requests counts answered requests; errors
+      counts answers that are not a well-formed, terminated "action=..."
+      line, plus connections that closed, timed out or failed (each ends
+      that connection's run); latencies are per request, send to answer.
 ADDR is PORT (127.0.0.1), HOST:PORT or unix:/path.
 Environment: PC_TIMEOUT (seconds to wait for an answer, default 20).
 """
 import codecs
 import os
+import re
 import socket
 import sys
 import threading
 import time
+
+
+# A reply to a policy request: "action=" then a non-blank action.
+WELL_FORMED = re.compile(r"^action=\S")
 
 
 def connect(addr):
@@ -83,21 +92,36 @@ def run(addr, requests):
 def bench(seconds, conns, addr, text):
     data = decode(text)
     counts = [0] * conns
+    errors = [0] * conns
+    lat = [[] for _ in range(conns)]
     answers = set()
     deadline = time.monotonic() + seconds
 
     def worker(i):
-        s = connect(addr)
-        f = s.makefile("rb")
-        while time.monotonic() < deadline:
-            s.sendall(data)
-            answer = read_answer(f)
-            if answer is None:
-                answers.add("CLOSED")
-                return
-            answers.add(answer)
-            counts[i] += 1
-        s.close()
+        mine = lat[i]
+        try:
+            s = connect(addr)
+            f = s.makefile("rb")
+            while True:
+                t0 = time.monotonic()
+                if t0 >= deadline:
+                    break
+                s.sendall(data)
+                answer = read_answer(f)
+                t1 = time.monotonic()
+                if answer is None:
+                    answers.add("CLOSED")
+                    errors[i] += 1
+                    return
+                mine.append(t1 - t0)
+                answers.add(answer)
+                counts[i] += 1
+                if not WELL_FORMED.match(answer) or answer.endswith(" [NOT TERMINATED]"):
+                    errors[i] += 1
+            s.close()
+        except (OSError, ValueError) as e:
+            answers.add("ERROR:" + type(e).__name__)
+            errors[i] += 1
 
     started = time.monotonic()
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(conns)]
@@ -107,7 +131,15 @@ def bench(seconds, conns, addr, text):
         t.join()
     elapsed = time.monotonic() - started
     total = sum(counts)
-    print("requests=%d seconds=%.2f rps=%.0f answers=%s" % (total, elapsed, total / elapsed, "|".join(sorted(answers))))
+    all_lat = sorted(x for l in lat for x in l)
+
+    def pct(q):
+        if not all_lat:
+            return float("nan")
+        return all_lat[min(len(all_lat) - 1, int(q * len(all_lat)))] * 1000.0
+
+    print("requests=%d seconds=%.2f rps=%.0f answers=%s errors=%d p50_ms=%.3f p99_ms=%.3f" % (
+        total, elapsed, total / elapsed, "|".join(sorted(answers)), sum(errors), pct(0.50), pct(0.99)))
 
 
 if __name__ == "__main__":
