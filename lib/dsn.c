@@ -359,14 +359,24 @@ per_message_fields(dsn_report_t *report, GMimeObject *fields)
         report->original_envelope_id = clean_z(field(fields, "Original-Envelope-Id"), DSN_MAX_FIELD);
     if (report->reporting_mta == NULL)
         report->reporting_mta = typed_value(field(fields, "Reporting-MTA"), DSN_MAX_FIELD);
+    /* Gmail and others name the original here; a returned copy overrides it. */
+    if (report->original_message_id == NULL) {
+        const char *id = field(fields, "Original-Message-ID");
+        report->original_message_id = message_id_value(id ? id : field(fields, "X-Original-Message-ID"));
+    }
 }
 
 /* RFC 3464 section 2.1: one per-message block, then one per recipient. */
 static void
 parse_delivery_status(dsn_report_t *report, const char *text, size_t len)
 {
-    size_t pos = 0, start, block_len;
+    size_t pos = 0, start, block_len, blocks = 0;
     while (next_block(text, len, &pos, &start, &block_len)) {
+        /* Blocks without a recipient cost a parse too: bound them. */
+        if (++blocks > DSN_MAX_RECIPIENTS + 16) {
+            report->truncated = 1;
+            break;
+        }
         GMimeObject *fields = fields_parse(text + start, block_len);
         if (fields == NULL)
             continue;
@@ -685,7 +695,7 @@ returned_copy_offset(const char *text, size_t len)
     static const char *const markers[] = { "--- Below this line is a copy of the message",
                                            "------ This is a copy of the message",
                                            "Original message headers:",
-                                           "----- Original message -----",
+                                           "----- Original message",
                                            "----- The header of the original message is following",
                                            "----- Original Message -----" };
     size_t best = len;
@@ -719,6 +729,17 @@ quoted_message_id(const char *text, size_t from)
         free(id);
     }
     return NULL;
+}
+
+/* Whether line[0..len) holds needle, ignoring case (line is not NUL-terminated). */
+static int
+line_contains(const char *line, size_t len, const char *needle)
+{
+    size_t m = strlen(needle);
+    for (size_t i = 0; i + m <= len; i++)
+        if (strncasecmp(line + i, needle, m) == 0)
+            return 1;
+    return 0;
 }
 
 static void
@@ -755,7 +776,8 @@ parse_heuristic(dsn_report_t *report, GMimeMessage *msg, const char *text)
             if (global_diagnostic == NULL &&
                 (want_response || find_status_code(line, n, &code_len) || strncasecmp(line, "Remote Server returned", 22) == 0))
                 global_diagnostic = clean(line, n, DSN_MAX_DIAGNOSTIC);
-            want_response = strcasestr(line, "response from the remote server") != NULL && global_diagnostic == NULL;
+            want_response = global_diagnostic == NULL && (line_contains(line, n, "response from the remote server") ||
+                                                          line_contains(line, n, "the response was"));
         }
         line = nl ? nl + 1 : end;
         if (report->truncated)
@@ -798,9 +820,8 @@ parse_heuristic(dsn_report_t *report, GMimeMessage *msg, const char *text)
         dsn_recipient_t *rcpt = &report->recipients[i];
         if (rcpt->diagnostic == NULL && global_diagnostic != NULL)
             rcpt->diagnostic = strdup(global_diagnostic);
+        /* Only its own text: another recipient's code is not this one's. */
         rcpt->status = status_from_text(rcpt->diagnostic);
-        if (rcpt->status == NULL)
-            rcpt->status = status_from_text(global_diagnostic);
         rcpt->type = classify(NULL, rcpt->status);
         if (rcpt->type == DSN_TYPE_NONE)
             rcpt->type = soft_words ? DSN_TYPE_SOFT : DSN_TYPE_HARD;
@@ -871,8 +892,11 @@ dsn_parse(const char *raw, size_t len, dsn_report_t *report)
             report->style = "rfc3464";
         }
     }
-    if (report->kind != DSN_KIND_NONE || w.report != NULL)
-        report->original_message_id = original_message_id(w.original);
+    char *returned_id = original_message_id(w.original);
+    if (returned_id != NULL) {
+        free(report->original_message_id);
+        report->original_message_id = returned_id;
+    }
 
     if (report->kind == DSN_KIND_NONE && looks_like_bounce(msg)) {
         char *text = w.text->len > 0 ? g_strdup(w.text->str) : html_to_text(w.html->str);
@@ -880,8 +904,6 @@ dsn_parse(const char *raw, size_t len, dsn_report_t *report)
         for (size_t i = 0; i < report->recipient_count; i++)
             recipient_free(&report->recipients[i]);
         report->recipient_count = 0;
-        if (report->original_message_id == NULL)
-            report->original_message_id = original_message_id(w.original);
         parse_heuristic(report, msg, text);
         if (report->recipient_count > 0) {
             report->kind = DSN_KIND_DSN;

@@ -46,6 +46,8 @@ static const dsn_row_t dsn_rows[] = {
       "5.0.0", DSN_TYPE_HARD, "orig-exim-4@example.com", NULL, NULL },
     { "Exchange Online DSN, 5.1.10", "exchange_dsn.eml", DSN_KIND_DSN, "rfc3464", 1, "frank@contoso.com",
       "5.1.10", DSN_TYPE_HARD, "orig-exchange-7@example.com", NULL, NULL },
+    { "Gmail DSN, nested alternative, folded diagnostic", "gmail_dsn.eml", DSN_KIND_DSN, "rfc3464", 1,
+      "judy@gmail.com", "5.1.1", DSN_TYPE_HARD, "orig-gmail-12@example.com", NULL, NULL },
     /* RFC 5965 */
     { "ARF abuse report (RFC 5965 example)", "arf_abuse.eml", DSN_KIND_ARF, "arf", 0, NULL, NULL, DSN_TYPE_NONE,
       "8787KJKJ3K4J3K4J3K4J3.mail@example.net", NULL, "abuse" },
@@ -60,6 +62,12 @@ static const dsn_row_t dsn_rows[] = {
       DSN_TYPE_HARD, "orig-gmail-9@example.com", NULL, NULL },
     { "Yahoo bounce, 554 without X.Y.Z", "yahoo_bounce.eml", DSN_KIND_DSN, "yahoo", 1, "ivan@yahoo.com", "5.0.0",
       DSN_TYPE_HARD, "orig-yahoo-10@example.com", NULL, NULL },
+    { "Exim delay warning is soft", "exim_delay.eml", DSN_KIND_DSN, "exim", 1, "slowpoke@example.org", "-",
+      DSN_TYPE_SOFT, "-", NULL, NULL },
+    { "Outlook NDR, HTML only", "outlook_ndr_text.eml", DSN_KIND_DSN, "exchange", 1, "mallory@fabrikam.example",
+      "5.1.10", DSN_TYPE_HARD, "-", NULL, NULL },
+    { "Sendmail text-only bounce", "sendmail_text.eml", DSN_KIND_DSN, "generic", 1, "oscar@old.example.net",
+      "5.1.1", DSN_TYPE_HARD, "orig-sendmail-text-14@example.com", NULL, NULL },
     /* not a bounce */
     { "person quoting an NDR is not a bounce", "plain_message.eml", DSN_KIND_NONE, NULL, 0, NULL, NULL,
       DSN_TYPE_NONE, "-", NULL, NULL },
@@ -299,11 +307,32 @@ test_many_recipients(void **state)
     g_string_free(raw, TRUE);
 }
 
+/* Many blocks without a recipient: parsing stops at a bound. */
+static void
+test_many_empty_blocks(void **state)
+{
+    static const char head[] = "From: MAILER-DAEMON@mail.example.com\nMIME-Version: 1.0\n"
+                               "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
+                               "--B\nContent-Type: message/delivery-status\n\n";
+    GString *raw = g_string_new(head);
+    for (int i = 0; i < 200000; i++)
+        g_string_append(raw, "X-Junk: 1\n\n");
+    g_string_append(raw, "Final-Recipient: rfc822; late@example.org\nAction: failed\n\n--B--\n");
+    dsn_report_t report;
+    dsn_parse(raw->str, raw->len, &report);
+    assert_int_equal(report.recipient_count, 0);
+    assert_true(report.truncated);
+    check_invariants(&report);
+    dsn_report_free(&report);
+    g_string_free(raw, TRUE);
+}
+
 /* Every prefix of a DSN, and of a heuristic bounce: no crash, safe output. */
 static void
 test_every_truncation(void **state)
 {
-    static const char *const files[] = { "postfix_bounce.eml", "qmail_bounce.eml", "arf_abuse.eml" };
+    static const char *const files[] = { "postfix_bounce.eml", "qmail_bounce.eml", "arf_abuse.eml",
+                                         "exchange_ndr_text.eml", "gmail_dsn.eml" };
     for (size_t f = 0; f < UNIT_ROWS(files); f++) {
         size_t len;
         char *raw = read_fixture(files[f], &len);
@@ -373,6 +402,7 @@ main(void)
     unit_add(&suite, "DSN event payload", test_json_dsn, NULL);
     unit_add(&suite, "ARF event payload", test_json_arf, NULL);
     unit_add(&suite, "10,000 recipients capped", test_many_recipients, NULL);
+    unit_add(&suite, "200,000 empty blocks bounded", test_many_empty_blocks, NULL);
     unit_add(&suite, "every truncation is safe", test_every_truncation, NULL);
     unit_add(&suite, "random messages are safe", test_random_messages, NULL);
     unit_add(&suite, "empty input", test_empty_input, NULL);
