@@ -582,6 +582,13 @@ looks_like_bounce(GMimeMessage *msg)
     for (size_t i = 0; i < sizeof(senders) / sizeof(senders[0]); i++)
         if (contains(from, senders[i]))
             return 1;
+    /* "Fwd: Undeliverable: ..." is a person passing a bounce on. */
+    const char *s = subject;
+    while (s != NULL && isspace((unsigned char)*s))
+        s++;
+    if (s != NULL && (strncasecmp(s, "re:", 3) == 0 || strncasecmp(s, "fw:", 3) == 0 || strncasecmp(s, "fwd:", 4) == 0 ||
+                      strncasecmp(s, "aw:", 3) == 0 || strncasecmp(s, "wg:", 3) == 0 || strncasecmp(s, "tr:", 3) == 0))
+        return 0;
     for (size_t i = 0; i < sizeof(subjects) / sizeof(subjects[0]); i++)
         if (contains(subject, subjects[i]))
             return 1;

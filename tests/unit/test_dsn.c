@@ -71,6 +71,8 @@ static const dsn_row_t dsn_rows[] = {
     /* not a bounce */
     { "person quoting an NDR is not a bounce", "plain_message.eml", DSN_KIND_NONE, NULL, 0, NULL, NULL,
       DSN_TYPE_NONE, "-", NULL, NULL },
+    { "forwarded NDR is not a bounce", "forwarded_ndr.eml", DSN_KIND_NONE, NULL, 0, NULL, NULL, DSN_TYPE_NONE, "-",
+      NULL, NULL },
     /* broken */
     { "truncated delivery-status keeps the recipient", "broken_truncated.eml", DSN_KIND_DSN, "rfc3464", 1,
       "nosuchuser@example.org", "5.1.1", DSN_TYPE_HARD, "-", "4Bx9Qz1kHrz", NULL },
