@@ -586,8 +586,9 @@ looks_like_bounce(GMimeMessage *msg)
     const char *s = subject;
     while (s != NULL && isspace((unsigned char)*s))
         s++;
-    if (s != NULL && (strncasecmp(s, "re:", 3) == 0 || strncasecmp(s, "fw:", 3) == 0 || strncasecmp(s, "fwd:", 4) == 0 ||
-                      strncasecmp(s, "aw:", 3) == 0 || strncasecmp(s, "wg:", 3) == 0 || strncasecmp(s, "tr:", 3) == 0))
+    if (s != NULL && (strncasecmp(s, "re:", 3) == 0 || strncasecmp(s, "fw:", 3) == 0 ||
+                      strncasecmp(s, "fwd:", 4) == 0 || strncasecmp(s, "aw:", 3) == 0 ||
+                      strncasecmp(s, "wg:", 3) == 0 || strncasecmp(s, "tr:", 3) == 0))
         return 0;
     for (size_t i = 0; i < sizeof(subjects) / sizeof(subjects[0]); i++)
         if (contains(subject, subjects[i]))
@@ -662,7 +663,8 @@ address_after(const char *begin, const char *p, const char *end)
     if (p == end || *p != '@')
         return NULL;
     const char *start = p, *stop = p + 1;
-    while (start > begin && (size_t)(p - start) < DSN_MAX_ADDRESS && start[-1] != '\n' && address_char((unsigned char)start[-1]) &&
+    while (start > begin && (size_t)(p - start) < DSN_MAX_ADDRESS && start[-1] != '\n' &&
+           address_char((unsigned char)start[-1]) &&
            start[-1] != '@')
         start--;
     while (stop < end && address_char((unsigned char)*stop) && *stop != '@')
@@ -781,7 +783,8 @@ parse_heuristic(dsn_report_t *report, GMimeMessage *msg, const char *text)
                 diagnostic_append(current, line, n);
             size_t code_len;
             if (global_diagnostic == NULL &&
-                (want_response || find_status_code(line, n, &code_len) || strncasecmp(line, "Remote Server returned", 22) == 0))
+                (want_response || find_status_code(line, n, &code_len) ||
+                 strncasecmp(line, "Remote Server returned", 22) == 0))
                 global_diagnostic = clean(line, n, DSN_MAX_DIAGNOSTIC);
             want_response = global_diagnostic == NULL && (line_contains(line, n, "response from the remote server") ||
                                                           line_contains(line, n, "the response was"));

@@ -297,7 +297,8 @@ test_many_recipients(void **state)
                                "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mail.example.com\n";
     GString *raw = g_string_new(head);
     for (int i = 0; i < 10000; i++)
-        g_string_append_printf(raw, "\nFinal-Recipient: rfc822; user%d@example.org\nAction: failed\nStatus: 5.1.1\n", i);
+        g_string_append_printf(raw, "\nFinal-Recipient: rfc822; user%d@example.org\nAction: failed\n"
+                                    "Status: 5.1.1\n", i);
     g_string_append(raw, "\n--B--\n");
     dsn_report_t report;
     assert_int_equal(dsn_parse(raw->str, raw->len, &report), DSN_KIND_DSN);
