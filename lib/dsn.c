@@ -1,0 +1,980 @@
+/*
+ * dsn.c -- DSN (RFC 3464), ARF (RFC 5965) and non-standard bounce
+ * recognition.  See dsn.h.
+ *
+ * GMime parses the MIME structure and also the field blocks of a
+ * message/delivery-status or message/feedback-report part (each block is
+ * handed to GMime's header parser, so folding and encoded words are its
+ * business).  The heuristics for non-standard bounces work on the decoded
+ * UTF-8 text of the text/plain (else text/html) parts.
+ */
+#define _GNU_SOURCE /* strcasestr */
+#include "dsn.h"
+
+#include <ctype.h>
+#include <gmime/gmime.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "utf8.h"
+
+#define DSN_MAX_PARTS 200           /* MIME parts visited */
+#define DSN_MAX_DEPTH 8             /* multipart nesting followed */
+#define DSN_MAX_TEXT (256 * 1024)   /* human-readable text searched by heuristics */
+#define DSN_MAX_STATUS_TEXT (4 << 20) /* delivery-status content read */
+
+/* ---- small string helpers ------------------------------------------------------ */
+
+/* Sanitized, trimmed copy of s[0..len), at most max bytes; NULL if empty. */
+static char *
+clean(const char *s, size_t len, size_t max)
+{
+    if (s == NULL)
+        return NULL;
+    while (len > 0 && isspace((unsigned char)*s)) {
+        s++;
+        len--;
+    }
+    while (len > 0 && isspace((unsigned char)s[len - 1]))
+        len--;
+    if (len == 0)
+        return NULL;
+    char *out = utf8_sanitize(s, len, max);
+    if (out == NULL)
+        return NULL;
+    /* Unfolded values keep the folding whitespace: one space is enough. */
+    size_t o = 0;
+    for (size_t i = 0; out[i]; i++) {
+        int space = out[i] == ' ' || out[i] == '\t';
+        if (space && (o == 0 || out[o - 1] == ' '))
+            continue;
+        out[o++] = space ? ' ' : out[i];
+    }
+    while (o > 0 && out[o - 1] == ' ')
+        o--;
+    out[o] = '\0';
+    if (out[0] == '\0') {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+static char *
+clean_z(const char *s, size_t max)
+{
+    return s ? clean(s, strlen(s), max) : NULL;
+}
+
+/* The value after "type;" (Final-Recipient: rfc822; a@b), without <>. */
+static char *
+typed_value(const char *s, size_t max)
+{
+    if (s == NULL)
+        return NULL;
+    const char *semi = strchr(s, ';');
+    const char *v = semi ? semi + 1 : s;
+    while (isspace((unsigned char)*v))
+        v++;
+    size_t len = strlen(v);
+    while (len > 0 && isspace((unsigned char)v[len - 1]))
+        len--;
+    if (len >= 2 && v[0] == '<' && v[len - 1] == '>') {
+        v++;
+        len -= 2;
+    }
+    return clean(v, len, max);
+}
+
+/* Position of an RFC 3463 status code "C.S.D" in s, its length in *out_len. */
+static const char *
+find_status_code(const char *s, size_t len, size_t *out_len)
+{
+    for (size_t i = 0; i + 5 <= len; i++) {
+        if (s[i] != '2' && s[i] != '4' && s[i] != '5')
+            continue;
+        if (i > 0 && (isalnum((unsigned char)s[i - 1]) || s[i - 1] == '.'))
+            continue;
+        size_t j = i + 1, digits;
+        if (s[j++] != '.')
+            continue;
+        for (digits = 0; j < len && isdigit((unsigned char)s[j]) && digits < 4; j++)
+            digits++;
+        if (digits == 0 || digits > 3 || j >= len || s[j] != '.')
+            continue;
+        j++;
+        for (digits = 0; j < len && isdigit((unsigned char)s[j]) && digits < 4; j++)
+            digits++;
+        if (digits == 0 || digits > 3)
+            continue;
+        if (j < len && (isalnum((unsigned char)s[j]) || (s[j] == '.' && j + 1 < len &&
+                                                         isdigit((unsigned char)s[j + 1]))))
+            continue;
+        *out_len = j - i;
+        return s + i;
+    }
+    return NULL;
+}
+
+/* An SMTP reply code 4xx/5xx standing alone ("550 ", "554:", "#550"). */
+static const char *
+find_reply_code(const char *s, size_t len)
+{
+    for (size_t i = 0; i + 3 <= len; i++) {
+        if ((s[i] != '4' && s[i] != '5') || !isdigit((unsigned char)s[i + 1]) ||
+            !isdigit((unsigned char)s[i + 2]))
+            continue;
+        if (i > 0 && (isalnum((unsigned char)s[i - 1]) || s[i - 1] == '.' || s[i - 1] == '-'))
+            continue;
+        if (i + 3 < len && s[i + 3] != ' ' && s[i + 3] != '-' && s[i + 3] != ':' && s[i + 3] != '\'')
+            continue;
+        return s + i;
+    }
+    return NULL;
+}
+
+/* The status in s: an X.Y.Z code, else X.0.0 from a reply code; NULL if none. */
+static char *
+status_from_text(const char *s)
+{
+    size_t len, code_len;
+    const char *code;
+    if (s == NULL)
+        return NULL;
+    len = strlen(s);
+    if ((code = find_status_code(s, len, &code_len)) != NULL)
+        return clean(code, code_len, DSN_MAX_FIELD);
+    if ((code = find_reply_code(s, len)) != NULL) {
+        char generic[6] = { code[0], '.', '0', '.', '0', '\0' };
+        return strdup(generic);
+    }
+    return NULL;
+}
+
+/* A Status field, only if it is a valid code ("5.1.1 (comment)" -> "5.1.1"). */
+static char *
+status_field(const char *s)
+{
+    size_t code_len;
+    if (s == NULL)
+        return NULL;
+    while (isspace((unsigned char)*s))
+        s++;
+    const char *code = find_status_code(s, strlen(s), &code_len);
+    return code == s ? clean(code, code_len, DSN_MAX_FIELD) : NULL;
+}
+
+static char *
+action_field(const char *s)
+{
+    static const char *const actions[] = { "failed", "delayed", "delivered", "relayed", "expanded" };
+    if (s == NULL)
+        return NULL;
+    while (isspace((unsigned char)*s))
+        s++;
+    for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
+        size_t n = strlen(actions[i]);
+        if (strncasecmp(s, actions[i], n) == 0 && !isalpha((unsigned char)s[n]))
+            return strdup(actions[i]);
+    }
+    return NULL;
+}
+
+/* Hard or soft: the status class decides (5 hard, 4 soft; so an expired
+ * message, "failed" with 4.4.7, is soft: the address is not known bad);
+ * without a 4/5 status the action decides. */
+static dsn_type_t
+classify(const char *action, const char *status)
+{
+    if (status && status[0] == '5')
+        return DSN_TYPE_HARD;
+    if (status && status[0] == '4')
+        return DSN_TYPE_SOFT;
+    if (action && strcmp(action, "failed") == 0)
+        return DSN_TYPE_HARD;
+    if (action && strcmp(action, "delayed") == 0)
+        return DSN_TYPE_SOFT;
+    return DSN_TYPE_NONE;
+}
+
+static char *
+message_id_value(const char *raw)
+{
+    if (raw == NULL)
+        return NULL;
+    char *id = g_mime_utils_decode_message_id(raw);
+    char *out = clean_z(id, DSN_MAX_MESSAGE_ID);
+    g_free(id);
+    return out;
+}
+
+/* ---- report and recipients -------------------------------------------------- */
+
+static void
+recipient_free(dsn_recipient_t *rcpt)
+{
+    free(rcpt->address);
+    free(rcpt->original);
+    free(rcpt->action);
+    free(rcpt->status);
+    free(rcpt->diagnostic);
+    free(rcpt->remote_mta);
+}
+
+void
+dsn_report_free(dsn_report_t *report)
+{
+    if (report == NULL)
+        return;
+    for (size_t i = 0; i < report->recipient_count; i++)
+        recipient_free(&report->recipients[i]);
+    free(report->recipients);
+    char **fields[] = { &report->original_message_id, &report->original_queue_id,
+                        &report->original_envelope_id, &report->reporting_mta,
+                        &report->feedback_type, &report->user_agent, &report->original_mail_from,
+                        &report->original_rcpt_to, &report->arrival_date, &report->source_ip,
+                        &report->reported_domain };
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+        free(*fields[i]);
+    memset(report, 0, sizeof(*report));
+}
+
+/* Appends a zeroed recipient that takes ownership of address; NULL (and
+ * address freed) when full or out of memory. */
+static dsn_recipient_t *
+recipient_add(dsn_report_t *report, char *address)
+{
+    static const size_t first = 8;
+    if (address == NULL)
+        return NULL;
+    if (report->recipient_count == DSN_MAX_RECIPIENTS) {
+        report->truncated = 1;
+        free(address);
+        return NULL;
+    }
+    size_t n = report->recipient_count;
+    if (n == 0 || (n >= first && (n & (n - 1)) == 0)) {
+        size_t cap = n == 0 ? first : n * 2;
+        dsn_recipient_t *grown = realloc(report->recipients, cap * sizeof(*grown));
+        if (grown == NULL) {
+            free(address);
+            return NULL;
+        }
+        report->recipients = grown;
+    }
+    dsn_recipient_t *rcpt = &report->recipients[report->recipient_count++];
+    memset(rcpt, 0, sizeof(*rcpt));
+    rcpt->address = address;
+    return rcpt;
+}
+
+static dsn_recipient_t *
+recipient_find(dsn_report_t *report, const char *address)
+{
+    for (size_t i = 0; i < report->recipient_count; i++)
+        if (strcasecmp(report->recipients[i].address, address) == 0)
+            return &report->recipients[i];
+    return NULL;
+}
+
+/* ---- field blocks (message/delivery-status, message/feedback-report) ------- */
+
+/* GMime reads one block of "Name: value" fields as a message's headers. */
+static GMimeObject *
+fields_parse(const char *block, size_t len)
+{
+    GMimeStream *stream = g_mime_stream_mem_new_with_buffer(block, len);
+    GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+    g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+    GMimeMessage *fields = g_mime_parser_construct_message(parser, NULL);
+    g_object_unref(parser);
+    g_object_unref(stream);
+    return fields ? GMIME_OBJECT(fields) : NULL;
+}
+
+static const char *
+field(GMimeObject *fields, const char *name)
+{
+    return fields ? g_mime_object_get_header(fields, name) : NULL;
+}
+
+static int
+blank_line(const char *p, const char *end)
+{
+    while (p < end && *p != '\n') {
+        if (*p != ' ' && *p != '\t' && *p != '\r')
+            return 0;
+        p++;
+    }
+    return 1;
+}
+
+/* The next block of non-blank lines at or after *pos; 0 when none left. */
+static int
+next_block(const char *text, size_t len, size_t *pos, size_t *start, size_t *block_len)
+{
+    const char *end = text + len, *p = text + *pos;
+    while (p < end && blank_line(p, end)) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        p = nl ? nl + 1 : end;
+    }
+    if (p == end)
+        return 0;
+    *start = (size_t)(p - text);
+    while (p < end && !blank_line(p, end)) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        p = nl ? nl + 1 : end;
+    }
+    *block_len = (size_t)(p - text) - *start;
+    *pos = (size_t)(p - text);
+    return 1;
+}
+
+static void
+recipient_from_fields(dsn_report_t *report, GMimeObject *fields)
+{
+    const char *final = field(fields, "Final-Recipient");
+    const char *original = field(fields, "Original-Recipient");
+    char *address = typed_value(final ? final : original, DSN_MAX_ADDRESS);
+    dsn_recipient_t *rcpt = recipient_add(report, address);
+    if (rcpt == NULL)
+        return;
+    rcpt->original = typed_value(original, DSN_MAX_ADDRESS);
+    rcpt->action = action_field(field(fields, "Action"));
+    rcpt->diagnostic = typed_value(field(fields, "Diagnostic-Code"), DSN_MAX_DIAGNOSTIC);
+    rcpt->remote_mta = typed_value(field(fields, "Remote-MTA"), DSN_MAX_FIELD);
+    rcpt->status = status_field(field(fields, "Status"));
+    if (rcpt->status == NULL)
+        rcpt->status = status_from_text(rcpt->diagnostic);
+    rcpt->type = classify(rcpt->action, rcpt->status);
+}
+
+static void
+per_message_fields(dsn_report_t *report, GMimeObject *fields)
+{
+    if (report->original_queue_id == NULL)
+        report->original_queue_id = clean_z(field(fields, "X-Postfix-Queue-ID"), DSN_MAX_FIELD);
+    if (report->original_envelope_id == NULL)
+        report->original_envelope_id = clean_z(field(fields, "Original-Envelope-Id"), DSN_MAX_FIELD);
+    if (report->reporting_mta == NULL)
+        report->reporting_mta = typed_value(field(fields, "Reporting-MTA"), DSN_MAX_FIELD);
+    /* Gmail and others name the original here; a returned copy overrides it. */
+    if (report->original_message_id == NULL) {
+        const char *id = field(fields, "Original-Message-ID");
+        report->original_message_id = message_id_value(id ? id : field(fields, "X-Original-Message-ID"));
+    }
+}
+
+/* RFC 3464 section 2.1: one per-message block, then one per recipient. */
+static void
+parse_delivery_status(dsn_report_t *report, const char *text, size_t len)
+{
+    size_t pos = 0, start, block_len, blocks = 0;
+    while (next_block(text, len, &pos, &start, &block_len)) {
+        /* Blocks without a recipient cost a parse too: bound them. */
+        if (++blocks > DSN_MAX_RECIPIENTS + 16) {
+            report->truncated = 1;
+            break;
+        }
+        GMimeObject *fields = fields_parse(text + start, block_len);
+        if (fields == NULL)
+            continue;
+        if (field(fields, "Final-Recipient") || field(fields, "Original-Recipient"))
+            recipient_from_fields(report, fields);
+        else
+            per_message_fields(report, fields);
+        g_object_unref(fields);
+        if (report->truncated)
+            break;
+    }
+}
+
+static void
+parse_feedback_report(dsn_report_t *report, const char *text, size_t len)
+{
+    size_t pos = 0, start, block_len;
+    /* One block in RFC 5965; tolerate stray blank lines inside it. */
+    for (int blocks = 0; blocks < 4 && next_block(text, len, &pos, &start, &block_len); blocks++) {
+        GMimeObject *fields = fields_parse(text + start, block_len);
+        if (fields == NULL)
+            continue;
+        struct {
+            const char *name;
+            char **dest;
+            size_t max;
+        } wanted[] = {
+            { "Feedback-Type", &report->feedback_type, DSN_MAX_FIELD },
+            { "User-Agent", &report->user_agent, DSN_MAX_FIELD },
+            { "Original-Mail-From", &report->original_mail_from, DSN_MAX_ADDRESS },
+            { "Original-Rcpt-To", &report->original_rcpt_to, DSN_MAX_ADDRESS },
+            { "Arrival-Date", &report->arrival_date, DSN_MAX_FIELD },
+            { "Received-Date", &report->arrival_date, DSN_MAX_FIELD },
+            { "Source-IP", &report->source_ip, DSN_MAX_FIELD },
+            { "Reported-Domain", &report->reported_domain, DSN_MAX_FIELD },
+            { "Original-Envelope-Id", &report->original_envelope_id, DSN_MAX_FIELD },
+            { "Reporting-MTA", &report->reporting_mta, DSN_MAX_FIELD },
+        };
+        for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
+            const char *value = field(fields, wanted[i].name);
+            if (*wanted[i].dest != NULL || value == NULL)
+                continue;
+            if (strcmp(wanted[i].name, "Original-Mail-From") == 0 ||
+                strcmp(wanted[i].name, "Original-Rcpt-To") == 0 ||
+                strcmp(wanted[i].name, "Reporting-MTA") == 0)
+                *wanted[i].dest = typed_value(value, wanted[i].max);
+            else
+                *wanted[i].dest = clean_z(value, wanted[i].max);
+        }
+        g_object_unref(fields);
+    }
+    if (report->feedback_type)
+        for (char *p = report->feedback_type; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+}
+
+/* ---- walking the MIME tree ---------------------------------------------------- */
+
+typedef struct {
+    GMimeObject *report;       /* first multipart/report */
+    GMimeObject *status_part;  /* message/(global-)delivery-status */
+    GMimeObject *feedback_part; /* message/feedback-report */
+    GMimeObject *original;     /* first message/rfc822 or text/rfc822-headers */
+    GString *text;             /* text/plain, capped */
+    GString *html;             /* text/html, capped, used only without text/plain */
+    int parts;
+} walk_t;
+
+static int
+is_type(GMimeObject *obj, const char *type, const char *subtype)
+{
+    GMimeContentType *ct = g_mime_object_get_content_type(obj);
+    return ct != NULL && g_mime_content_type_is_type(ct, type, subtype);
+}
+
+static void
+append_capped(GString *dest, const char *s)
+{
+    if (s == NULL || dest->len >= DSN_MAX_TEXT)
+        return;
+    size_t len = strlen(s), room = DSN_MAX_TEXT - dest->len;
+    g_string_append_len(dest, s, (gssize)(len < room ? len : room));
+    g_string_append_c(dest, '\n');
+}
+
+static void
+walk(walk_t *w, GMimeObject *obj, int depth)
+{
+    if (obj == NULL || w->parts++ >= DSN_MAX_PARTS)
+        return;
+    if (GMIME_IS_MULTIPART(obj)) {
+        if (depth >= DSN_MAX_DEPTH)
+            return;
+        if (w->report == NULL && is_type(obj, "multipart", "report"))
+            w->report = obj;
+        GMimeMultipart *multi = GMIME_MULTIPART(obj);
+        int count = g_mime_multipart_get_count(multi);
+        for (int i = 0; i < count && w->parts < DSN_MAX_PARTS; i++)
+            walk(w, g_mime_multipart_get_part(multi, i), depth + 1);
+        return;
+    }
+    if (is_type(obj, "message", "delivery-status") || is_type(obj, "message", "global-delivery-status")) {
+        if (w->status_part == NULL)
+            w->status_part = obj;
+        return;
+    }
+    if (is_type(obj, "message", "feedback-report")) {
+        if (w->feedback_part == NULL)
+            w->feedback_part = obj;
+        return;
+    }
+    if (GMIME_IS_MESSAGE_PART(obj) || is_type(obj, "text", "rfc822-headers") ||
+        is_type(obj, "message", "global-headers")) {
+        /* The returned message: not searched for text, its words are not the bounce's. */
+        if (w->original == NULL)
+            w->original = obj;
+        return;
+    }
+    if (GMIME_IS_TEXT_PART(obj)) {
+        GString *dest = is_type(obj, "text", "plain") ? w->text : is_type(obj, "text", "html") ? w->html : NULL;
+        if (dest != NULL && dest->len < DSN_MAX_TEXT) {
+            char *text = g_mime_text_part_get_text(GMIME_TEXT_PART(obj));
+            append_capped(dest, text);
+            g_free(text);
+        }
+    }
+}
+
+/* The decoded content of a leaf part, at most max bytes (a GString). */
+static GString *
+part_content(GMimeObject *obj, size_t max)
+{
+    GByteArray *bytes = g_byte_array_new();
+    GMimeStream *stream = g_mime_stream_mem_new_with_byte_array(bytes);
+    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
+    if (GMIME_IS_PART(obj)) {
+        GMimeDataWrapper *content = g_mime_part_get_content(GMIME_PART(obj));
+        if (content)
+            g_mime_data_wrapper_write_to_stream(content, stream);
+    } else if (GMIME_IS_MESSAGE_PART(obj)) {
+        GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+        if (inner)
+            g_mime_object_write_to_stream(GMIME_OBJECT(inner), NULL, stream);
+    }
+    g_object_unref(stream);
+    GString *out = g_string_new_len((const char *)bytes->data, (gssize)(bytes->len < max ? bytes->len : max));
+    g_byte_array_free(bytes, TRUE);
+    return out;
+}
+
+/* Message-ID of the returned message or returned headers. */
+static char *
+original_message_id(GMimeObject *obj)
+{
+    if (obj == NULL)
+        return NULL;
+    if (GMIME_IS_MESSAGE_PART(obj)) {
+        GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+        return inner ? clean_z(g_mime_message_get_message_id(inner), DSN_MAX_MESSAGE_ID) : NULL;
+    }
+    GString *headers = part_content(obj, 256 * 1024);
+    /* A blank line ends the headers even when the part held the body too. */
+    g_string_append(headers, "\n\n");
+    GMimeObject *fields = fields_parse(headers->str, headers->len);
+    char *id = fields ? message_id_value(field(fields, "Message-ID")) : NULL;
+    if (fields)
+        g_object_unref(fields);
+    g_string_free(headers, TRUE);
+    return id;
+}
+
+/* ---- heuristics for non-standard bounces -------------------------------------- */
+
+static int
+contains(const char *haystack, const char *needle)
+{
+    return haystack != NULL && strcasestr(haystack, needle) != NULL;
+}
+
+/* Whether the headers say "bounce": without this the text is not searched,
+ * so a person quoting an NDR is not taken for one. */
+static int
+looks_like_bounce(GMimeMessage *msg)
+{
+    static const char *const senders[] = { "mailer-daemon", "postmaster", "mail delivery", "mail-daemon",
+                                           "mailer_daemon" };
+    static const char *const subjects[] = { "undeliver", "delivery status notification", "failure notice",
+                                            "returned mail", "delivery failure", "mail delivery failed",
+                                            "delivery has failed", "could not be delivered",
+                                            "delayed mail", "delivery delayed", "non-delivery",
+                                            "nondeliverable" };
+    GMimeObject *obj = GMIME_OBJECT(msg);
+    const char *from = g_mime_object_get_header(obj, "From");
+    const char *subject = g_mime_object_get_header(obj, "Subject");
+    const char *return_path = g_mime_object_get_header(obj, "Return-Path");
+    if (return_path != NULL) {
+        const char *p = return_path;
+        while (isspace((unsigned char)*p))
+            p++;
+        if (strncmp(p, "<>", 2) == 0)
+            return 1;
+    }
+    for (size_t i = 0; i < sizeof(senders) / sizeof(senders[0]); i++)
+        if (contains(from, senders[i]))
+            return 1;
+    /* "Fwd: Undeliverable: ..." is a person passing a bounce on. */
+    const char *s = subject;
+    while (s != NULL && isspace((unsigned char)*s))
+        s++;
+    if (s != NULL && (strncasecmp(s, "re:", 3) == 0 || strncasecmp(s, "fw:", 3) == 0 ||
+                      strncasecmp(s, "fwd:", 4) == 0 || strncasecmp(s, "aw:", 3) == 0 ||
+                      strncasecmp(s, "wg:", 3) == 0 || strncasecmp(s, "tr:", 3) == 0))
+        return 0;
+    for (size_t i = 0; i < sizeof(subjects) / sizeof(subjects[0]); i++)
+        if (contains(subject, subjects[i]))
+            return 1;
+    return 0;
+}
+
+static const char *
+bounce_style(const char *text, const char *subject, const char *from)
+{
+    if (contains(text, "qmail-send program"))
+        return "qmail";
+    if (contains(text, "unable to deliver your message") && (contains(text, "yahoo") || contains(from, "yahoo")))
+        return "yahoo";
+    if (contains(text, "created automatically by mail delivery software"))
+        return "exim";
+    if (contains(text, "delivery has failed to these recipients") || contains(text, "couldn't be delivered") ||
+        contains(text, "remote server returned") || contains(text, "diagnostic information for administrators"))
+        return "exchange";
+    if (contains(text, "address not found") || contains(text, "wasn't delivered to") ||
+        contains(subject, "delivery status notification"))
+        return "gmail";
+    return "generic";
+}
+
+static int
+address_char(unsigned char c)
+{
+    return isalnum(c) || (c >= 0x80) || strchr(".!#$%&'*+/=?^_`{|}~-@", c) != NULL;
+}
+
+/* A plausible address: local@domain.tld, no spaces. */
+static int
+plausible_address(const char *s, size_t len)
+{
+    const char *at = memchr(s, '@', len);
+    if (len < 5 || len > DSN_MAX_ADDRESS || at == NULL || at == s || at == s + len - 1)
+        return 0;
+    if (memchr(at + 1, '@', len - (size_t)(at + 1 - s)) != NULL)
+        return 0;
+    if (memchr(at + 1, '.', len - (size_t)(at + 1 - s)) == NULL || s[len - 1] == '.')
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!address_char((unsigned char)s[i]))
+            return 0;
+    return 1;
+}
+
+/* A line that is only an address ("  a@b", "<a@b>:", "a@b:"), else NULL. */
+static char *
+address_line(const char *line, size_t len)
+{
+    while (len > 0 && isspace((unsigned char)*line)) {
+        line++;
+        len--;
+    }
+    while (len > 0 && (isspace((unsigned char)line[len - 1]) || line[len - 1] == ':' || line[len - 1] == ','))
+        len--;
+    if (len >= 2 && line[0] == '<' && line[len - 1] == '>') {
+        line++;
+        len -= 2;
+    }
+    return plausible_address(line, len) ? clean(line, len, DSN_MAX_ADDRESS) : NULL;
+}
+
+/* The first address after a phrase ("wasn't delivered to a@b because"). */
+static char *
+address_after(const char *begin, const char *p, const char *end)
+{
+    while (p < end && *p != '@' && *p != '\n')
+        p++;
+    if (p == end || *p != '@')
+        return NULL;
+    const char *start = p, *stop = p + 1;
+    while (start > begin && (size_t)(p - start) < DSN_MAX_ADDRESS && start[-1] != '\n' &&
+           address_char((unsigned char)start[-1]) &&
+           start[-1] != '@')
+        start--;
+    while (stop < end && address_char((unsigned char)*stop) && *stop != '@')
+        stop++;
+    while (stop > start && (stop[-1] == '.' || stop[-1] == ','))
+        stop--;
+    return plausible_address(start, (size_t)(stop - start)) ? clean(start, (size_t)(stop - start), DSN_MAX_ADDRESS)
+                                                           : NULL;
+}
+
+static void
+diagnostic_append(dsn_recipient_t *rcpt, const char *line, size_t len)
+{
+    char *piece = clean(line, len, DSN_MAX_DIAGNOSTIC);
+    if (piece == NULL)
+        return;
+    if (rcpt->diagnostic == NULL) {
+        rcpt->diagnostic = piece;
+        return;
+    }
+    size_t have = strlen(rcpt->diagnostic), add = strlen(piece);
+    if (have + 1 + add <= DSN_MAX_DIAGNOSTIC) {
+        char *joined = realloc(rcpt->diagnostic, have + add + 2);
+        if (joined != NULL) {
+            joined[have] = ' ';
+            memcpy(joined + have + 1, piece, add + 1);
+            rcpt->diagnostic = joined;
+        }
+    }
+    free(piece);
+}
+
+/* Where the copy of the original message starts in the text. */
+static size_t
+returned_copy_offset(const char *text, size_t len)
+{
+    static const char *const markers[] = { "--- Below this line is a copy of the message",
+                                           "------ This is a copy of the message",
+                                           "Original message headers:",
+                                           "----- Original message",
+                                           "----- The header of the original message is following",
+                                           "----- Original Message -----" };
+    size_t best = len;
+    for (size_t i = 0; i < sizeof(markers) / sizeof(markers[0]); i++) {
+        const char *hit = strcasestr(text, markers[i]);
+        if (hit != NULL && (size_t)(hit - text) < best)
+            best = (size_t)(hit - text);
+    }
+    return best;
+}
+
+/* A quoted "Message-ID: <...>" line in the returned copy (its value may
+ * be folded onto the next line). */
+static char *
+quoted_message_id(const char *text, size_t from)
+{
+    for (const char *p = text + from; (p = strcasestr(p, "message-id:")) != NULL; p += 11) {
+        if (p != text && p[-1] != '\n' && p[-1] != ' ' && p[-1] != '\t')
+            continue;
+        const char *value = p + 11, *eol = strchr(value, '\n');
+        if (eol != NULL && eol[1] != '\0' && (eol[1] == ' ' || eol[1] == '\t')) {
+            const char *next = strchr(eol + 1, '\n');
+            eol = next;
+        }
+        size_t n = eol ? (size_t)(eol - value) : strlen(value);
+        char *line = g_strndup(value, n < DSN_MAX_MESSAGE_ID ? n : DSN_MAX_MESSAGE_ID);
+        char *id = message_id_value(line);
+        g_free(line);
+        if (id != NULL && strchr(id, '@') != NULL)
+            return id;
+        free(id);
+    }
+    return NULL;
+}
+
+/* Whether line[0..len) holds needle, ignoring case (line is not NUL-terminated). */
+static int
+line_contains(const char *line, size_t len, const char *needle)
+{
+    size_t m = strlen(needle);
+    for (size_t i = 0; i + m <= len; i++)
+        if (strncasecmp(line + i, needle, m) == 0)
+            return 1;
+    return 0;
+}
+
+static void
+parse_heuristic(dsn_report_t *report, GMimeMessage *msg, const char *text)
+{
+    static const char *const phrases[] = { "wasn't delivered to ", "was not delivered to ", "your message to ",
+                                           "could not be delivered to ", "delivery to the following recipient" };
+    size_t len = strlen(text), body_end = returned_copy_offset(text, len);
+    const char *end = text + body_end;
+    dsn_recipient_t *current = NULL;
+    char *global_diagnostic = NULL;
+    int soft_words = 0, want_response = 0;
+
+    /* Lines holding only an address start a recipient; the lines after
+     * it, up to a blank line, are its diagnostic (qmail, Yahoo, Exim,
+     * Exchange "Delivery has failed to these recipients"). */
+    for (const char *line = text; line < end;) {
+        const char *nl = memchr(line, '\n', (size_t)(end - line));
+        const char *eol = nl ? nl : end;
+        size_t n = (size_t)(eol - line);
+        char *address = address_line(line, n);
+        if (address != NULL) {
+            current = recipient_find(report, address);
+            if (current != NULL)
+                free(address);
+            else
+                current = recipient_add(report, address);
+        } else if (blank_line(line, eol)) {
+            current = NULL;
+        } else {
+            if (current != NULL)
+                diagnostic_append(current, line, n);
+            size_t code_len;
+            if (global_diagnostic == NULL &&
+                (want_response || find_status_code(line, n, &code_len) ||
+                 strncasecmp(line, "Remote Server returned", 22) == 0))
+                global_diagnostic = clean(line, n, DSN_MAX_DIAGNOSTIC);
+            want_response = global_diagnostic == NULL && (line_contains(line, n, "response from the remote server") ||
+                                                          line_contains(line, n, "the response was"));
+        }
+        line = nl ? nl + 1 : end;
+        if (report->truncated)
+            break;
+    }
+    /* Sentences naming the recipient (Gmail, Outlook.com). */
+    for (size_t i = 0; i < sizeof(phrases) / sizeof(phrases[0]) && !report->truncated; i++) {
+        for (const char *p = text; (p = strcasestr(p, phrases[i])) != NULL && p < end; p++) {
+            char *address = address_after(text, p + strlen(phrases[i]), end);
+            if (address == NULL)
+                continue;
+            if (recipient_find(report, address) != NULL)
+                free(address);
+            else
+                recipient_add(report, address);
+        }
+    }
+    /* Exim names them in a header too. */
+    const char *failed = g_mime_object_get_header(GMIME_OBJECT(msg), "X-Failed-Recipients");
+    if (failed != NULL) {
+        gchar **list = g_strsplit(failed, ",", 64);
+        for (int i = 0; list[i] != NULL; i++) {
+            char *address = address_line(list[i], strlen(list[i]));
+            if (address != NULL && recipient_find(report, address) == NULL)
+                recipient_add(report, address);
+            else
+                free(address);
+        }
+        g_strfreev(list);
+    }
+
+    char *region = g_strndup(text, body_end);
+    soft_words = contains(region, "temporary") || contains(region, "not yet been delivered") ||
+                 contains(region, "will retry") || contains(region, "will continue trying") ||
+                 contains(region, "delayed");
+    if (contains(region, "permanent"))
+        soft_words = 0;
+    g_free(region);
+    for (size_t i = 0; i < report->recipient_count; i++) {
+        dsn_recipient_t *rcpt = &report->recipients[i];
+        if (rcpt->diagnostic == NULL && global_diagnostic != NULL)
+            rcpt->diagnostic = strdup(global_diagnostic);
+        /* Only its own text: another recipient's code is not this one's. */
+        rcpt->status = status_from_text(rcpt->diagnostic);
+        rcpt->type = classify(NULL, rcpt->status);
+        if (rcpt->type == DSN_TYPE_NONE)
+            rcpt->type = soft_words ? DSN_TYPE_SOFT : DSN_TYPE_HARD;
+        rcpt->action = strdup(rcpt->type == DSN_TYPE_SOFT ? "delayed" : "failed");
+    }
+    free(global_diagnostic);
+    if (report->original_message_id == NULL)
+        report->original_message_id = quoted_message_id(text, body_end < len ? body_end : 0);
+}
+
+/* ---- entry points ------------------------------------------------------------- */
+
+static char *
+html_to_text(const char *html)
+{
+    GString *out = g_string_sized_new(strlen(html) / 2 + 1);
+    int in_tag = 0;
+    for (const char *p = html; *p; p++) {
+        if (*p == '<') {
+            in_tag = 1;
+            if (strncasecmp(p, "<br", 3) == 0 || strncasecmp(p, "<p", 2) == 0 ||
+                strncasecmp(p, "</p", 3) == 0 || strncasecmp(p, "<div", 4) == 0 || strncasecmp(p, "</div", 5) == 0 ||
+                strncasecmp(p, "</tr", 4) == 0)
+                g_string_append_c(out, '\n');
+        } else if (*p == '>') {
+            in_tag = 0;
+        } else if (!in_tag) {
+            g_string_append_c(out, *p);
+        }
+    }
+    return g_string_free(out, FALSE);
+}
+
+dsn_kind_t
+dsn_parse(const char *raw, size_t len, dsn_report_t *report)
+{
+    memset(report, 0, sizeof(*report));
+    if (raw == NULL || len == 0)
+        return DSN_KIND_NONE;
+
+    GMimeStream *stream = g_mime_stream_mem_new_with_buffer(raw, len);
+    GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+    g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+    GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
+    g_object_unref(parser);
+    g_object_unref(stream);
+    if (msg == NULL)
+        return DSN_KIND_NONE;
+
+    walk_t w = { .text = g_string_new(NULL), .html = g_string_new(NULL) };
+    walk(&w, g_mime_message_get_mime_part(msg), 0);
+    const char *report_type = NULL;
+    if (w.report != NULL)
+        report_type = g_mime_content_type_get_parameter(g_mime_object_get_content_type(w.report), "report-type");
+
+    if (w.feedback_part != NULL && (report_type == NULL || strcasecmp(report_type, "feedback-report") == 0)) {
+        GString *content = part_content(w.feedback_part, DSN_MAX_STATUS_TEXT);
+        parse_feedback_report(report, content->str, content->len);
+        g_string_free(content, TRUE);
+        report->kind = DSN_KIND_ARF;
+        report->style = "arf";
+    } else if (w.status_part != NULL) {
+        GString *content = part_content(w.status_part, DSN_MAX_STATUS_TEXT);
+        parse_delivery_status(report, content->str, content->len);
+        g_string_free(content, TRUE);
+        if (report->recipient_count > 0) {
+            report->kind = DSN_KIND_DSN;
+            report->style = "rfc3464";
+        }
+    }
+    char *returned_id = original_message_id(w.original);
+    if (returned_id != NULL) {
+        free(report->original_message_id);
+        report->original_message_id = returned_id;
+    }
+
+    if (report->kind == DSN_KIND_NONE && looks_like_bounce(msg)) {
+        char *text = w.text->len > 0 ? g_strdup(w.text->str) : html_to_text(w.html->str);
+        /* Recipients from a delivery-status part that held none are not kept. */
+        for (size_t i = 0; i < report->recipient_count; i++)
+            recipient_free(&report->recipients[i]);
+        report->recipient_count = 0;
+        parse_heuristic(report, msg, text);
+        if (report->recipient_count > 0) {
+            report->kind = DSN_KIND_DSN;
+            report->style = bounce_style(text, g_mime_object_get_header(GMIME_OBJECT(msg), "Subject"),
+                                         g_mime_object_get_header(GMIME_OBJECT(msg), "From"));
+        }
+        g_free(text);
+    }
+    g_string_free(w.text, TRUE);
+    g_string_free(w.html, TRUE);
+    g_object_unref(msg);
+    return report->kind;
+}
+
+/* ---- JSON ----------------------------------------------------------------------- */
+
+const char *
+dsn_type_name(dsn_type_t type)
+{
+    return type == DSN_TYPE_HARD ? "hard" : type == DSN_TYPE_SOFT ? "soft" : NULL;
+}
+
+static int
+set_string(json_t *obj, const char *key, const char *value)
+{
+    return json_object_set_new(obj, key, value ? json_string(value) : json_null());
+}
+
+json_t *
+dsn_report_json(const dsn_report_t *report)
+{
+    json_t *obj = json_object();
+    int err = obj == NULL;
+    if (!err && report->kind == DSN_KIND_ARF) {
+        err |= set_string(obj, "feedbackType", report->feedback_type);
+        err |= set_string(obj, "originalMessageId", report->original_message_id);
+        err |= set_string(obj, "userAgent", report->user_agent);
+        err |= set_string(obj, "originalMailFrom", report->original_mail_from);
+        err |= set_string(obj, "originalRcptTo", report->original_rcpt_to);
+        err |= set_string(obj, "arrivalDate", report->arrival_date);
+        err |= set_string(obj, "sourceIp", report->source_ip);
+    } else if (!err) {
+        json_t *list = json_array();
+        err |= json_object_set_new(obj, "recipients", list);
+        for (size_t i = 0; !err && i < report->recipient_count; i++) {
+            const dsn_recipient_t *rcpt = &report->recipients[i];
+            json_t *item = json_object();
+            err |= json_array_append_new(list, item);
+            if (err)
+                break;
+            err |= set_string(item, "address", rcpt->address);
+            err |= set_string(item, "status", rcpt->status);
+            err |= set_string(item, "action", rcpt->action);
+            err |= set_string(item, "diagnostic", rcpt->diagnostic);
+            err |= set_string(item, "type", dsn_type_name(rcpt->type));
+        }
+        err |= set_string(obj, "originalMessageId", report->original_message_id);
+    }
+    if (err) {
+        json_decref(obj);
+        return NULL;
+    }
+    return obj;
+}

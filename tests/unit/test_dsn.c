@@ -1,0 +1,413 @@
+/*
+ * test_dsn.c -- bounces and complaints arriving by mail: each fixture in
+ * tests/fixtures/dsn/ (hand-written in the style of one MTA, or broken on
+ * purpose) is classified and its recipients, codes and original Message-ID
+ * read; the event payload is checked for one DSN and one ARF report.
+ * Hostile input (10,000 recipients, random bytes, truncation at every
+ * length) must give bounded, valid UTF-8 output and never crash.
+ */
+#include "unit.h"
+
+#include <glib.h>
+#include <string.h>
+
+#include "dsn.h"
+#include "header.h"
+
+#ifndef FIXTURE_DIR
+#define FIXTURE_DIR "tests/fixtures/dsn"
+#endif
+
+#define ANY_COUNT ((size_t)-1)
+
+typedef struct {
+    const char *name;
+    const char *file;
+    dsn_kind_t kind;
+    const char *style;        /* NULL: not checked */
+    size_t count;             /* ANY_COUNT: not checked */
+    const char *address;      /* first recipient; NULL: not checked */
+    const char *status;       /* first recipient's status; "-" : must be NULL */
+    dsn_type_t type;          /* first recipient's type (checked when address is) */
+    const char *message_id;   /* original Message-ID; "-" : must be NULL; NULL: not checked */
+    const char *queue_id;     /* X-Postfix-Queue-ID; NULL: not checked */
+    const char *feedback_type;
+} dsn_row_t;
+
+static const dsn_row_t dsn_rows[] = {
+    /* RFC 3464 */
+    { "Postfix bounce, text/rfc822-headers", "postfix_bounce.eml", DSN_KIND_DSN, "rfc3464", 1,
+      "nosuchuser@example.org", "5.1.1", DSN_TYPE_HARD, "orig-postfix-1@example.com", "4Bx9Qz1kHrz", NULL },
+    { "Postfix delayed (4.4.1) is soft", "postfix_delayed.eml", DSN_KIND_DSN, "rfc3464", 1, "slow@example.net",
+      "4.4.1", DSN_TYPE_SOFT, "orig-delayed-2@example.com", "5Cy0Ra2lIsz", NULL },
+    { "Sendmail, two recipients, message/rfc822", "sendmail_bounce.eml", DSN_KIND_DSN, "rfc3464", 2,
+      "bob@example.net", "5.1.1", DSN_TYPE_HARD, "orig-sendmail-3@example.com", NULL, NULL },
+    { "Exim with delivery-status part", "exim_bounce.eml", DSN_KIND_DSN, "rfc3464", 1, "nosuchuser@example.org",
+      "5.0.0", DSN_TYPE_HARD, "orig-exim-4@example.com", NULL, NULL },
+    { "Exchange Online DSN, 5.1.10", "exchange_dsn.eml", DSN_KIND_DSN, "rfc3464", 1, "frank@contoso.com",
+      "5.1.10", DSN_TYPE_HARD, "orig-exchange-7@example.com", NULL, NULL },
+    { "Gmail DSN, nested alternative, folded diagnostic", "gmail_dsn.eml", DSN_KIND_DSN, "rfc3464", 1,
+      "judy@gmail.com", "5.1.1", DSN_TYPE_HARD, "orig-gmail-12@example.com", NULL, NULL },
+    /* RFC 5965 */
+    { "ARF abuse report (RFC 5965 example)", "arf_abuse.eml", DSN_KIND_ARF, "arf", 0, NULL, NULL, DSN_TYPE_NONE,
+      "8787KJKJ3K4J3K4J3K4J3.mail@example.net", NULL, "abuse" },
+    /* heuristics */
+    { "Exim text-only bounce", "exim_text.eml", DSN_KIND_DSN, "exim", 2, "gone@example.org", "-",
+      DSN_TYPE_HARD, "orig-exim-text-5@example.com", NULL, NULL },
+    { "qmail bounce", "qmail_bounce.eml", DSN_KIND_DSN, "qmail", 2, "dave@example.net", "5.1.1", DSN_TYPE_HARD,
+      "orig-qmail-6@example.com", NULL, NULL },
+    { "Exchange NDR text, CRLF, folded Message-ID", "exchange_ndr_text.eml", DSN_KIND_DSN, "exchange", 1,
+      "grace@corp.example", "5.1.1", DSN_TYPE_HARD, "orig-ndr-8@example.com", NULL, NULL },
+    { "Gmail text bounce", "gmail_text.eml", DSN_KIND_DSN, "gmail", 1, "heidi@example.net", "5.1.1",
+      DSN_TYPE_HARD, "orig-gmail-9@example.com", NULL, NULL },
+    { "Yahoo bounce, 554 without X.Y.Z", "yahoo_bounce.eml", DSN_KIND_DSN, "yahoo", 1, "ivan@yahoo.com", "5.0.0",
+      DSN_TYPE_HARD, "orig-yahoo-10@example.com", NULL, NULL },
+    { "Exim delay warning is soft", "exim_delay.eml", DSN_KIND_DSN, "exim", 1, "slowpoke@example.org", "-",
+      DSN_TYPE_SOFT, "-", NULL, NULL },
+    { "Outlook NDR, HTML only", "outlook_ndr_text.eml", DSN_KIND_DSN, "exchange", 1, "mallory@fabrikam.example",
+      "5.1.10", DSN_TYPE_HARD, "-", NULL, NULL },
+    { "Sendmail text-only bounce", "sendmail_text.eml", DSN_KIND_DSN, "generic", 1, "oscar@old.example.net",
+      "5.1.1", DSN_TYPE_HARD, "orig-sendmail-text-14@example.com", NULL, NULL },
+    /* not a bounce */
+    { "person quoting an NDR is not a bounce", "plain_message.eml", DSN_KIND_NONE, NULL, 0, NULL, NULL,
+      DSN_TYPE_NONE, "-", NULL, NULL },
+    { "forwarded NDR is not a bounce", "forwarded_ndr.eml", DSN_KIND_NONE, NULL, 0, NULL, NULL, DSN_TYPE_NONE, "-",
+      NULL, NULL },
+    /* broken */
+    { "truncated delivery-status keeps the recipient", "broken_truncated.eml", DSN_KIND_DSN, "rfc3464", 1,
+      "nosuchuser@example.org", "5.1.1", DSN_TYPE_HARD, "-", "4Bx9Qz1kHrz", NULL },
+    { "multipart/report without boundary", "broken_no_boundary.eml", DSN_KIND_NONE, NULL, ANY_COUNT, NULL, NULL,
+      DSN_TYPE_NONE, NULL, NULL, NULL },
+    { "garbage delivery-status", "broken_garbage_status.eml", DSN_KIND_NONE, NULL, 0, NULL, NULL, DSN_TYPE_NONE,
+      NULL, NULL, NULL },
+    { "binary junk", "broken_binary.eml", DSN_KIND_NONE, NULL, 0, NULL, NULL, DSN_TYPE_NONE, "-", NULL, NULL },
+    { "NUL bytes and invalid UTF-8 in fields", "broken_nul_utf8.eml", DSN_KIND_DSN, "rfc3464", 1, NULL, NULL,
+      DSN_TYPE_NONE, NULL, NULL, NULL },
+};
+
+static char *
+read_fixture(const char *file, size_t *len)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", FIXTURE_DIR, file);
+    FILE *fp = fopen(path, "rb");
+    if (fp == NULL)
+        fail_msg("cannot open %s", path);
+    char *buf = NULL;
+    size_t cap = 0, used = 0, n;
+    do {
+        if (used == cap) {
+            cap = cap ? cap * 2 : 65536;
+            buf = realloc(buf, cap);
+            assert_non_null(buf);
+        }
+        n = fread(buf + used, 1, cap - used, fp);
+        used += n;
+    } while (n > 0);
+    fclose(fp);
+    *len = used;
+    return buf;
+}
+
+static void
+check_string(const char *s, size_t max)
+{
+    if (s == NULL)
+        return;
+    size_t len = strlen(s);
+    if (len > max)
+        fail_msg("%zu bytes, more than %zu", len, max);
+    if (!unit_utf8_valid(s, len))
+        fail_msg("not valid UTF-8: %s", s);
+    for (size_t i = 0; i < len; i++)
+        if (((unsigned char)s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f)
+            fail_msg("control 0x%02x in \"%s\"", (unsigned char)s[i], s);
+}
+
+/* What holds for every report, whatever the input. */
+static void
+check_invariants(const dsn_report_t *report)
+{
+    assert_true(report->recipient_count <= DSN_MAX_RECIPIENTS);
+    if (report->kind == DSN_KIND_NONE)
+        assert_null(report->style);
+    else
+        assert_non_null(report->style);
+    for (size_t i = 0; i < report->recipient_count; i++) {
+        const dsn_recipient_t *rcpt = &report->recipients[i];
+        assert_non_null(rcpt->address);
+        check_string(rcpt->address, DSN_MAX_ADDRESS);
+        check_string(rcpt->original, DSN_MAX_ADDRESS);
+        check_string(rcpt->action, DSN_MAX_FIELD);
+        check_string(rcpt->status, DSN_MAX_FIELD);
+        check_string(rcpt->diagnostic, DSN_MAX_DIAGNOSTIC);
+        check_string(rcpt->remote_mta, DSN_MAX_FIELD);
+    }
+    const char *fields[] = { report->original_queue_id, report->original_envelope_id, report->reporting_mta,
+                             report->feedback_type, report->user_agent, report->arrival_date, report->source_ip,
+                             report->reported_domain };
+    for (size_t i = 0; i < UNIT_ROWS(fields); i++)
+        check_string(fields[i], DSN_MAX_FIELD);
+    check_string(report->original_message_id, DSN_MAX_MESSAGE_ID);
+    check_string(report->original_mail_from, DSN_MAX_ADDRESS);
+    check_string(report->original_rcpt_to, DSN_MAX_ADDRESS);
+    json_t *payload = dsn_report_json(report);
+    assert_non_null(payload);
+    json_decref(payload);
+}
+
+static void
+want_field(const char *what, const char *got, const char *want)
+{
+    if (want == NULL)
+        return;
+    if (strcmp(want, "-") == 0) {
+        if (got != NULL)
+            fail_msg("%s: want none, got \"%s\"", what, got);
+        return;
+    }
+    if (got == NULL || strcmp(got, want) != 0)
+        fail_msg("%s: want \"%s\", got \"%s\"", what, want, got ? got : "(null)");
+}
+
+static void
+test_fixture(void **state)
+{
+    const dsn_row_t *row = *state;
+    size_t len;
+    char *raw = read_fixture(row->file, &len);
+    dsn_report_t report;
+    dsn_kind_t kind = dsn_parse(raw, len, &report);
+    free(raw);
+    check_invariants(&report);
+    if (kind != row->kind || report.kind != row->kind)
+        fail_msg("kind: want %d, got %d", (int)row->kind, (int)kind);
+    want_field("style", report.style, row->style);
+    if (row->count != ANY_COUNT && report.recipient_count != row->count)
+        fail_msg("recipients: want %zu, got %zu", row->count, report.recipient_count);
+    if (row->address != NULL) {
+        assert_true(report.recipient_count > 0);
+        const dsn_recipient_t *first = &report.recipients[0];
+        want_field("address", first->address, row->address);
+        want_field("status", first->status, row->status);
+        if (first->type != row->type)
+            fail_msg("type: want %d, got %d", (int)row->type, (int)first->type);
+        assert_non_null(first->action);
+    }
+    want_field("original Message-ID", report.original_message_id, row->message_id);
+    want_field("queue id", report.original_queue_id, row->queue_id);
+    want_field("feedback type", report.feedback_type, row->feedback_type);
+    dsn_report_free(&report);
+}
+
+static dsn_report_t
+parse_fixture(const char *file)
+{
+    size_t len;
+    char *raw = read_fixture(file, &len);
+    dsn_report_t report;
+    dsn_parse(raw, len, &report);
+    free(raw);
+    return report;
+}
+
+/* Details beyond the table: the second recipient, Original-Recipient, diagnostics. */
+static void
+test_details(void **state)
+{
+    dsn_report_t report = parse_fixture("postfix_bounce.eml");
+    const dsn_recipient_t *rcpt = &report.recipients[0];
+    assert_string_equal(rcpt->original, "NoSuchUser@example.org");
+    assert_string_equal(rcpt->action, "failed");
+    assert_string_equal(rcpt->remote_mta, "mx.example.org");
+    assert_non_null(strstr(rcpt->diagnostic, "550 5.1.1 <nosuchuser@example.org>: Recipient address"));
+    assert_non_null(strstr(rcpt->diagnostic, "User unknown in virtual mailbox table"));
+    assert_string_equal(report.reporting_mta, "mail.example.com");
+    dsn_report_free(&report);
+
+    report = parse_fixture("sendmail_bounce.eml");
+    assert_int_equal(report.recipient_count, 2);
+    assert_string_equal(report.recipients[1].address, "carol@example.net");
+    assert_string_equal(report.recipients[1].status, "5.2.2");
+    dsn_report_free(&report);
+
+    report = parse_fixture("qmail_bounce.eml");
+    assert_string_equal(report.recipients[1].address, "erin@example.net");
+    assert_string_equal(report.recipients[1].status, "5.7.1");
+    assert_non_null(strstr(report.recipients[1].diagnostic, "Relay access denied"));
+    dsn_report_free(&report);
+
+    report = parse_fixture("exim_text.eml");
+    assert_string_equal(report.recipients[1].address, "also-gone@example.org");
+    assert_string_equal(report.recipients[1].status, "5.0.0");
+    assert_string_equal(report.recipients[0].action, "failed");
+    dsn_report_free(&report);
+
+    report = parse_fixture("arf_abuse.eml");
+    assert_string_equal(report.user_agent, "SomeGenerator/1.0");
+    assert_string_equal(report.original_mail_from, "somespammer@example.net");
+    assert_string_equal(report.original_rcpt_to, "user@example.com");
+    assert_string_equal(report.arrival_date, "Thu, 8 Mar 2005 14:00:00 EDT");
+    assert_string_equal(report.source_ip, "192.0.2.1");
+    assert_string_equal(report.reported_domain, "example.net");
+    dsn_report_free(&report);
+
+    report = parse_fixture("broken_nul_utf8.eml");
+    assert_string_equal(report.recipients[0].status, "5.1.1");
+    assert_int_equal(report.recipients[0].type, DSN_TYPE_HARD);
+    assert_true(strlen(report.recipients[0].diagnostic) > 900);
+    dsn_report_free(&report);
+}
+
+static void
+test_json_dsn(void **state)
+{
+    dsn_report_t report = parse_fixture("postfix_delayed.eml");
+    json_t *payload = dsn_report_json(&report);
+    char *text = json_dumps(payload, JSON_SORT_KEYS | JSON_COMPACT);
+    assert_string_equal(text, "{\"originalMessageId\":\"orig-delayed-2@example.com\",\"recipients\":[{"
+                              "\"action\":\"delayed\",\"address\":\"slow@example.net\",\"diagnostic\":"
+                              "\"connect to mx.example.net[198.51.100.7]:25: Connection timed out\","
+                              "\"status\":\"4.4.1\",\"type\":\"soft\"}]}");
+    free(text);
+    json_decref(payload);
+    dsn_report_free(&report);
+}
+
+static void
+test_json_arf(void **state)
+{
+    dsn_report_t report = parse_fixture("arf_abuse.eml");
+    json_t *payload = dsn_report_json(&report);
+    assert_string_equal(json_string_value(json_object_get(payload, "feedbackType")), "abuse");
+    assert_string_equal(json_string_value(json_object_get(payload, "originalMessageId")),
+                        "8787KJKJ3K4J3K4J3K4J3.mail@example.net");
+    assert_string_equal(json_string_value(json_object_get(payload, "sourceIp")), "192.0.2.1");
+    assert_null(json_object_get(payload, "recipients"));
+    json_decref(payload);
+    dsn_report_free(&report);
+}
+
+/* 10,000 recipients: the first DSN_MAX_RECIPIENTS kept, truncated set. */
+static void
+test_many_recipients(void **state)
+{
+    static const char head[] = "From: MAILER-DAEMON@mail.example.com\nMIME-Version: 1.0\n"
+                               "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
+                               "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mail.example.com\n";
+    GString *raw = g_string_new(head);
+    for (int i = 0; i < 10000; i++)
+        g_string_append_printf(raw, "\nFinal-Recipient: rfc822; user%d@example.org\nAction: failed\n"
+                                    "Status: 5.1.1\n", i);
+    g_string_append(raw, "\n--B--\n");
+    dsn_report_t report;
+    assert_int_equal(dsn_parse(raw->str, raw->len, &report), DSN_KIND_DSN);
+    assert_int_equal(report.recipient_count, DSN_MAX_RECIPIENTS);
+    assert_true(report.truncated);
+    assert_string_equal(report.recipients[999].address, "user999@example.org");
+    check_invariants(&report);
+    dsn_report_free(&report);
+    g_string_free(raw, TRUE);
+}
+
+/* Many blocks without a recipient: parsing stops at a bound. */
+static void
+test_many_empty_blocks(void **state)
+{
+    static const char head[] = "From: MAILER-DAEMON@mail.example.com\nMIME-Version: 1.0\n"
+                               "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
+                               "--B\nContent-Type: message/delivery-status\n\n";
+    GString *raw = g_string_new(head);
+    for (int i = 0; i < 200000; i++)
+        g_string_append(raw, "X-Junk: 1\n\n");
+    g_string_append(raw, "Final-Recipient: rfc822; late@example.org\nAction: failed\n\n--B--\n");
+    dsn_report_t report;
+    dsn_parse(raw->str, raw->len, &report);
+    assert_int_equal(report.recipient_count, 0);
+    assert_true(report.truncated);
+    check_invariants(&report);
+    dsn_report_free(&report);
+    g_string_free(raw, TRUE);
+}
+
+/* Every prefix of a DSN, and of a heuristic bounce: no crash, safe output. */
+static void
+test_every_truncation(void **state)
+{
+    static const char *const files[] = { "postfix_bounce.eml", "qmail_bounce.eml", "arf_abuse.eml",
+                                         "exchange_ndr_text.eml", "gmail_dsn.eml" };
+    for (size_t f = 0; f < UNIT_ROWS(files); f++) {
+        size_t len;
+        char *raw = read_fixture(files[f], &len);
+        for (size_t cut = 0; cut <= len; cut += 7) {
+            dsn_report_t report;
+            dsn_parse(raw, cut, &report);
+            check_invariants(&report);
+            dsn_report_free(&report);
+        }
+        free(raw);
+    }
+}
+
+/* Random bytes with MIME and DSN syntax mixed in. */
+static void
+test_random_messages(void **state)
+{
+    static const char *const pieces[] = {
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n", "--B\n", "--B--\n",
+        "Content-Type: message/delivery-status\n", "Content-Type: message/feedback-report\n",
+        "Content-Type: text/rfc822-headers\n", "Content-Type: message/rfc822\n", "From: MAILER-DAEMON@x.example\n",
+        "Final-Recipient: rfc822; a@b.example\n", "Action: failed\n", "Status: 5.1.1\n", "\n", "\n\n",
+        "Diagnostic-Code: smtp; 550 ", "<x@y.example>:\n", "Message-ID: <m@x>\n", "\x00", "\xff\xfe", "\r\n",
+        "Content-Transfer-Encoding: base64\n", "Feedback-Type: abuse\n", "=?utf-8?q?=00?=", " folded\n" };
+    unsigned long seed = 11;
+    GString *raw = g_string_new(NULL);
+    for (int iter = 0; iter < 2000; iter++) {
+        g_string_truncate(raw, 0);
+        seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+        int n = (int)((seed >> 33) % 40);
+        for (int k = 0; k < n; k++) {
+            seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+            const char *p = pieces[(seed >> 33) % UNIT_ROWS(pieces)];
+            g_string_append_len(raw, p, p[0] ? (gssize)strlen(p) : 1);
+        }
+        dsn_report_t report;
+        dsn_parse(raw->str, raw->len, &report);
+        check_invariants(&report);
+        dsn_report_free(&report);
+    }
+    g_string_free(raw, TRUE);
+}
+
+static void
+test_empty_input(void **state)
+{
+    dsn_report_t report;
+    assert_int_equal(dsn_parse(NULL, 0, &report), DSN_KIND_NONE);
+    dsn_report_free(&report);
+    assert_int_equal(dsn_parse("", 0, &report), DSN_KIND_NONE);
+    dsn_report_free(&report);
+}
+
+static int
+group_setup(void **state)
+{
+    header_init();
+    return 0;
+}
+
+int
+main(void)
+{
+    static unit_suite_t suite;
+    unit_add_rows(&suite, test_fixture, dsn_rows, sizeof(dsn_rows[0]), UNIT_ROWS(dsn_rows));
+    unit_add(&suite, "fields beyond the table", test_details, NULL);
+    unit_add(&suite, "DSN event payload", test_json_dsn, NULL);
+    unit_add(&suite, "ARF event payload", test_json_arf, NULL);
+    unit_add(&suite, "10,000 recipients capped", test_many_recipients, NULL);
+    unit_add(&suite, "200,000 empty blocks bounded", test_many_empty_blocks, NULL);
+    unit_add(&suite, "every truncation is safe", test_every_truncation, NULL);
+    unit_add(&suite, "random messages are safe", test_random_messages, NULL);
+    unit_add(&suite, "empty input", test_empty_input, NULL);
+    return unit_run("dsn", &suite, group_setup, NULL);
+}
