@@ -35,12 +35,14 @@ static const char reserve_lua[] =
     "redis.call('ZADD', KEYS[1], now, ARGV[3])\n"
     "redis.call('PEXPIRE', KEYS[1], window + 1000)\n"
     "daily = redis.call('HINCRBY', KEYS[2], day, 1)\n"
-    "if redis.call('HLEN', KEYS[2]) > 1 then\n"
+    /* Housekeeping once a day, at the day's first send: drop old days
+     * and push the key's expiry past the end of today. */
+    "if daily == 1 then\n"
     "  for _, d in ipairs(redis.call('HKEYS', KEYS[2])) do\n"
     "    if tonumber(d) < day - 1 then redis.call('HDEL', KEYS[2], d) end\n"
     "  end\n"
+    "  redis.call('EXPIRE', KEYS[2], 172800)\n"
     "end\n"
-    "redis.call('EXPIRE', KEYS[2], 172800)\n"
     "redis.call('HSET', KEYS[3], ARGV[3], day)\n"
     "redis.call('EXPIRE', KEYS[3], 172800)\n"
     "return {0, daily, burst + 1, 0, reset}\n";
