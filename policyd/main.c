@@ -174,6 +174,10 @@ main(int argc, char **argv)
         fprintf(stderr, "postinbox-policyd: %s\n", err);
         return 1;
     }
+    if (strcmp(rt->cfg->postfix_log, "-") == 0 && !foreground) {
+        fprintf(stderr, "postinbox-policyd: postfix_log = - (standard input) needs -f\n");
+        return 1;
+    }
     runtime_install(rt);
     if (!foreground && main_daemonize(&ready_fd) != 0) {
         fprintf(stderr, "postinbox-policyd: cannot daemonize: %s\n", strerror(errno));
@@ -191,11 +195,6 @@ main(int argc, char **argv)
 
     rt = runtime_acquire();
     if (rt->cfg->postfix_log[0]) {
-        if (strcmp(rt->cfg->postfix_log, "-") == 0 && !foreground) {
-            log_error("postfix_log = - (standard input) needs -f");
-            main_report(&ready_fd, 0);
-            return 1;
-        }
         if (logfollow_start(rt->cfg->postfix_log, rt->cfg->postfix_log_state, err, sizeof(err)) != 0) {
             log_error("%s", err);
             main_report(&ready_fd, 0);

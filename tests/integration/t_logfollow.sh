@@ -192,5 +192,23 @@ t_eq "50 outbound messages delivered" 50 \
     "$(q "SELECT count(*) FROM postinbox.message WHERE inbox_id = '$BURST_ID' AND status = 'delivered'")"
 t_match "the rotation was noticed" "was rotated" "$(cat "$LOG")"
 
+# ---- truncation (copytruncate style) ---------------------------------------------------------
+: >"$MAILLOG"
+QTRUNC=$(send ok4@remote.test trunc1)
+if wait_events "$QTRUNC" message.delivered 1 10; then t_ok "a truncated log is read again from its start"; else t_fail "a truncated log is read again from its start"; fi
+t_match "the truncation was noticed" "was truncated" "$(cat "$LOG")"
+stop_policyd
+
+# ---- standard input (journalctl -f -o cat | ...) ------------------------------------------------
+QSTDIN=$(send ok5@remote.test stdin1)
+svc_maillog_wait "$QSTDIN: to=<ok5@remote.test>.*status=sent" 10
+pi_write_conf "postfix_log = -"
+out=$("$PI_POLICYD" -c "$PI_CONF" 2>&1 </dev/null)
+t_match "postfix_log = - needs -f" "^1 .*needs -f" "$? $out"
+grep -h "$QSTDIN" "$MAILLOG" | sed 's/^.*postfix\/[a-z]*\[[0-9]*\]: //' >"$SVC_DIR/stdin.lines"
+"$PI_POLICYD" -c "$PI_CONF" -f <"$SVC_DIR/stdin.lines" >>"$LOG" 2>&1 &
+PD=$!
+svc_register_pid "$PD"
+if wait_events "$QSTDIN" message.delivered 1 10; then t_ok "lines on standard input (no prefix)"; else t_fail "lines on standard input (no prefix)"; fi
 stop_policyd
 t_summary
