@@ -6,7 +6,8 @@
 # retries) then delivered, bounced (hard, bounceCount), a message with a
 # delivered and a bounced recipient, the whole log read again after a
 # restart (nothing counted twice), lines written while the daemon was
-# down (resumed from the saved position), and two rotations during a
+# down (resumed from the saved position), expiry (message.bounced of
+# type soft, no bounceCount), truncation, standard input, and two rotations during a
 # burst of 50 messages (nothing lost).
 set -u
 . "$(dirname "$0")/common.sh"
@@ -197,6 +198,16 @@ t_match "the rotation was noticed" "was rotated" "$(cat "$LOG")"
 QTRUNC=$(send ok4@remote.test trunc1)
 if wait_events "$QTRUNC" message.delivered 1 10; then t_ok "a truncated log is read again from its start"; else t_fail "a truncated log is read again from its start"; fi
 t_match "the truncation was noticed" "was truncated" "$(cat "$LOG")"
+
+# ---- expired (maximal_queue_lifetime = 0: one try) -----------------------------------------------
+svc_postconf -e "maximal_queue_lifetime = 0" "bounce_queue_lifetime = 0"
+svc_postfix_reload
+QEXP=$(send soft@remote.test exp1)
+if wait_events "$QEXP" message.bounced 1 15; then t_ok "expired: message.bounced"; else t_fail "expired: message.bounced"; grep "$QEXP" "$MAILLOG" >&2; fi
+P=$(payload "$QEXP" message.bounced)
+t_match "expired payload: 4.x.x, failed, soft" "^soft@remote.test 4\.[0-9]+\.[0-9]+ failed soft" \
+    "$(echo "$P" | json_get recipients.0.address) $(echo "$P" | json_get recipients.0.status) $(echo "$P" | json_get recipients.0.action) $(echo "$P" | json_get recipients.0.type)"
+t_eq "expired: status bounced, bounceCount unchanged" "bounced 2" "$(mstatus "$QEXP") $(bounces)"
 stop_policyd
 
 # ---- standard input (journalctl -f -o cat | ...) ------------------------------------------------
