@@ -18,6 +18,7 @@ if [ ! -x "$PI_POLICYD" ] || ! command -v smtp-sink >/dev/null; then
     echo "SKIP: needs $PI_POLICYD and smtp-sink"
     exit 77
 fi
+# shellcheck disable=SC2119
 pi_setup
 LOG=$SVC_DIR/policyd.log
 STATE=$SVC_DIR/postfix_log.state
