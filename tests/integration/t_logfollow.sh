@@ -103,6 +103,14 @@ t_eq "delivered payload: recipient, status, action" "ok@remote.test 2.0.0 delive
     "$(echo "$P" | json_get recipients.0.address) $(echo "$P" | json_get recipients.0.status) $(echo "$P" | json_get recipients.0.action) $(echo "$P" | json_get originalMessageId) $(echo "$P" | json_get queueId) $(echo "$P" | json_get address)"
 t_eq "message status delivered" delivered "$(mstatus "$QOK")"
 
+# ---- inbound mail (no outbound row for its queue id) is ignored -------------------------------
+r=$(smtp_send --from stranger@remote.test --to "$SENDER" --header "Message-Id: <in1@test>")
+[[ $r =~ queued\ as\ ([0-9A-Za-z]+) ]] && QIN=${BASH_REMATCH[1]}
+svc_maillog_wait "${QIN:-none}: to=<$SENDER>.*status=sent" 10
+sleep 0.5
+t_eq "inbound: delivered to us, its row stays received, no delivery event" "received 0" \
+    "$(q "SELECT status FROM postinbox.message WHERE queue_id = '${QIN:-none}' AND direction = 'inbound'") $(q "SELECT count(*) FROM postinbox.event e JOIN postinbox.message m ON m.id = e.message_id WHERE m.queue_id = '${QIN:-none}' AND e.type <> 'message.received'")"
+
 # ---- bounced (5xx) ------------------------------------------------------------------------
 QBAD=$(send bad@remote.test bad1)
 if wait_events "$QBAD" message.bounced 1; then t_ok "message.bounced"; else t_fail "message.bounced"; fi
