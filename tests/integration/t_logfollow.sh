@@ -173,6 +173,16 @@ t_eq "no event while the daemon is down" 0 "$(events "$QDOWN" message.delivered)
 start_policyd
 if wait_events "$QDOWN" message.delivered 1 10; then t_ok "resumed from the saved position"; else t_fail "resumed from the saved position"; fi
 
+# ---- rotated while the daemon was down: the rest of the old file is read first ---------------------
+stop_policyd
+QROT=$(send ok6@remote.test rot1)
+svc_maillog_wait "$QROT: to=<ok6@remote.test>.*status=sent" 10
+mv "$MAILLOG" "$MAILLOG.0"
+svc_postfix_reload
+start_policyd
+if wait_events "$QROT" message.delivered 1 10; then t_ok "rotated while down: the old file's rest is read"; else t_fail "rotated while down: the old file's rest is read"; fi
+t_match "found by its inode" "reading the rest of .*maillog.0 from offset" "$(cat "$LOG")"
+
 # ---- two rotations during a burst of 50 --------------------------------------------------------
 read -r BURST_ID BURST <<<"$(pi_inbox "$A" burst --daily-limit 1000 --burst-limit 1000)"
 pi_ctl login grant --login alice@example.test --inbox "$BURST" >/dev/null
@@ -206,7 +216,7 @@ for _ in $(seq 1 300); do [ "$(delivered_burst)" -ge 50 ] && break; sleep 0.1; d
 t_eq "50 messages across two rotations: 50 delivered events" 50 "$(delivered_burst)"
 t_eq "50 outbound messages delivered" 50 \
     "$(q "SELECT count(*) FROM postinbox.message WHERE inbox_id = '$BURST_ID' AND status = 'delivered'")"
-t_eq "both rotations were noticed (second: $ROT)" 2 "$(grep -c "was rotated" "$LOG")"
+t_eq "both rotations were noticed (second: $ROT)" 2 "$(grep -c "was rotated; following the new file" "$LOG")"
 
 # ---- truncation (copytruncate style) ---------------------------------------------------------
 : >"$MAILLOG"
