@@ -124,15 +124,15 @@ t_eq "message status bounced" bounced "$(mstatus "$QBAD")"
 QSOFT=$(send soft@remote.test soft1)
 if wait_events "$QSOFT" message.deferred 1; then t_ok "message.deferred"; else t_fail "message.deferred"; fi
 svc_maillog_wait "$QSOFT: to=<soft@remote.test>.*status=deferred" 10
-for _ in $(seq 1 100); do
-    [ "$(grep -c "$QSOFT: to=<soft@remote.test>.*status=deferred" "$MAILLOG")" -ge 3 ] && break
+for _ in $(seq 1 300); do
+    [ "$(grep -c "$QSOFT: to=<soft@remote.test>.*status=deferred" "$MAILLOG")" -ge 2 ] && break
     sleep 0.1
 done
-t_eq "Postfix retried (>= 3 deferred lines)" yes \
-    "$([ "$(grep -c "$QSOFT: to=<soft@remote.test>.*status=deferred" "$MAILLOG")" -ge 3 ] && echo yes || echo no)"
+t_eq "Postfix retried (>= 2 deferred lines within 30 s)" yes \
+    "$([ "$(grep -c "$QSOFT: to=<soft@remote.test>.*status=deferred" "$MAILLOG")" -ge 2 ] && echo yes || echo no)"
 sleep 0.5
 t_eq "one message.deferred for all the retries" 1 "$(events "$QSOFT" message.deferred)"
-t_match "deferrals counted per retry" "^[3-9]|^[1-9][0-9]" \
+t_match "deferrals counted per retry" "^[2-9]|^[1-9][0-9]" \
     "$(q "SELECT deferrals FROM postinbox.message_recipient r JOIN postinbox.message m ON m.id = r.message_id WHERE m.queue_id = '$QSOFT'")"
 P=$(payload "$QSOFT" message.deferred)
 t_match "deferred payload: 4.x.x, delayed, soft" "^4\.[0-9]+\.[0-9]+ delayed soft" \
@@ -191,16 +191,16 @@ burst() {
     for i in $(seq 1 50); do
         smtp_send "${AUTH[@]}" --from "$BURST" --to "b$i@remote.test" >/dev/null &
         pids+=($!)
-        if (( i % 10 == 0 )); then wait "${pids[@]}"; pids=(); fi
+        if (( i % 5 == 0 )); then wait "${pids[@]}"; pids=(); sleep 0.4; fi
     done
 }
 burst &
 BP=$!
-sleep 1
+sleep 0.7
 mv "$MAILLOG" "$MAILLOG.1"
 sleep 0.3
-svc_postfix_reload      # postlogd reopens maillog_file: a new file
-sleep 1
+svc_postfix_reload      # postlogd reopens maillog_file: a new file at its next line
+sleep 0.5
 # the second one as Postfix 3.7 does it: rename to maillog.DATE-TIME, HUP the master, gzip
 ROT="postfix logrotate"
 if ! postfix -c "$PFCONF" logrotate >"$SVC_DIR/logrotate.out" 2>&1 </dev/null; then
@@ -214,11 +214,17 @@ delivered_burst() {
 }
 for _ in $(seq 1 300); do [ "$(delivered_burst)" -ge 50 ] && break; sleep 0.1; done
 t_eq "50 messages across two rotations: 50 delivered events" 50 "$(delivered_burst)"
+N1=$(grep -cE "b[0-9]+@remote.test>.*status=sent" "$MAILLOG.1")
+t_eq "the first rotation fell inside the burst (some deliveries in maillog.1, not all: $N1)" yes \
+    "$([ "$N1" -gt 0 ] && [ "$N1" -lt 50 ] && echo yes || echo no)"
 t_eq "50 outbound messages delivered" 50 \
     "$(q "SELECT count(*) FROM postinbox.message WHERE inbox_id = '$BURST_ID' AND status = 'delivered'")"
+for _ in $(seq 1 100); do [ "$(grep -c "was rotated; following the new file" "$LOG")" -ge 2 ] && break; sleep 0.1; done
 t_eq "both rotations were noticed (second: $ROT)" 2 "$(grep -c "was rotated; following the new file" "$LOG")"
 
 # ---- truncation (copytruncate style) ---------------------------------------------------------
+QPRE=$(send ok7@remote.test pre1)       # the current file exists and is followed
+wait_events "$QPRE" message.delivered 1 10
 : >"$MAILLOG"
 QTRUNC=$(send ok4@remote.test trunc1)
 if wait_events "$QTRUNC" message.delivered 1 10; then t_ok "a truncated log is read again from its start"; else t_fail "a truncated log is read again from its start"; fi
