@@ -67,6 +67,12 @@ static const config_key_t config_table[] = {
       "after rotate-secret, sign with both secrets for this long" },
     { "webhook_poll_interval", CT_DURATION, "5s", 100, 3600000, { 0 }, OFF(webhook_poll_interval_ms),
       "poll for due deliveries this often even without NOTIFY" },
+    { "postfix_log", CT_STRING, "", 0, 0, { 0 }, OFF(postfix_log),
+      "Postfix log to follow for delivery status: a file (maillog_file or syslog), \"-\" = standard input, empty = off" },
+    { "postfix_log_state", CT_STRING, "/var/lib/postinbox/postfix_log.state", 0, 0, { 0 }, OFF(postfix_log_state),
+      "file keeping the read position in postfix_log (device, inode, offset); empty = start at the end" },
+    { "deferred_events", CT_ENUM, "first", 0, 0, { "first", "every" }, OFF(deferred_events),
+      "message.deferred for the first deferral of each recipient only, or for every retry" },
 };
 
 #define CONFIG_KEYS (sizeof(config_table) / sizeof(config_table[0]))

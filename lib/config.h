@@ -19,6 +19,7 @@
 
 typedef enum { BACKEND_ERROR_TEMPFAIL = 0, BACKEND_ERROR_ACCEPT } backend_error_policy_t;
 typedef enum { SPOOF_REJECT = 0, SPOOF_ACCEPT } spoof_policy_t;
+typedef enum { DEFERRED_EVENTS_FIRST = 0, DEFERRED_EVENTS_EVERY } deferred_events_t;
 
 #define CONFIG_MAX_RETRIES 32
 
@@ -52,6 +53,9 @@ typedef struct pi_config {
     long webhook_disable_after_ms;
     long webhook_rotation_grace_ms;
     long webhook_poll_interval_ms;
+    char *postfix_log;              /* "" = off; a path, or "-" for standard input */
+    char *postfix_log_state;        /* "" = do not persist the position */
+    deferred_events_t deferred_events;
 } pi_config_t;
 
 /* Default path when -c is not given. */

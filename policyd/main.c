@@ -6,8 +6,10 @@
  *            defaults when the default file does not exist)
  *   -f       stay in the foreground and log to stderr
  *   -t       check the config and exit
- * Runs the webhook dispatcher (dispatcher.c) and, when policy_listen is
- * set, the Postfix policy service (policy_server.c).
+ * Runs the webhook dispatcher (dispatcher.c), when policy_listen is set
+ * the Postfix policy service (policy_server.c), and when postfix_log is
+ * set the Postfix log follower (logfollow.c: delivery status; "-" reads
+ * standard input and needs -f).  postfix_log takes effect at start.
  * Signals, taken by sigwait(2) in the main thread (blocked everywhere
  * else, so no handler runs at all):
  *   SIGHUP   reload: a new config and runtime are built aside and swapped
@@ -32,6 +34,7 @@
 #include "config.h"
 #include "dispatcher.h"
 #include "log.h"
+#include "logfollow.h"
 #include "policy_server.h"
 #include "runtime.h"
 
@@ -106,6 +109,9 @@ main_reload(void)
     runtime_t *old = runtime_acquire();
     if (old && strcmp(old->cfg->policy_listen, rt->cfg->policy_listen) != 0)
         log_warn("policy_listen changed to \"%s\": takes effect at the next restart", rt->cfg->policy_listen);
+    if (old && (strcmp(old->cfg->postfix_log, rt->cfg->postfix_log) != 0
+                || strcmp(old->cfg->postfix_log_state, rt->cfg->postfix_log_state) != 0))
+        log_warn("postfix_log/postfix_log_state changed: takes effect at the next restart");
     runtime_release(old);
     log_set_level(rt->cfg->log_level);
     runtime_install(rt);
@@ -168,6 +174,10 @@ main(int argc, char **argv)
         fprintf(stderr, "postinbox-policyd: %s\n", err);
         return 1;
     }
+    if (strcmp(rt->cfg->postfix_log, "-") == 0 && !foreground) {
+        fprintf(stderr, "postinbox-policyd: postfix_log = - (standard input) needs -f\n");
+        return 1;
+    }
     runtime_install(rt);
     if (!foreground && main_daemonize(&ready_fd) != 0) {
         fprintf(stderr, "postinbox-policyd: cannot daemonize: %s\n", strerror(errno));
@@ -184,6 +194,14 @@ main(int argc, char **argv)
     umask(007);
 
     rt = runtime_acquire();
+    if (rt->cfg->postfix_log[0]) {
+        if (logfollow_start(rt->cfg->postfix_log, rt->cfg->postfix_log_state, err, sizeof(err)) != 0) {
+            log_error("%s", err);
+            main_report(&ready_fd, 0);
+            return 1;
+        }
+        log_info("following the Postfix log %s", rt->cfg->postfix_log);
+    }
     if (rt->cfg->policy_listen[0]) {
         if (policy_server_start(rt->cfg->policy_listen, err, sizeof(err)) != 0) {
             log_error("%s", err);
@@ -219,6 +237,7 @@ main(int argc, char **argv)
     }
     if (policy_started)
         policy_server_stop();
+    logfollow_stop();
     dispatcher_stop();
     runtime_install(NULL);
     curl_global_cleanup();

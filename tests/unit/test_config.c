@@ -168,6 +168,7 @@ static const config_error_row_t config_error_rows[] = {
     { "line without '='", "\n\nlog_level info\n", { "bad.conf:3:", "key = value" } },
     { "bad int", "backend_timeout_ms = 2s\n", { "bad.conf:1:", "backend_timeout_ms", "\"2s\" is not a number" } },
     { "empty int", "backend_pool_size =\n", { "bad.conf:1:", "backend_pool_size", "not a number" } },
+    { "bad deferred_events", "deferred_events = sometimes\n", { "bad.conf:1:", "deferred_events" } },
     { "int overflowing long", "backend_pool_size = 99999999999999999999999\n",
       { "bad.conf:1:", "backend_pool_size", "not a number" } },
     { "int below range", "\nbackend_timeout_ms = 19\n", { "bad.conf:2:", "backend_timeout_ms", "out of range 20..25000" } },
@@ -226,7 +227,9 @@ test_policyd_keys(void **state)
     pi_config_t *cfg = config_parse_text("webhook_timeout = 1500ms\nwebhook_retry_schedule = 0s 1s,2m\n"
                                          "webhook_allow_http = yes\nwebhook_allow_networks = 127.0.0.0/8\n"
                                          "webhook_disable_after = 1d\nwebhook_poll_interval = 2\n"
-                                         "policy_listen = 127.0.0.1:10040\n",
+                                         "policy_listen = 127.0.0.1:10040\n"
+                                         "postfix_log = /var/log/mail.log\npostfix_log_state = /tmp/pl.state\n"
+                                         "deferred_events = every\n",
                                          "p.conf", err, sizeof(err));
     if (cfg == NULL)
         fail_msg("refused: %s", err);
@@ -238,6 +241,9 @@ test_policyd_keys(void **state)
     assert_int_equal(cfg->webhook_disable_after_ms, 86400000L);
     assert_int_equal(cfg->webhook_poll_interval_ms, 2000);
     assert_string_equal(cfg->policy_listen, "127.0.0.1:10040");
+    assert_string_equal(cfg->postfix_log, "/var/log/mail.log");
+    assert_string_equal(cfg->postfix_log_state, "/tmp/pl.state");
+    assert_int_equal(cfg->deferred_events, DEFERRED_EVENTS_EVERY);
     config_free(cfg);
 }
 
@@ -413,7 +419,7 @@ test_print_defaults_round_trip(void **state)
         if (*p)
             uncommented[o++] = *p++;
     }
-    assert_int_equal(settings, 21 + REPLY_COUNT);
+    assert_int_equal(settings, 24 + REPLY_COUNT);
 
     pi_config_t *cfg = config_parse_text(uncommented, "printed.conf", err, sizeof(err));
     if (cfg == NULL)
@@ -423,6 +429,9 @@ test_print_defaults_round_trip(void **state)
     assert_int_equal(cidr_list_count(cfg->trusted_networks), cidr_list_count(def->trusted_networks));
     assert_int_equal(cfg->backend_timeout_ms, def->backend_timeout_ms);
     assert_int_equal(cfg->log_level, def->log_level);
+    assert_string_equal(cfg->postfix_log, "");
+    assert_string_equal(cfg->postfix_log_state, def->postfix_log_state);
+    assert_int_equal(cfg->deferred_events, DEFERRED_EVENTS_FIRST);
     for (int r = 0; r < REPLY_COUNT; r++) {
         assert_int_equal(cfg->replies[r].code, def->replies[r].code);
         assert_string_equal(cfg->replies[r].xcode, def->replies[r].xcode);
