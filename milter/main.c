@@ -23,20 +23,12 @@
 
 #include "callbacks.h"
 #include "config.h"
+#include "daemon_opts.h"
 #include "header.h"
 #include "log.h"
 #include "runtime.h"
 
-static const char *main_config_path;
-static int main_config_explicit;
-
-static pi_config_t *
-main_load_config(char *err, size_t errlen)
-{
-    if (!main_config_explicit && access(main_config_path, F_OK) != 0)
-        return config_defaults();
-    return config_load(main_config_path, err, errlen);
-}
+static daemon_opts_t main_opts;
 
 /* Waits for SIGUSR1 (blocked in every other thread) and reloads. */
 static void *
@@ -51,7 +43,7 @@ main_reload_thread(void *arg)
         char err[512];
         if (sigwait(&set, &sig) != 0)
             continue;
-        pi_config_t *cfg = main_load_config(err, sizeof(err));
+        pi_config_t *cfg = daemon_opts_load_config(&main_opts, err, sizeof(err));
         runtime_t *rt = cfg ? runtime_new(cfg, err, sizeof(err)) : NULL;
         if (rt == NULL) {
             log_error("reload failed, keeping the running config: %s", err);
@@ -59,7 +51,7 @@ main_reload_thread(void *arg)
         }
         log_set_level(rt->cfg->log_level);
         runtime_install(rt);
-        log_info("reloaded %s", main_config_explicit ? main_config_path : "built-in defaults");
+        log_info("reloaded %s", daemon_opts_config_label(&main_opts));
     }
     return NULL;
 }
@@ -85,42 +77,19 @@ main_daemonize(void)
     return chdir("/");
 }
 
-static void
-main_usage(void)
-{
-    fprintf(stderr, "usage: postinbox-milter [-c FILE] [-f] [-t]\n");
-    exit(2);
-}
-
 int
 main(int argc, char **argv)
 {
-    int foreground = 0, check_only = 0, opt;
+    int foreground, check_only;
     char err[512];
     sigset_t set;
     pthread_t reload_tid;
 
-    main_config_path = CONFIG_DEFAULT_PATH;
-    while ((opt = getopt(argc, argv, "c:fth")) != -1) {
-        switch (opt) {
-        case 'c':
-            main_config_path = optarg;
-            main_config_explicit = 1;
-            break;
-        case 'f':
-            foreground = 1;
-            break;
-        case 't':
-            check_only = 1;
-            break;
-        default:
-            main_usage();
-        }
-    }
-    if (optind != argc)
-        main_usage();
+    daemon_opts_parse(&main_opts, "postinbox-milter", argc, argv);
+    foreground = main_opts.foreground;
+    check_only = main_opts.check_only;
 
-    pi_config_t *cfg = main_load_config(err, sizeof(err));
+    pi_config_t *cfg = daemon_opts_load_config(&main_opts, err, sizeof(err));
     if (cfg == NULL) {
         fprintf(stderr, "postinbox-milter: %s\n", err);
         return 1;

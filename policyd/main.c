@@ -32,22 +32,14 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "daemon_opts.h"
 #include "dispatcher.h"
 #include "log.h"
 #include "logfollow.h"
 #include "policy_server.h"
 #include "runtime.h"
 
-static const char *main_config_path;
-static int main_config_explicit;
-
-static pi_config_t *
-main_load_config(char *err, size_t errlen)
-{
-    if (!main_config_explicit && access(main_config_path, F_OK) != 0)
-        return config_defaults();
-    return config_load(main_config_path, err, errlen);
-}
+static daemon_opts_t main_opts;
 
 /* Forks; the parent waits for the child's verdict on ready_fd and exits
  * with it.  Returns 0 in the child with *ready_fd to report on. */
@@ -100,7 +92,7 @@ static void
 main_reload(void)
 {
     char err[512];
-    pi_config_t *cfg = main_load_config(err, sizeof(err));
+    pi_config_t *cfg = daemon_opts_load_config(&main_opts, err, sizeof(err));
     runtime_t *rt = cfg ? runtime_new(cfg, err, sizeof(err)) : NULL;
     if (rt == NULL) {
         log_error("reload failed, keeping the running config: %s", err);
@@ -116,44 +108,21 @@ main_reload(void)
     log_set_level(rt->cfg->log_level);
     runtime_install(rt);
     dispatcher_wake();
-    log_info("reloaded %s", main_config_explicit ? main_config_path : "built-in defaults");
-}
-
-static void
-main_usage(void)
-{
-    fprintf(stderr, "usage: postinbox-policyd [-c FILE] [-f] [-t]\n");
-    exit(2);
+    log_info("reloaded %s", daemon_opts_config_label(&main_opts));
 }
 
 int
 main(int argc, char **argv)
 {
-    int foreground = 0, check_only = 0, opt, ready_fd = -1, policy_started = 0;
+    int foreground, check_only, ready_fd = -1, policy_started = 0;
     char err[512];
     sigset_t set;
 
-    main_config_path = CONFIG_DEFAULT_PATH;
-    while ((opt = getopt(argc, argv, "c:fth")) != -1) {
-        switch (opt) {
-        case 'c':
-            main_config_path = optarg;
-            main_config_explicit = 1;
-            break;
-        case 'f':
-            foreground = 1;
-            break;
-        case 't':
-            check_only = 1;
-            break;
-        default:
-            main_usage();
-        }
-    }
-    if (optind != argc)
-        main_usage();
+    daemon_opts_parse(&main_opts, "postinbox-policyd", argc, argv);
+    foreground = main_opts.foreground;
+    check_only = main_opts.check_only;
 
-    pi_config_t *cfg = main_load_config(err, sizeof(err));
+    pi_config_t *cfg = daemon_opts_load_config(&main_opts, err, sizeof(err));
     if (cfg == NULL) {
         fprintf(stderr, "postinbox-policyd: %s\n", err);
         return 1;
