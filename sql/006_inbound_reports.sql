@@ -1,0 +1,331 @@
+-- 006_inbound_reports.sql -- bounces and complaints that arrive by mail.
+--
+-- The milter keeps a copy of every message to an inbox (up to
+-- parse_max_size bytes) and lib/inbound.c reads it at end of message:
+-- a delivery status notification (RFC 3464, or the non-standard bounces
+-- lib/dsn.c knows) or an ARF feedback report (RFC 5965) arrives in
+-- record_message()'s document as doc.report (see dsn_report_json() in
+-- lib/dsn.h).  The report is about an OUTBOUND message of the inbox that
+-- receives it; it is matched inside that inbox only (an inbox never
+-- touches another's messages):
+--   1. the outbound message whose Message-ID is report.originalMessageId
+--      (Original-Message-ID, or the Message-ID of the returned headers);
+--   2. else the newest outbound message with queue id
+--      report.originalQueueId (X-Postfix-Queue-ID).
+-- A report recipient is one of that message's envelope recipients when
+-- its Final-Recipient or Original-Recipient is, or when both the message
+-- and the report have exactly one recipient (aliases rewrite addresses).
+--
+-- What a matched DSN recipient means goes through delivery_apply(), the
+-- same function the log follower (003) uses, so a bounce seen both in
+-- Postfix's log and in the DSN that Postfix mails back counts once, in
+-- whichever order they arrive:
+--   action delivered/relayed/expanded -> 'sent'     (message.delivered)
+--   action delayed                    -> 'deferred' (message.deferred)
+--   action failed, type hard          -> 'bounced'  (message.bounced, bounce_count + 1)
+--   action failed, type soft (4.x.x)  -> 'expired'  (message.bounced, type soft)
+-- A matched ARF report goes through complaint_apply() (005): once per
+-- message and recipient.  The complaining recipient is Original-Rcpt-To
+-- when it is one of the message's recipients, or the only recipient.
+--
+-- Events: the report's event replaces message.received for the inbox
+-- that got it and belongs to the ORIGINAL message (its timeline); its
+-- payload names the report's own row as reportMessageId.  A report that
+-- matches no message of the inbox (forged, or about mail sent before
+-- postinbox) still yields message.bounced / message.deferred /
+-- message.complained on the report's own row with "matched": false, and
+-- changes no count, no suppression, no status: a stranger's mail cannot
+-- suspend an inbox.  A matched report that tells nothing new (the log
+-- said it already) yields message.received with report.duplicate = true.
+
+SET LOCAL search_path = postinbox, pg_catalog, public;
+
+-- What inbound_analyse() found in an inbound message: the report (NULL
+-- for ordinary mail), and whether the copy it read was cut at
+-- parse_max_size.
+ALTER TABLE message ADD COLUMN report jsonb,
+                    ADD COLUMN content_truncated boolean NOT NULL DEFAULT false;
+
+-- delivery_apply() of 003, with one more transition: a recipient the
+-- next hop accepted ('delivered' in the log) may bounce later, by a DSN
+-- that hop mails back (an asynchronous bounce).  delivered -> bounced or
+-- expired is applied; every other final state stays final.
+CREATE OR REPLACE FUNCTION delivery_apply(m message, p_addr text, p_status text, p_dsn text, p_diagnostic text,
+                               p_relay text, p_delay double precision, p_every_deferral boolean)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    r       postinbox.message_recipient;
+    st      text;
+    announce boolean := true;
+BEGIN
+    SELECT * INTO r FROM postinbox.message_recipient WHERE message_id = m.id AND address = p_addr;
+    IF FOUND AND r.state <> 'deferred'
+       AND NOT (r.state = 'delivered' AND p_status IN ('bounced', 'expired')) THEN
+        RETURN NULL;                                   -- final already: a repeat
+    END IF;
+    st := CASE p_status WHEN 'sent' THEN 'delivered' ELSE p_status END;
+    IF st NOT IN ('delivered', 'deferred', 'bounced', 'expired') THEN
+        RAISE EXCEPTION 'delivery_apply: unknown status %', p_status;
+    END IF;
+    IF st = 'deferred' AND FOUND THEN
+        IF p_delay IS NULL OR (r.last_delay IS NOT NULL AND p_delay <= r.last_delay) THEN
+            RETURN NULL;                               -- this retry was counted already
+        END IF;
+        announce := p_every_deferral;
+    END IF;
+    INSERT INTO postinbox.message_recipient AS x (message_id, inbox_id, address, state, dsn, diagnostic,
+                                                  relay, deferrals, last_delay)
+    VALUES (m.id, m.inbox_id, p_addr, st, p_dsn, p_diagnostic, p_relay,
+            CASE st WHEN 'deferred' THEN 1 ELSE 0 END, p_delay)
+    ON CONFLICT (message_id, address) DO UPDATE
+       SET state = EXCLUDED.state, dsn = EXCLUDED.dsn, diagnostic = EXCLUDED.diagnostic,
+           relay = EXCLUDED.relay, deferrals = x.deferrals + EXCLUDED.deferrals,
+           last_delay = coalesce(EXCLUDED.last_delay, x.last_delay), updated_at = now();
+    IF st = 'bounced' THEN
+        UPDATE postinbox.inbox SET bounce_count = bounce_count + 1, updated_at = now() WHERE id = m.inbox_id;
+    END IF;
+    IF NOT announce THEN
+        RETURN NULL;
+    END IF;
+    RETURN jsonb_build_object(
+        'address', p_addr, 'status', p_dsn,
+        'action', CASE st WHEN 'delivered' THEN 'delivered' WHEN 'deferred' THEN 'delayed' ELSE 'failed' END,
+        'diagnostic', p_diagnostic,
+        'type', CASE st WHEN 'bounced' THEN 'hard' WHEN 'delivered' THEN NULL ELSE 'soft' END);
+END $$;
+
+-- The status of outbound message m from its recipients' states (also
+-- what record_delivery() computes for log lines).
+CREATE FUNCTION message_refresh_status(m message) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    n  integer;
+    nd integer;
+    nb integer;
+    nf integer;
+BEGIN
+    SELECT count(*) FILTER (WHERE state = 'delivered'),
+           count(*) FILTER (WHERE state IN ('bounced', 'expired')),
+           count(*) FILTER (WHERE state = 'deferred')
+      INTO nd, nb, nf
+      FROM postinbox.message_recipient WHERE message_id = m.id;
+    n := greatest(cardinality(m.envelope_to), nd + nb + nf);
+    UPDATE postinbox.message SET updated_at = now(), status =
+        CASE WHEN nd = n THEN 'delivered'
+             WHEN nb = n THEN 'bounced'
+             WHEN nd + nb = n THEN 'partially_bounced'
+             WHEN nf > 0 THEN 'deferred'
+             WHEN nd > 0 THEN 'partially_delivered'
+             ELSE 'sent' END
+     WHERE id = m.id;
+END $$;
+
+-- The outbound message of inbox p_inbox that report r is about, locked;
+-- NULL (all fields) when none.
+CREATE FUNCTION report_original(p_inbox uuid, r jsonb) RETURNS message
+LANGUAGE plpgsql AS $$
+DECLARE
+    m   postinbox.message;
+    mid text := '<' || (r->>'originalMessageId') || '>';
+BEGIN
+    IF r->>'originalMessageId' IS NOT NULL THEN
+        SELECT * INTO m FROM postinbox.message
+         WHERE inbox_id = p_inbox AND message_id_header = mid AND direction = 'outbound'
+         ORDER BY created_at DESC LIMIT 1 FOR UPDATE;
+        IF FOUND THEN
+            RETURN m;
+        END IF;
+    END IF;
+    IF r->>'originalQueueId' IS NOT NULL THEN
+        SELECT * INTO m FROM postinbox.message
+         WHERE queue_id = r->>'originalQueueId' AND direction = 'outbound' AND inbox_id = p_inbox
+         ORDER BY created_at DESC LIMIT 1 FOR UPDATE;
+    END IF;
+    RETURN m;
+END $$;
+
+-- Which envelope recipient of m a report recipient is (NULL: none).
+CREATE FUNCTION report_recipient(m message, p_final text, p_original text, p_only boolean) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN lower($2) = ANY (env) THEN lower($2)
+                WHEN lower($3) = ANY (env) THEN lower($3)
+                WHEN $4 AND cardinality(env) = 1 THEN env[1] END
+      FROM (SELECT ARRAY(SELECT lower(e) FROM unnest(($1).envelope_to) e) AS env) x
+$$;
+
+-- A delivery status report r received by inbox ib as row p_row: applies
+-- it and writes its event.  Returns the event type.
+CREATE FUNCTION report_apply_dsn(ib inbox, p_row uuid, r jsonb, p_policy jsonb) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    m      postinbox.message;
+    rc     jsonb;
+    addr   text;
+    st     text;
+    one    jsonb;
+    rcpts  jsonb := '[]';
+    worst  text;
+    only1  boolean := jsonb_array_length(coalesce(r->'recipients', '[]')) = 1;
+    evtype text;
+BEGIN
+    m := postinbox.report_original(ib.id, r);
+    FOR rc IN SELECT * FROM jsonb_array_elements(coalesce(r->'recipients', '[]')) LOOP
+        st := CASE WHEN rc->>'action' IN ('delivered', 'relayed', 'expanded') THEN 'sent'
+                   WHEN rc->>'action' = 'delayed' THEN 'deferred'
+                   WHEN rc->>'type' = 'soft' THEN 'expired'
+                   ELSE 'bounced' END;
+        worst := CASE WHEN st IN ('bounced', 'expired') OR worst = 'bounced' THEN 'bounced'
+                      WHEN st = 'deferred' OR worst = 'deferred' THEN 'deferred'
+                      ELSE 'sent' END;
+        IF m.id IS NULL THEN
+            CONTINUE;
+        END IF;
+        addr := postinbox.report_recipient(m, rc->>'address', rc->>'originalRecipient', only1);
+        IF addr IS NULL THEN
+            CONTINUE;
+        END IF;
+        one := postinbox.delivery_apply(m, addr, st, rc->>'status', left(rc->>'diagnostic', 1024),
+                                        rc->>'remoteMta', NULL, false);
+        IF one IS NOT NULL THEN
+            rcpts := rcpts || jsonb_build_array(one);
+        END IF;
+    END LOOP;
+
+    IF m.id IS NULL THEN
+        -- Unmatched: told as it came, counting nothing.
+        evtype := CASE worst WHEN 'sent' THEN 'message.delivered' WHEN 'deferred' THEN 'message.deferred'
+                             ELSE 'message.bounced' END;
+        INSERT INTO postinbox.event (inbox_id, message_id, type, payload)
+        VALUES (ib.id, p_row, evtype, jsonb_build_object(
+            'inboxId', ib.id, 'address', ib.address, 'messageId', NULL, 'reportMessageId', p_row,
+            'matched', false, 'originalMessageId', r->>'originalMessageId', 'style', r->>'style',
+            'recipients', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                               'address', x->>'address', 'status', x->>'status', 'action', x->>'action',
+                               'diagnostic', x->>'diagnostic', 'type', x->>'type')), '[]')
+                             FROM jsonb_array_elements(coalesce(r->'recipients', '[]')) x)));
+        RETURN evtype;
+    END IF;
+    IF jsonb_array_length(rcpts) = 0 THEN
+        RETURN NULL;                                   -- nothing new: the caller says received
+    END IF;
+    PERFORM postinbox.message_refresh_status(m);
+    evtype := CASE WHEN EXISTS (SELECT 1 FROM jsonb_array_elements(rcpts) x WHERE x->>'action' = 'failed')
+                        THEN 'message.bounced'
+                   WHEN EXISTS (SELECT 1 FROM jsonb_array_elements(rcpts) x WHERE x->>'action' = 'delayed')
+                        THEN 'message.deferred'
+                   ELSE 'message.delivered' END;
+    INSERT INTO postinbox.event (inbox_id, message_id, type, payload)
+    VALUES (ib.id, m.id, evtype, jsonb_build_object(
+        'inboxId', ib.id, 'address', ib.address, 'messageId', m.id, 'queueId', m.queue_id,
+        'reportMessageId', p_row, 'matched', true, 'originalMessageId', m.message_id_header,
+        'style', r->>'style', 'recipients', rcpts));
+    RETURN evtype;
+END $$;
+
+-- A feedback report r received by inbox ib as row p_row.  Returns the
+-- event type, or NULL when it was told already.
+CREATE FUNCTION report_apply_arf(ib inbox, p_row uuid, r jsonb, p_policy jsonb) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    m     postinbox.message;
+    addr  text;
+    fresh boolean := false;
+BEGIN
+    m := postinbox.report_original(ib.id, r);
+    IF m.id IS NOT NULL THEN
+        addr := postinbox.report_recipient(m, r->>'originalRcptTo', NULL, true);
+        IF addr IS NOT NULL THEN
+            fresh := postinbox.complaint_apply(m, addr, r->>'feedbackType', p_policy);
+            IF NOT fresh THEN
+                RETURN NULL;
+            END IF;
+        END IF;
+    END IF;
+    INSERT INTO postinbox.event (inbox_id, message_id, type, payload)
+    VALUES (ib.id, coalesce(m.id, p_row), 'message.complained', jsonb_build_object(
+        'inboxId', ib.id, 'address', ib.address, 'messageId', m.id, 'queueId', m.queue_id,
+        'reportMessageId', p_row, 'matched', m.id IS NOT NULL,
+        'originalMessageId', coalesce(m.message_id_header, r->>'originalMessageId'),
+        'feedbackType', r->>'feedbackType', 'recipient', addr, 'counted', fresh,
+        'userAgent', r->>'userAgent', 'sourceIp', r->>'sourceIp', 'arrivalDate', r->>'arrivalDate'));
+    RETURN 'message.complained';
+END $$;
+
+-- record_message(doc), as in 001, plus doc.report (above),
+-- doc.contentTruncated and doc.policy (the suspension policy of 005,
+-- passed on to delivery_apply/complaint_apply).
+CREATE OR REPLACE FUNCTION record_message(doc jsonb) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    ids      jsonb := '[]';
+    r        jsonb;
+    ib       postinbox.inbox;
+    mid      uuid;
+    tid      uuid;
+    rcpts    text[];
+    dir      text;
+    targets  jsonb := '[]';
+    report   jsonb := doc->'report';
+    evtype   text;
+BEGIN
+    IF doc->>'sender' IS NOT NULL THEN
+        targets := targets || jsonb_build_array(jsonb_build_object(
+            'inbox', doc->'sender', 'addresses', doc->'senderRecipients', 'direction', 'outbound'));
+    END IF;
+    FOR r IN SELECT * FROM jsonb_array_elements(coalesce(doc->'recipients', '[]')) LOOP
+        targets := targets || jsonb_build_array(r || '{"direction": "inbound"}'::jsonb);
+    END LOOP;
+
+    FOR r IN SELECT * FROM jsonb_array_elements(targets) LOOP
+        SELECT * INTO ib FROM postinbox.inbox WHERE id = (r->>'inbox')::uuid;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'record_message: inbox % vanished', r->>'inbox';
+        END IF;
+        dir := r->>'direction';
+        rcpts := ARRAY(SELECT jsonb_array_elements_text(coalesce(r->'addresses', '[]')));
+        tid := postinbox.thread_for(ib.id, doc->>'inReplyTo', doc->>'references', doc->>'subject');
+        INSERT INTO postinbox.message (inbox_id, thread_id, direction, queue_id,
+                message_id_header, in_reply_to, references_header, envelope_from,
+                envelope_to, from_header, to_header, cc_header, subject, size, status,
+                report, content_truncated)
+        VALUES (ib.id, tid, dir, doc->>'queueId', doc->>'messageId', doc->>'inReplyTo',
+                doc->>'references', doc->>'envelopeFrom', rcpts, doc->>'from',
+                doc->>'to', doc->>'cc', doc->>'subject', (doc->>'size')::integer,
+                CASE dir WHEN 'outbound' THEN 'sent' ELSE 'received' END,
+                CASE dir WHEN 'inbound' THEN report END,
+                dir = 'inbound' AND coalesce((doc->>'contentTruncated')::boolean, false))
+        RETURNING id INTO mid;
+
+        evtype := NULL;
+        IF dir = 'inbound' AND report IS NOT NULL THEN
+            evtype := CASE report->>'kind'
+                WHEN 'arf' THEN postinbox.report_apply_arf(ib, mid, report, doc->'policy')
+                ELSE postinbox.report_apply_dsn(ib, mid, report, doc->'policy') END;
+        END IF;
+        IF evtype IS NULL THEN
+            INSERT INTO postinbox.event (inbox_id, message_id, type, payload)
+            VALUES (ib.id, mid,
+                    CASE dir WHEN 'outbound' THEN 'message.sent' ELSE 'message.received' END,
+                    jsonb_build_object(
+                        'inboxId', ib.id, 'address', ib.address, 'messageId', mid,
+                        'threadId', tid, 'queueId', doc->>'queueId',
+                        'direction', dir, 'messageIdHeader', doc->>'messageId',
+                        'inReplyTo', doc->>'inReplyTo', 'references', doc->>'references',
+                        'from', doc->>'from', 'to', doc->>'to', 'cc', doc->>'cc',
+                        'subject', doc->>'subject', 'size', (doc->>'size')::integer,
+                        'envelopeFrom', doc->>'envelopeFrom', 'recipients', to_jsonb(rcpts))
+                    || CASE WHEN dir = 'inbound' AND report IS NOT NULL
+                            THEN jsonb_build_object('report', jsonb_build_object(
+                                     'kind', report->>'kind', 'style', report->>'style', 'duplicate', true))
+                            ELSE '{}' END);
+        END IF;
+
+        IF dir = 'outbound' THEN
+            UPDATE postinbox.inbox SET total_sent = total_sent + cardinality(rcpts),
+                   updated_at = now()
+             WHERE id = ib.id;
+        END IF;
+        ids := ids || to_jsonb(mid);
+    END LOOP;
+    RETURN jsonb_build_object('messages', ids);
+END $$;

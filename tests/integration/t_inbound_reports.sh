@@ -1,0 +1,230 @@
+#!/usr/bin/env bash
+# t_inbound_reports.sh -- bounces and complaints arriving BY MAIL at an
+# inbox, through the real milter in a real Postfix.
+#
+#   1. A bounce Postfix generates itself: the inbox sends to an address an
+#      smtp-sink refuses with 550; policyd's log follower records the
+#      bounce; Postfix mails the DSN back to the inbox (captured by an
+#      smtp-sink -d and fed back in over SMTP).  Counted once.
+#   2. The same, DSN first and the log line after: counted once.
+#   3. A remote MTA accepts (log: delivered) and bounces later: the DSN
+#      turns delivered into bounced.
+#   4. Hand-written bounces in the styles of Exchange, Gmail, qmail, Exim,
+#      Yahoo, Outlook and Sendmail, matched to messages the inbox sent.
+#   5. Delay warnings are message.deferred and count nothing.
+#   6. A DSN about a message the inbox never sent: message.bounced with
+#      matched=false, nothing counted.  Another inbox's message is never
+#      touched by it.
+#   7. Broken reports: the message is recorded (message.received), no crash.
+#   8. A message over parse_max_size: recorded, contentTruncated.
+set -u
+. "$(dirname "$0")/common.sh"
+
+PI_POLICYD=${PI_POLICYD:-$BUILDDIR/policyd/postinbox-policyd}
+FIX=$PI_SRCDIR/tests/fixtures/dsn
+pi_require
+if [ ! -x "$PI_POLICYD" ] || ! command -v smtp-sink >/dev/null; then
+    echo "SKIP: needs $PI_POLICYD and smtp-sink"
+    exit 77
+fi
+# shellcheck disable=SC2119
+pi_setup
+LOG=$SVC_DIR/policyd.log
+MAILLOG=$(svc_maillog)
+DUMP=$SVC_DIR/dump
+mkdir -p "$DUMP" && chown postfix "$DUMP"
+pi_write_conf "postfix_log = $MAILLOG" "postfix_log_state = $SVC_DIR/postfix_log.state" \
+    "parse_max_size = 200000"
+pi_stop_milter && pi_start_milter || exit 1
+
+read -r BADP DUMPP <<<"$(_svc_pick_ports 2)"
+smtp-sink -u postfix -f rcpt 127.0.0.1:"$BADP" 100 & svc_register_pid $!
+smtp-sink -u postfix -d "$DUMP/%H%M%S." 127.0.0.1:"$DUMPP" 100 & svc_register_pid $!
+# Mail to the inboxes (the sandbox domain) is captured; bad@remote.test is refused.
+svc_postconf -e "transport_maps = inline:{ {bad@remote.test=smtp:[127.0.0.1]:$BADP}, {bad2@remote.test=smtp:[127.0.0.1]:$BADP}, {$SANDBOX=smtp:[127.0.0.1]:$DUMPP} }"
+svc_postfix_reload || exit 1
+
+A=$(pi_account "Reports" reports)
+read -r SENDER_ID SENDER <<<"$(pi_inbox "$A" sender --daily-limit 1000 --burst-limit 1000)"
+read -r OTHER_ID OTHER <<<"$(pi_inbox "$A" other --daily-limit 1000 --burst-limit 1000)"
+pi_ctl login grant --login alice@example.test --inbox "$SENDER" >/dev/null
+pi_ctl login grant --login alice@example.test --inbox "$OTHER" >/dev/null
+AUTH=(-a PLAIN -au alice@example.test -ap secret)
+
+start_policyd() {
+    "$PI_POLICYD" -c "$PI_CONF" -f >>"$LOG" 2>&1 &
+    PD=$!
+    svc_register_pid "$PD"
+    sleep 0.5
+}
+stop_policyd() {
+    kill "$PD" 2>/dev/null
+    for _ in $(seq 1 100); do kill -0 "$PD" 2>/dev/null || return 0; sleep 0.1; done
+    kill -9 "$PD" 2>/dev/null
+}
+svc_on_exit() {
+    if [ "${T_FAILED:-0}" != 0 ]; then
+        echo "---- $LOG (last 30 lines)" >&2; tail -30 "$LOG" >&2
+        echo "---- milter log (last 30 lines)" >&2; tail -30 "$(pi_milter_log)" >&2
+        echo "---- $MAILLOG (last 20 lines)" >&2; tail -20 "$MAILLOG" >&2
+    fi
+    return 0
+}
+q() { svc_psql "$1"; }
+qid_of() { [[ $1 =~ queued\ as\ ([0-9A-Za-z]+) ]] && echo "${BASH_REMATCH[1]}"; }
+send_from() {  # send_from INBOX MSGID TO[,TO...]: prints the queue id
+    qid_of "$(smtp_send "${AUTH[@]}" --from "$1" --to "$3" --header "Message-Id: <$2>")"
+}
+feed() {  # feed FILE [TO]: the file as a message from <> to the inbox; prints the reply
+    smtp_send --from '' --to "${2:-$SENDER}" --data "$1"
+}
+events_of() {  # events_of MSGID TYPE: events of TYPE on the outbound message with that Message-ID
+    q "SELECT count(*) FROM postinbox.event e JOIN postinbox.message m ON m.id = e.message_id
+        WHERE m.message_id_header = '<$1>' AND m.direction = 'outbound' AND e.type = '$2'"
+}
+payload_of() {
+    q "SELECT e.payload FROM postinbox.event e JOIN postinbox.message m ON m.id = e.message_id
+        WHERE m.message_id_header = '<$1>' AND m.direction = 'outbound' AND e.type = '$2'
+        ORDER BY e.created_at DESC LIMIT 1"
+}
+rstate() {  # rstate MSGID ADDRESS: the recipient's state on that outbound message
+    q "SELECT r.state FROM postinbox.message_recipient r JOIN postinbox.message m ON m.id = r.message_id
+        WHERE m.message_id_header = '<$1>' AND m.direction = 'outbound' AND r.address = '$2'"
+}
+bounces() { q "SELECT bounce_count FROM postinbox.inbox WHERE id = '${1:-$SENDER_ID}'"; }
+wait_for() {  # wait_for SECONDS CMD...: until CMD succeeds
+    local n=$1 i
+    shift
+    for ((i = 0; i < n * 10; i++)); do "$@" && return 0; sleep 0.1; done
+    return 1
+}
+ge() { [ "$(eval "$1")" -ge "$2" ]; }
+# The DSN Postfix delivered for the bounce of queue id $1: a capture file
+# holding "X-Postfix-Queue-ID: $1", without smtp-sink's own X- lines.
+capture() {
+    local f
+    f=$(grep -l "X-Postfix-Queue-ID: $1" "$DUMP"/* 2>/dev/null | head -1)
+    [ -n "$f" ] || return 1
+    sed -e '1,/^X-Rcpt-Args:/{/^X-\(Client-Addr\|Client-Proto\|Helo-Args\|Mail-Args\|Rcpt-Args\):/d}' "$f" \
+        > "$SVC_DIR/dsn-$1.eml"
+}
+
+start_policyd
+
+# ---- 1. Postfix's own bounce: log first, then the DSN by mail --------------------------
+Q1=$(send_from "$SENDER" b1@test bad@remote.test)
+t_match "an outbound message is queued" "^[0-9A-Za-z]+$" "$Q1"
+if wait_for 20 ge "events_of b1@test message.bounced" 1; then t_ok "the log follower saw the bounce"; else t_fail "the log follower saw the bounce"; fi
+t_eq "bounceCount 1 after the log line" 1 "$(bounces)"
+if wait_for 20 capture "$Q1"; then t_ok "Postfix mailed a DSN back to the inbox"; else t_fail "Postfix mailed a DSN back to the inbox"; fi
+t_match "the captured DSN is a multipart/report" "report-type=delivery-status" "$(cat "$SVC_DIR/dsn-$Q1.eml" 2>/dev/null)"
+r=$(feed "$SVC_DIR/dsn-$Q1.eml")
+t_match "the DSN fed back is accepted" "^250 " "$r"
+QD1=$(qid_of "$r")
+t_eq "the DSN is recorded as an inbound message with its report" "inbound dsn rfc3464 bad@remote.test" \
+    "$(q "SELECT direction, report->>'kind', report->>'style', report->'recipients'->0->>'address'
+           FROM postinbox.message WHERE queue_id = '$QD1' AND inbox_id = '$SENDER_ID'" | tr '|' ' ')"
+t_eq "bounceCount still 1: log and DSN count once" 1 "$(bounces)"
+t_eq "still one message.bounced on the original" 1 "$(events_of b1@test message.bounced)"
+t_eq "the DSN's own event: message.received marked duplicate" "message.received true" \
+    "$(q "SELECT e.type, e.payload->'report'->>'duplicate' FROM postinbox.event e JOIN postinbox.message m
+           ON m.id = e.message_id WHERE m.queue_id = '$QD1' AND m.inbox_id = '$SENDER_ID'" | tr '|' ' ')"
+
+# ---- 2. the DSN first, the log line after ---------------------------------------------------
+stop_policyd
+Q2=$(send_from "$SENDER" b2@test bad2@remote.test)
+if wait_for 20 capture "$Q2"; then t_ok "a second DSN while the follower is stopped"; else t_fail "a second DSN while the follower is stopped"; fi
+r=$(feed "$SVC_DIR/dsn-$Q2.eml")
+t_match "the second DSN is accepted" "^250 " "$r"
+t_eq "the DSN alone yields message.bounced on the original" 1 "$(events_of b2@test message.bounced)"
+P=$(payload_of b2@test message.bounced)
+t_eq "payload: recipient, status, action, type, matched, originalMessageId" \
+    "bad2@remote.test 5.3.0 failed hard true <b2@test>" \
+    "$(for k in recipients.0.address recipients.0.status recipients.0.action recipients.0.type matched originalMessageId; do echo "$P" | json_get $k; done | xargs)"
+t_match "payload: the diagnostic is the remote's reply" "500 5.3.0 Error: command failed" "$(echo "$P" | json_get recipients.0.diagnostic)"
+t_eq "payload names the DSN's own row" \
+    "$(q "SELECT id FROM postinbox.message WHERE queue_id = '$(qid_of "$r")' AND inbox_id = '$SENDER_ID'")" \
+    "$(echo "$P" | json_get reportMessageId)"
+t_eq "bounceCount 2" 2 "$(bounces)"
+t_eq "the original's status is bounced" bounced "$(q "SELECT status FROM postinbox.message WHERE message_id_header = '<b2@test>' AND direction = 'outbound'")"
+start_policyd
+# A later bounce seen in the log proves the follower has read past Q2's line.
+send_from "$SENDER" b2b@test bad@remote.test >/dev/null
+if wait_for 20 ge "events_of b2b@test message.bounced" 1; then t_ok "the follower read on past the DSN's bounce"; else t_fail "the follower read on past the DSN's bounce"; fi
+t_eq "after the log line too: still one message.bounced" 1 "$(events_of b2@test message.bounced)"
+t_eq "after the log line too: bounceCount 3 (2 + the later one)" 3 "$(bounces)"
+
+# ---- 3. accepted by the next hop, bounced later -------------------------------------------------
+Q3=$(send_from "$SENDER" orig-exchange-7@example.com frank@contoso.com)
+if wait_for 20 ge "events_of orig-exchange-7@example.com message.delivered" 1; then t_ok "handed to the next hop: delivered"; else t_fail "handed to the next hop: delivered"; fi
+r=$(feed "$FIX/exchange_dsn.eml")
+t_match "Exchange's late DSN is accepted" "^250 " "$r"
+t_eq "delivered becomes bounced" bounced "$(rstate orig-exchange-7@example.com frank@contoso.com)"
+t_eq "Exchange DSN: message.bounced, 5.1.10" "1 5.1.10" \
+    "$(events_of orig-exchange-7@example.com message.bounced) $(payload_of orig-exchange-7@example.com message.bounced | json_get recipients.0.status)"
+t_eq "bounceCount 4" 4 "$(bounces)"
+stop_policyd     # the rest is about mail only
+
+# ---- 4. bounces in the styles of real MTAs ------------------------------------------------------
+# fixture | original Message-ID | recipients | style | hard bounces expected
+while IFS='|' read -r file msgid rcpts style hard; do
+    before=$(bounces)
+    send_from "$SENDER" "$msgid" "$rcpts" >/dev/null
+    r=$(feed "$FIX/$file")
+    t_match "$file: accepted" "^250 " "$r"
+    t_eq "$file: read as $style, message.bounced on the original" "$style 1" \
+        "$(q "SELECT report->>'style' FROM postinbox.message WHERE queue_id = '$(qid_of "$r")' AND inbox_id = '$SENDER_ID'") $(events_of "$msgid" message.bounced)"
+    t_eq "$file: bounceCount +$hard" "$((before + hard))" "$(bounces)"
+done <<'EOF'
+gmail_dsn.eml|orig-gmail-12@example.com|judy@gmail.com|rfc3464|1
+qmail_bounce.eml|orig-qmail-6@example.com|dave@example.net,erin@example.net|qmail|2
+exim_text.eml|orig-exim-text-5@example.com|gone@example.org,also-gone@example.org|exim|2
+yahoo_bounce.eml|orig-yahoo-10@example.com|ivan@yahoo.com|yahoo|1
+gmail_text.eml|orig-gmail-9@example.com|heidi@example.net|gmail|1
+sendmail_text.eml|orig-sendmail-text-14@example.com|oscar@old.example.net|generic|1
+EOF
+# The same bounce again: nothing new.
+before=$(bounces)
+r=$(feed "$FIX/gmail_dsn.eml")
+t_eq "a repeated DSN counts nothing and adds no message.bounced" "$before 1" "$(bounces) $(events_of orig-gmail-12@example.com message.bounced)"
+
+# ---- 5. delay warnings ---------------------------------------------------------------------------
+send_from "$SENDER" orig-delayed-2@example.com slow@example.net >/dev/null
+r=$(feed "$FIX/postfix_delayed.eml")
+t_eq "a delay warning is message.deferred, type soft, nothing counted" "1 soft $before" \
+    "$(events_of orig-delayed-2@example.com message.deferred) $(payload_of orig-delayed-2@example.com message.deferred | json_get recipients.0.type) $(bounces)"
+t_eq "the recipient is deferred" deferred "$(rstate orig-delayed-2@example.com slow@example.net)"
+
+# ---- 6. a DSN about mail this inbox never sent -----------------------------------------------------
+send_from "$OTHER" orig-exim-4@example.com nosuchuser@example.org >/dev/null   # OTHER sent it, not SENDER
+before=$(bounces)
+r=$(feed "$FIX/exim_bounce.eml")
+QU=$(qid_of "$r")
+t_eq "unmatched DSN: message.bounced on its own row, matched false, nothing counted" "message.bounced false $before" \
+    "$(q "SELECT e.type, e.payload->>'matched' FROM postinbox.event e JOIN postinbox.message m ON m.id = e.message_id
+           WHERE m.queue_id = '$QU' AND m.inbox_id = '$SENDER_ID'" | tr '|' ' ') $(bounces)"
+t_eq "the other inbox's message with that Message-ID is untouched" "0 0 sent" \
+    "$(bounces "$OTHER_ID") $(events_of orig-exim-4@example.com message.bounced) $(q "SELECT status FROM postinbox.message WHERE inbox_id = '$OTHER_ID' AND message_id_header = '<orig-exim-4@example.com>'")"
+
+# ---- 7. broken reports ------------------------------------------------------------------------------
+for f in broken_binary.eml broken_no_boundary.eml broken_garbage_status.eml broken_truncated.eml broken_nul_utf8.eml; do
+    r=$(feed "$FIX/$f")
+    Q=$(qid_of "$r")
+    t_match "$f: accepted" "^250 " "$r"
+    t_eq "$f: one inbound row with one event" "1 1" \
+        "$(q "SELECT count(DISTINCT m.id), count(e.id) FROM postinbox.message m JOIN postinbox.event e ON e.message_id = m.id
+               WHERE m.queue_id = '${Q:-none}' AND m.inbox_id = '$SENDER_ID'" | tr '|' ' ')"
+done
+kill -0 "$(pi_milter_pid)" 2>/dev/null && t_ok "the milter survived every report" || t_fail "the milter survived every report"
+
+# ---- 8. over parse_max_size -------------------------------------------------------------------------
+big=$SVC_DIR/big.eml
+{ printf 'From: someone@remote.test\r\nSubject: big\r\nMessage-Id: <big@test>\r\n\r\n'
+  head -c 300000 /dev/zero | tr '\0' 'x' | fold -w 76; } > "$big"
+r=$(smtp_send --from someone@remote.test --to "$SENDER" --data "$big")
+t_match "a message over parse_max_size is accepted" "^250 " "$r"
+t_eq "recorded with contentTruncated" "t message.received" \
+    "$(q "SELECT m.content_truncated, e.type FROM postinbox.message m JOIN postinbox.event e ON e.message_id = m.id
+           WHERE m.queue_id = '$(qid_of "$r")' AND m.inbox_id = '$SENDER_ID'" | tr '|' ' ')"
+
+t_summary
