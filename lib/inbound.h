@@ -4,7 +4,7 @@
  * Public: inbound_analyse.  Parses the message once with GMime and asks
  * lib/dsn whether it is a bounce (delivery status notification) or a
  * complaint (ARF feedback report).  The result goes into the document
- * record_message() takes (sql/006_inbound_reports.sql), so what it says
+ * record_message() takes (sql/006_inbound.sql), so what it says
  * is written in the same transaction as the message itself.
  * Thread-safe (GMime must be initialised: header_init).  Logs nothing.
  */

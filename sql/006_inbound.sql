@@ -1,4 +1,11 @@
--- 006_inbound_reports.sql -- bounces and complaints that arrive by mail.
+-- 006_inbound.sql -- what the content of mail to an inbox says: its
+-- parsed bodies and attachments, and bounces and complaints that arrive
+-- by mail.
+--
+-- Parsed content: doc.parsed (mime_parsed_json() in lib/mime_parse.h:
+-- text, html, reply, attachments metadata, size-capped, valid UTF-8) is
+-- stored on each inbound row and announced by a message.parsed event
+-- after the row's own event.
 --
 -- The milter keeps a copy of every message to an inbox (up to
 -- parse_max_size bytes) and lib/inbound.c reads it at end of message:
@@ -44,7 +51,12 @@ SET LOCAL search_path = postinbox, pg_catalog, public;
 -- for ordinary mail), and whether the copy it read was cut at
 -- parse_max_size.
 ALTER TABLE message ADD COLUMN report jsonb,
-                    ADD COLUMN content_truncated boolean NOT NULL DEFAULT false;
+                    ADD COLUMN content_truncated boolean NOT NULL DEFAULT false,
+                    ADD COLUMN text_body text,          -- the text/plain body, UTF-8, capped
+                    ADD COLUMN html_body text,          -- the text/html body, UTF-8, capped
+                    ADD COLUMN reply_text text,         -- the text without quoted history
+                    ADD COLUMN attachments jsonb,       -- [{filename, contentType, contentId, inline, size, sha256}]
+                    ADD COLUMN parse_defects integer;   -- how often the MIME parser had to guess
 
 -- delivery_apply() of 003, with one more transition: a recipient the
 -- next hop accepted ('delivered' in the log) may bounce later, by a DSN
@@ -251,7 +263,7 @@ BEGIN
     RETURN 'message.complained';
 END $$;
 
--- record_message(doc), as in 001, plus doc.report (above),
+-- record_message(doc), as in 001, plus doc.parsed and doc.report (above),
 -- doc.contentTruncated and doc.policy (the suspension policy of 005,
 -- passed on to delivery_apply/complaint_apply).
 CREATE OR REPLACE FUNCTION record_message(doc jsonb) RETURNS jsonb
@@ -266,6 +278,7 @@ DECLARE
     dir      text;
     targets  jsonb := '[]';
     report   jsonb := doc->'report';
+    parsed   jsonb := doc->'parsed';
     evtype   text;
 BEGIN
     IF doc->>'sender' IS NOT NULL THEN
@@ -287,13 +300,19 @@ BEGIN
         INSERT INTO postinbox.message (inbox_id, thread_id, direction, queue_id,
                 message_id_header, in_reply_to, references_header, envelope_from,
                 envelope_to, from_header, to_header, cc_header, subject, size, status,
-                report, content_truncated)
+                report, content_truncated, text_body, html_body, reply_text, attachments,
+                parse_defects)
         VALUES (ib.id, tid, dir, doc->>'queueId', doc->>'messageId', doc->>'inReplyTo',
                 doc->>'references', doc->>'envelopeFrom', rcpts, doc->>'from',
                 doc->>'to', doc->>'cc', doc->>'subject', (doc->>'size')::integer,
                 CASE dir WHEN 'outbound' THEN 'sent' ELSE 'received' END,
                 CASE dir WHEN 'inbound' THEN report END,
-                dir = 'inbound' AND coalesce((doc->>'contentTruncated')::boolean, false))
+                dir = 'inbound' AND coalesce((doc->>'contentTruncated')::boolean, false),
+                CASE dir WHEN 'inbound' THEN parsed->>'text' END,
+                CASE dir WHEN 'inbound' THEN parsed->>'html' END,
+                CASE dir WHEN 'inbound' THEN parsed->>'reply' END,
+                CASE dir WHEN 'inbound' THEN parsed->'attachments' END,
+                CASE dir WHEN 'inbound' THEN (parsed->>'defects')::integer END)
         RETURNING id INTO mid;
 
         evtype := NULL;
@@ -318,6 +337,14 @@ BEGIN
                             THEN jsonb_build_object('report', jsonb_build_object(
                                      'kind', report->>'kind', 'style', report->>'style', 'duplicate', true))
                             ELSE '{}' END);
+        END IF;
+
+        IF dir = 'inbound' AND parsed IS NOT NULL THEN
+            INSERT INTO postinbox.event (inbox_id, message_id, type, payload)
+            VALUES (ib.id, mid, 'message.parsed', jsonb_build_object(
+                'inboxId', ib.id, 'address', ib.address, 'messageId', mid, 'threadId', tid,
+                'messageIdHeader', doc->>'messageId', 'subject', doc->>'subject', 'from', doc->>'from',
+                'contentTruncated', coalesce((doc->>'contentTruncated')::boolean, false)) || parsed);
         END IF;
 
         IF dir = 'outbound' THEN
