@@ -40,16 +40,17 @@ utf8_sequence(const unsigned char *p, size_t avail)
     return need;
 }
 
-char *
-utf8_sanitize(const char *in, size_t len, size_t max_bytes)
+/* Both entry points: keep_lines keeps LF (and turns CRLF or CR into LF). */
+static char *
+sanitize(const char *in, size_t len, size_t max_bytes, int keep_lines, int *truncated)
 {
     static const char replacement[] = "\xef\xbf\xbd";
     const unsigned char *p = (const unsigned char *)in;
-    size_t cap = (len < max_bytes ? len : max_bytes) * 3 + 1, o = 0;
+    size_t cap = (len < max_bytes ? len : max_bytes) * 3 + 1, o = 0, i = 0;
     char *out = malloc(cap < 4 ? 4 : cap);
     if (out == NULL)
         return NULL;
-    for (size_t i = 0; i < len;) {
+    while (i < len) {
         size_t n = utf8_sequence(p + i, len - i);
         const char *src = (const char *)p + i;
         size_t emit = n;
@@ -57,6 +58,10 @@ utf8_sanitize(const char *in, size_t len, size_t max_bytes)
             src = replacement;
             emit = 3;
             n = 1;
+        } else if (keep_lines && (p[i] == '\r' || p[i] == '\n')) {
+            src = "\n";
+            if (p[i] == '\r' && i + 1 < len && p[i + 1] == '\n')
+                n = 2;
         } else if (n == 1 && (p[i] < 0x20 || p[i] == 0x7f) && p[i] != '\t') {
             src = " ";
         }
@@ -67,5 +72,19 @@ utf8_sanitize(const char *in, size_t len, size_t max_bytes)
         i += n;
     }
     out[o] = '\0';
+    if (truncated != NULL)
+        *truncated = i < len;
     return out;
+}
+
+char *
+utf8_sanitize(const char *in, size_t len, size_t max_bytes)
+{
+    return sanitize(in, len, max_bytes, 0, NULL);
+}
+
+char *
+utf8_sanitize_text(const char *in, size_t len, size_t max_bytes, int *truncated)
+{
+    return sanitize(in, len, max_bytes, 1, truncated);
 }

@@ -1,7 +1,8 @@
 /*
  * test_utf8.c -- utf8_sanitize: whatever bytes a header carries, what is
  * stored is valid UTF-8 without controls (TAB excepted), within max_bytes,
- * never with a character cut in half.
+ * never with a character cut in half.  utf8_sanitize_text keeps line
+ * breaks (CRLF and CR become LF) and says whether it cut.
  */
 #include "unit.h"
 
@@ -101,6 +102,39 @@ test_utf8(void **state)
     free(out);
 }
 
+typedef struct {
+    const char *name;
+    const char *in;
+    size_t len;
+    size_t max;
+    const char *want;
+    int truncated;
+} text_row_t;
+
+static const text_row_t text_rows[] = {
+    { "text: LF kept", S("a\nb\n"), BIG, "a\nb\n", 0 },
+    { "text: CRLF becomes LF", S("a\r\nb\r\n"), BIG, "a\nb\n", 0 },
+    { "text: lone CR becomes LF", S("a\rb"), BIG, "a\nb", 0 },
+    { "text: CR CR LF is two lines", S("a\r\r\nb"), BIG, "a\n\nb", 0 },
+    { "text: NUL and controls become spaces", S("a\0b\x01" "c\td"), BIG, "a b c\td", 0 },
+    { "text: invalid UTF-8 replaced", S("caf\xe9\n"), BIG, "caf" FFFD "\n", 0 },
+    { "text: cut on a character boundary", S("ab\xc3\xa9"), 3, "ab", 1 },
+    { "text: exact fit is not truncated", S("ab\r\n"), 3, "ab\n", 0 },
+    { "text: CRLF cut counts one byte", S("a\r\nbc"), 2, "a\n", 1 },
+};
+
+static void
+test_text(void **state)
+{
+    const text_row_t *row = *state;
+    int truncated = -1;
+    char *out = utf8_sanitize_text(row->in, row->len, row->max, &truncated);
+    assert_non_null(out);
+    assert_string_equal(out, row->want);
+    assert_int_equal(truncated, row->truncated);
+    free(out);
+}
+
 /* A small deterministic generator, so a failure can be replayed. */
 static unsigned long
 next_random(unsigned long *seed)
@@ -178,6 +212,7 @@ main(void)
 {
     static unit_suite_t suite;
     unit_add_rows(&suite, test_utf8, utf8_rows, sizeof(utf8_rows[0]), UNIT_ROWS(utf8_rows));
+    unit_add_rows(&suite, test_text, text_rows, sizeof(text_rows[0]), UNIT_ROWS(text_rows));
     unit_add(&suite, "random bytes at random limits", test_utf8_random, NULL);
     unit_add(&suite, "one megabyte of invalid bytes", test_utf8_megabyte, NULL);
     return unit_run("utf8", &suite, NULL, NULL);
