@@ -415,7 +415,8 @@ session_strlist_json(const strlist_t *list)
     return arr;
 }
 
-/* What the kept copy says (a bounce or complaint report), into doc. */
+/* What the kept copy says (bodies, attachments, a bounce or complaint
+ * report), into doc. */
 static void
 session_analyse_content(session_t *s, json_t *doc, const char *queue_id)
 {
@@ -436,6 +437,7 @@ session_analyse_content(session_t *s, json_t *doc, const char *queue_id)
                  json_string_value(json_object_get(report, "style")),
                  json_string_value(json_object_get(report, "originalMessageId")) ?: "-", clock_us() - started_us);
     }
+    json_object_set(doc, "parsed", json_object_get(found, "parsed"));
     json_object_set(doc, "contentTruncated", json_object_get(found, "truncated"));
     json_decref(found);
 }
