@@ -262,6 +262,29 @@ session_add_rcpt_inbox(session_t *s, const inbox_lookup_t *inbox)
     return strlist_add(&grown[s->rcpt_inbox_count - 1].addresses, inbox->address);
 }
 
+/* Whether rcpt is on the sender inbox's suppression list: 1 when that
+ * decided the recipient (refused, or a backend error), 0 to go on.
+ * Asked before the reservation, so a refused recipient costs nothing. */
+static int
+session_suppressed(session_t *s, const char *rcpt, const char *queue_id, long long started_us, decision_t *out)
+{
+    char err[256], what[600];
+    suppression_t sup;
+    int rc = store_suppressed(s->rt->store, s->sender_inbox.id, rcpt, &sup, err, sizeof(err));
+
+    snprintf(what, sizeof(what), "rcpt=<%s> inbox=%s", rcpt, s->sender_inbox.address);
+    if (rc < 0) {
+        session_backend_error(s, "rcpt", s->sender_inbox.address, what, err, queue_id, out);
+        return 1;
+    }
+    if (rc == 0)
+        return 0;
+    decide_suppressed(s->rt->cfg, &s->sender_inbox, rcpt, &sup, out);
+    log_info("%s: stage=rcpt direction=outbound %s action=%s reason=%s source=%s us=%lld", session_qid(s, queue_id),
+             what, decision_word(out), out->reason, sup.source, clock_us() - started_us);
+    return 1;
+}
+
 /* Reserves one send of the sender inbox for rcpt; fills out. */
 static void
 session_reserve(session_t *s, const char *rcpt, const char *queue_id, long long started_us, decision_t *out)
@@ -328,6 +351,8 @@ session_rcpt(session_t *s, const char *rcpt_raw, const char *queue_id, decision_
         if (out->action != DECISION_CONTINUE)
             return;
     } else {
+        if (s->sender_inbox.suppressions && session_suppressed(s, rcpt, queue_id, started_us, out))
+            return;
         session_reserve(s, rcpt, queue_id, started_us, out);
         if (out->action != DECISION_CONTINUE || s->unchecked)
             return;
