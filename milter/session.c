@@ -415,7 +415,7 @@ session_strlist_json(const strlist_t *list)
     return arr;
 }
 
-/* The document record_message() in sql/001_schema.sql takes. */
+/* The document record_message() takes (sql/001_schema.sql; "participants": sql/004_threads.sql). */
 static char *
 session_record_doc(session_t *s, const char *queue_id)
 {
@@ -445,6 +445,18 @@ session_record_doc(session_t *s, const char *queue_id)
         }
         free(decoded);
     }
+    /* The addresses of From, To and Cc: the thread's participants. */
+    char *people[100];
+    size_t npeople = 0;
+    json_t *participants = json_array();
+    for (int h = HDR_FROM; h <= HDR_CC; h++)
+        if (s->headers[h] != NULL)
+            header_addresses(s->headers[h], people, &npeople, sizeof(people) / sizeof(people[0]));
+    for (size_t i = 0; i < npeople; i++) {
+        json_array_append_new(participants, json_string(people[i]));
+        free(people[i]);
+    }
+    json_object_set_new(doc, "participants", participants);
     if (s->outbound && s->sender_inbox.found && s->charged.count > 0) {
         json_object_set_new(doc, "sender", json_string(s->sender_inbox.id));
         json_object_set_new(doc, "senderRecipients", session_strlist_json(&s->charged));
