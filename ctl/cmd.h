@@ -8,7 +8,8 @@
  *   cmd_account.c  account create|list, domain add|list
  *   cmd_inbox.c    inbox create|show|list|disable|suspend|activate
  *   cmd_login.c    login grant|revoke|list
- *   cmd_history.c  messages, events
+ *   cmd_history.c  messages, events, threads, thread show
+ *   cmd_suppression.c  suppression list|add|remove
  *   cmd_webhook.c  webhook add|list|show|disable|enable|delete|rotate-secret
  *   cmd_webhook_delivery.c  webhook deliveries|replay
  */
@@ -36,8 +37,14 @@ int cmd_login_grant(ctl_t *ctl, const args_t *args);
 int cmd_login_revoke(ctl_t *ctl, const args_t *args);
 int cmd_login_list(ctl_t *ctl, const args_t *args);
 
+int cmd_suppression_list(ctl_t *ctl, const args_t *args);
+int cmd_suppression_add(ctl_t *ctl, const args_t *args);
+int cmd_suppression_remove(ctl_t *ctl, const args_t *args);
+
 int cmd_messages(ctl_t *ctl, const args_t *args);
 int cmd_events(ctl_t *ctl, const args_t *args);
+int cmd_threads(ctl_t *ctl, const args_t *args);
+int cmd_thread_show(ctl_t *ctl, const args_t *args);
 
 int cmd_webhook_add(ctl_t *ctl, const args_t *args);
 int cmd_webhook_list(ctl_t *ctl, const args_t *args);

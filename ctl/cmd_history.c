@@ -1,9 +1,11 @@
 /*
- * cmd_history.c -- an inbox's message rows and events, newest first.
+ * cmd_history.c -- an inbox's message rows, threads and events.
  *
- * Public: cmd_messages, cmd_events (see cmd.h).
- * Read-only.  Both page with --limit (1..100, default 20) and --offset;
- * "total" counts every row of the inbox (matching --type for events).
+ * Public: cmd_messages, cmd_events, cmd_threads, cmd_thread_show (see cmd.h).
+ * Read-only.  The lists are newest first and page with --limit (1..100,
+ * default 20) and --offset; "total" counts every row of the inbox
+ * (matching --type for events).  thread show prints one thread and its
+ * messages oldest first (--limit default 100, --offset).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,10 +19,44 @@ static const output_column_t message_columns[] = {
     { "DIRECTION", "direction", 0 },
     { "STATUS", "status", 0 },
     { "QUEUE ID", "queueId", 0 },
+    { "THREAD", "threadId", 0 },
     { "FROM", "from", 40 },
     { "SUBJECT", "subject", 50 },
     { NULL, NULL, 0 },
 };
+
+/* A thread's messages: the thread id is in the heading. */
+static const output_column_t thread_message_columns[] = {
+    { "CREATED", "createdAt", 0 },
+    { "DIRECTION", "direction", 0 },
+    { "STATUS", "status", 0 },
+    { "ID", "id", 0 },
+    { "FROM", "from", 40 },
+    { "SUBJECT", "subject", 50 },
+    { NULL, NULL, 0 },
+};
+
+static const output_column_t thread_columns[] = {
+    { "LAST MESSAGE", "lastMessageAt", 0 },
+    { "MESSAGES", "messageCount", 0 },
+    { "ID", "id", 0 },
+    { "SUBJECT", "subject", 40 },
+    { "PARTICIPANTS", "participants", 60 },
+    { NULL, NULL, 0 },
+};
+
+/* The columns message_json reads, in its order. */
+#define MESSAGE_SELECT                                                                                  \
+    "SELECT id, inbox_id, thread_id, direction, queue_id, message_id_header, in_reply_to,"             \
+    " references_header, from_header, to_header, cc_header, subject, size, status,"                    \
+    " envelope_from, to_json(envelope_to)::text, preview,"                                             \
+    " " CTL_ISO("created_at") ", " CTL_ISO("updated_at") ", to_json(reference_ids)::text"              \
+    " FROM postinbox.message"
+
+/* The columns thread_json reads, in its order. */
+#define THREAD_SELECT                                                                                   \
+    "SELECT id, inbox_id, subject, raw_subject, message_count, to_json(participants)::text,"           \
+    " " CTL_ISO("first_message_at") ", " CTL_ISO("last_message_at") " FROM postinbox.thread"
 
 static const output_column_t event_columns[] = {
     { "CREATED", "createdAt", 0 },
@@ -62,6 +98,22 @@ message_json(const PGresult *res, int row)
     json_object_set_new(obj, "preview", ctl_json_text(res, row, col++));
     json_object_set_new(obj, "createdAt", ctl_json_text(res, row, col++));
     json_object_set_new(obj, "updatedAt", ctl_json_text(res, row, col++));
+    json_object_set_new(obj, "referenceIds", ctl_json_parsed(res, row, col++));
+    return obj;
+}
+
+static json_t *
+thread_json(const PGresult *res, int row)
+{
+    json_t *obj = json_object();
+    json_object_set_new(obj, "id", ctl_json_text(res, row, 0));
+    json_object_set_new(obj, "inboxId", ctl_json_text(res, row, 1));
+    json_object_set_new(obj, "subject", ctl_json_text(res, row, 2));
+    json_object_set_new(obj, "rawSubject", ctl_json_text(res, row, 3));
+    json_object_set_new(obj, "messageCount", ctl_json_int(res, row, 4));
+    json_object_set_new(obj, "participants", ctl_json_parsed(res, row, 5));
+    json_object_set_new(obj, "firstMessageAt", ctl_json_text(res, row, 6));
+    json_object_set_new(obj, "lastMessageAt", ctl_json_text(res, row, 7));
     return obj;
 }
 
@@ -82,11 +134,7 @@ cmd_messages(ctl_t *ctl, const args_t *args)
                         &total)) != 0)
         return rc;
     res = ctl_query(ctl,
-                    "SELECT id, inbox_id, thread_id, direction, queue_id, message_id_header, in_reply_to,"
-                    " references_header, from_header, to_header, cc_header, subject, size, status,"
-                    " envelope_from, to_json(envelope_to)::text, preview,"
-                    " " CTL_ISO("created_at") ", " CTL_ISO("updated_at")
-                    " FROM postinbox.message WHERE inbox_id = $1::uuid"
+                    MESSAGE_SELECT " WHERE inbox_id = $1::uuid"
                     " ORDER BY created_at DESC, id DESC LIMIT $2::integer OFFSET $3::integer",
                     3, params);
     if (res == NULL)
@@ -96,6 +144,91 @@ cmd_messages(ctl_t *ctl, const args_t *args)
         json_array_append_new(rows, message_json(res, r));
     PQclear(res);
     output_list(rows, total, offset, message_columns);
+    return 0;
+}
+
+int
+cmd_threads(ctl_t *ctl, const args_t *args)
+{
+    char id[40], limit_text[24], offset_text[24];
+    const char *params[3] = { id, limit_text, offset_text };
+    long offset;
+    long long total;
+    PGresult *res;
+    json_t *rows;
+    int rc;
+
+    if ((rc = history_args(ctl, args, id, limit_text, offset_text, &offset)) != 0)
+        return rc;
+    if ((rc = ctl_count(ctl, "SELECT count(*) FROM postinbox.thread WHERE inbox_id = $1::uuid", 1, params,
+                        &total)) != 0)
+        return rc;
+    res = ctl_query(ctl,
+                    THREAD_SELECT " WHERE inbox_id = $1::uuid"
+                    " ORDER BY last_message_at DESC, id DESC LIMIT $2::integer OFFSET $3::integer",
+                    3, params);
+    if (res == NULL)
+        return CTL_EXIT_ERROR;
+    rows = json_array();
+    for (int r = 0; r < PQntuples(res); r++)
+        json_array_append_new(rows, thread_json(res, r));
+    PQclear(res);
+    output_list(rows, total, offset, thread_columns);
+    return 0;
+}
+
+int
+cmd_thread_show(ctl_t *ctl, const args_t *args)
+{
+    char limit_text[24], offset_text[24];
+    const char *params[3] = { args->pos[0], limit_text, offset_text };
+    long limit, offset;
+    long long total;
+    PGresult *res;
+    json_t *thread, *rows;
+    int rc;
+
+    if (!valid_uuid(args->pos[0]))
+        return output_usage("\"%s\" is not a thread id (uuid)", args->pos[0]);
+    if ((rc = args_int(args, "limit", 1, 100, 100, &limit, NULL)) != 0 ||
+        (rc = args_int(args, "offset", 0, 2147483647L, 0, &offset, NULL)) != 0)
+        return rc;
+    snprintf(limit_text, sizeof(limit_text), "%ld", limit);
+    snprintf(offset_text, sizeof(offset_text), "%ld", offset);
+    res = ctl_query(ctl, THREAD_SELECT " WHERE id = $1::uuid", 1, params);
+    if (res == NULL)
+        return CTL_EXIT_ERROR;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return output_error("no thread %s", args->pos[0]);
+    }
+    thread = thread_json(res, 0);
+    PQclear(res);
+    if ((rc = ctl_count(ctl, "SELECT count(*) FROM postinbox.message WHERE thread_id = $1::uuid", 1, params,
+                        &total)) != 0) {
+        json_decref(thread);
+        return rc;
+    }
+    res = ctl_query(ctl,
+                    MESSAGE_SELECT " WHERE thread_id = $1::uuid"
+                    " ORDER BY created_at, id LIMIT $2::integer OFFSET $3::integer",
+                    3, params);
+    if (res == NULL) {
+        json_decref(thread);
+        return CTL_EXIT_ERROR;
+    }
+    rows = json_array();
+    for (int r = 0; r < PQntuples(res); r++)
+        json_array_append_new(rows, message_json(res, r));
+    PQclear(res);
+    if (output_json()) {
+        json_object_set_new(thread, "messages", rows);
+        output_object(thread, NULL);
+    } else {
+        output_object(thread, NULL);
+        output_line("%s", "");
+        output_list(rows, total, offset, thread_message_columns);
+    }
     return 0;
 }
 

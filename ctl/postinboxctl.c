@@ -54,8 +54,16 @@ static const ctl_command_t ctl_commands[] = {
     { "login", "revoke", "login=,inbox=", 0, cmd_login_revoke, "login revoke --login SASLNAME --inbox ID|ADDRESS" },
     { "login", "list", "login=,inbox=," PAGE, 0, cmd_login_list,
       "login list [--inbox ID|ADDRESS] [--login SASLNAME] [--limit N] [--offset N]" },
+    { "suppression", "list", PAGE, 1, cmd_suppression_list,
+      "suppression list ID|ADDRESS [--limit N] [--offset N]" },
+    { "suppression", "add", "address=,reason=", 1, cmd_suppression_add,
+      "suppression add ID|ADDRESS --address RCPT [--reason TEXT]" },
+    { "suppression", "remove", "address=,reason=", 1, cmd_suppression_remove,
+      "suppression remove ID|ADDRESS --address RCPT [--reason TEXT]" },
     { "messages", NULL, PAGE, 1, cmd_messages, "messages ID|ADDRESS [--limit N] [--offset N]" },
     { "events", NULL, "type=," PAGE, 1, cmd_events, "events ID|ADDRESS [--type TYPE] [--limit N] [--offset N]" },
+    { "threads", NULL, PAGE, 1, cmd_threads, "threads ID|ADDRESS [--limit N] [--offset N]" },
+    { "thread", "show", PAGE, 1, cmd_thread_show, "thread show THREAD [--limit N] [--offset N]" },
     { "webhook", "add", "inbox=,account=,url=,events=", 0, cmd_webhook_add,
       "webhook add (--inbox ID|ADDRESS | --account ID) --url URL [--events TYPE,...]" },
     { "webhook", "list", "inbox=,account=," PAGE, 0, cmd_webhook_list,
@@ -89,7 +97,8 @@ ctl_print_usage(FILE *fp, const char *group)
         if (group == NULL || strcmp(group, ctl_commands[i].group) == 0)
             fprintf(fp, "       postinboxctl %s\n", ctl_commands[i].usage);
     if (group == NULL)
-        fprintf(fp, "ID|ADDRESS is an inbox id (uuid) or its address, ENDPOINT a webhook endpoint id.\n"
+        fprintf(fp, "ID|ADDRESS is an inbox id (uuid) or its address, THREAD a thread id, ENDPOINT a webhook\n"
+                    "endpoint id.\n"
                     "TIME is ISO-8601 (2024-05-01T12:00:00Z; UTC without an offset).  -c FILE defaults to %s\n"
                     "if it exists, else built-in defaults.  --json prints JSON on stdout.\n",
                 CONFIG_DEFAULT_PATH);

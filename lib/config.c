@@ -11,13 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { CT_STRING, CT_INT, CT_ENUM, CT_CIDR, CT_LOGLEVEL, CT_BOOL, CT_DURATION, CT_DURATION_LIST } config_type_t;
+typedef enum { CT_STRING, CT_INT, CT_ENUM, CT_CIDR, CT_LOGLEVEL, CT_BOOL, CT_DURATION, CT_DURATION_LIST, CT_PERCENT } config_type_t;
 
 typedef struct {
     const char *name;
     config_type_t type;
     const char *def;
-    long min, max;             /* CT_INT bounds; CT_DURATION bounds in ms */
+    long min, max;             /* CT_INT bounds; CT_DURATION bounds in ms; CT_PERCENT in ppm */
     const char *choices[3];    /* CT_ENUM values, index = stored int */
     size_t offset;
     const char *help;
@@ -75,6 +75,15 @@ static const config_key_t config_table[] = {
       "file keeping the read position in postfix_log (device, inode, offset); empty = start at the end" },
     { "deferred_events", CT_ENUM, "first", 0, 0, { "first", "every" }, OFF(deferred_events),
       "message.deferred for the first deferral of each recipient only, or for every retry" },
+    /* automatic suspension, applied where bounces and complaints are recorded */
+    { "suspend_bounce_rate", CT_PERCENT, "10%", 0, 1000000, { 0 }, OFF(suspend_bounce_rate),
+      "suspend an inbox whose hard bounces reach this share of its sends within suspend_window (0% = never)" },
+    { "suspend_complaint_rate", CT_PERCENT, "0.5%", 0, 1000000, { 0 }, OFF(suspend_complaint_rate),
+      "suspend an inbox whose complaints reach this share of its sends within suspend_window (0% = never)" },
+    { "suspend_window", CT_DURATION, "24h", 60000, 30L * 86400000, { 0 }, OFF(suspend_window_ms),
+      "the rolling window of the bounce and complaint rates (whole seconds)" },
+    { "suspend_min_sends", CT_INT, "100", 1, 100000000, { 0 }, OFF(suspend_min_sends),
+      "never suspend automatically on fewer sends than this within suspend_window" },
 };
 
 #define CONFIG_KEYS (sizeof(config_table) / sizeof(config_table[0]))
@@ -127,6 +136,19 @@ config_set(pi_config_t *cfg, const config_key_t *key, const char *value, char *e
             return -1;
         }
         *(long *)field = ms;
+        return 0;
+    }
+    case CT_PERCENT: {
+        long ppm = config_parse_percent_ppm(value);
+        if (ppm < 0) {
+            snprintf(err, errlen, "\"%s\" is not a percentage like 10%% or 0.5%%", value);
+            return -1;
+        }
+        if (ppm < key->min || ppm > key->max) {
+            snprintf(err, errlen, "%s is out of range %g%%..%g%%", value, key->min / 10000.0, key->max / 10000.0);
+            return -1;
+        }
+        *(double *)field = ppm / 1e6;
         return 0;
     }
     case CT_DURATION_LIST: {
@@ -202,6 +224,33 @@ config_parse_duration_ms(const char *text)
             return v > LONG_MAX / units[i].ms ? -1 : v * units[i].ms;
     }
     return -1;
+}
+
+long
+config_parse_percent_ppm(const char *text)
+{
+    long whole = 0, frac = 0;
+    int digits = 0, decimals = 0;
+    const char *p = text;
+    for (; *p >= '0' && *p <= '9'; p++, digits++) {
+        if (whole > 1000000)
+            return -1;
+        whole = whole * 10 + (*p - '0');
+    }
+    if (*p == '.') {
+        for (p++; *p >= '0' && *p <= '9'; p++, decimals++) {
+            if (decimals == 4)
+                return -1;
+            frac = frac * 10 + (*p - '0');
+        }
+        if (decimals == 0)
+            return -1;
+    }
+    if (digits == 0 || strcmp(p, "%") != 0)
+        return -1;
+    for (; decimals < 4; decimals++)
+        frac *= 10;
+    return whole * 10000 + frac;
 }
 
 pi_config_t *

@@ -57,6 +57,11 @@ typedef struct pi_config {
     char *postfix_log;              /* "" = off; a path, or "-" for standard input */
     char *postfix_log_state;        /* "" = do not persist the position */
     deferred_events_t deferred_events;
+    /* automatic suspension (sql/005_suppression.sql, lib/suspend.c) */
+    double suspend_bounce_rate;     /* fraction of sends, 0.1 for "10%"; 0 = off */
+    double suspend_complaint_rate;
+    long suspend_window_ms;
+    int suspend_min_sends;
 } pi_config_t;
 
 /* Default path when -c is not given. */
@@ -73,6 +78,9 @@ void config_free(pi_config_t *cfg);
 /* Parses "500ms", "15s", "5m", "2h", "1d" (a bare number is seconds);
  * -1 if invalid. */
 long config_parse_duration_ms(const char *text);
+/* Parses a percentage "10%", "0.5%", "0.0125%" (at most 4 decimals, the
+ * '%' required) into parts per million; -1 if invalid. */
+long config_parse_percent_ppm(const char *text);
 
 /* Writes every key with its default value as a commented config file. */
 void config_print_defaults(void *stdio_file);

@@ -90,6 +90,21 @@ decide_recipient(const pi_config_t *cfg, const inbox_lookup_t *rcpt, const char 
 }
 
 void
+decide_suppressed(const pi_config_t *cfg, const inbox_lookup_t *sender, const char *rcpt_address,
+                  const suppression_t *sup, decision_t *out)
+{
+    char reason[96];
+    reply_vars_t vars = { .inbox = sender->address, .recipient = rcpt_address, .reason = reason };
+    if (strcmp(sup->source, "bounce") == 0)
+        snprintf(reason, sizeof(reason), "hard bounce%s%s (%s)", sup->dsn[0] ? " " : "", sup->dsn, sup->date);
+    else if (strcmp(sup->source, "complaint") == 0)
+        snprintf(reason, sizeof(reason), "complaint (%s)", sup->date);
+    else
+        snprintf(reason, sizeof(reason), "added by an administrator (%s)", sup->date);
+    decide_refuse(cfg, REPLY_RCPT_SUPPRESSED, "suppressed", &vars, out);
+}
+
+void
 decide_limit(const pi_config_t *cfg, const inbox_lookup_t *sender, const limit_result_t *limit,
              decision_t *out)
 {

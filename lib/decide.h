@@ -1,8 +1,8 @@
 /*
  * decide.h -- the decision engine: the SMTP table of DESIGN.md as code.
  *
- * Public: decision_t, decide_sender, decide_recipient, decide_limit,
- * decide_backend_error, decide_record_failed, decide_malformed.
+ * Public: decision_t, decide_sender, decide_recipient, decide_suppressed,
+ * decide_limit, decide_backend_error, decide_record_failed, decide_malformed.
  * Pure functions of the config, the lookups and the limiter's verdict:
  * no sockets, no backends, so every row of the table is a unit test.
  * The milter and the policy service only translate a decision into
@@ -36,6 +36,10 @@ void decide_sender(const pi_config_t *cfg, int outbound, int authenticated, int 
 /* RCPT TO, inbox status part (both directions). */
 void decide_recipient(const pi_config_t *cfg, const inbox_lookup_t *rcpt, const char *rcpt_address,
                       decision_t *out);
+/* RCPT TO, outbound: rcpt_address is on the sender inbox's suppression
+ * list for the reason in sup (reply_rcpt_suppressed). */
+void decide_suppressed(const pi_config_t *cfg, const inbox_lookup_t *sender, const char *rcpt_address,
+                       const suppression_t *sup, decision_t *out);
 /* RCPT TO, cap part for outbound mail: the limiter's verdict. */
 void decide_limit(const pi_config_t *cfg, const inbox_lookup_t *sender, const limit_result_t *limit,
                   decision_t *out);

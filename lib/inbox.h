@@ -1,8 +1,8 @@
 /*
  * inbox.h -- what postinbox knows about one address.
  *
- * Public: inbox_status_t, inbox_lookup_t, inbox_status_parse,
- * inbox_status_name.  Plain data shared by the store (which fills it)
+ * Public: inbox_status_t, inbox_lookup_t, suppression_t,
+ * inbox_status_parse, inbox_status_name.  Plain data shared by the store (which fills it)
  * and the decision engine (which reads it).  Logs nothing.
  */
 #ifndef POSTINBOX_INBOX_H
@@ -19,7 +19,15 @@ typedef struct {
     int daily_limit;         /* effective limits */
     int burst_limit;
     int granted;             /* login may send as it; -1 when no login was given */
+    int suppressions;        /* the inbox has a suppression list (sql/005) */
 } inbox_lookup_t;
+
+/* Why a recipient is on an inbox's suppression list. */
+typedef struct {
+    char source[16];         /* "bounce", "complaint" or "manual" */
+    char dsn[16];            /* X.Y.Z of a bounce, "" otherwise */
+    char date[16];           /* YYYY-MM-DD (UTC) it was added */
+} suppression_t;
 
 /* "active" etc.; -1 if unknown. */
 int inbox_status_parse(const char *text, inbox_status_t *status);

@@ -24,6 +24,8 @@ static const struct {
     [REPLY_DAILY] = { "daily", 451, "4.7.1", "inbox {inbox} reached its daily send limit, resets at {reset}" },
     [REPLY_BACKEND] = { "backend", 451, "4.3.0", "temporary failure looking up {inbox}, try again later" },
     [REPLY_MALFORMED] = { "malformed", 553, "5.1.3", "malformed address" },
+    [REPLY_RCPT_SUPPRESSED] = { "rcpt_suppressed", 550, "5.1.1",
+                                "recipient <{recipient}> is on the suppression list of {inbox}: {reason}" },
 };
 
 void
@@ -119,6 +121,12 @@ reply_format(const reply_t *reply, const reply_vars_t *vars, char *out, size_t o
         } else if (strncmp(p, "{reset}", 7) == 0) {
             val = vars && vars->reset ? vars->reset : "";
             skip = 7;
+        } else if (strncmp(p, "{recipient}", 11) == 0) {
+            val = vars && vars->recipient ? vars->recipient : "";
+            skip = 11;
+        } else if (strncmp(p, "{reason}", 8) == 0) {
+            val = vars && vars->reason ? vars->reason : "";
+            skip = 8;
         }
         if (val) {
             pos = reply_append(out, pos, outlen, val);

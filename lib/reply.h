@@ -3,8 +3,9 @@
  *
  * Public: reply_id_t, reply_default, reply_name, reply_parse, reply_format.
  * Every reply is "CODE X.Y.Z text"; the text may name {inbox}, {status},
- * {retry} (seconds until a retry can succeed) and {reset} (UTC time the
- * daily cap resets).  Each can be overridden in postinbox.conf as
+ * {retry} (seconds until a retry can succeed), {reset} (UTC time the
+ * daily cap resets), {recipient} (the RCPT TO address) and {reason} (why
+ * a recipient is suppressed: "hard bounce 5.1.1 (2026-11-22)").  Each can be overridden in postinbox.conf as
  * reply_<name> = CODE X.Y.Z text.  Logs nothing.
  */
 #ifndef POSTINBOX_REPLY_H
@@ -23,6 +24,7 @@ typedef enum {
     REPLY_DAILY,               /* daily cap */
     REPLY_BACKEND,             /* PostgreSQL or Redis unreachable or slow */
     REPLY_MALFORMED,           /* address that cannot be parsed */
+    REPLY_RCPT_SUPPRESSED,     /* recipient on the sender inbox's suppression list */
     REPLY_COUNT
 } reply_id_t;
 
@@ -45,6 +47,8 @@ typedef struct {
     const char *status;
     long retry_seconds;
     const char *reset;
+    const char *recipient;
+    const char *reason;
 } reply_vars_t;
 
 /* Expands the template into out (a single line, no CR/LF, no '%'). */

@@ -20,8 +20,12 @@ struct store {
  * connection so each call skips parsing and planning. */
 #define STORE_LOOKUP "postinbox_lookup"
 #define STORE_LOOKUP_SQL \
-    "SELECT managed, inbox_id, inbox_address, status, daily_limit, burst_limit, granted" \
+    "SELECT managed, inbox_id, inbox_address, status, daily_limit, burst_limit, granted, suppressions" \
     " FROM postinbox.lookup($1, $2)"
+#define STORE_SUPPRESSED "postinbox_suppressed"
+#define STORE_SUPPRESSED_SQL \
+    "SELECT source, coalesce(dsn, ''), to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')" \
+    " FROM postinbox.suppression WHERE inbox_id = $1::uuid AND address = lower($2)"
 #define STORE_RECORD "postinbox_record"
 #define STORE_RECORD_SQL "SELECT postinbox.record_message($1::jsonb)"
 
@@ -33,6 +37,7 @@ store_open(void *arg, int timeout_ms, char *err, size_t errlen)
     if (conn == NULL)
         return NULL;
     if (pgconn_prepare(conn, STORE_LOOKUP, STORE_LOOKUP_SQL, 2, timeout_ms, err, errlen) != 0 ||
+        pgconn_prepare(conn, STORE_SUPPRESSED, STORE_SUPPRESSED_SQL, 2, timeout_ms, err, errlen) != 0 ||
         pgconn_prepare(conn, STORE_RECORD, STORE_RECORD_SQL, 1, timeout_ms, err, errlen) != 0) {
         pgconn_close(conn);
         return NULL;
@@ -127,9 +132,30 @@ store_lookup(store_t *store, const char *address, const char *login, inbox_looku
         out->burst_limit = atoi(PQgetvalue(res, 0, 5));
         if (!PQgetisnull(res, 0, 6))
             out->granted = strcmp(PQgetvalue(res, 0, 6), "t") == 0;
+        out->suppressions = strcmp(PQgetvalue(res, 0, 7), "t") == 0;
     }
     PQclear(res);
     return 0;
+}
+
+int
+store_suppressed(store_t *store, const char *inbox_id, const char *address, suppression_t *out, char *err,
+                 size_t errlen)
+{
+    const char *params[2] = { inbox_id, address };
+    PGresult *res = store_run(store, STORE_SUPPRESSED, NULL, 2, params, err, errlen);
+    int found;
+    memset(out, 0, sizeof(*out));
+    if (res == NULL)
+        return -1;
+    found = PQntuples(res) == 1;
+    if (found) {
+        snprintf(out->source, sizeof(out->source), "%s", PQgetvalue(res, 0, 0));
+        snprintf(out->dsn, sizeof(out->dsn), "%s", PQgetvalue(res, 0, 1));
+        snprintf(out->date, sizeof(out->date), "%s", PQgetvalue(res, 0, 2));
+    }
+    PQclear(res);
+    return found;
 }
 
 int

@@ -1,8 +1,8 @@
 /*
  * store.h -- the PostgreSQL side of postinbox.
  *
- * Public: store_new, store_free, store_lookup, store_record_message,
- * store_exec.  A store is a pool of deadline-bound connections
+ * Public: store_new, store_free, store_lookup, store_suppressed,
+ * store_record_message, store_exec.  A store is a pool of deadline-bound connections
  * (pgconn.c, pool.c) safe to share between threads.  All SQL is
  * parameterised; the schema's functions (sql/) do the multi-row work so
  * every write is one statement and therefore one transaction.
@@ -25,6 +25,12 @@ void store_free(store_t *store);
  * send as it).  0 with out filled, -1 with err on backend failure. */
 int store_lookup(store_t *store, const char *address, const char *login, inbox_lookup_t *out, char *err,
                  size_t errlen);
+
+/* Whether address is on the suppression list of inbox inbox_id (only
+ * worth asking when the inbox's lookup said it has suppressions).
+ * 1 with out filled, 0 not suppressed, -1 with err on backend failure. */
+int store_suppressed(store_t *store, const char *inbox_id, const char *address, suppression_t *out, char *err,
+                     size_t errlen);
 
 /* Records a finished message: doc is the JSON document described at
  * record_message() in sql/001_schema.sql.  0, or -1 with nothing written. */

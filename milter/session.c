@@ -25,6 +25,7 @@
 #include "inbound.h"
 #include "log.h"
 #include "msgbuf.h"
+#include "suspend.h"
 
 #define NOQUEUE "NOQUEUE"
 #define HEADER_RAW_MAX (64 * 1024)   /* raw bytes kept per header of interest */
@@ -269,6 +270,29 @@ session_add_rcpt_inbox(session_t *s, const inbox_lookup_t *inbox)
     return strlist_add(&grown[s->rcpt_inbox_count - 1].addresses, inbox->address);
 }
 
+/* Whether rcpt is on the sender inbox's suppression list: 1 when that
+ * decided the recipient (refused, or a backend error), 0 to go on.
+ * Asked before the reservation, so a refused recipient costs nothing. */
+static int
+session_suppressed(session_t *s, const char *rcpt, const char *queue_id, long long started_us, decision_t *out)
+{
+    char err[256], what[600];
+    suppression_t sup;
+    int rc = store_suppressed(s->rt->store, s->sender_inbox.id, rcpt, &sup, err, sizeof(err));
+
+    snprintf(what, sizeof(what), "rcpt=<%s> inbox=%s", rcpt, s->sender_inbox.address);
+    if (rc < 0) {
+        session_backend_error(s, "rcpt", s->sender_inbox.address, what, err, queue_id, out);
+        return 1;
+    }
+    if (rc == 0)
+        return 0;
+    decide_suppressed(s->rt->cfg, &s->sender_inbox, rcpt, &sup, out);
+    log_info("%s: stage=rcpt direction=outbound %s action=%s reason=%s source=%s us=%lld", session_qid(s, queue_id),
+             what, decision_word(out), out->reason, sup.source, clock_us() - started_us);
+    return 1;
+}
+
 /* Reserves one send of the sender inbox for rcpt; fills out. */
 static void
 session_reserve(session_t *s, const char *rcpt, const char *queue_id, long long started_us, decision_t *out)
@@ -335,6 +359,8 @@ session_rcpt(session_t *s, const char *rcpt_raw, const char *queue_id, decision_
         if (out->action != DECISION_CONTINUE)
             return;
     } else {
+        if (s->sender_inbox.suppressions && session_suppressed(s, rcpt, queue_id, started_us, out))
+            return;
         session_reserve(s, rcpt, queue_id, started_us, out);
         if (out->action != DECISION_CONTINUE || s->unchecked)
             return;
@@ -431,7 +457,11 @@ session_analyse_content(session_t *s, json_t *doc, const char *queue_id)
     }
     json_t *report = json_object_get(found, "report");
     if (report != NULL) {
+        char policy[SUSPEND_POLICY_MAX];
         json_object_set(doc, "report", report);
+        /* A bounce or complaint may suspend the inbox (check_suspension). */
+        if (suspend_policy_json(s->rt->cfg, policy, sizeof(policy)) > 0)
+            json_object_set_new(doc, "policy", json_loads(policy, 0, NULL));
         log_info("%s: stage=eom content=%s style=%s originalMessageId=%s us=%lld", queue_id,
                  json_string_value(json_object_get(report, "kind")),
                  json_string_value(json_object_get(report, "style")),
@@ -442,7 +472,8 @@ session_analyse_content(session_t *s, json_t *doc, const char *queue_id)
     json_decref(found);
 }
 
-/* The document record_message() (sql/) takes. */
+/* The document record_message() takes (sql/001_schema.sql; "participants": sql/004_threads.sql;
+ * "parsed", "report", "contentTruncated", "policy": sql/006_inbound.sql). */
 static char *
 session_record_doc(session_t *s, const char *queue_id)
 {
@@ -472,6 +503,18 @@ session_record_doc(session_t *s, const char *queue_id)
         }
         free(decoded);
     }
+    /* The addresses of From, To and Cc: the thread's participants. */
+    char *people[100];
+    size_t npeople = 0;
+    json_t *participants = json_array();
+    for (int h = HDR_FROM; h <= HDR_CC; h++)
+        if (s->headers[h] != NULL)
+            header_addresses(s->headers[h], people, &npeople, sizeof(people) / sizeof(people[0]));
+    for (size_t i = 0; i < npeople; i++) {
+        json_array_append_new(participants, json_string(people[i]));
+        free(people[i]);
+    }
+    json_object_set_new(doc, "participants", participants);
     if (s->outbound && s->sender_inbox.found && s->charged.count > 0) {
         json_object_set_new(doc, "sender", json_string(s->sender_inbox.id));
         json_object_set_new(doc, "senderRecipients", session_strlist_json(&s->charged));

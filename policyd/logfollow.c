@@ -20,7 +20,8 @@
  * in the saved position: a restart during a drain may miss the few lines
  * written to the old file after the rotation.
  *
- * A line is applied by one statement, record_delivery() (sql/003), which
+ * A line is applied by one statement, record_delivery() (sql/003; sql/005
+ * adds the suspension policy, from the config in force), which
  * is idempotent, so a line read twice (a crash between the statement and
  * the save) changes nothing.  Queue ids that have no outbound message
  * (mail we did not record, inbound mail) are remembered for
@@ -52,6 +53,7 @@
 #include "postfix_log.h"
 #include "runtime.h"
 #include "store.h"
+#include "suspend.h"
 
 #define LOGFOLLOW_BUF (256 * 1024)
 #define LOGFOLLOW_POLL_MS 200
@@ -61,7 +63,8 @@
 #define LOGFOLLOW_SERVER_ERROR_TRIES 3
 
 #define LOGFOLLOW_SQL                                                                                            \
-    "SELECT postinbox.record_delivery($1, $2, $3, $4, $5, $6, $7, $8::double precision, $9::boolean)"
+    "SELECT postinbox.record_delivery($1, $2, $3, $4, $5, $6, $7, $8::double precision, $9::boolean,"            \
+    " $10::jsonb)"
 
 typedef struct {
     int fd;
@@ -169,12 +172,18 @@ lf_apply(const char *line, size_t len)
     if (lf_neg_has(pl.queue_id))
         return 0;
 
-    char delay[32], err[512];
+    char delay[32], err[512], policy[SUSPEND_POLICY_MAX];
     snprintf(delay, sizeof(delay), "%.3f", pl.delay);
     runtime_t *rt = runtime_acquire();
     if (rt == NULL)
         return -1;
-    const char *params[9] = {
+    /* The suspension thresholds of the config in force for this line. */
+    if (suspend_policy_json(rt->cfg, policy, sizeof(policy)) < 0) {
+        runtime_release(rt);
+        log_error("postfix log: suspension policy does not fit %zu bytes", sizeof(policy));
+        return -1;
+    }
+    const char *params[10] = {
         pl.queue_id,
         pl.kind == PFL_DELIVERY ? pl.to : NULL,
         pl.orig_to[0] ? pl.orig_to : NULL,
@@ -184,8 +193,9 @@ lf_apply(const char *line, size_t len)
         pl.relay[0] ? pl.relay : NULL,
         pl.delay >= 0 ? delay : NULL,
         rt->cfg->deferred_events == DEFERRED_EVENTS_EVERY ? "true" : "false",
+        policy,
     };
-    PGresult *res = store_exec(rt->store, LOGFOLLOW_SQL, 9, params, err, sizeof(err));
+    PGresult *res = store_exec(rt->store, LOGFOLLOW_SQL, 10, params, err, sizeof(err));
     runtime_release(rt);
     if (res == NULL) {
         if (strstr(err, "ERROR:") != NULL && ++lf.server_errors >= LOGFOLLOW_SERVER_ERROR_TRIES) {

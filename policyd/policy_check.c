@@ -175,6 +175,20 @@ policy_recipient(policy_ctx_t *c, policy_txn_t *txn, decision_t *out)
     if (n < 1)
         n = 1;
     snprintf(what, sizeof(what), "%s rcpt=<%s> inbox=%s", c->who, rcpt, sender->address);
+    if (sender->suppressions) {
+        suppression_t sup;
+        int rc = store_suppressed(c->rt->store, sender->id, rcpt, &sup, err, sizeof(err));
+        if (rc < 0) {
+            policy_backend_error(c, sender->address, what, err, out);
+            return;
+        }
+        if (rc == 1) {
+            decide_suppressed(c->rt->cfg, sender, rcpt, &sup, out);
+            log_info("%s: stage=rcpt %s action=%s reason=%s source=%s us=%lld", c->qid, what, policy_word(out),
+                     out->reason, sup.source, clock_us() - c->started_us);
+            return;
+        }
+    }
     if (limiter_check(c->rt->limiter, sender->id, sender->daily_limit, sender->burst_limit, n, &limit, err,
                       sizeof(err)) != 0) {
         policy_backend_error(c, sender->address, what, err, out);

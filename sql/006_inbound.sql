@@ -58,80 +58,6 @@ ALTER TABLE message ADD COLUMN report jsonb,
                     ADD COLUMN attachments jsonb,       -- [{filename, contentType, contentId, inline, size, sha256}]
                     ADD COLUMN parse_defects integer;   -- how often the MIME parser had to guess
 
--- delivery_apply() of 003, with one more transition: a recipient the
--- next hop accepted ('delivered' in the log) may bounce later, by a DSN
--- that hop mails back (an asynchronous bounce).  delivered -> bounced or
--- expired is applied; every other final state stays final.
-CREATE OR REPLACE FUNCTION delivery_apply(m message, p_addr text, p_status text, p_dsn text, p_diagnostic text,
-                               p_relay text, p_delay double precision, p_every_deferral boolean)
-RETURNS jsonb LANGUAGE plpgsql AS $$
-DECLARE
-    r       postinbox.message_recipient;
-    st      text;
-    announce boolean := true;
-BEGIN
-    SELECT * INTO r FROM postinbox.message_recipient WHERE message_id = m.id AND address = p_addr;
-    IF FOUND AND r.state <> 'deferred'
-       AND NOT (r.state = 'delivered' AND p_status IN ('bounced', 'expired')) THEN
-        RETURN NULL;                                   -- final already: a repeat
-    END IF;
-    st := CASE p_status WHEN 'sent' THEN 'delivered' ELSE p_status END;
-    IF st NOT IN ('delivered', 'deferred', 'bounced', 'expired') THEN
-        RAISE EXCEPTION 'delivery_apply: unknown status %', p_status;
-    END IF;
-    IF st = 'deferred' AND FOUND THEN
-        IF p_delay IS NULL OR (r.last_delay IS NOT NULL AND p_delay <= r.last_delay) THEN
-            RETURN NULL;                               -- this retry was counted already
-        END IF;
-        announce := p_every_deferral;
-    END IF;
-    INSERT INTO postinbox.message_recipient AS x (message_id, inbox_id, address, state, dsn, diagnostic,
-                                                  relay, deferrals, last_delay)
-    VALUES (m.id, m.inbox_id, p_addr, st, p_dsn, p_diagnostic, p_relay,
-            CASE st WHEN 'deferred' THEN 1 ELSE 0 END, p_delay)
-    ON CONFLICT (message_id, address) DO UPDATE
-       SET state = EXCLUDED.state, dsn = EXCLUDED.dsn, diagnostic = EXCLUDED.diagnostic,
-           relay = EXCLUDED.relay, deferrals = x.deferrals + EXCLUDED.deferrals,
-           last_delay = coalesce(EXCLUDED.last_delay, x.last_delay), updated_at = now();
-    IF st = 'bounced' THEN
-        UPDATE postinbox.inbox SET bounce_count = bounce_count + 1, updated_at = now() WHERE id = m.inbox_id;
-    END IF;
-    IF NOT announce THEN
-        RETURN NULL;
-    END IF;
-    RETURN jsonb_build_object(
-        'address', p_addr, 'status', p_dsn,
-        'action', CASE st WHEN 'delivered' THEN 'delivered' WHEN 'deferred' THEN 'delayed' ELSE 'failed' END,
-        'diagnostic', p_diagnostic,
-        'type', CASE st WHEN 'bounced' THEN 'hard' WHEN 'delivered' THEN NULL ELSE 'soft' END);
-END $$;
-
--- The status of outbound message m from its recipients' states (also
--- what record_delivery() computes for log lines).
-CREATE FUNCTION message_refresh_status(m message) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE
-    n  integer;
-    nd integer;
-    nb integer;
-    nf integer;
-BEGIN
-    SELECT count(*) FILTER (WHERE state = 'delivered'),
-           count(*) FILTER (WHERE state IN ('bounced', 'expired')),
-           count(*) FILTER (WHERE state = 'deferred')
-      INTO nd, nb, nf
-      FROM postinbox.message_recipient WHERE message_id = m.id;
-    n := greatest(cardinality(m.envelope_to), nd + nb + nf);
-    UPDATE postinbox.message SET updated_at = now(), status =
-        CASE WHEN nd = n THEN 'delivered'
-             WHEN nb = n THEN 'bounced'
-             WHEN nd + nb = n THEN 'partially_bounced'
-             WHEN nf > 0 THEN 'deferred'
-             WHEN nd > 0 THEN 'partially_delivered'
-             ELSE 'sent' END
-     WHERE id = m.id;
-END $$;
-
 -- The outbound message of inbox p_inbox that report r is about, locked;
 -- NULL (all fields) when none.
 CREATE FUNCTION report_original(p_inbox uuid, r jsonb) RETURNS message
@@ -197,7 +123,7 @@ BEGIN
             CONTINUE;
         END IF;
         one := postinbox.delivery_apply(m, addr, st, rc->>'status', left(rc->>'diagnostic', 1024),
-                                        rc->>'remoteMta', NULL, false);
+                                        rc->>'remoteMta', NULL, false, p_policy);
         IF one IS NOT NULL THEN
             rcpts := rcpts || jsonb_build_array(one);
         END IF;
@@ -247,10 +173,12 @@ BEGIN
     IF m.id IS NOT NULL THEN
         addr := postinbox.report_recipient(m, r->>'originalRcptTo', NULL, true);
         IF addr IS NOT NULL THEN
+            -- true: new; false: a repeat; NULL: not a recipient after all
             fresh := postinbox.complaint_apply(m, addr, r->>'feedbackType', p_policy);
-            IF NOT fresh THEN
+            IF fresh IS FALSE THEN
                 RETURN NULL;
             END IF;
+            fresh := coalesce(fresh, false);
         END IF;
     END IF;
     INSERT INTO postinbox.event (inbox_id, message_id, type, payload)
@@ -263,9 +191,10 @@ BEGIN
     RETURN 'message.complained';
 END $$;
 
--- record_message(doc), as in 001, plus doc.parsed and doc.report (above),
--- doc.contentTruncated and doc.policy (the suspension policy of 005,
--- passed on to delivery_apply/complaint_apply).
+-- record_message(doc), as in 004 (threads), plus doc.parsed and
+-- doc.report (above), doc.contentTruncated and doc.policy (the suspension
+-- policy of 005, passed on to delivery_apply/complaint_apply).  Targets
+-- are still visited in inbox id order (see 004 on locking).
 CREATE OR REPLACE FUNCTION record_message(doc jsonb) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -277,8 +206,13 @@ DECLARE
     rcpts    text[];
     dir      text;
     targets  jsonb := '[]';
-    report   jsonb := doc->'report';
-    parsed   jsonb := doc->'parsed';
+    refs     text[] := postinbox.message_reference_ids(doc->>'inReplyTo', doc->>'references');
+    people   text[] := ARRAY(SELECT jsonb_array_elements_text(
+                                 CASE jsonb_typeof(doc->'participants') WHEN 'array' THEN doc->'participants'
+                                                                        ELSE '[]' END));
+    report   jsonb := CASE jsonb_typeof(doc->'report') WHEN 'object' THEN doc->'report' END;
+    parsed   jsonb := CASE jsonb_typeof(doc->'parsed') WHEN 'object' THEN doc->'parsed' END;
+    cut      boolean := coalesce((doc->>'contentTruncated')::boolean, false);
     evtype   text;
 BEGIN
     IF doc->>'sender' IS NOT NULL THEN
@@ -289,25 +223,25 @@ BEGIN
         targets := targets || jsonb_build_array(r || '{"direction": "inbound"}'::jsonb);
     END LOOP;
 
-    FOR r IN SELECT * FROM jsonb_array_elements(targets) LOOP
+    FOR r IN SELECT t.value FROM jsonb_array_elements(targets) WITH ORDINALITY AS t(value, n)
+              ORDER BY t.value->>'inbox', t.n LOOP
         SELECT * INTO ib FROM postinbox.inbox WHERE id = (r->>'inbox')::uuid;
         IF NOT FOUND THEN
             RAISE EXCEPTION 'record_message: inbox % vanished', r->>'inbox';
         END IF;
         dir := r->>'direction';
         rcpts := ARRAY(SELECT jsonb_array_elements_text(coalesce(r->'addresses', '[]')));
-        tid := postinbox.thread_for(ib.id, doc->>'inReplyTo', doc->>'references', doc->>'subject');
+        tid := postinbox.thread_attach(ib.id, doc->>'messageId', refs, doc->>'subject', people);
         INSERT INTO postinbox.message (inbox_id, thread_id, direction, queue_id,
-                message_id_header, in_reply_to, references_header, envelope_from,
+                message_id_header, in_reply_to, references_header, reference_ids, envelope_from,
                 envelope_to, from_header, to_header, cc_header, subject, size, status,
-                report, content_truncated, text_body, html_body, reply_text, attachments,
-                parse_defects)
+                report, content_truncated, text_body, html_body, reply_text, attachments, parse_defects)
         VALUES (ib.id, tid, dir, doc->>'queueId', doc->>'messageId', doc->>'inReplyTo',
-                doc->>'references', doc->>'envelopeFrom', rcpts, doc->>'from',
+                doc->>'references', refs, doc->>'envelopeFrom', rcpts, doc->>'from',
                 doc->>'to', doc->>'cc', doc->>'subject', (doc->>'size')::integer,
                 CASE dir WHEN 'outbound' THEN 'sent' ELSE 'received' END,
                 CASE dir WHEN 'inbound' THEN report END,
-                dir = 'inbound' AND coalesce((doc->>'contentTruncated')::boolean, false),
+                dir = 'inbound' AND cut,
                 CASE dir WHEN 'inbound' THEN parsed->>'text' END,
                 CASE dir WHEN 'inbound' THEN parsed->>'html' END,
                 CASE dir WHEN 'inbound' THEN parsed->>'reply' END,
@@ -338,13 +272,12 @@ BEGIN
                                      'kind', report->>'kind', 'style', report->>'style', 'duplicate', true))
                             ELSE '{}' END);
         END IF;
-
         IF dir = 'inbound' AND parsed IS NOT NULL THEN
             INSERT INTO postinbox.event (inbox_id, message_id, type, payload)
             VALUES (ib.id, mid, 'message.parsed', jsonb_build_object(
                 'inboxId', ib.id, 'address', ib.address, 'messageId', mid, 'threadId', tid,
                 'messageIdHeader', doc->>'messageId', 'subject', doc->>'subject', 'from', doc->>'from',
-                'contentTruncated', coalesce((doc->>'contentTruncated')::boolean, false)) || parsed);
+                'contentTruncated', cut) || parsed);
         END IF;
 
         IF dir = 'outbound' THEN

@@ -10,13 +10,20 @@
 #   3. A remote MTA accepts (log: delivered) and bounces later: the DSN
 #      turns delivered into bounced.
 #   4. Hand-written bounces in the styles of Exchange, Gmail, qmail, Exim,
-#      Yahoo, Outlook and Sendmail, matched to messages the inbox sent.
+#      Yahoo and Sendmail, matched to messages the inbox sent; their hard
+#      bounces suppress the recipient (the next send: 550 5.1.1).
 #   5. Delay warnings are message.deferred and count nothing.
-#   6. A DSN about a message the inbox never sent: message.bounced with
+#   6. An ARF complaint: message.complained, complaintCount and
+#      suppression once, however often the report comes.
+#   7. A DSN about a message the inbox never sent: message.bounced with
 #      matched=false, nothing counted.  Another inbox's message is never
 #      touched by it.
-#   7. Broken reports: the message is recorded (message.received), no crash.
-#   8. A message over parse_max_size: recorded, contentTruncated.
+#   8. Broken reports: the message is recorded (message.received), no crash.
+#   9. A message over parse_max_size: recorded, contentTruncated.
+#  10. Bounces by mail suspend an inbox past suspend_bounce_rate.
+#  11. Parsed content: text (from ISO-8859-1 QP), HTML, the reply without
+#      the quoted history, an attachment's name, type, size and SHA-256
+#      (message.parsed and the row); broken MIME recorded with defects.
 set -u
 . "$(dirname "$0")/common.sh"
 
@@ -41,7 +48,7 @@ read -r BADP DUMPP <<<"$(_svc_pick_ports 2)"
 smtp-sink -u postfix -f rcpt 127.0.0.1:"$BADP" 100 & svc_register_pid $!
 smtp-sink -u postfix -d "$DUMP/%H%M%S." 127.0.0.1:"$DUMPP" 100 & svc_register_pid $!
 # Mail to the inboxes (the sandbox domain) is captured; bad@remote.test is refused.
-svc_postconf -e "transport_maps = inline:{ {bad@remote.test=smtp:[127.0.0.1]:$BADP}, {bad2@remote.test=smtp:[127.0.0.1]:$BADP}, {$SANDBOX=smtp:[127.0.0.1]:$DUMPP} }"
+svc_postconf -e "transport_maps = inline:{ {bad@remote.test=smtp:[127.0.0.1]:$BADP}, {bad2@remote.test=smtp:[127.0.0.1]:$BADP}, {bad3@remote.test=smtp:[127.0.0.1]:$BADP}, {$SANDBOX=smtp:[127.0.0.1]:$DUMPP} }"
 svc_postfix_reload || exit 1
 
 A=$(pi_account "Reports" reports)
@@ -149,7 +156,7 @@ t_eq "bounceCount 2" 2 "$(bounces)"
 t_eq "the original's status is bounced" bounced "$(q "SELECT status FROM postinbox.message WHERE message_id_header = '<b2@test>' AND direction = 'outbound'")"
 start_policyd
 # A later bounce seen in the log proves the follower has read past Q2's line.
-send_from "$SENDER" b2b@test bad@remote.test >/dev/null
+send_from "$SENDER" b2b@test bad3@remote.test >/dev/null
 if wait_for 20 ge "events_of b2b@test message.bounced" 1; then t_ok "the follower read on past the DSN's bounce"; else t_fail "the follower read on past the DSN's bounce"; fi
 t_eq "after the log line too: still one message.bounced" 1 "$(events_of b2@test message.bounced)"
 t_eq "after the log line too: bounceCount 3 (2 + the later one)" 3 "$(bounces)"
@@ -188,6 +195,12 @@ before=$(bounces)
 r=$(feed "$FIX/gmail_dsn.eml")
 t_eq "a repeated DSN counts nothing and adds no message.bounced" "$before 1" "$(bounces) $(events_of orig-gmail-12@example.com message.bounced)"
 
+# Hard bounces by mail suppress the recipient like those in the log.
+t_match "a DSN's hard bounce puts the recipient on the suppression list" "judy@gmail.com" \
+    "$(pi_ctl suppression list "$SENDER")"
+r=$(smtp_send "${AUTH[@]}" --from "$SENDER" --to judy@gmail.com)
+t_match "the next send to it is refused at RCPT" "^550 5\.1\.1 .*suppression" "$r"
+
 # ---- 5. delay warnings ---------------------------------------------------------------------------
 send_from "$SENDER" orig-delayed-2@example.com slow@example.net >/dev/null
 r=$(feed "$FIX/postfix_delayed.eml")
@@ -195,7 +208,21 @@ t_eq "a delay warning is message.deferred, type soft, nothing counted" "1 soft $
     "$(events_of orig-delayed-2@example.com message.deferred) $(payload_of orig-delayed-2@example.com message.deferred | json_get recipients.0.type) $(bounces)"
 t_eq "the recipient is deferred" deferred "$(rstate orig-delayed-2@example.com slow@example.net)"
 
-# ---- 6. a DSN about mail this inbox never sent -----------------------------------------------------
+# ---- 6. complaints (ARF) -------------------------------------------------------------------
+ARFID=8787KJKJ3K4J3K4J3K4J3.mail@example.net
+send_from "$SENDER" "$ARFID" user@example.com >/dev/null
+r=$(feed "$FIX/arf_abuse.eml")
+t_match "an ARF report is accepted" "^250 " "$r"
+P=$(payload_of "$ARFID" message.complained)
+t_eq "message.complained on the original: feedbackType, recipient, matched, counted" "abuse user@example.com true true" \
+    "$(for k in feedbackType recipient matched counted; do echo "$P" | json_get $k; done | xargs)"
+t_eq "complaintCount 1, the recipient suppressed (complaint)" "1 complaint" \
+    "$(q "SELECT complaint_count FROM postinbox.inbox WHERE id = '$SENDER_ID'") $(q "SELECT source FROM postinbox.suppression WHERE inbox_id = '$SENDER_ID' AND address = 'user@example.com'")"
+r=$(feed "$FIX/arf_abuse.eml")
+t_eq "the same report again: complaintCount 1, one message.complained" "1 1" \
+    "$(q "SELECT complaint_count FROM postinbox.inbox WHERE id = '$SENDER_ID'") $(events_of "$ARFID" message.complained)"
+
+# ---- 7. a DSN about mail this inbox never sent -----------------------------------------------------
 send_from "$OTHER" orig-exim-4@example.com nosuchuser@example.org >/dev/null   # OTHER sent it, not SENDER
 before=$(bounces)
 r=$(feed "$FIX/exim_bounce.eml")
@@ -206,7 +233,7 @@ t_eq "unmatched DSN: message.bounced on its own row, matched false, nothing coun
 t_eq "the other inbox's message with that Message-ID is untouched" "0 0 sent" \
     "$(bounces "$OTHER_ID") $(events_of orig-exim-4@example.com message.bounced) $(q "SELECT status FROM postinbox.message WHERE inbox_id = '$OTHER_ID' AND message_id_header = '<orig-exim-4@example.com>'")"
 
-# ---- 7. broken reports ------------------------------------------------------------------------------
+# ---- 8. broken reports ------------------------------------------------------------------------------
 for f in broken_binary.eml broken_no_boundary.eml broken_garbage_status.eml broken_truncated.eml broken_nul_utf8.eml; do
     r=$(feed "$FIX/$f")
     Q=$(qid_of "$r")
@@ -217,7 +244,7 @@ for f in broken_binary.eml broken_no_boundary.eml broken_garbage_status.eml brok
 done
 kill -0 "$(pi_milter_pid)" 2>/dev/null && t_ok "the milter survived every report" || t_fail "the milter survived every report"
 
-# ---- 8. over parse_max_size -------------------------------------------------------------------------
+# ---- 9. over parse_max_size -------------------------------------------------------------------------
 big=$SVC_DIR/big.eml
 { printf 'From: someone@remote.test\r\nSubject: big\r\nMessage-Id: <big@test>\r\n\r\n'
   head -c 300000 /dev/zero | tr '\0' 'x' | fold -w 76; } > "$big"
@@ -228,7 +255,26 @@ t_eq "recorded with contentTruncated, both events say so" "t message.parsed true
            FROM postinbox.message m JOIN postinbox.event e ON e.message_id = m.id
            WHERE m.queue_id = '$(qid_of "$r")' AND m.inbox_id = '$SENDER_ID' GROUP BY 1" | tr '|' ' ')"
 
-# ---- 9. parsed content: bodies, reply, attachments --------------------------------------------
+# ---- 10. a bounce by mail can suspend the inbox ------------------------------------------------
+printf '%s\n' "suspend_min_sends = 4" "suspend_bounce_rate = 25%" >> "$PI_CONF"
+kill -USR1 "$(pi_milter_pid)"
+sleep 1
+read -r RISKY_ID RISKY <<<"$(pi_inbox "$A" risky --daily-limit 1000 --burst-limit 1000)"
+pi_ctl login grant --login alice@example.test --inbox "$RISKY" >/dev/null
+for i in 1 2 3; do send_from "$RISKY" "risky-$i@test" "friend$i@remote.test" >/dev/null; done
+sed -e "s/orig-gmail-12@example.com/risky-1@test/; s/judy@gmail.com/friend1@remote.test/g" "$FIX/gmail_dsn.eml" > "$SVC_DIR/risky.eml"
+feed "$SVC_DIR/risky.eml" "$RISKY" >/dev/null
+t_eq "one bounce in 3 sends: below suspend_min_sends, still active" "active 1" \
+    "$(q "SELECT status, bounce_count FROM postinbox.inbox WHERE id = '$RISKY_ID'" | tr '|' ' ')"
+send_from "$RISKY" risky-4@test friend4@remote.test >/dev/null
+sed -e "s/orig-gmail-12@example.com/risky-2@test/; s/judy@gmail.com/friend2@remote.test/g" "$FIX/gmail_dsn.eml" > "$SVC_DIR/risky.eml"
+feed "$SVC_DIR/risky.eml" "$RISKY" >/dev/null
+t_eq "two bounces in 4 sends (50% >= 25%): suspended by the DSN, audited, one inbox.suspended" "suspended 1 1" \
+    "$(q "SELECT status FROM postinbox.inbox WHERE id = '$RISKY_ID'") $(q "SELECT count(*) FROM postinbox.audit WHERE inbox_id = '$RISKY_ID' AND new_value = 'suspended' AND actor = 'postinbox'") $(q "SELECT count(*) FROM postinbox.event WHERE inbox_id = '$RISKY_ID' AND type = 'inbox.suspended'")"
+r=$(smtp_send "${AUTH[@]}" --from "$RISKY" --to friend5@remote.test)
+t_match "the suspended inbox may not send" "^5[0-9][0-9] " "$r"
+
+# ---- 11. parsed content: bodies, reply, attachments --------------------------------------------
 head -c 50000 /dev/urandom > "$SVC_DIR/report.pdf"
 SHA=$(sha256sum "$SVC_DIR/report.pdf" | cut -d' ' -f1)
 python3 - "$SVC_DIR/report.pdf" > "$SVC_DIR/parsed.eml" <<'PY'

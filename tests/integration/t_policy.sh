@@ -122,6 +122,12 @@ before=$(pi_sends_today "$BOB_ID")
 r=$(smtp_send "${AUTH[@]}" --from "$BOB" --to friend@remote.test)
 t_match "authenticated, granted, active sender: accepted" '^250 ' "$r"
 t_eq "that send is charged once, at end of message" "$((before + 1))" "$(pi_sends_today "$BOB_ID")"
+pi_ctl suppression add "$BOB" --address blocked@remote.test >/dev/null
+before=$(pi_sends_today "$BOB_ID")
+r=$(smtp_send "${AUTH[@]}" --from "$BOB" --to blocked@remote.test)
+t_match "a recipient on the sender inbox's suppression list: 550 5.1.1" \
+    "^550 5\.1\.1 .*<blocked@remote\.test> is on the suppression list of $BOB: added by an administrator" "$r"
+t_eq "the suppressed recipient charged nothing" "$before" "$(pi_sends_today "$BOB_ID")"
 r=$(smtp_send "${MAUTH[@]}" --from "$BOB" --to friend@remote.test)
 t_match "login not granted the sender inbox: 553 5.7.1" "^553 5\.7\.1 .*login may not send as $BOB\$" "$r"
 r=$(smtp_send "${MAUTH[@]}" --from "stranger@remote.test" --to friend@remote.test)

@@ -10,6 +10,7 @@
 /* The path, not "config.h": the top-level autoconf config.h comes first
  * on the include path (-I.) and would shadow lib/config.h. */
 #include "../../lib/config.h"
+#include "../../lib/suspend.h"
 
 /* ---- defaults ------------------------------------------------------------ */
 
@@ -205,6 +206,17 @@ static const config_error_row_t config_error_rows[] = {
     { "bad webhook network", "webhook_allow_networks = 10.0.0.0/8, nonsense\n",
       { "bad.conf:1:", "webhook_allow_networks", "nonsense" } },
     { "line longer than 4 KiB", NULL /* built at run time */, { "bad.conf:2:", "line too long" } },
+    { "rate without '%'", "suspend_bounce_rate = 0.10\n", { "bad.conf:1:", "suspend_bounce_rate", "percentage" } },
+    { "rate with a sign", "suspend_bounce_rate = -1%\n", { "bad.conf:1:", "suspend_bounce_rate", "percentage" } },
+    { "rate over 100%", "suspend_complaint_rate = 100.5%\n",
+      { "bad.conf:1:", "suspend_complaint_rate", "out of range 0%..100%" } },
+    { "rate with 5 decimals", "suspend_complaint_rate = 0.00001%\n", { "bad.conf:1:", "suspend_complaint_rate" } },
+    { "rate with a bare dot", "suspend_bounce_rate = 5.%\n", { "bad.conf:1:", "suspend_bounce_rate" } },
+    { "rate with space before '%'", "suspend_bounce_rate = 5 %\n", { "bad.conf:1:", "suspend_bounce_rate" } },
+    { "rate huge", "suspend_bounce_rate = 99999999999999999999%\n", { "bad.conf:1:", "suspend_bounce_rate" } },
+    { "window below a minute", "suspend_window = 30s\n", { "bad.conf:1:", "suspend_window", "out of range" } },
+    { "window over 30 days", "suspend_window = 31d\n", { "bad.conf:1:", "suspend_window", "out of range" } },
+    { "min sends zero", "suspend_min_sends = 0\n", { "bad.conf:1:", "suspend_min_sends", "out of range" } },
 };
 
 static void
@@ -244,6 +256,63 @@ test_policyd_keys(void **state)
     assert_string_equal(cfg->postfix_log, "/var/log/mail.log");
     assert_string_equal(cfg->postfix_log_state, "/tmp/pl.state");
     assert_int_equal(cfg->deferred_events, DEFERRED_EVENTS_EVERY);
+    config_free(cfg);
+}
+
+/* Automatic suspension: the defaults of issue 4, the percent syntax, and
+ * the policy document SQL receives. */
+typedef struct {
+    const char *name;
+    const char *text;
+    long ppm;            /* config_parse_percent_ppm(text) */
+} percent_row_t;
+
+static const percent_row_t percent_rows[] = {
+    { "percent 10%", "10%", 100000 },       { "percent 0.5%", "0.5%", 5000 },
+    { "percent 0%", "0%", 0 },              { "percent 100%", "100%", 1000000 },
+    { "percent 0.0125%", "0.0125%", 125 },  { "percent 12.3456%", "12.3456%", 123456 },
+    { "percent 007%", "007%", 70000 },      { "percent without % refused", "10", -1 },
+    { "percent fraction refused", "0.1", -1 }, { "percent empty refused", "", -1 },
+    { "percent only % refused", "%", -1 },  { "percent .5% refused", ".5%", -1 },
+    { "percent 1e1% refused", "1e1%", -1 }, { "percent trailing text refused", "10%x", -1 },
+};
+
+static void
+test_percent(void **state)
+{
+    const percent_row_t *row = *state;
+    assert_int_equal(config_parse_percent_ppm(row->text), row->ppm);
+}
+
+static void
+test_suspend_keys(void **state)
+{
+    char err[256] = "", json[SUSPEND_POLICY_MAX];
+    pi_config_t *def = config_defaults();
+    assert_true(def->suspend_bounce_rate == 0.1);
+    assert_true(def->suspend_complaint_rate == 0.005);
+    assert_int_equal(def->suspend_window_ms, 86400000L);
+    assert_int_equal(def->suspend_min_sends, 100);
+    assert_true(suspend_policy_json(def, json, sizeof(json)) > 0);
+    assert_string_equal(json, "{\"bounceRate\":0.1,\"complaintRate\":0.005,\"windowSeconds\":86400,\"minSends\":100}");
+    /* too small a buffer is an error, not a cut document */
+    assert_int_equal(suspend_policy_json(def, json, 20), -1);
+    config_free(def);
+
+    pi_config_t *cfg = config_parse_text("suspend_bounce_rate = 20%\nsuspend_complaint_rate = 0%\n"
+                                         "suspend_window = 90m\nsuspend_min_sends = 10\n",
+                                         "s.conf", err, sizeof(err));
+    if (cfg == NULL)
+        fail_msg("refused: %s", err);
+    assert_true(suspend_policy_json(cfg, json, sizeof(json)) > 0);
+    assert_string_equal(json, "{\"bounceRate\":0.2,\"complaintRate\":0,\"windowSeconds\":5400,\"minSends\":10}");
+    config_free(cfg);
+
+    cfg = config_parse_text("suspend_complaint_rate = 0.0125%\nsuspend_bounce_rate = 100%\n", "s.conf", err,
+                            sizeof(err));
+    assert_non_null(cfg);
+    assert_true(suspend_policy_json(cfg, json, sizeof(json)) > 0);
+    assert_non_null(strstr(json, "\"bounceRate\":1,\"complaintRate\":0.000125,"));
     config_free(cfg);
 }
 
@@ -419,7 +488,7 @@ test_print_defaults_round_trip(void **state)
         if (*p)
             uncommented[o++] = *p++;
     }
-    assert_int_equal(settings, 25 + REPLY_COUNT);
+    assert_int_equal(settings, 29 + REPLY_COUNT);
 
     pi_config_t *cfg = config_parse_text(uncommented, "printed.conf", err, sizeof(err));
     if (cfg == NULL)
@@ -432,6 +501,10 @@ test_print_defaults_round_trip(void **state)
     assert_string_equal(cfg->postfix_log, "");
     assert_string_equal(cfg->postfix_log_state, def->postfix_log_state);
     assert_int_equal(cfg->deferred_events, DEFERRED_EVENTS_FIRST);
+    assert_true(cfg->suspend_bounce_rate == def->suspend_bounce_rate);
+    assert_true(cfg->suspend_complaint_rate == def->suspend_complaint_rate);
+    assert_int_equal(cfg->suspend_window_ms, def->suspend_window_ms);
+    assert_int_equal(cfg->suspend_min_sends, def->suspend_min_sends);
     for (int r = 0; r < REPLY_COUNT; r++) {
         assert_int_equal(cfg->replies[r].code, def->replies[r].code);
         assert_string_equal(cfg->replies[r].xcode, def->replies[r].xcode);
@@ -453,6 +526,8 @@ main(void)
     unit_add(&suite, "a repeated key: the last line wins", test_parse_repeated_key, NULL);
     unit_add(&suite, "int bounds are inclusive", test_parse_int_bounds, NULL);
     unit_add(&suite, "policyd keys: defaults, durations, lists, bools, networks", test_policyd_keys, NULL);
+    unit_add(&suite, "suspend_* keys and the policy document", test_suspend_keys, NULL);
+    unit_add_rows(&suite, test_percent, percent_rows, sizeof(percent_rows[0]), UNIT_ROWS(percent_rows));
     unit_add_rows(&suite, test_config_error, config_error_rows, sizeof(config_error_rows[0]),
                   UNIT_ROWS(config_error_rows));
     unit_add_rows(&suite, test_reply_override, reply_override_rows, sizeof(reply_override_rows[0]),

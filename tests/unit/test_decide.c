@@ -13,6 +13,7 @@ typedef enum {
     AT_SENDER,      /* decide_sender (MAIL) */
     AT_RCPT,        /* decide_recipient (RCPT) */
     AT_LIMIT,       /* decide_limit (RCPT, outbound) */
+    AT_SUPPRESSED,  /* decide_suppressed (RCPT, outbound; the recipient is SUPPRESSED_RCPT) */
     AT_BACKEND,     /* decide_backend_error */
     AT_RECORD,      /* decide_record_failed (end of message) */
     AT_MALFORMED    /* decide_malformed */
@@ -44,9 +45,12 @@ typedef struct {
     const char *xcode;
     const char *reason;
     const char *text[2];        /* substrings of the reply text */
+    /* AT_SUPPRESSED: the suppression row */
+    const char *sup_source, *sup_dsn;
 } decide_row_t;
 
 #define BOB "bob@example.com"
+#define SUPPRESSED_RCPT "gone@remote.example"
 #define CONTINUE DECISION_CONTINUE, 0, ""
 #define REJECT(code, x) DECISION_REJECT, code, x
 #define TEMPFAIL(code, x) DECISION_TEMPFAIL, code, x
@@ -57,117 +61,135 @@ typedef struct {
 static const decide_row_t decide_rows[] = {
     /* ---- RCPT: recipient inbox status, either direction ---- */
     { "RCPT active inbox: continue", AT_RCPT, NULL, INBOUND, NO_AUTH, 0, BOB, MANAGED, FOUND, INBOX_ACTIVE,
-      NO_LOGIN, LIMIT_OK, 0, 0, CONTINUE, "active", { NULL } },
+      NO_LOGIN, LIMIT_OK, 0, 0, CONTINUE, "active", { NULL }, NULL, NULL },
     { "RCPT disabled inbox: 550 5.2.1", AT_RCPT, NULL, INBOUND, NO_AUTH, 0, BOB, MANAGED, FOUND, INBOX_DISABLED,
-      NO_LOGIN, LIMIT_OK, 0, 0, REJECT(550, "5.2.1"), "disabled", { BOB, "disabled" } },
+      NO_LOGIN, LIMIT_OK, 0, 0, REJECT(550, "5.2.1"), "disabled", { BOB, "disabled" }, NULL, NULL },
     { "RCPT suspended inbox: 450 4.2.1", AT_RCPT, NULL, INBOUND, NO_AUTH, 0, BOB, MANAGED, FOUND, INBOX_SUSPENDED,
-      NO_LOGIN, LIMIT_OK, 0, 0, TEMPFAIL(450, "4.2.1"), "suspended", { BOB, "suspended" } },
+      NO_LOGIN, LIMIT_OK, 0, 0, TEMPFAIL(450, "4.2.1"), "suspended", { BOB, "suspended" }, NULL, NULL },
     { "RCPT suspended inbox, outbound mail: 450 4.2.1", AT_RCPT, NULL, OUTBOUND, AUTH, 0, BOB, MANAGED, FOUND,
-      INBOX_SUSPENDED, NO_LOGIN, LIMIT_OK, 0, 0, TEMPFAIL(450, "4.2.1"), "suspended", { BOB } },
+      INBOX_SUSPENDED, NO_LOGIN, LIMIT_OK, 0, 0, TEMPFAIL(450, "4.2.1"), "suspended", { BOB }, NULL, NULL },
     { "RCPT unknown on a managed domain: 550 5.1.1", AT_RCPT, NULL, INBOUND, NO_AUTH, 0, "nobody@example.com",
       MANAGED, NOT_FOUND, INBOX_ACTIVE, NO_LOGIN, LIMIT_OK, 0, 0, REJECT(550, "5.1.1"), "unknown",
-      { "nobody@example.com" } },
+      { "nobody@example.com" }, NULL, NULL },
     { "RCPT unknown on the sandbox domain: 550 5.1.1", AT_RCPT, NULL, INBOUND, NO_AUTH, 0,
       "ghost--ab12@sandbox.postinbox.test", MANAGED, NOT_FOUND, INBOX_ACTIVE, NO_LOGIN, LIMIT_OK, 0, 0,
-      REJECT(550, "5.1.1"), "unknown", { "ghost--ab12@sandbox.postinbox.test" } },
+      REJECT(550, "5.1.1"), "unknown", { "ghost--ab12@sandbox.postinbox.test" }, NULL, NULL },
     { "RCPT on a foreign domain: continue, untouched", AT_RCPT, NULL, OUTBOUND, AUTH, 0, "alice@elsewhere.example",
-      FOREIGN, NOT_FOUND, INBOX_ACTIVE, NO_LOGIN, LIMIT_OK, 0, 0, CONTINUE, "foreign", { NULL } },
+      FOREIGN, NOT_FOUND, INBOX_ACTIVE, NO_LOGIN, LIMIT_OK, 0, 0, CONTINUE, "foreign", { NULL }, NULL, NULL },
 
     /* ---- MAIL: outbound (authenticated or trusted network) ---- */
     { "MAIL auth, granted, active: continue", AT_SENDER, NULL, OUTBOUND, AUTH, 0, BOB, MANAGED, FOUND, INBOX_ACTIVE,
-      GRANTED, LIMIT_OK, 0, 0, CONTINUE, "sender_ok", { NULL } },
+      GRANTED, LIMIT_OK, 0, 0, CONTINUE, "sender_ok", { NULL }, NULL, NULL },
     { "MAIL auth, not granted: 553 5.7.1", AT_SENDER, NULL, OUTBOUND, AUTH, 0, BOB, MANAGED, FOUND, INBOX_ACTIVE,
-      NOT_GRANTED, LIMIT_OK, 0, 0, REJECT(553, "5.7.1"), "not_granted", { BOB, "login may not send" } },
+      NOT_GRANTED, LIMIT_OK, 0, 0, REJECT(553, "5.7.1"), "not_granted", { BOB, "login may not send" }, NULL, NULL },
     { "MAIL auth, not granted, disabled: 553, status not revealed", AT_SENDER, NULL, OUTBOUND, AUTH, 0, BOB,
-      MANAGED, FOUND, INBOX_DISABLED, NOT_GRANTED, LIMIT_OK, 0, 0, REJECT(553, "5.7.1"), "not_granted", { BOB } },
+      MANAGED, FOUND, INBOX_DISABLED, NOT_GRANTED, LIMIT_OK, 0, 0, REJECT(553, "5.7.1"), "not_granted", { BOB }, NULL, NULL },
     { "MAIL auth, granted, disabled: 550 5.7.1", AT_SENDER, NULL, OUTBOUND, AUTH, 0, BOB, MANAGED, FOUND,
-      INBOX_DISABLED, GRANTED, LIMIT_OK, 0, 0, REJECT(550, "5.7.1"), "sender_disabled", { BOB, "disabled" } },
+      INBOX_DISABLED, GRANTED, LIMIT_OK, 0, 0, REJECT(550, "5.7.1"), "sender_disabled", { BOB, "disabled" }, NULL, NULL },
     { "MAIL auth, granted, suspended: 550 5.7.1", AT_SENDER, NULL, OUTBOUND, AUTH, 0, BOB, MANAGED, FOUND,
-      INBOX_SUSPENDED, GRANTED, LIMIT_OK, 0, 0, REJECT(550, "5.7.1"), "sender_suspended", { BOB, "suspended" } },
+      INBOX_SUSPENDED, GRANTED, LIMIT_OK, 0, 0, REJECT(550, "5.7.1"), "sender_suspended", { BOB, "suspended" }, NULL, NULL },
     { "MAIL auth, sender not an inbox: 553 5.7.1", AT_SENDER, NULL, OUTBOUND, AUTH, 0, "carol@example.com", MANAGED,
       NOT_FOUND, INBOX_ACTIVE, NOT_GRANTED, LIMIT_OK, 0, 0, REJECT(553, "5.7.1"), "not_an_inbox",
-      { "carol@example.com" } },
+      { "carol@example.com" }, NULL, NULL },
     { "MAIL auth, sender on a foreign domain: 553 5.7.1", AT_SENDER, NULL, OUTBOUND, AUTH, 0, "eve@gmail.example",
       FOREIGN, NOT_FOUND, INBOX_ACTIVE, NOT_GRANTED, LIMIT_OK, 0, 0, REJECT(553, "5.7.1"), "not_an_inbox",
-      { "eve@gmail.example" } },
+      { "eve@gmail.example" }, NULL, NULL },
     { "MAIL auth, null sender: 553 5.7.1", AT_SENDER, NULL, OUTBOUND, AUTH, 1, "", FOREIGN, NOT_FOUND, INBOX_ACTIVE,
-      NOT_GRANTED, LIMIT_OK, 0, 0, REJECT(553, "5.7.1"), "null_sender", { "<>" } },
+      NOT_GRANTED, LIMIT_OK, 0, 0, REJECT(553, "5.7.1"), "null_sender", { "<>" }, NULL, NULL },
     { "MAIL trusted network, active, no grant needed: continue", AT_SENDER, NULL, OUTBOUND, NO_AUTH, 0, BOB, MANAGED,
-      FOUND, INBOX_ACTIVE, NO_LOGIN, LIMIT_OK, 0, 0, CONTINUE, "sender_ok", { NULL } },
+      FOUND, INBOX_ACTIVE, NO_LOGIN, LIMIT_OK, 0, 0, CONTINUE, "sender_ok", { NULL }, NULL, NULL },
     { "MAIL trusted network, disabled: 550 5.7.1", AT_SENDER, NULL, OUTBOUND, NO_AUTH, 0, BOB, MANAGED, FOUND,
-      INBOX_DISABLED, NO_LOGIN, LIMIT_OK, 0, 0, REJECT(550, "5.7.1"), "sender_disabled", { BOB, "disabled" } },
+      INBOX_DISABLED, NO_LOGIN, LIMIT_OK, 0, 0, REJECT(550, "5.7.1"), "sender_disabled", { BOB, "disabled" }, NULL, NULL },
     { "MAIL trusted network, suspended: 550 5.7.1", AT_SENDER, NULL, OUTBOUND, NO_AUTH, 0, BOB, MANAGED, FOUND,
-      INBOX_SUSPENDED, NO_LOGIN, LIMIT_OK, 0, 0, REJECT(550, "5.7.1"), "sender_suspended", { BOB, "suspended" } },
+      INBOX_SUSPENDED, NO_LOGIN, LIMIT_OK, 0, 0, REJECT(550, "5.7.1"), "sender_suspended", { BOB, "suspended" }, NULL, NULL },
     { "MAIL trusted network, not an inbox: 553 5.7.1", AT_SENDER, NULL, OUTBOUND, NO_AUTH, 0, "carol@example.com",
       MANAGED, NOT_FOUND, INBOX_ACTIVE, NO_LOGIN, LIMIT_OK, 0, 0, REJECT(553, "5.7.1"), "not_an_inbox",
-      { "carol@example.com" } },
+      { "carol@example.com" }, NULL, NULL },
 
     /* ---- MAIL: inbound (neither authenticated nor trusted) ---- */
     { "MAIL unauthenticated from an inbox address (spoof): 550 5.7.1", AT_SENDER, NULL, INBOUND, NO_AUTH, 0, BOB,
       MANAGED, FOUND, INBOX_ACTIVE, NO_LOGIN, LIMIT_OK, 0, 0, REJECT(550, "5.7.1"), "spoof",
-      { BOB, "authentication" } },
+      { BOB, "authentication" }, NULL, NULL },
     { "MAIL unauthenticated from a disabled inbox address: 550 5.7.1 spoof", AT_SENDER, NULL, INBOUND, NO_AUTH, 0,
-      BOB, MANAGED, FOUND, INBOX_DISABLED, NO_LOGIN, LIMIT_OK, 0, 0, REJECT(550, "5.7.1"), "spoof", { BOB } },
+      BOB, MANAGED, FOUND, INBOX_DISABLED, NO_LOGIN, LIMIT_OK, 0, 0, REJECT(550, "5.7.1"), "spoof", { BOB }, NULL, NULL },
     { "MAIL unauthenticated spoof with unauthenticated_managed_sender=accept: continue", AT_SENDER,
       "unauthenticated_managed_sender = accept", INBOUND, NO_AUTH, 0, BOB, MANAGED, FOUND, INBOX_ACTIVE, NO_LOGIN,
-      LIMIT_OK, 0, 0, CONTINUE, "inbound", { NULL } },
+      LIMIT_OK, 0, 0, CONTINUE, "inbound", { NULL }, NULL, NULL },
     { "MAIL inbound from a foreign address: continue", AT_SENDER, NULL, INBOUND, NO_AUTH, 0, "alice@elsewhere.example",
-      FOREIGN, NOT_FOUND, INBOX_ACTIVE, NO_LOGIN, LIMIT_OK, 0, 0, CONTINUE, "inbound", { NULL } },
+      FOREIGN, NOT_FOUND, INBOX_ACTIVE, NO_LOGIN, LIMIT_OK, 0, 0, CONTINUE, "inbound", { NULL }, NULL, NULL },
     { "MAIL inbound null sender (bounce): continue", AT_SENDER, NULL, INBOUND, NO_AUTH, 1, "", FOREIGN, NOT_FOUND,
-      INBOX_ACTIVE, NO_LOGIN, LIMIT_OK, 0, 0, CONTINUE, "inbound", { NULL } },
+      INBOX_ACTIVE, NO_LOGIN, LIMIT_OK, 0, 0, CONTINUE, "inbound", { NULL }, NULL, NULL },
 
     /* ---- RCPT: the limiter's verdict for outbound mail ---- */
     { "LIMIT ok: continue", AT_LIMIT, NULL, OUTBOUND, AUTH, 0, BOB, MANAGED, FOUND, INBOX_ACTIVE, GRANTED, LIMIT_OK,
-      0, RESET_EPOCH, CONTINUE, "reserved", { NULL } },
+      0, RESET_EPOCH, CONTINUE, "reserved", { NULL }, NULL, NULL },
     { "LIMIT burst, 12.001 s: 451 4.7.1 retry in 13 s", AT_LIMIT, NULL, OUTBOUND, AUTH, 0, BOB, MANAGED, FOUND,
-      INBOX_ACTIVE, GRANTED, LIMIT_BURST, 12001, RESET_EPOCH, TEMPFAIL(451, "4.7.1"), "burst", { BOB, "retry in 13 s" } },
+      INBOX_ACTIVE, GRANTED, LIMIT_BURST, 12001, RESET_EPOCH, TEMPFAIL(451, "4.7.1"), "burst", { BOB, "retry in 13 s" }, NULL, NULL },
     { "LIMIT burst, 12.000 s: retry in 12 s", AT_LIMIT, NULL, OUTBOUND, AUTH, 0, BOB, MANAGED, FOUND, INBOX_ACTIVE,
-      GRANTED, LIMIT_BURST, 12000, RESET_EPOCH, TEMPFAIL(451, "4.7.1"), "burst", { BOB, "retry in 12 s" } },
+      GRANTED, LIMIT_BURST, 12000, RESET_EPOCH, TEMPFAIL(451, "4.7.1"), "burst", { BOB, "retry in 12 s" }, NULL, NULL },
     { "LIMIT burst, 1 ms: retry in 1 s", AT_LIMIT, NULL, OUTBOUND, AUTH, 0, BOB, MANAGED, FOUND, INBOX_ACTIVE,
-      GRANTED, LIMIT_BURST, 1, RESET_EPOCH, TEMPFAIL(451, "4.7.1"), "burst", { BOB, "retry in 1 s" } },
+      GRANTED, LIMIT_BURST, 1, RESET_EPOCH, TEMPFAIL(451, "4.7.1"), "burst", { BOB, "retry in 1 s" }, NULL, NULL },
     { "LIMIT burst, 0 ms: retry in 1 s, never 0", AT_LIMIT, NULL, OUTBOUND, AUTH, 0, BOB, MANAGED, FOUND,
-      INBOX_ACTIVE, GRANTED, LIMIT_BURST, 0, RESET_EPOCH, TEMPFAIL(451, "4.7.1"), "burst", { BOB, "retry in 1 s" } },
+      INBOX_ACTIVE, GRANTED, LIMIT_BURST, 0, RESET_EPOCH, TEMPFAIL(451, "4.7.1"), "burst", { BOB, "retry in 1 s" }, NULL, NULL },
     { "LIMIT burst, 60 s: retry in 60 s", AT_LIMIT, NULL, OUTBOUND, AUTH, 0, BOB, MANAGED, FOUND, INBOX_ACTIVE,
-      GRANTED, LIMIT_BURST, 59999, RESET_EPOCH, TEMPFAIL(451, "4.7.1"), "burst", { BOB, "retry in 60 s" } },
+      GRANTED, LIMIT_BURST, 59999, RESET_EPOCH, TEMPFAIL(451, "4.7.1"), "burst", { BOB, "retry in 60 s" }, NULL, NULL },
     { "LIMIT daily: 451 4.7.1 with the reset time in UTC", AT_LIMIT, NULL, OUTBOUND, AUTH, 0, BOB, MANAGED, FOUND,
       INBOX_ACTIVE, GRANTED, LIMIT_DAILY, 0, RESET_EPOCH, TEMPFAIL(451, "4.7.1"), "daily",
-      { BOB, "resets at 2024-03-02T00:00:00Z" } },
+      { BOB, "resets at 2024-03-02T00:00:00Z" }, NULL, NULL },
     { "LIMIT daily, trusted network sender: 451 4.7.1", AT_LIMIT, NULL, OUTBOUND, NO_AUTH, 0, BOB, MANAGED, FOUND,
       INBOX_ACTIVE, NO_LOGIN, LIMIT_DAILY, 0, 1735689600L, TEMPFAIL(451, "4.7.1"), "daily",
-      { BOB, "2025-01-01T00:00:00Z" } },
+      { BOB, "2025-01-01T00:00:00Z" }, NULL, NULL },
+
+    /* ---- RCPT: the recipient is on the sender inbox's suppression list ---- */
+    { "SUPPRESSED after a hard bounce: 550 5.1.1 naming the DSN and date", AT_SUPPRESSED, NULL, OUTBOUND, AUTH, 0,
+      BOB, MANAGED, FOUND, INBOX_ACTIVE, GRANTED, LIMIT_OK, 0, 0, REJECT(550, "5.1.1"), "suppressed",
+      { "<" SUPPRESSED_RCPT "> is on the suppression list of " BOB, "hard bounce 5.1.1 (2026-11-22)" }, "bounce",
+      "5.1.1" },
+    { "SUPPRESSED after a complaint: 550 5.1.1", AT_SUPPRESSED, NULL, OUTBOUND, AUTH, 0, BOB, MANAGED, FOUND,
+      INBOX_ACTIVE, GRANTED, LIMIT_OK, 0, 0, REJECT(550, "5.1.1"), "suppressed",
+      { SUPPRESSED_RCPT, ": complaint (2026-11-22)" }, "complaint", "" },
+    { "SUPPRESSED by an admin: 550 5.1.1", AT_SUPPRESSED, NULL, OUTBOUND, NO_AUTH, 0, BOB, MANAGED, FOUND,
+      INBOX_ACTIVE, NO_LOGIN, LIMIT_OK, 0, 0, REJECT(550, "5.1.1"), "suppressed",
+      { SUPPRESSED_RCPT, "added by an administrator (2026-11-22)" }, "manual", "" },
+    { "SUPPRESSED, bounce without a DSN", AT_SUPPRESSED, NULL, OUTBOUND, AUTH, 0, BOB, MANAGED, FOUND, INBOX_ACTIVE,
+      GRANTED, LIMIT_OK, 0, 0, REJECT(550, "5.1.1"), "suppressed", { ": hard bounce (2026-11-22)" }, "bounce", "" },
+    { "reply_rcpt_suppressed = 450 4.7.1: tempfail", AT_SUPPRESSED,
+      "reply_rcpt_suppressed = 450 4.7.1 not now: {recipient} via {inbox} ({reason})", OUTBOUND, AUTH, 0, BOB,
+      MANAGED, FOUND, INBOX_ACTIVE, GRANTED, LIMIT_OK, 0, 0, TEMPFAIL(450, "4.7.1"), "suppressed",
+      { "not now: " SUPPRESSED_RCPT " via " BOB " (hard bounce 5.1.1 (2026-11-22))" }, "bounce", "5.1.1" },
 
     /* ---- backend failures ---- */
     { "backend error: 451 4.3.0", AT_BACKEND, NULL, INBOUND, NO_AUTH, 0, BOB, MANAGED, FOUND, INBOX_ACTIVE, NO_LOGIN,
-      LIMIT_OK, 0, 0, TEMPFAIL(451, "4.3.0"), "backend", { "try again later" } },
+      LIMIT_OK, 0, 0, TEMPFAIL(451, "4.3.0"), "backend", { "try again later" }, NULL, NULL },
     { "backend error with on_backend_error=accept: continue", AT_BACKEND, "on_backend_error = accept", INBOUND,
       NO_AUTH, 0, BOB, MANAGED, FOUND, INBOX_ACTIVE, NO_LOGIN, LIMIT_OK, 0, 0, CONTINUE, "backend_error_accepted",
-      { NULL } },
+      { NULL }, NULL, NULL },
     { "record failed: 451 4.3.0", AT_RECORD, NULL, INBOUND, NO_AUTH, 0, BOB, MANAGED, FOUND, INBOX_ACTIVE, NO_LOGIN,
-      LIMIT_OK, 0, 0, TEMPFAIL(451, "4.3.0"), "backend", { "try again later" } },
+      LIMIT_OK, 0, 0, TEMPFAIL(451, "4.3.0"), "backend", { "try again later" }, NULL, NULL },
     { "record failed with on_backend_error=accept: still 451 4.3.0", AT_RECORD, "on_backend_error = accept",
       INBOUND, NO_AUTH, 0, BOB, MANAGED, FOUND, INBOX_ACTIVE, NO_LOGIN, LIMIT_OK, 0, 0, TEMPFAIL(451, "4.3.0"),
-      "backend", { NULL } },
+      "backend", { NULL }, NULL, NULL },
     { "malformed address: 553 5.1.3", AT_MALFORMED, NULL, INBOUND, NO_AUTH, 0, "", FOREIGN, NOT_FOUND, INBOX_ACTIVE,
-      NO_LOGIN, LIMIT_OK, 0, 0, REJECT(553, "5.1.3"), "malformed", { "malformed address" } },
+      NO_LOGIN, LIMIT_OK, 0, 0, REJECT(553, "5.1.3"), "malformed", { "malformed address" }, NULL, NULL },
 
     /* ---- configured replies: the code's class decides reject or tempfail ---- */
     { "reply_rcpt_disabled = 550 5.7.1 custom text", AT_RCPT, "reply_rcpt_disabled = 550 5.7.1 {inbox} is closed",
       INBOUND, NO_AUTH, 0, BOB, MANAGED, FOUND, INBOX_DISABLED, NO_LOGIN, LIMIT_OK, 0, 0, REJECT(550, "5.7.1"),
-      "disabled", { BOB " is closed" } },
+      "disabled", { BOB " is closed" }, NULL, NULL },
     { "reply_rcpt_disabled softened to 450: tempfail", AT_RCPT, "reply_rcpt_disabled = 450 4.2.1 later, {inbox}",
       INBOUND, NO_AUTH, 0, BOB, MANAGED, FOUND, INBOX_DISABLED, NO_LOGIN, LIMIT_OK, 0, 0, TEMPFAIL(450, "4.2.1"),
-      "disabled", { "later, " BOB } },
+      "disabled", { "later, " BOB }, NULL, NULL },
     { "reply_burst hardened to 550: reject", AT_LIMIT, "reply_burst = 550 5.7.1 {inbox}: wait {retry}s",
       OUTBOUND, AUTH, 0, BOB, MANAGED, FOUND, INBOX_ACTIVE, GRANTED, LIMIT_BURST, 2500, 0, REJECT(550, "5.7.1"),
-      "burst", { BOB ": wait 3s" } },
+      "burst", { BOB ": wait 3s" }, NULL, NULL },
     { "reply_spoof = 450: tempfail", AT_SENDER, "reply_spoof = 450 4.7.1 {inbox} needs AUTH", INBOUND, NO_AUTH, 0,
       BOB, MANAGED, FOUND, INBOX_ACTIVE, NO_LOGIN, LIMIT_OK, 0, 0, TEMPFAIL(450, "4.7.1"), "spoof",
-      { BOB " needs AUTH" } },
+      { BOB " needs AUTH" }, NULL, NULL },
 
     /* ---- hostile addresses never break the reply line ---- */
     { "RCPT unknown, CRLF and '%' in the address stay out of the reply", AT_RCPT, NULL, INBOUND, NO_AUTH, 0,
       "x\r\n250 2.0.0 %s%n@example.com", MANAGED, NOT_FOUND, INBOX_ACTIVE, NO_LOGIN, LIMIT_OK, 0, 0,
-      REJECT(550, "5.1.1"), "unknown", { "x250 2.0.0 sn@example.com" } },
+      REJECT(550, "5.1.1"), "unknown", { "x250 2.0.0 sn@example.com" }, NULL, NULL },
 };
 
 static pi_config_t *
@@ -217,6 +239,15 @@ test_decide(void **state)
     case AT_LIMIT:
         decide_limit(cfg, &lookup, &limit, &d);
         break;
+    case AT_SUPPRESSED: {
+        suppression_t sup;
+        memset(&sup, 0, sizeof(sup));
+        snprintf(sup.source, sizeof(sup.source), "%s", row->sup_source);
+        snprintf(sup.dsn, sizeof(sup.dsn), "%s", row->sup_dsn);
+        snprintf(sup.date, sizeof(sup.date), "2026-11-22");
+        decide_suppressed(cfg, &lookup, SUPPRESSED_RCPT, &sup, &d);
+        break;
+    }
     case AT_BACKEND:
         decide_backend_error(cfg, row->address, &d);
         break;

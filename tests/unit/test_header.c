@@ -1,6 +1,7 @@
 /*
  * test_header.c -- header values as stored (subject, from, ...): RFC 2047
- * decoded, unfolded, valid UTF-8, within the size limit.
+ * decoded, unfolded, valid UTF-8, within the size limit; and the
+ * addresses of From/To/Cc as a thread's participants (header_addresses).
  */
 #include "unit.h"
 
@@ -162,6 +163,116 @@ test_random_headers(void **state)
     }
 }
 
+/* header_addresses: one header value, the addresses it yields joined by ",". */
+typedef struct {
+    const char *name;
+    const char *raw;
+    size_t max;
+    const char *want;
+} address_row_t;
+
+static const address_row_t address_rows[] = {
+    { "addresses: one mailbox, lower-cased", "Alice <Alice@Example.TEST>", 10, "alice@example.test" },
+    { "addresses: bare addr-spec", "bob@example.test", 10, "bob@example.test" },
+    { "addresses: angle brackets only", "<bob@example.test>", 10, "bob@example.test" },
+    { "addresses: a list", "a@x.test, B <b@x.test>,c@x.test", 10, "a@x.test,b@x.test,c@x.test" },
+    { "addresses: quoted display name with a comma", "\"Doe, John\" <john@x.test>, jane@x.test", 10,
+      "john@x.test,jane@x.test" },
+    { "addresses: encoded display name", "=?utf-8?q?Caf=C3=A9_Owner?= <cafe@x.test>", 10, "cafe@x.test" },
+    { "addresses: encoded display name hiding a comma and brackets", "=?utf-8?q?a=2C_b_=3Cevil=40x.test=3E?= <real@x.test>",
+      10, "real@x.test" },
+    { "addresses: comment ignored", "a@x.test (Alice, the boss)", 10, "a@x.test" },
+    { "addresses: group flattened", "Team: a@x.test, B <b@x.test>;, c@x.test", 10, "a@x.test,b@x.test,c@x.test" },
+    { "addresses: empty group", "undisclosed-recipients:;", 10, "" },
+    { "addresses: duplicates once, any case", "a@x.test, A <A@X.TEST>, a@x.test", 10, "a@x.test" },
+    { "addresses: folded list", "a@x.test,\r\n b@x.test,\r\n\tc@x.test", 10, "a@x.test,b@x.test,c@x.test" },
+    { "addresses: IDN domain in ASCII form", "M <m@b\xc3\xbc" "cher.test>", 10, "m@xn--bcher-kva.test" },
+    { "addresses: no domain skipped", "foo, bar@x.test", 10, "bar@x.test" },
+    { "addresses: control character skipped", "a\x01b@x.test, c@x.test", 10, "c@x.test" },
+    { "addresses: garbage", "<<<>>> ;;; @@@ ,,, \"unterminated", 10, "" },
+    { "addresses: empty", "", 10, "" },
+    { "addresses: stops at max", "a@x.test, b@x.test, c@x.test", 2, "a@x.test,b@x.test" },
+};
+
+/* list joined by "," into buf */
+static void
+join_addresses(char **list, size_t count, char *buf, size_t len)
+{
+    size_t o = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < count; i++)
+        o += (size_t)snprintf(buf + o, o < len ? len - o : 0, "%s%s", i ? "," : "", list[i]);
+}
+
+static void
+test_addresses(void **state)
+{
+    const address_row_t *row = *state;
+    char *list[16], joined[1024];
+    size_t count = 0;
+    int added = header_addresses(row->raw, list, &count, row->max);
+    join_addresses(list, count, joined, sizeof(joined));
+    for (size_t i = 0; i < count; i++)
+        free(list[i]);
+    assert_int_equal(added, (int)count);
+    assert_string_equal(joined, row->want);
+}
+
+/* From, To and Cc into one list: an address already there is not added again. */
+static void
+test_addresses_across_headers(void **state)
+{
+    char *list[8], joined[256];
+    size_t count = 0;
+    assert_int_equal(header_addresses("Alice <alice@x.test>", list, &count, 8), 1);
+    assert_int_equal(header_addresses("bob@x.test, ALICE@x.test", list, &count, 8), 1);
+    assert_int_equal(header_addresses(NULL, list, &count, 8), 0);
+    assert_int_equal(header_addresses("carol@x.test, alice@x.test", list, &count, 8), 1);
+    join_addresses(list, count, joined, sizeof(joined));
+    for (size_t i = 0; i < count; i++)
+        free(list[i]);
+    assert_string_equal(joined, "alice@x.test,bob@x.test,carol@x.test");
+}
+
+/* Random bytes with address syntax mixed in: never more than max, every
+ * entry a valid lower-case local@domain in valid UTF-8. */
+static void
+test_random_addresses(void **state)
+{
+    static const char *const pieces[] = { "a@x.test", "<", ">", ",", ";", ":", "\"", "(", ")", "@", "\xff", "\xc3\xa9",
+                                          "=?utf-8?q?", "?=", " ", "\r\n ", "B@Y.TEST", "grp:", "\\", "." };
+    unsigned long seed = 11;
+    char raw[256];
+    for (int iter = 0; iter < 3000; iter++) {
+        char *list[8];
+        size_t count = 0, o = 0;
+        seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+        int n = (int)((seed >> 33) % 30);
+        for (int k = 0; k < n; k++) {
+            seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+            const char *p = pieces[(seed >> 33) % UNIT_ROWS(pieces)];
+            size_t pl = strlen(p);
+            if (o + pl >= sizeof(raw))
+                break;
+            memcpy(raw + o, p, pl);
+            o += pl;
+        }
+        raw[o] = '\0';
+        int added = header_addresses(raw, list, &count, 4);
+        assert_true(added >= 0 && (size_t)added == count && count <= 4);
+        for (size_t i = 0; i < count; i++) {
+            const char *at = strchr(list[i], '@');
+            assert_non_null(at);
+            assert_true(at > list[i] && at[1] != '\0');
+            if (!unit_utf8_valid(list[i], strlen(list[i])))
+                fail_msg("entry is not valid UTF-8");
+            for (const char *p = list[i]; *p; p++)
+                assert_false(*p >= 'A' && *p <= 'Z');
+            free(list[i]);
+        }
+    }
+}
+
 static int
 group_setup(void **state)
 {
@@ -177,5 +288,8 @@ main(void)
     unit_add(&suite, "NULL header is empty", test_null_is_empty, NULL);
     unit_add(&suite, "1 MB header cut to the limit", test_megabyte_header, NULL);
     unit_add(&suite, "random headers give safe text", test_random_headers, NULL);
+    unit_add_rows(&suite, test_addresses, address_rows, sizeof(address_rows[0]), UNIT_ROWS(address_rows));
+    unit_add(&suite, "addresses: one list across headers", test_addresses_across_headers, NULL);
+    unit_add(&suite, "addresses: random input gives valid entries", test_random_addresses, NULL);
     return unit_run("header", &suite, group_setup, NULL);
 }

@@ -57,6 +57,7 @@ test_default_codes(void **state)
         { REPLY_DAILY, "daily", 451, "4.7.1" },
         { REPLY_BACKEND, "backend", 451, "4.3.0" },
         { REPLY_MALFORMED, "malformed", 553, "5.1.3" },
+        { REPLY_RCPT_SUPPRESSED, "rcpt_suppressed", 550, "5.1.1" },
     };
     assert_int_equal(UNIT_ROWS(want), REPLY_COUNT);
     for (size_t i = 0; i < UNIT_ROWS(want); i++) {
@@ -150,34 +151,42 @@ typedef struct {
     int no_vars;     /* pass NULL vars */
     size_t outlen;   /* 0: a big buffer */
     const char *want;
+    const char *recipient, *reason;
 } format_row_t;
 
 static const format_row_t format_rows[] = {
     { "format: {inbox}", "inbox {inbox} is disabled", "bob@example.com", NULL, NULL, 0, 0, 0,
-      "inbox bob@example.com is disabled" },
+      "inbox bob@example.com is disabled", NULL, NULL },
     { "format: {inbox} and {status}", "sending inbox {inbox} is {status}", "bob@example.com", "suspended", NULL, 0,
-      0, 0, "sending inbox bob@example.com is suspended" },
-    { "format: {retry}", "retry in {retry} s", "a@b.c", NULL, NULL, 37, 0, 0, "retry in 37 s" },
+      0, 0, "sending inbox bob@example.com is suspended", NULL, NULL },
+    { "format: {retry}", "retry in {retry} s", "a@b.c", NULL, NULL, 37, 0, 0, "retry in 37 s", NULL, NULL },
     { "format: {reset}", "resets at {reset}", "a@b.c", NULL, "2024-03-02T00:00:00Z", 0, 0, 0,
-      "resets at 2024-03-02T00:00:00Z" },
+      "resets at 2024-03-02T00:00:00Z", NULL, NULL },
     { "format: every placeholder, some twice", "{inbox}/{status}/{retry}/{reset}/{inbox}", "x@y.z", "active",
-      "R", 5, 0, 0, "x@y.z/active/5/R/x@y.z" },
+      "R", 5, 0, 0, "x@y.z/active/5/R/x@y.z", NULL, NULL },
     { "format: unknown placeholder kept literally", "{inbox} {unknown} {retry", "a@b.c", NULL, NULL, 0, 0, 0,
-      "a@b.c {unknown} {retry" },
+      "a@b.c {unknown} {retry", NULL, NULL },
     { "format: NULL vars give empty values and 0", "[{inbox}][{status}][{retry}][{reset}]", NULL, NULL, NULL, 0, 1,
-      0, "[][][0][]" },
-    { "format: NULL inbox gives empty", "<{inbox}>", NULL, NULL, NULL, 0, 0, 0, "<>" },
+      0, "[][][0][]", NULL, NULL },
+    { "format: NULL inbox gives empty", "<{inbox}>", NULL, NULL, NULL, 0, 0, 0, "<>", NULL, NULL },
     { "format: CR/LF in the inbox stripped", "no such inbox {inbox}", "a@b.c\r\n250 2.0.0 ok", NULL, NULL, 0, 0, 0,
-      "no such inbox a@b.c250 2.0.0 ok" },
-    { "format: controls and DEL stripped", "[{inbox}]", "a\x01\x1b\t\x7f@b.c", NULL, NULL, 0, 0, 0, "[a@b.c]" },
-    { "format: '%' stripped from values", "{inbox}", "100%s%n@b.c", NULL, NULL, 0, 0, 0, "100sn@b.c" },
+      "no such inbox a@b.c250 2.0.0 ok", NULL, NULL },
+    { "format: controls and DEL stripped", "[{inbox}]", "a\x01\x1b\t\x7f@b.c", NULL, NULL, 0, 0, 0, "[a@b.c]", NULL, NULL },
+    { "format: '%' stripped from values", "{inbox}", "100%s%n@b.c", NULL, NULL, 0, 0, 0, "100sn@b.c", NULL, NULL },
     { "format: '%' and CR/LF stripped from the template", "100% %s\r\nsure", "a@b.c", NULL, NULL, 0, 0, 0,
-      "100 ssure" },
+      "100 ssure", NULL, NULL },
     { "format: truncated to a small buffer", "inbox {inbox} is disabled", "bob@example.com", NULL, NULL, 0, 0, 12,
-      "inbox bob@e" },
-    { "format: truncated inside the template", "abcdefghij", NULL, NULL, NULL, 0, 0, 5, "abcd" },
-    { "format: buffer of one byte", "inbox {inbox}", "a@b.c", NULL, NULL, 0, 0, 1, "" },
-    { "format: negative retry", "{retry}", NULL, NULL, NULL, -3, 0, 0, "-3" },
+      "inbox bob@e", NULL, NULL },
+    { "format: truncated inside the template", "abcdefghij", NULL, NULL, NULL, 0, 0, 5, "abcd", NULL, NULL },
+    { "format: buffer of one byte", "inbox {inbox}", "a@b.c", NULL, NULL, 0, 0, 1, "", NULL, NULL },
+    { "format: negative retry", "{retry}", NULL, NULL, NULL, -3, 0, 0, "-3", NULL, NULL },
+    { "format: {recipient} and {reason}", "<{recipient}> on the list of {inbox}: {reason}", "a@b.c", NULL, NULL, 0, 0,
+      0, "<x@y.z> on the list of a@b.c: hard bounce 5.1.1 (2026-11-22)", "x@y.z",
+      "hard bounce 5.1.1 (2026-11-22)" },
+    { "format: NULL recipient and reason give empty", "[{recipient}][{reason}]", "a@b.c", NULL, NULL, 0, 0, 0, "[][]",
+      NULL, NULL },
+    { "format: CR/LF and '%' in {recipient} stripped", "<{recipient}>", NULL, NULL, NULL, 0, 0, 0,
+      "<x250 okn@y.z>", "x\r\n250 ok%n@y.z", NULL },
 };
 
 static void
@@ -185,7 +194,7 @@ test_format(void **state)
 {
     const format_row_t *row = *state;
     reply_t reply = { 550, "5.0.0", "" };
-    reply_vars_t vars = { row->inbox, row->status, row->retry, row->reset };
+    reply_vars_t vars = { row->inbox, row->status, row->retry, row->reset, row->recipient, row->reason };
     char out[600];
     size_t outlen = row->outlen ? row->outlen : 512;
     snprintf(reply.text, sizeof(reply.text), "%s", row->template);
@@ -202,7 +211,7 @@ static void
 test_format_zero_buffer(void **state)
 {
     reply_t reply;
-    reply_vars_t vars = { "a@b.c", NULL, 0, NULL };
+    reply_vars_t vars = { "a@b.c", NULL, 0, NULL, NULL, NULL };
     char out[4] = "ZZZ";
     reply_default(REPLY_RCPT_DISABLED, &reply);
     reply_format(&reply, &vars, out, 0);
@@ -213,11 +222,11 @@ test_format_zero_buffer(void **state)
 static void
 test_format_every_buffer_size(void **state)
 {
-    reply_t reply = { 451, "4.7.1", "{inbox} {inbox} {status} {retry} {reset} {inbox}" };
+    reply_t reply = { 451, "4.7.1", "{inbox} {inbox} {status} {retry} {reset} {inbox} <{recipient}> {reason}" };
     char inbox[255];
     memset(inbox, 'a', sizeof(inbox) - 1);
     inbox[sizeof(inbox) - 1] = '\0';
-    reply_vars_t vars = { inbox, "suspended", 123456789, "2024-03-02T00:00:00Z" };
+    reply_vars_t vars = { inbox, "suspended", 123456789, "2024-03-02T00:00:00Z", inbox, "complaint (2026-11-22)" };
     char full[2048];
     reply_format(&reply, &vars, full, sizeof(full));
     for (size_t outlen = 1; outlen < sizeof(full); outlen++) {

@@ -1,0 +1,168 @@
+/*
+ * cmd_suppression.c -- an inbox's suppression list (sql/005_suppression.sql).
+ *
+ * Public: cmd_suppression_list, cmd_suppression_add,
+ * cmd_suppression_remove (see cmd.h).
+ * Hard bounces and complaints put recipients on the list by themselves;
+ * here an admin reads it, adds an address by hand (source "manual") and
+ * takes one off again.  Each real change writes an audit row (action
+ * suppression.add / suppression.remove, the address as new / old value)
+ * in the same statement.  Adding an address that is already there
+ * changes nothing (a warning); removing one that is not there is an
+ * error, exit 1.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "address.h"
+#include "cmd.h"
+#include "output.h"
+
+#define SUPPRESSION_COLUMNS "address, source, reason, dsn, message_id, " CTL_ISO("created_at")
+
+static const output_column_t suppression_columns[] = {
+    { "CREATED", "createdAt", 0 },
+    { "SOURCE", "source", 0 },
+    { "DSN", "dsn", 0 },
+    { "ADDRESS", "address", 50 },
+    { "REASON", "reason", 50 },
+    { NULL, NULL, 0 },
+};
+
+static json_t *
+suppression_json(const PGresult *res, int row)
+{
+    json_t *obj = json_object();
+    json_object_set_new(obj, "address", ctl_json_text(res, row, 0));
+    json_object_set_new(obj, "source", ctl_json_text(res, row, 1));
+    json_object_set_new(obj, "reason", ctl_json_text(res, row, 2));
+    json_object_set_new(obj, "dsn", ctl_json_text(res, row, 3));
+    json_object_set_new(obj, "messageId", ctl_json_text(res, row, 4));
+    json_object_set_new(obj, "createdAt", ctl_json_text(res, row, 5));
+    return obj;
+}
+
+/* The inbox (first positional) and --address, normalised as the milter
+ * normalises RCPT TO.  0, CTL_EXIT_USAGE or CTL_EXIT_ERROR. */
+static int
+suppression_args(ctl_t *ctl, const args_t *args, char id[40], char address[ADDRESS_MAX + 1])
+{
+    const char *given = args_value(args, "address");
+    if (given == NULL)
+        return output_usage("--address is required");
+    if (address_normalize(given, address, ADDRESS_MAX + 1) != ADDRESS_OK)
+        return output_usage("--address: \"%s\" is not an email address", given);
+    return ctl_resolve_inbox(ctl, args->pos[0], id);
+}
+
+int
+cmd_suppression_list(ctl_t *ctl, const args_t *args)
+{
+    char id[40], limit_text[24], offset_text[24];
+    const char *params[3] = { id, limit_text, offset_text };
+    long limit, offset;
+    long long total;
+    PGresult *res;
+    json_t *rows;
+    int rc;
+
+    if ((rc = args_page(args, &limit, &offset)) != 0 || (rc = ctl_resolve_inbox(ctl, args->pos[0], id)) != 0)
+        return rc;
+    snprintf(limit_text, sizeof(limit_text), "%ld", limit);
+    snprintf(offset_text, sizeof(offset_text), "%ld", offset);
+    if ((rc = ctl_count(ctl, "SELECT count(*) FROM postinbox.suppression WHERE inbox_id = $1::uuid", 1, params,
+                        &total)) != 0)
+        return rc;
+    res = ctl_query(ctl,
+                    "SELECT " SUPPRESSION_COLUMNS " FROM postinbox.suppression WHERE inbox_id = $1::uuid"
+                    " ORDER BY created_at DESC, address LIMIT $2::integer OFFSET $3::integer",
+                    3, params);
+    if (res == NULL)
+        return CTL_EXIT_ERROR;
+    rows = json_array();
+    for (int r = 0; r < PQntuples(res); r++)
+        json_array_append_new(rows, suppression_json(res, r));
+    PQclear(res);
+    output_list(rows, total, offset, suppression_columns);
+    return 0;
+}
+
+int
+cmd_suppression_add(ctl_t *ctl, const args_t *args)
+{
+    char id[40], address[ADDRESS_MAX + 1];
+    const char *reason;
+    PGresult *res;
+    int rc;
+
+    if ((rc = args_text(args, "reason", 1000, 0, &reason)) != 0 ||
+        (rc = suppression_args(ctl, args, id, address)) != 0)
+        return rc;
+    const char *params[4] = { id, address, reason, ctl_actor() };
+    /* the new row, else the existing one (the statement's snapshot does
+     * not see its own insert, so exactly one branch yields a row) */
+    res = ctl_query(ctl,
+                    "WITH ins AS ("
+                    "   INSERT INTO postinbox.suppression (inbox_id, address, source, reason)"
+                    "   VALUES ($1::uuid, $2, 'manual', $3::text)"
+                    "   ON CONFLICT DO NOTHING RETURNING *),"
+                    " aud AS ("
+                    "   INSERT INTO postinbox.audit (inbox_id, actor, action, new_value, reason)"
+                    "   SELECT inbox_id, $4::text, 'suppression.add', address, reason FROM ins)"
+                    " SELECT " SUPPRESSION_COLUMNS ", true FROM ins"
+                    " UNION ALL SELECT " SUPPRESSION_COLUMNS ", false FROM postinbox.suppression"
+                    "   WHERE inbox_id = $1::uuid AND address = $2",
+                    4, params);
+    if (res == NULL)
+        return CTL_EXIT_ERROR;
+    if (PQntuples(res) < 1) {
+        PQclear(res);
+        return output_error("inbox %s vanished", id);
+    }
+    if (strcmp(PQgetvalue(res, 0, 6), "t") != 0)
+        output_warn("%s is already on the suppression list of %s (source %s); nothing changed", address,
+                    args->pos[0], PQgetvalue(res, 0, 1));
+    output_object(suppression_json(res, 0), NULL);
+    PQclear(res);
+    return 0;
+}
+
+int
+cmd_suppression_remove(ctl_t *ctl, const args_t *args)
+{
+    char id[40], address[ADDRESS_MAX + 1];
+    const char *reason;
+    PGresult *res;
+    int rc;
+
+    if ((rc = args_text(args, "reason", 1000, 0, &reason)) != 0 ||
+        (rc = suppression_args(ctl, args, id, address)) != 0)
+        return rc;
+    const char *params[4] = { id, address, reason, ctl_actor() };
+    res = ctl_query(ctl,
+                    "WITH del AS ("
+                    "   DELETE FROM postinbox.suppression WHERE inbox_id = $1::uuid AND address = $2"
+                    "   RETURNING *),"
+                    " aud AS ("
+                    "   INSERT INTO postinbox.audit (inbox_id, actor, action, old_value, reason)"
+                    "   SELECT inbox_id, $4::text, 'suppression.remove', address, $3::text FROM del)"
+                    " SELECT " SUPPRESSION_COLUMNS " FROM del",
+                    4, params);
+    if (res == NULL)
+        return CTL_EXIT_ERROR;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return output_error("%s is not on the suppression list of %s", address, args->pos[0]);
+    }
+    if (output_json()) {
+        json_t *obj = suppression_json(res, 0);
+        json_object_set_new(obj, "removed", json_true());
+        output_object(obj, NULL);
+    } else {
+        output_line("removed %s (%s) from the suppression list of %s", address, PQgetvalue(res, 0, 1),
+                    args->pos[0]);
+    }
+    PQclear(res);
+    return 0;
+}

@@ -1,0 +1,308 @@
+-- 004_threads.sql -- conversations: every message row belongs to a thread
+-- of its own inbox (issue 4, "Threads").
+--
+-- Linking.  A message is stored with its own Message-ID (message_id_header,
+-- the bare "<id>") and, new here, reference_ids: the "<id>" tokens of its
+-- In-Reply-To and References (of References the first and the last 49;
+-- tokens longer than 250 characters or not in angle brackets are dropped).  Two
+-- messages of one inbox are linked when
+--   - one's Message-ID is among the other's reference_ids (parent/child,
+--     whichever arrived first),
+--   - they carry the same Message-ID (an inbox mailing itself gets an
+--     outbound and an inbound row of one message; a resent copy), or
+--   - their reference_ids share an id (siblings, or a grandchild, whose
+--     common ancestor never reached this inbox: a missing parent).
+-- A thread is a connected group of linked messages.  A new message with
+-- no link starts a thread; one linked to one thread joins it; one linked
+-- to several (a child arrived before its parent, a grandchild joining two
+-- branches) merges them into the oldest: their messages move over, the
+-- counts, participants and times are recomputed, the others are deleted.
+-- Cycles (A references B and B references A) are just two links to the
+-- same group.  Threads never span inboxes: every lookup is within one
+-- inbox_id.  A missing or malformed Message-ID links nothing by itself.
+--
+-- Thread columns:
+--   subject           the earliest message's subject without reply and
+--                     forward prefixes (Re:, Fwd:, Fw:, AW:, SV:, WG:,
+--                     VS:, Antw:, also "Re[2]:"), what a list shows
+--   raw_subject       the earliest message's subject as stored
+--   message_count     message rows in the thread
+--   participants      distinct lower-cased addresses of From/To/Cc of its
+--                     messages (record_message's doc.participants), in
+--                     order of first appearance, at most 100
+--   first_message_at, last_message_at
+--
+-- Locking.  The danger is two related messages recorded at the same time
+-- by two milter threads: neither sees the other's uncommitted row, so
+-- both would start a thread and the conversation would stay split
+-- forever.  Two linked messages always share an id of the set
+-- {own Message-ID} + reference_ids (that is what "linked" means above),
+-- so thread_attach first takes a transaction-scoped advisory lock on the
+-- hash of each id of that set, in ascending order: the second of two
+-- related messages waits until the first commits, and then (READ
+-- COMMITTED, a new snapshot per statement) sees it.  The key is the id
+-- alone, not inbox + id: record_message attaches the same message to
+-- several inboxes in one transaction, and with the inbox in the key a
+-- message to inboxes A,B and a related one to B,A would take their locks
+-- in opposite orders and deadlock; with the id alone every call of one
+-- transaction asks for the same sorted set.  The cost is that the same
+-- conversation in two inboxes is recorded one transaction at a time,
+-- which it is anyway (one SMTP transaction).  Unrelated messages never
+-- wait for each other (bar a 32-bit hash collision, which only costs a
+-- wait).  Thread rows are then locked FOR UPDATE in id order before they
+-- are changed, and record_message visits the inboxes of a message in id
+-- order, so two transactions that reach the same threads by different
+-- ids (replies to two messages of one conversation, each to inboxes A
+-- and B) take the row locks in the same order and serialise instead of
+-- deadlocking.  The candidates are looked up again after each wait: a
+-- concurrent merge may have moved linked messages into a thread not yet
+-- locked, which is then locked out of order; a deadlock that this makes
+-- possible (two concurrent merges, each reaching the other's threads) is
+-- broken by PostgreSQL, the milter answers 451 4.3.0 and Postfix retries.
+--
+-- Not done here: existing messages are not re-threaded (their
+-- reference_ids are filled, so new mail links to them); the threadId in
+-- the payload of events written before a merge names the deleted thread.
+
+SET LOCAL search_path = postinbox, pg_catalog, public;
+
+ALTER TABLE thread
+    ADD COLUMN raw_subject      text,
+    ADD COLUMN participants     text[] NOT NULL DEFAULT '{}',
+    ADD COLUMN first_message_at timestamptz NOT NULL DEFAULT now();
+
+ALTER TABLE message
+    ADD COLUMN reference_ids    text[] NOT NULL DEFAULT '{}';
+
+-- A child that arrived before its parent is found by the parent's
+-- Message-ID; siblings by a shared reference.  Not per inbox (a GIN index
+-- cannot lead with a uuid without btree_gin); the inbox is filtered after.
+CREATE INDEX message_reference_ids_idx ON message USING gin (reference_ids);
+-- A thread's messages in order; moving them on a merge; deleting a thread.
+CREATE INDEX message_thread_idx ON message (thread_id, created_at);
+
+-- The "<id>" tokens of In-Reply-To and References, as a set (sorted,
+-- distinct): at most 10 from In-Reply-To, and from References the first
+-- (the conversation's root) and the last 49 (the nearest ancestors), so
+-- a header of thousands of ids costs no more than 50.  Anything else in
+-- the headers is ignored.  (The milter stores the first 16 KB of a
+-- References header: of a longer one the root survives, the nearest
+-- ancestors may not, but In-Reply-To names the parent.)
+CREATE FUNCTION message_reference_ids(p_in_reply_to text, p_references text)
+RETURNS text[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    WITH refs AS (
+        SELECT r.m[1] AS id, r.n, count(*) OVER () AS total
+          FROM regexp_matches(coalesce(p_references, ''), '<[^<>[:space:]]{1,250}>', 'g')
+               WITH ORDINALITY AS r(m, n))
+    SELECT coalesce(array_agg(DISTINCT x.id), '{}')
+      FROM ((SELECT r.m[1] AS id
+               FROM regexp_matches(coalesce(p_in_reply_to, ''), '<[^<>[:space:]]{1,250}>', 'g')
+                    WITH ORDINALITY AS r(m, n)
+              ORDER BY r.n LIMIT 10)
+            UNION ALL
+            SELECT refs.id FROM refs WHERE refs.n = 1 OR refs.n > refs.total - 49) AS x
+$$;
+
+-- A subject without leading reply/forward prefixes: "Re: AW: Fwd: x" -> "x".
+CREATE FUNCTION thread_subject(p_subject text)
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT btrim(regexp_replace(p_subject,
+        '^([[:space:]]*(re|fwd?|aw|sv|wg|vs|antw)[[:space:]]*(\[[0-9]+\])?[[:space:]]*:)+', '', 'i'))
+$$;
+
+-- p_old followed by the new addresses of p_new, each lower-cased and
+-- trimmed, in order of first appearance, without anything that is not
+-- local@domain, at most 100.
+CREATE FUNCTION thread_participants(p_old text[], p_new text[])
+RETURNS text[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT coalesce(array_agg(s.a ORDER BY s.first), '{}')
+      FROM (SELECT lower(btrim(u.a)) AS a, min(u.n) AS first
+              FROM unnest(coalesce(p_old, '{}') || coalesce(p_new, '{}')) WITH ORDINALITY AS u(a, n)
+             WHERE u.a ~ '^[^@[:space:][:cntrl:]]+@[^@[:space:][:cntrl:]]+$' AND length(u.a) <= 254
+             GROUP BY 1
+             ORDER BY 2
+             LIMIT 100) AS s
+$$;
+
+-- thread_attach(inbox, Message-ID, reference ids, subject, participants):
+-- the thread a new message of inbox p_inbox belongs to, found, created or
+-- merged as described at the top, and counted: message_count + 1,
+-- participants and last_message_at updated.  The caller inserts the
+-- message row with the returned thread id in the same transaction.
+-- p_reference_ids as made by message_reference_ids().
+CREATE FUNCTION thread_attach(p_inbox uuid, p_message_id text, p_reference_ids text[],
+                              p_subject text, p_participants text[])
+RETURNS uuid LANGUAGE plpgsql AS $$
+DECLARE
+    ids      text[];
+    key      integer;
+    found    uuid[];
+    locked   uuid[] := '{}';
+    target   uuid;
+    others   uuid[];
+BEGIN
+    -- The ids that link this message: its references and, if well formed,
+    -- its own Message-ID.  Bounded whatever the caller passes.
+    ids := ARRAY(SELECT DISTINCT x
+                   FROM unnest(coalesce(p_reference_ids[1:100], '{}') || p_message_id) AS x
+                  WHERE x ~ '^<[^<>[:space:]]{1,250}>$');
+
+    FOR key IN SELECT DISTINCT hashtext(x) FROM unnest(ids) AS x ORDER BY 1 LOOP
+        PERFORM pg_advisory_xact_lock(hashtext('postinbox.thread'), key);
+    END LOOP;
+
+    -- The threads of every linked message, their rows locked in id order.
+    -- Looked up again after each wait: a concurrent merge may have moved
+    -- a linked message to a thread not locked yet.
+    FOR attempt IN 1 .. 10 LOOP
+        found := ARRAY(SELECT m.thread_id FROM postinbox.message m
+                        WHERE m.inbox_id = p_inbox AND m.message_id_header = ANY (ids)
+                       UNION
+                       SELECT m.thread_id FROM postinbox.message m
+                        WHERE m.inbox_id = p_inbox AND m.reference_ids && ids);
+        EXIT WHEN locked @> found;
+        locked := locked || ARRAY(SELECT t.id FROM postinbox.thread t
+                                   WHERE t.id = ANY (found) AND NOT t.id = ANY (locked)
+                                   ORDER BY t.id FOR UPDATE);
+    END LOOP;
+    found := ARRAY(SELECT x FROM unnest(found) AS x WHERE x = ANY (locked));
+
+    IF cardinality(found) = 0 THEN
+        INSERT INTO postinbox.thread (inbox_id, subject, raw_subject, message_count, participants,
+                                      first_message_at, last_message_at)
+        VALUES (p_inbox, postinbox.thread_subject(p_subject), p_subject, 1,
+                postinbox.thread_participants('{}', p_participants), now(), now())
+        RETURNING id INTO target;
+        RETURN target;
+    END IF;
+
+    -- The oldest thread survives (its subject is that of the earliest message).
+    SELECT t.id INTO target FROM postinbox.thread t
+     WHERE t.id = ANY (found) ORDER BY t.first_message_at, t.created_at, t.id LIMIT 1;
+    others := array_remove(found, target);
+
+    IF cardinality(others) = 0 THEN
+        UPDATE postinbox.thread
+           SET message_count = message_count + 1,
+               participants = postinbox.thread_participants(participants, p_participants),
+               last_message_at = greatest(last_message_at, now())
+         WHERE id = target;
+        RETURN target;
+    END IF;
+
+    UPDATE postinbox.message SET thread_id = target, updated_at = now()
+     WHERE thread_id = ANY (others);
+    UPDATE postinbox.thread t
+       SET message_count = (SELECT count(*) FROM postinbox.message m WHERE m.thread_id = target) + 1,
+           participants = postinbox.thread_participants(
+               (SELECT array_agg(p.a ORDER BY o.first_message_at, o.id, p.n)
+                  FROM postinbox.thread o, unnest(o.participants) WITH ORDINALITY AS p(a, n)
+                 WHERE o.id = ANY (found)),
+               p_participants),
+           first_message_at = (SELECT min(o.first_message_at) FROM postinbox.thread o WHERE o.id = ANY (found)),
+           last_message_at = greatest(now(), (SELECT max(o.last_message_at) FROM postinbox.thread o
+                                               WHERE o.id = ANY (found)))
+     WHERE t.id = target;
+    DELETE FROM postinbox.thread WHERE id = ANY (others);
+    RETURN target;
+END $$;
+
+-- record_message(doc) as in 001, with three changes: the thread comes from
+-- thread_attach() (doc gains "participants": [address...], the From, To
+-- and Cc addresses), the message row gets reference_ids, and the inboxes
+-- are visited in id order (so "messages" is in that order, no longer
+-- sender first).
+CREATE OR REPLACE FUNCTION record_message(doc jsonb) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    ids      jsonb := '[]';
+    r        jsonb;
+    ib       postinbox.inbox;
+    mid      uuid;
+    tid      uuid;
+    rcpts    text[];
+    dir      text;
+    targets  jsonb := '[]';
+    refs     text[] := postinbox.message_reference_ids(doc->>'inReplyTo', doc->>'references');
+    people   text[] := ARRAY(SELECT jsonb_array_elements_text(
+                                 CASE jsonb_typeof(doc->'participants') WHEN 'array' THEN doc->'participants'
+                                                                        ELSE '[]' END));
+BEGIN
+    IF doc->>'sender' IS NOT NULL THEN
+        targets := targets || jsonb_build_array(jsonb_build_object(
+            'inbox', doc->'sender', 'addresses', doc->'senderRecipients', 'direction', 'outbound'));
+    END IF;
+    FOR r IN SELECT * FROM jsonb_array_elements(coalesce(doc->'recipients', '[]')) LOOP
+        targets := targets || jsonb_build_array(r || '{"direction": "inbound"}'::jsonb);
+    END LOOP;
+
+    -- In inbox id order, so that two transactions lock thread rows of
+    -- several inboxes in the same order (see "Locking" at the top).
+    FOR r IN SELECT t.value FROM jsonb_array_elements(targets) WITH ORDINALITY AS t(value, n)
+              ORDER BY t.value->>'inbox', t.n LOOP
+        SELECT * INTO ib FROM postinbox.inbox WHERE id = (r->>'inbox')::uuid;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'record_message: inbox % vanished', r->>'inbox';
+        END IF;
+        dir := r->>'direction';
+        rcpts := ARRAY(SELECT jsonb_array_elements_text(coalesce(r->'addresses', '[]')));
+        tid := postinbox.thread_attach(ib.id, doc->>'messageId', refs, doc->>'subject', people);
+        INSERT INTO postinbox.message (inbox_id, thread_id, direction, queue_id,
+                message_id_header, in_reply_to, references_header, reference_ids, envelope_from,
+                envelope_to, from_header, to_header, cc_header, subject, size, status)
+        VALUES (ib.id, tid, dir, doc->>'queueId', doc->>'messageId', doc->>'inReplyTo',
+                doc->>'references', refs, doc->>'envelopeFrom', rcpts, doc->>'from',
+                doc->>'to', doc->>'cc', doc->>'subject', (doc->>'size')::integer,
+                CASE dir WHEN 'outbound' THEN 'sent' ELSE 'received' END)
+        RETURNING id INTO mid;
+
+        INSERT INTO postinbox.event (inbox_id, message_id, type, payload)
+        VALUES (ib.id, mid,
+                CASE dir WHEN 'outbound' THEN 'message.sent' ELSE 'message.received' END,
+                jsonb_build_object(
+                    'inboxId', ib.id, 'address', ib.address, 'messageId', mid,
+                    'threadId', tid, 'queueId', doc->>'queueId',
+                    'direction', dir, 'messageIdHeader', doc->>'messageId',
+                    'inReplyTo', doc->>'inReplyTo', 'references', doc->>'references',
+                    'from', doc->>'from', 'to', doc->>'to', 'cc', doc->>'cc',
+                    'subject', doc->>'subject', 'size', (doc->>'size')::integer,
+                    'envelopeFrom', doc->>'envelopeFrom', 'recipients', to_jsonb(rcpts)));
+
+        IF dir = 'outbound' THEN
+            UPDATE postinbox.inbox SET total_sent = total_sent + cardinality(rcpts),
+                   updated_at = now()
+             WHERE id = ib.id;
+        END IF;
+        ids := ids || to_jsonb(mid);
+    END LOOP;
+    RETURN jsonb_build_object('messages', ids);
+END $$;
+
+-- Nothing calls the old one any more.
+DROP FUNCTION thread_for(uuid, text, text, text);
+
+-- Backfill.  Reference ids of the messages stored so far (new mail links
+-- to them), then every thread's figures from its messages.  Participants
+-- of old messages were not recorded as addresses: they are taken from
+-- the stored From/To/Cc text, anything shaped local@domain.
+UPDATE message SET reference_ids = message_reference_ids(in_reply_to, references_header)
+ WHERE in_reply_to IS NOT NULL OR references_header IS NOT NULL;
+
+UPDATE thread t
+   SET message_count = s.n,
+       first_message_at = s.first_at,
+       last_message_at = s.last_at,
+       raw_subject = s.subject,
+       subject = thread_subject(s.subject),
+       participants = thread_participants('{}', s.people)
+  FROM (SELECT m.thread_id,
+               count(*) AS n, min(m.created_at) AS first_at, max(m.created_at) AS last_at,
+               (array_agg(m.subject ORDER BY m.created_at, m.id))[1] AS subject,
+               (SELECT array_agg(a.x[1] ORDER BY mm.created_at, mm.id, a.n)
+                  FROM message mm,
+                       regexp_matches(concat_ws(', ', mm.from_header, mm.to_header, mm.cc_header),
+                                      '[^[:space:]<>(),;:"@]+@[^[:space:]<>(),;:"@]+', 'g')
+                       WITH ORDINALITY AS a(x, n)
+                 WHERE mm.thread_id = m.thread_id) AS people
+          FROM message m GROUP BY m.thread_id) AS s
+ WHERE s.thread_id = t.id;
