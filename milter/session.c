@@ -31,6 +31,7 @@
 #define HEADER_RAW_MAX (64 * 1024)   /* raw bytes kept per header of interest */
 #define HEADER_TEXT_MAX 4096         /* decoded bytes stored per header */
 #define REFERENCES_MAX 16384
+#define MESSAGE_ID_MAX 998           /* RFC 5322's line limit; keeps the row within btree's entry size */
 
 typedef enum {
     HDR_MESSAGE_ID = 0, HDR_IN_REPLY_TO, HDR_REFERENCES, HDR_FROM, HDR_TO, HDR_CC, HDR_SUBJECT, HDR_COUNT
@@ -486,7 +487,9 @@ session_record_doc(session_t *s, const char *queue_id)
     for (int h = 0; h < HDR_COUNT; h++) {
         if (s->headers[h] == NULL)
             continue;
-        char *decoded = header_decode(s->headers[h], h == HDR_REFERENCES ? REFERENCES_MAX : HEADER_TEXT_MAX);
+        char *decoded = header_decode(s->headers[h], h == HDR_REFERENCES                          ? REFERENCES_MAX
+                                                     : h == HDR_MESSAGE_ID || h == HDR_IN_REPLY_TO ? MESSAGE_ID_MAX
+                                                                                                   : HEADER_TEXT_MAX);
         if (decoded == NULL)
             continue;
         /* Message-ID style headers are kept as the bare <id>. */

@@ -4,8 +4,9 @@
 --
 -- Parsed content: doc.parsed (mime_parsed_json() in lib/mime_parse.h:
 -- text, html, reply, attachments metadata, size-capped, valid UTF-8) is
--- stored on each inbound row and announced by a message.parsed event
--- after the row's own event.
+-- stored on each inbound row (and the first 200 characters of the reply
+-- as its preview) and announced by a message.parsed event after the
+-- row's own event.
 --
 -- The milter keeps a copy of every message to an inbox (up to
 -- parse_max_size bytes) and lib/inbound.c reads it at end of message:
@@ -213,6 +214,9 @@ DECLARE
     report   jsonb := CASE jsonb_typeof(doc->'report') WHEN 'object' THEN doc->'report' END;
     parsed   jsonb := CASE jsonb_typeof(doc->'parsed') WHEN 'object' THEN doc->'parsed' END;
     cut      boolean := coalesce((doc->>'contentTruncated')::boolean, false);
+    -- the first 200 characters of the reply (else the text), on one line
+    preview  text := left(btrim(regexp_replace(coalesce(doc->'parsed'->>'reply', doc->'parsed'->>'text'),
+                                               '\s+', ' ', 'g')), 200);
     evtype   text;
 BEGIN
     IF doc->>'sender' IS NOT NULL THEN
@@ -235,7 +239,8 @@ BEGIN
         INSERT INTO postinbox.message (inbox_id, thread_id, direction, queue_id,
                 message_id_header, in_reply_to, references_header, reference_ids, envelope_from,
                 envelope_to, from_header, to_header, cc_header, subject, size, status,
-                report, content_truncated, text_body, html_body, reply_text, attachments, parse_defects)
+                report, content_truncated, text_body, html_body, reply_text, attachments, parse_defects,
+                preview)
         VALUES (ib.id, tid, dir, doc->>'queueId', doc->>'messageId', doc->>'inReplyTo',
                 doc->>'references', refs, doc->>'envelopeFrom', rcpts, doc->>'from',
                 doc->>'to', doc->>'cc', doc->>'subject', (doc->>'size')::integer,
@@ -246,7 +251,8 @@ BEGIN
                 CASE dir WHEN 'inbound' THEN parsed->>'html' END,
                 CASE dir WHEN 'inbound' THEN parsed->>'reply' END,
                 CASE dir WHEN 'inbound' THEN parsed->'attachments' END,
-                CASE dir WHEN 'inbound' THEN (parsed->>'defects')::integer END)
+                CASE dir WHEN 'inbound' THEN (parsed->>'defects')::integer END,
+                CASE dir WHEN 'inbound' THEN preview END)
         RETURNING id INTO mid;
 
         evtype := NULL;

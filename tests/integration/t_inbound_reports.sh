@@ -303,8 +303,8 @@ t_match "parsed html, UTF-8" "Crème brûlée" "$(echo "$P" | json_get html)"
 t_eq "attachment: name, type, size, sha256 of the decoded bytes" \
     "Bericht über 2026.pdf application/pdf 50000 $SHA" \
     "$(echo "$P" | json_get attachments.0.filename) $(echo "$P" | json_get attachments.0.contentType) $(echo "$P" | json_get attachments.0.size) $(echo "$P" | json_get attachments.0.sha256)"
-t_eq "the row keeps the bodies and attachments" "t t 1 Sounds good, ship it." \
-    "$(q "SELECT text_body LIKE 'Sounds good%', html_body LIKE '<p>%', jsonb_array_length(attachments), reply_text
+t_eq "the row keeps the bodies, attachments and a preview" "t t 1 Sounds good, ship it. Sounds good, ship it." \
+    "$(q "SELECT text_body LIKE 'Sounds good%', html_body LIKE '<p>%', jsonb_array_length(attachments), reply_text, preview
            FROM postinbox.message WHERE queue_id = '$QP' AND inbox_id = '$SENDER_ID'" | tr '|' ' ')"
 # Broken MIME is still recorded, with its defects counted.
 for f in broken_truncated.eml broken_no_boundary.eml broken_base64.eml broken_nul.eml broken_unclosed.eml broken_unknown_charset.eml headers_only.eml; do
