@@ -47,6 +47,8 @@ static const config_key_t config_table[] = {
     { "log_level", CT_LOGLEVEL, "info", 0, 0, { 0 }, OFF(log_level), "debug, info, warn or error" },
     { "foreign_domain_cache", CT_DURATION, "5s", 0, 3600000, { 0 }, OFF(foreign_domain_cache_ms),
       "remember domains that are not ours this long (0: look up every recipient)" },
+    { "parse_max_size", CT_INT, "10240000", 0, 1073741824, { 0 }, OFF(parse_max_size),
+      "bytes of a message to an inbox kept for parsing bounces, complaints and MIME (0: none)" },
     /* postinbox-policyd */
     { "policy_listen", CT_STRING, "", 0, 0, { 0 }, OFF(policy_listen),
       "Postfix policy service: host:port or unix:/path; empty = off" },

@@ -41,6 +41,7 @@ typedef struct pi_config {
     spoof_policy_t unauthenticated_managed_sender;
     log_level_t log_level;
     long foreign_domain_cache_ms;   /* 0: look up every recipient */
+    int parse_max_size;             /* bytes of an inbound message kept for parsing */
     reply_t replies[REPLY_COUNT];
     /* postinbox-policyd */
     char *policy_listen;            /* "" = off; host:port or unix:/path */

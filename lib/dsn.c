@@ -880,6 +880,17 @@ dsn_parse(const char *raw, size_t len, dsn_report_t *report)
     g_object_unref(stream);
     if (msg == NULL)
         return DSN_KIND_NONE;
+    dsn_parse_message(msg, report);
+    g_object_unref(msg);
+    return report->kind;
+}
+
+dsn_kind_t
+dsn_parse_message(GMimeMessage *msg, dsn_report_t *report)
+{
+    memset(report, 0, sizeof(*report));
+    if (msg == NULL || g_mime_message_get_mime_part(msg) == NULL)
+        return DSN_KIND_NONE;
 
     walk_t w = { .text = g_string_new(NULL), .html = g_string_new(NULL) };
     walk(&w, g_mime_message_get_mime_part(msg), 0);
@@ -924,7 +935,6 @@ dsn_parse(const char *raw, size_t len, dsn_report_t *report)
     }
     g_string_free(w.text, TRUE);
     g_string_free(w.html, TRUE);
-    g_object_unref(msg);
     return report->kind;
 }
 
@@ -969,8 +979,16 @@ dsn_report_json(const dsn_report_t *report)
             err |= set_string(item, "action", rcpt->action);
             err |= set_string(item, "diagnostic", rcpt->diagnostic);
             err |= set_string(item, "type", dsn_type_name(rcpt->type));
+            err |= set_string(item, "originalRecipient", rcpt->original);
+            err |= set_string(item, "remoteMta", rcpt->remote_mta);
         }
         err |= set_string(obj, "originalMessageId", report->original_message_id);
+    }
+    if (!err) {
+        err |= set_string(obj, "kind", report->kind == DSN_KIND_ARF ? "arf" : report->kind == DSN_KIND_DSN ? "dsn" : NULL);
+        err |= set_string(obj, "style", report->style);
+        err |= set_string(obj, "originalQueueId", report->original_queue_id);
+        err |= set_string(obj, "reportingMta", report->reporting_mta);
     }
     if (err) {
         json_decref(obj);

@@ -1,7 +1,7 @@
 /*
  * dsn.h -- recognising bounces and complaints that arrive by mail.
  *
- * Public: dsn_parse, dsn_report_free, dsn_report_json, dsn_type_name.
+ * Public: dsn_parse, dsn_parse_message, dsn_report_free, dsn_report_json, dsn_type_name.
  * Given a whole raw message, tells a delivery status notification
  * (RFC 3464 multipart/report; report-type=delivery-status) or an ARF
  * feedback report (RFC 5965) from ordinary mail, and extracts per
@@ -20,6 +20,7 @@
 #ifndef POSTINBOX_DSN_H
 #define POSTINBOX_DSN_H
 
+#include <gmime/gmime.h>
 #include <jansson.h>
 #include <stddef.h>
 
@@ -79,13 +80,17 @@ typedef struct {
 /* Classifies raw[0..len) and fills *report (always initialised; free it
  * with dsn_report_free whatever the result).  Returns report->kind. */
 dsn_kind_t dsn_parse(const char *raw, size_t len, dsn_report_t *report);
+/* The same for a message already parsed by GMime (not consumed). */
+dsn_kind_t dsn_parse_message(GMimeMessage *msg, dsn_report_t *report);
 void dsn_report_free(dsn_report_t *report);
 
 /* The event payload: {recipients: [{address, status, action, diagnostic,
- * type: "hard"|"soft"|null}], originalMessageId} for a DSN,
+ * type: "hard"|"soft"|null, originalRecipient, remoteMta}],
+ * originalMessageId} for a DSN,
  * {feedbackType, originalMessageId, userAgent, originalMailFrom,
- * originalRcptTo, arrivalDate, sourceIp} for ARF.  Missing values are
- * null.  NULL only if out of memory. */
+ * originalRcptTo, arrivalDate, sourceIp} for ARF; both with kind
+ * ("dsn"|"arf"), style, originalQueueId and reportingMta.  Missing values
+ * are null.  NULL only if out of memory. */
 json_t *dsn_report_json(const dsn_report_t *report);
 
 /* "hard", "soft", or NULL for DSN_TYPE_NONE. */

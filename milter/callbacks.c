@@ -131,9 +131,8 @@ static sfsistat
 cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
     session_t *s = callbacks_session(ctx);
-    (void)chunk;
     if (s)
-        session_body(s, len);
+        session_body(s, chunk, len);
     return (callbacks_no_reply_flags & SMFIP_NR_BODY) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 

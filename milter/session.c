@@ -22,12 +22,16 @@
 
 #include "address.h"
 #include "header.h"
+#include "inbound.h"
 #include "log.h"
+#include "msgbuf.h"
+#include "suspend.h"
 
 #define NOQUEUE "NOQUEUE"
 #define HEADER_RAW_MAX (64 * 1024)   /* raw bytes kept per header of interest */
 #define HEADER_TEXT_MAX 4096         /* decoded bytes stored per header */
 #define REFERENCES_MAX 16384
+#define MESSAGE_ID_MAX 998           /* RFC 5322's line limit; keeps the row within btree's entry size */
 
 typedef enum {
     HDR_MESSAGE_ID = 0, HDR_IN_REPLY_TO, HDR_REFERENCES, HDR_FROM, HDR_TO, HDR_CC, HDR_SUBJECT, HDR_COUNT
@@ -71,6 +75,9 @@ struct session {
     char *headers[HDR_COUNT];
     size_t header_len[HDR_COUNT];
     size_t size;
+    int content_decided;        /* whether to keep a copy is decided at the first header */
+    int keep_content;           /* a copy is kept for inbound_analyse */
+    msgbuf_t content;
 };
 
 static atomic_ullong session_token_counter;
@@ -163,6 +170,8 @@ session_clear_message(session_t *s)
         s->headers[h] = NULL;
         s->header_len[h] = 0;
     }
+    msgbuf_clear(&s->content);
+    s->content_decided = s->keep_content = 0;
     s->in_message = s->unchecked = s->outbound = s->authenticated = 0;
     s->queue_id[0] = s->sender[0] = '\0';
     memset(&s->sender_inbox, 0, sizeof(s->sender_inbox));
@@ -370,6 +379,18 @@ session_header_id(const char *name)
     return HDR_COUNT;
 }
 
+/* A copy of the message is kept when it goes to an inbox: bounces,
+ * complaints and MIME structure are read from it at end of message. */
+static void
+session_decide_content(session_t *s)
+{
+    if (s->content_decided)
+        return;
+    s->content_decided = 1;
+    s->keep_content = !s->unchecked && s->rcpt_inbox_count > 0 && s->rt->cfg->parse_max_size > 0;
+    msgbuf_init(&s->content, s->keep_content ? (size_t)s->rt->cfg->parse_max_size : 0);
+}
+
 void
 session_header(session_t *s, const char *name, const char *value)
 {
@@ -377,6 +398,9 @@ session_header(session_t *s, const char *name, const char *value)
     size_t vlen = strlen(value);
 
     s->size += strlen(name) + 2 + vlen + 2;
+    session_decide_content(s);
+    if (s->keep_content)
+        msgbuf_header(&s->content, name, value);
     if (h == HDR_COUNT || s->unchecked)
         return;
     /* First occurrence wins, except To and Cc, which accumulate. */
@@ -401,9 +425,12 @@ session_header(session_t *s, const char *name, const char *value)
 }
 
 void
-session_body(session_t *s, size_t len)
+session_body(session_t *s, const unsigned char *chunk, size_t len)
 {
     s->size += len;
+    session_decide_content(s);
+    if (s->keep_content)
+        msgbuf_body(&s->content, chunk, len);
 }
 
 static json_t *
@@ -415,7 +442,39 @@ session_strlist_json(const strlist_t *list)
     return arr;
 }
 
-/* The document record_message() takes (sql/001_schema.sql; "participants": sql/004_threads.sql). */
+/* What the kept copy says (bodies, attachments, a bounce or complaint
+ * report), into doc. */
+static void
+session_analyse_content(session_t *s, json_t *doc, const char *queue_id)
+{
+    long long started_us = clock_us();
+    json_t *found;
+
+    msgbuf_finish(&s->content);
+    found = inbound_analyse(s->content.data, s->content.len, s->content.truncated);
+    if (found == NULL) {
+        log_info("%s: stage=eom content=unparsed size=%zu", queue_id, s->content.seen);
+        return;
+    }
+    json_t *report = json_object_get(found, "report");
+    if (report != NULL) {
+        char policy[SUSPEND_POLICY_MAX];
+        json_object_set(doc, "report", report);
+        /* A bounce or complaint may suspend the inbox (check_suspension). */
+        if (suspend_policy_json(s->rt->cfg, policy, sizeof(policy)) > 0)
+            json_object_set_new(doc, "policy", json_loads(policy, 0, NULL));
+        log_info("%s: stage=eom content=%s style=%s originalMessageId=%s us=%lld", queue_id,
+                 json_string_value(json_object_get(report, "kind")),
+                 json_string_value(json_object_get(report, "style")),
+                 json_string_value(json_object_get(report, "originalMessageId")) ?: "-", clock_us() - started_us);
+    }
+    json_object_set(doc, "parsed", json_object_get(found, "parsed"));
+    json_object_set(doc, "contentTruncated", json_object_get(found, "truncated"));
+    json_decref(found);
+}
+
+/* The document record_message() takes (sql/001_schema.sql; "participants": sql/004_threads.sql;
+ * "parsed", "report", "contentTruncated", "policy": sql/006_inbound.sql). */
 static char *
 session_record_doc(session_t *s, const char *queue_id)
 {
@@ -428,7 +487,9 @@ session_record_doc(session_t *s, const char *queue_id)
     for (int h = 0; h < HDR_COUNT; h++) {
         if (s->headers[h] == NULL)
             continue;
-        char *decoded = header_decode(s->headers[h], h == HDR_REFERENCES ? REFERENCES_MAX : HEADER_TEXT_MAX);
+        char *decoded = header_decode(s->headers[h], h == HDR_REFERENCES                          ? REFERENCES_MAX
+                                                     : h == HDR_MESSAGE_ID || h == HDR_IN_REPLY_TO ? MESSAGE_ID_MAX
+                                                                                                   : HEADER_TEXT_MAX);
         if (decoded == NULL)
             continue;
         /* Message-ID style headers are kept as the bare <id>. */
@@ -468,6 +529,8 @@ session_record_doc(session_t *s, const char *queue_id)
         json_array_append_new(rcpts, r);
     }
     json_object_set_new(doc, "recipients", rcpts);
+    if (s->keep_content && s->rcpt_inbox_count > 0)
+        session_analyse_content(s, doc, queue_id);
     text = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
     return text;

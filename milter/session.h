@@ -40,7 +40,7 @@ void session_rcpt(session_t *s, const char *rcpt, const char *queue_id, decision
 /* One header field, as libmilter gives it (value without the name). */
 void session_header(session_t *s, const char *name, const char *value);
 /* A body chunk of len bytes. */
-void session_body(session_t *s, size_t len);
+void session_body(session_t *s, const unsigned char *chunk, size_t len);
 /* End of message: writes the records, commits the reservations. */
 void session_end_of_message(session_t *s, const char *queue_id, decision_t *out);
 /* The message ended any other way: refund and forget it. */

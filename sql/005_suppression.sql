@@ -174,6 +174,10 @@ END $$;
 -- which says nothing about the address) also puts the recipient on the
 -- sender inbox's suppression list -- unless it is there already, whatever
 -- the source -- and then runs check_suspension(inbox, p_policy).
+-- One more transition than 003: a recipient the next hop accepted
+-- ('delivered' in the log) may bounce later, by a DSN that hop mails
+-- back (an asynchronous bounce, read by the milter, sql/006): delivered
+-- -> bounced or expired is applied.  Every other final state stays final.
 DROP FUNCTION delivery_apply(message, text, text, text, text, text, double precision, boolean);
 CREATE FUNCTION delivery_apply(m message, p_addr text, p_status text, p_dsn text, p_diagnostic text,
                                p_relay text, p_delay double precision, p_every_deferral boolean,
@@ -185,7 +189,8 @@ DECLARE
     announce boolean := true;
 BEGIN
     SELECT * INTO r FROM postinbox.message_recipient WHERE message_id = m.id AND address = p_addr;
-    IF FOUND AND r.state <> 'deferred' THEN
+    IF FOUND AND r.state <> 'deferred'
+       AND NOT (r.state = 'delivered' AND p_status IN ('bounced', 'expired')) THEN
         RETURN NULL;                                   -- final already: a repeat
     END IF;
     st := CASE p_status WHEN 'sent' THEN 'delivered' ELSE p_status END;
@@ -223,8 +228,35 @@ BEGIN
         'type', CASE st WHEN 'bounced' THEN 'hard' WHEN 'delivered' THEN NULL ELSE 'soft' END);
 END $$;
 
+-- The status of outbound message m from its recipients' states: delivered,
+-- bounced, partially_bounced, deferred, partially_delivered or sent.
+CREATE FUNCTION message_refresh_status(m message) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    n  integer;
+    nd integer;
+    nb integer;
+    nf integer;
+BEGIN
+    SELECT count(*) FILTER (WHERE state = 'delivered'),
+           count(*) FILTER (WHERE state IN ('bounced', 'expired')),
+           count(*) FILTER (WHERE state = 'deferred')
+      INTO nd, nb, nf
+      FROM postinbox.message_recipient WHERE message_id = m.id;
+    n := greatest(cardinality(m.envelope_to), nd + nb + nf);
+    UPDATE postinbox.message SET updated_at = now(), status =
+        CASE WHEN nd = n THEN 'delivered'
+             WHEN nb = n THEN 'bounced'
+             WHEN nd + nb = n THEN 'partially_bounced'
+             WHEN nf > 0 THEN 'deferred'
+             WHEN nd > 0 THEN 'partially_delivered'
+             ELSE 'sent' END
+     WHERE id = m.id;
+END $$;
+
 -- record_delivery: as in 003_delivery_status.sql, plus p_policy (the
--- suspension policy, passed to delivery_apply).
+-- suspension policy, passed to delivery_apply); the message status via
+-- message_refresh_status().
 DROP FUNCTION record_delivery(text, text, text, text, text, text, text, double precision, boolean);
 CREATE FUNCTION record_delivery(p_queue_id text, p_to text, p_orig_to text, p_status text, p_dsn text,
                                 p_diagnostic text, p_relay text, p_delay double precision,
@@ -237,10 +269,6 @@ DECLARE
     one      jsonb;
     rcpts    jsonb := '[]';
     env      text[];
-    n        integer;
-    nd       integer;
-    nb       integer;
-    nf       integer;
     evtype   text;
     changed  boolean := false;
 BEGIN
@@ -292,21 +320,7 @@ BEGIN
         RETURN 'duplicate';
     END IF;
 
-    -- The message's status from its recipients' states.
-    SELECT count(*) FILTER (WHERE state = 'delivered'),
-           count(*) FILTER (WHERE state IN ('bounced', 'expired')),
-           count(*) FILTER (WHERE state = 'deferred')
-      INTO nd, nb, nf
-      FROM postinbox.message_recipient WHERE message_id = m.id;
-    n := greatest(cardinality(env), nd + nb + nf);
-    UPDATE postinbox.message SET updated_at = now(), status =
-        CASE WHEN nd = n THEN 'delivered'
-             WHEN nb = n THEN 'bounced'
-             WHEN nd + nb = n THEN 'partially_bounced'
-             WHEN nf > 0 THEN 'deferred'
-             WHEN nd > 0 THEN 'partially_delivered'
-             ELSE 'sent' END
-     WHERE id = m.id;
+    PERFORM postinbox.message_refresh_status(m);
 
     IF jsonb_array_length(rcpts) = 0 THEN
         RETURN 'recorded';

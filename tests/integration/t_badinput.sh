@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # t_badinput.sh -- hostile and broken input gets a clean reply and a valid
 # row (or none), never a crash: invalid UTF-8 and NUL bytes in headers,
-# 1 MB of headers, malformed addresses, SQL metacharacters in addresses.
+# 1 MB of headers, a 5,000-character Message-ID, malformed addresses, SQL
+# metacharacters in addresses.
 set -u
 . "$(dirname "$0")/common.sh"
 pi_setup
@@ -61,6 +62,16 @@ if [[ $r == 250* ]]; then
     (( ${len:-0} > 0 && ${len:-0} <= 4096 )) && t_ok "1 MB of headers: subject stored, bounded ($len bytes)" \
         || t_fail "1 MB of headers: subject stored, bounded" "length ${len:-none}"
 fi
+
+# A 5,000-character Message-ID (and In-Reply-To): stored cut to 998 bytes,
+# never a row too large for its index (which would tempfail the message forever).
+LONGID="<$(head -c 4000 /dev/urandom | base64 -w0 | tr -d '/+=' | head -c 5000)@remote.test>"
+{ printf 'From: ext@remote.test\r\nTo: %s\r\nSubject: longid\r\nMessage-ID: %s\r\nIn-Reply-To: %s\r\n\r\nbody\r\n' \
+      "$BOB" "$LONGID" "$LONGID"; } > "$D/longid"
+r=$(smtp_send --from ext@remote.test --to "$BOB" --data "@$D/longid")
+t_match "a 5,000-character Message-ID: accepted" '^250 ' "$r"
+t_eq "the Message-ID and In-Reply-To are stored cut to 998 bytes" "998 998" \
+    "$(svc_psql "SELECT octet_length(message_id_header), octet_length(in_reply_to) FROM postinbox.message WHERE subject = 'longid'" | tr '|' ' ')"
 
 # Malformed addresses: Postfix refuses some itself; whatever reaches the
 # milter gets a clean 5xx.  None may crash it or leave a row.

@@ -109,7 +109,7 @@ r=$(smtp_send --from stranger@remote.test --to "$SENDER" --header "Message-Id: <
 svc_maillog_wait "${QIN:-none}: to=<$SENDER>.*status=sent" 10
 sleep 0.5
 t_eq "inbound: delivered to us, its row stays received, no delivery event" "received 0" \
-    "$(q "SELECT status FROM postinbox.message WHERE queue_id = '${QIN:-none}' AND direction = 'inbound'") $(q "SELECT count(*) FROM postinbox.event e JOIN postinbox.message m ON m.id = e.message_id WHERE m.queue_id = '${QIN:-none}' AND e.type <> 'message.received'")"
+    "$(q "SELECT status FROM postinbox.message WHERE queue_id = '${QIN:-none}' AND direction = 'inbound'") $(q "SELECT count(*) FROM postinbox.event e JOIN postinbox.message m ON m.id = e.message_id WHERE m.queue_id = '${QIN:-none}' AND e.type NOT IN ('message.received', 'message.parsed')")"
 
 # ---- bounced (5xx) ------------------------------------------------------------------------
 QBAD=$(send bad@remote.test bad1)

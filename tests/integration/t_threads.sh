@@ -61,8 +61,8 @@ t_eq "reply chain: first and last message time are the first and last row's" "t|
                   WHERE t.id = '$CHAIN' GROUP BY t.id")"
 t_eq "reply chain: reference ids stored as bare <ids>" "{<c1@remote.test>,<c2@acme.test>}" \
     "$(svc_psql "SELECT reference_ids FROM postinbox.message WHERE message_id_header = '<c3@remote.test>'")"
-t_eq "message.received event names the thread" "$CHAIN" \
-    "$(svc_psql "SELECT payload->>'threadId' FROM postinbox.event WHERE payload->>'messageIdHeader' = '<c3@remote.test>'")"
+t_eq "message.received (and message.parsed) events name the thread" "$CHAIN $CHAIN" \
+    "$(svc_psql "SELECT string_agg(payload->>'threadId', ' ') FROM postinbox.event WHERE payload->>'messageIdHeader' = '<c3@remote.test>'")"
 
 # --- reply to an unknown parent ----------------------------------------------------
 in_bob "<lost2@remote.test>" "Re: Lost" --header "In-Reply-To: <never-seen@remote.test>" >/dev/null

@@ -37,6 +37,8 @@ WEBHOOK_CONF=(
     "webhook_timeout = 2s"
     "webhook_retry_schedule = 0s,1s,1s,1s"
     "webhook_poll_interval = 1s"
+    # One event per message (no message.parsed): the counts below are about delivery, not parsing.
+    "parse_max_size = 0"
 )
 ATTEMPTS_MAX=4    # entries in webhook_retry_schedule
 pi_setup "${WEBHOOK_CONF[@]}"

@@ -265,10 +265,13 @@ test_json_dsn(void **state)
     dsn_report_t report = parse_fixture("postfix_delayed.eml");
     json_t *payload = dsn_report_json(&report);
     char *text = json_dumps(payload, JSON_SORT_KEYS | JSON_COMPACT);
-    assert_string_equal(text, "{\"originalMessageId\":\"orig-delayed-2@example.com\",\"recipients\":[{"
+    assert_string_equal(text, "{\"kind\":\"dsn\",\"originalMessageId\":\"orig-delayed-2@example.com\","
+                              "\"originalQueueId\":\"5Cy0Ra2lIsz\",\"recipients\":[{"
                               "\"action\":\"delayed\",\"address\":\"slow@example.net\",\"diagnostic\":"
                               "\"connect to mx.example.net[198.51.100.7]:25: Connection timed out\","
-                              "\"status\":\"4.4.1\",\"type\":\"soft\"}]}");
+                              "\"originalRecipient\":\"slow@example.net\",\"remoteMta\":null,"
+                              "\"status\":\"4.4.1\",\"type\":\"soft\"}],\"reportingMta\":\"mail.example.com\","
+                              "\"style\":\"rfc3464\"}");
     free(text);
     json_decref(payload);
     dsn_report_free(&report);

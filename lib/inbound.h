@@ -1,0 +1,26 @@
+/*
+ * inbound.h -- what the content of a message to an inbox tells us.
+ *
+ * Public: inbound_analyse.  Parses the message once with GMime
+ * (lib/mime_parse), asks lib/dsn whether it is a bounce (delivery status
+ * notification) or a complaint (ARF feedback report), and takes its
+ * bodies, reply and attachments metadata (lib/mime_parse).  The result
+ * goes into the document record_message() takes (sql/006_inbound.sql),
+ * so it is written in the same transaction as the message itself.
+ * Thread-safe (GMime must be initialised: header_init).  Logs nothing.
+ */
+#ifndef POSTINBOX_INBOUND_H
+#define POSTINBOX_INBOUND_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* raw[0..len) is the message as far as it was kept; truncated says bytes
+ * are missing at the end.  Returns a new object holding "report" (the
+ * dsn_report_json() of a bounce or complaint, absent for ordinary mail),
+ * "parsed" (mime_parsed_json() plus "defects") and "truncated" (bool),
+ * or NULL when there are no bytes or memory ran out: the message is then
+ * recorded without them. */
+json_t *inbound_analyse(const char *raw, size_t len, int truncated);
+
+#endif
