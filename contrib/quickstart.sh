@@ -77,6 +77,9 @@ log_level = info
 policy_listen = 127.0.0.1:$POLICY_PORT
 webhook_allow_networks = 127.0.0.0/8
 webhook_allow_http = yes
+# Delivery status from the demo Postfix's own log.
+postfix_log = $DEMO/postfix/maillog
+postfix_log_state = $DEMO/postfix_log.state
 CONF
 CTL="$TOP/ctl/postinboxctl -c $CONF"
 $CTL migrate
@@ -130,17 +133,34 @@ step "Inbound mail to a suspended inbox (450 4.2.1) and to an unknown one (550 5
 swaks_demo --from someone@remote.test --to "$PAUSED"
 swaks_demo --from someone@remote.test --to "nobody--demo@sandbox.demo.test"
 step "Outbound mail from the inbox, authenticated"
+DEMO_ID="demo-$(date +%s)@demo.test"
 swaks_demo -a PLAIN -au agent@demo.test -ap demo-password --from "$AGENT" --to friend@remote.test \
-    --header "Subject: =?utf-8?q?R=C3=A9ponse?="
+    --header "Subject: =?utf-8?q?R=C3=A9ponse?=" --header "Message-Id: <$DEMO_ID>"
+step "The friend's reply: it joins the thread, and its reply text is parsed out of the quoted history"
+swaks_demo --from friend@remote.test --to "$AGENT" --header "Subject: Re: Réponse" \
+    --header "In-Reply-To: <$DEMO_ID>" --header "References: <$DEMO_ID>" \
+    --body "$(printf 'Thanks, got it!\n\nOn Sun, 22 Nov 2026 at 10:00, Demo agent <%s> wrote:\n> Réponse\n' "$AGENT")"
 step "The same inbox address without authentication (550 5.7.1)"
 swaks_demo --from "$AGENT" --to friend@remote.test
 
 step "What postinbox recorded"
 $CTL inbox show "$AGENT"
 echo
+sleep 1   # the log follower reads Postfix's delivery line
 $CTL messages "$AGENT" --limit 5
 echo
-$CTL events "$AGENT" --limit 5
+$CTL threads "$AGENT" --limit 3
+echo
+$CTL events "$AGENT" --limit 8
+echo
+echo "the reply as parsed (message.parsed):"
+$CTL --json events "$AGENT" --type message.parsed --limit 1 | python3 -c '
+import json, sys
+for e in json.load(sys.stdin)["data"][:1]:
+    p = e.get("payload", {})
+    print("  text:  %r" % p.get("text"))
+    print("  reply: %r" % p.get("reply"))'
+
 
 step "Signed webhooks the demo receiver got (signature checked independently)"
 sleep 1
