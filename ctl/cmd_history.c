@@ -69,15 +69,11 @@ static const output_column_t event_columns[] = {
 
 /* Resolves the inbox (first positional) and reads --limit/--offset. */
 static int
-history_args(ctl_t *ctl, const args_t *args, char id[40], char limit_text[24], char offset_text[24],
-             long *offset)
+history_page(ctl_t *ctl, const args_t *args, char id[40], long *limit, long *offset)
 {
-    long limit;
-    int rc = args_page(args, &limit, offset);
+    int rc = args_page(args, limit, offset);
     if (rc != 0)
         return rc;
-    snprintf(limit_text, 24, "%ld", limit);
-    snprintf(offset_text, 24, "%ld", *offset);
     return ctl_resolve_inbox(ctl, args->pos[0], id);
 }
 
@@ -120,61 +116,33 @@ thread_json(const PGresult *res, int row)
 int
 cmd_messages(ctl_t *ctl, const args_t *args)
 {
-    char id[40], limit_text[24], offset_text[24];
-    const char *params[3] = { id, limit_text, offset_text };
-    long offset;
-    long long total;
-    PGresult *res;
-    json_t *rows;
+    char id[40];
+    const char *filter[1] = { id };
+    long limit, offset;
     int rc;
 
-    if ((rc = history_args(ctl, args, id, limit_text, offset_text, &offset)) != 0)
+    if ((rc = history_page(ctl, args, id, &limit, &offset)) != 0)
         return rc;
-    if ((rc = ctl_count(ctl, "SELECT count(*) FROM postinbox.message WHERE inbox_id = $1::uuid", 1, params,
-                        &total)) != 0)
-        return rc;
-    res = ctl_query(ctl,
+    return ctl_list(ctl, "SELECT count(*) FROM postinbox.message WHERE inbox_id = $1::uuid",
                     MESSAGE_SELECT " WHERE inbox_id = $1::uuid"
                     " ORDER BY created_at DESC, id DESC LIMIT $2::integer OFFSET $3::integer",
-                    3, params);
-    if (res == NULL)
-        return CTL_EXIT_ERROR;
-    rows = json_array();
-    for (int r = 0; r < PQntuples(res); r++)
-        json_array_append_new(rows, message_json(res, r));
-    PQclear(res);
-    output_list(rows, total, offset, message_columns);
-    return 0;
+                    1, filter, limit, offset, message_json, message_columns);
 }
 
 int
 cmd_threads(ctl_t *ctl, const args_t *args)
 {
-    char id[40], limit_text[24], offset_text[24];
-    const char *params[3] = { id, limit_text, offset_text };
-    long offset;
-    long long total;
-    PGresult *res;
-    json_t *rows;
+    char id[40];
+    const char *filter[1] = { id };
+    long limit, offset;
     int rc;
 
-    if ((rc = history_args(ctl, args, id, limit_text, offset_text, &offset)) != 0)
+    if ((rc = history_page(ctl, args, id, &limit, &offset)) != 0)
         return rc;
-    if ((rc = ctl_count(ctl, "SELECT count(*) FROM postinbox.thread WHERE inbox_id = $1::uuid", 1, params,
-                        &total)) != 0)
-        return rc;
-    res = ctl_query(ctl,
+    return ctl_list(ctl, "SELECT count(*) FROM postinbox.thread WHERE inbox_id = $1::uuid",
                     THREAD_SELECT " WHERE inbox_id = $1::uuid"
                     " ORDER BY last_message_at DESC, id DESC LIMIT $2::integer OFFSET $3::integer",
-                    3, params);
-    if (res == NULL)
-        return CTL_EXIT_ERROR;
-    rows = json_array();
-    for (int r = 0; r < PQntuples(res); r++)
-        json_array_append_new(rows, thread_json(res, r));
-    PQclear(res);
-    output_list(rows, total, offset, thread_columns);
-    return 0;
+                    1, filter, limit, offset, thread_json, thread_columns);
 }
 
 int
@@ -252,46 +220,37 @@ events_valid_type(const char *type)
     return 1;
 }
 
+static json_t *
+event_json(const PGresult *res, int row)
+{
+    json_t *obj = json_object();
+    json_object_set_new(obj, "id", ctl_json_text(res, row, 0));
+    json_object_set_new(obj, "inboxId", ctl_json_text(res, row, 1));
+    json_object_set_new(obj, "messageId", ctl_json_text(res, row, 2));
+    json_object_set_new(obj, "type", ctl_json_text(res, row, 3));
+    json_object_set_new(obj, "payload", ctl_json_parsed(res, row, 4));
+    json_object_set_new(obj, "createdAt", ctl_json_text(res, row, 5));
+    return obj;
+}
+
 int
 cmd_events(ctl_t *ctl, const args_t *args)
 {
-    char id[40], limit_text[24], offset_text[24];
+    char id[40];
     const char *type = args_value(args, "type");
-    const char *params[4] = { id, type, limit_text, offset_text };
-    long offset;
-    long long total;
-    PGresult *res;
-    json_t *rows;
+    const char *filter[2] = { id, type };
+    long limit, offset;
     int rc;
 
     if (type != NULL && !events_valid_type(type))
         return output_usage("--type: \"%s\" is not an event type (e.g. message.sent, inbox.suspended)", type);
-    if ((rc = history_args(ctl, args, id, limit_text, offset_text, &offset)) != 0)
+    if ((rc = history_page(ctl, args, id, &limit, &offset)) != 0)
         return rc;
-    if ((rc = ctl_count(ctl,
-                        "SELECT count(*) FROM postinbox.event"
-                        " WHERE inbox_id = $1::uuid AND ($2::text IS NULL OR type = $2)",
-                        2, params, &total)) != 0)
-        return rc;
-    res = ctl_query(ctl,
+    return ctl_list(ctl,
+                    "SELECT count(*) FROM postinbox.event"
+                    " WHERE inbox_id = $1::uuid AND ($2::text IS NULL OR type = $2)",
                     "SELECT id, inbox_id, message_id, type, payload::text, " CTL_ISO("created_at")
                     " FROM postinbox.event WHERE inbox_id = $1::uuid AND ($2::text IS NULL OR type = $2)"
                     " ORDER BY created_at DESC, id DESC LIMIT $3::integer OFFSET $4::integer",
-                    4, params);
-    if (res == NULL)
-        return CTL_EXIT_ERROR;
-    rows = json_array();
-    for (int r = 0; r < PQntuples(res); r++) {
-        json_t *obj = json_object();
-        json_object_set_new(obj, "id", ctl_json_text(res, r, 0));
-        json_object_set_new(obj, "inboxId", ctl_json_text(res, r, 1));
-        json_object_set_new(obj, "messageId", ctl_json_text(res, r, 2));
-        json_object_set_new(obj, "type", ctl_json_text(res, r, 3));
-        json_object_set_new(obj, "payload", ctl_json_parsed(res, r, 4));
-        json_object_set_new(obj, "createdAt", ctl_json_text(res, r, 5));
-        json_array_append_new(rows, obj);
-    }
-    PQclear(res);
-    output_list(rows, total, offset, event_columns);
-    return 0;
+                    2, filter, limit, offset, event_json, event_columns);
 }

@@ -59,33 +59,17 @@ suppression_args(ctl_t *ctl, const args_t *args, char id[40], char address[ADDRE
 int
 cmd_suppression_list(ctl_t *ctl, const args_t *args)
 {
-    char id[40], limit_text[24], offset_text[24];
-    const char *params[3] = { id, limit_text, offset_text };
+    char id[40];
+    const char *filter[1] = { id };
     long limit, offset;
-    long long total;
-    PGresult *res;
-    json_t *rows;
     int rc;
 
     if ((rc = args_page(args, &limit, &offset)) != 0 || (rc = ctl_resolve_inbox(ctl, args->pos[0], id)) != 0)
         return rc;
-    snprintf(limit_text, sizeof(limit_text), "%ld", limit);
-    snprintf(offset_text, sizeof(offset_text), "%ld", offset);
-    if ((rc = ctl_count(ctl, "SELECT count(*) FROM postinbox.suppression WHERE inbox_id = $1::uuid", 1, params,
-                        &total)) != 0)
-        return rc;
-    res = ctl_query(ctl,
+    return ctl_list(ctl, "SELECT count(*) FROM postinbox.suppression WHERE inbox_id = $1::uuid",
                     "SELECT " SUPPRESSION_COLUMNS " FROM postinbox.suppression WHERE inbox_id = $1::uuid"
                     " ORDER BY created_at DESC, address LIMIT $2::integer OFFSET $3::integer",
-                    3, params);
-    if (res == NULL)
-        return CTL_EXIT_ERROR;
-    rows = json_array();
-    for (int r = 0; r < PQntuples(res); r++)
-        json_array_append_new(rows, suppression_json(res, r));
-    PQclear(res);
-    output_list(rows, total, offset, suppression_columns);
-    return 0;
+                    1, filter, limit, offset, suppression_json, suppression_columns);
 }
 
 int

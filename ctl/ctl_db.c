@@ -158,6 +158,37 @@ ctl_count(ctl_t *ctl, const char *sql, int nparams, const char *const *params, l
 }
 
 int
+ctl_list(ctl_t *ctl, const char *count_sql, const char *page_sql, int nfilter, const char *const *filter,
+         long limit, long offset, ctl_row_fn to_json, const struct output_column *columns)
+{
+    char limit_text[24], offset_text[24];
+    const char *params[8];
+    long long total;
+    PGresult *res;
+    json_t *rows;
+    int rc;
+
+    if (nfilter < 0 || nfilter > 6)
+        return output_error("ctl_list: %d filter parameters", nfilter);
+    for (int i = 0; i < nfilter; i++)
+        params[i] = filter[i];
+    snprintf(limit_text, sizeof(limit_text), "%ld", limit);
+    snprintf(offset_text, sizeof(offset_text), "%ld", offset);
+    params[nfilter] = limit_text;
+    params[nfilter + 1] = offset_text;
+    if ((rc = ctl_count(ctl, count_sql, nfilter, params, &total)) != 0)
+        return rc;
+    if ((res = ctl_query(ctl, page_sql, nfilter + 2, params)) == NULL)
+        return CTL_EXIT_ERROR;
+    rows = json_array();
+    for (int r = 0; r < PQntuples(res); r++)
+        json_array_append_new(rows, to_json(res, r));
+    PQclear(res);
+    output_list(rows, total, offset, columns);
+    return 0;
+}
+
+int
 ctl_usage(ctl_t *ctl, const char *inbox_id, limit_result_t *res)
 {
     char err[512];

@@ -2,7 +2,7 @@
  * ctl_db.h -- postinboxctl's configuration and backends.
  *
  * Public: ctl_t, ctl_open, ctl_close, ctl_query, ctl_query_private,
- * ctl_valid_input, ctl_count, ctl_usage, ctl_resolve_inbox, ctl_actor,
+ * ctl_valid_input, ctl_count, ctl_list, ctl_usage, ctl_resolve_inbox, ctl_actor,
  * ctl_json_text, ctl_json_int, ctl_json_bool, ctl_json_parsed, CTL_ISO.
  * One ctl_t per run: the config (the -c file, else the default path if
  * it exists, else built-in defaults), a one-connection store opened on
@@ -53,6 +53,15 @@ int ctl_valid_input(ctl_t *ctl, const char *value, const char *type, char *err, 
 
 /* Runs a SELECT count(*) ...; 0 with *count, or CTL_EXIT_ERROR (reported). */
 int ctl_count(ctl_t *ctl, const char *sql, int nparams, const char *const *params, long long *count);
+
+/* One page of a list, printed by output_list: count_sql with the nfilter
+ * parameters gives "total"; page_sql takes the same parameters plus
+ * $nfilter+1 = limit and $nfilter+2 = offset; to_json turns each row
+ * into an object.  0, or CTL_EXIT_ERROR (reported). */
+struct output_column;
+typedef json_t *(*ctl_row_fn)(const PGresult *res, int row);
+int ctl_list(ctl_t *ctl, const char *count_sql, const char *page_sql, int nfilter, const char *const *filter,
+             long limit, long offset, ctl_row_fn to_json, const struct output_column *columns);
 
 /* Reads an inbox's usage from Redis.  -1 if Redis is unreachable (a
  * warning is printed the first time; later calls fail at once). */

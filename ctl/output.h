@@ -20,7 +20,7 @@
 #define CTL_EXIT_USAGE 2
 
 /* One column of a human-readable table. */
-typedef struct {
+typedef struct output_column {
     const char *header;
     const char *key;      /* member of each row object */
     int max_width;        /* characters; longer values are cut with "..." */

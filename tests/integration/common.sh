@@ -14,6 +14,9 @@
 #   pi_sends_today INBOX     sendsToday as postinboxctl reads it from Redis
 #   json_get FIELD           reads JSON on stdin, prints FIELD (a.b.0.c paths)
 #   send_many N PAR FROM     N messages from FROM (SASL as in $AUTH), PAR at a time
+#   pi_require_follower      SKIP unless postinbox-policyd and smtp-sink are there
+#   pi_start_policyd [CONF]  postinbox-policyd -f, log in $SVC_DIR/policyd.log, pid in $PD
+#   pi_stop_policyd          SIGTERM it (SIGKILL after 10 s)
 #
 # BUILDDIR (default: the source tree) locates the binaries.
 
@@ -22,6 +25,7 @@ PI_SRCDIR=$(cd "$PI_TESTDIR/../.." && pwd)
 BUILDDIR=${BUILDDIR:-$PI_SRCDIR}
 PI_MILTER=$BUILDDIR/milter/postinbox-milter
 PI_CTL=$BUILDDIR/ctl/postinboxctl
+PI_POLICYD=${PI_POLICYD:-$BUILDDIR/policyd/postinbox-policyd}
 SANDBOX=sandbox.test
 
 # shellcheck source=services.sh
@@ -174,4 +178,28 @@ send_many() {
     done
     (( ${#pids[@]} )) && wait "${pids[@]}"
     cat "$dir"/*
+}
+
+# The tests that follow Postfix's log need the daemon and smtp-sink.
+pi_require_follower() {
+    pi_require
+    if [ ! -x "$PI_POLICYD" ] || ! command -v smtp-sink >/dev/null; then
+        echo "SKIP: needs $PI_POLICYD and smtp-sink"
+        exit 77
+    fi
+}
+
+pi_start_policyd() {
+    "$PI_POLICYD" -c "${1:-$PI_CONF}" -f >>"$SVC_DIR/policyd.log" 2>&1 &
+    PD=$!
+    svc_register_pid "$PD"
+    sleep 0.5
+}
+
+pi_stop_policyd() {
+    [ -n "${PD:-}" ] || return 0
+    kill "$PD" 2>/dev/null
+    for _ in $(seq 1 100); do kill -0 "$PD" 2>/dev/null || return 0; sleep 0.1; done
+    kill -9 "$PD" 2>/dev/null
+    return 0
 }

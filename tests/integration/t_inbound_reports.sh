@@ -27,13 +27,8 @@
 set -u
 . "$(dirname "$0")/common.sh"
 
-PI_POLICYD=${PI_POLICYD:-$BUILDDIR/policyd/postinbox-policyd}
 FIX=$PI_SRCDIR/tests/fixtures/dsn
-pi_require
-if [ ! -x "$PI_POLICYD" ] || ! command -v smtp-sink >/dev/null; then
-    echo "SKIP: needs $PI_POLICYD and smtp-sink"
-    exit 77
-fi
+pi_require_follower
 # shellcheck disable=SC2119
 pi_setup
 LOG=$SVC_DIR/policyd.log
@@ -58,17 +53,6 @@ pi_ctl login grant --login alice@example.test --inbox "$SENDER" >/dev/null
 pi_ctl login grant --login alice@example.test --inbox "$OTHER" >/dev/null
 AUTH=(-a PLAIN -au alice@example.test -ap secret)
 
-start_policyd() {
-    "$PI_POLICYD" -c "$PI_CONF" -f >>"$LOG" 2>&1 &
-    PD=$!
-    svc_register_pid "$PD"
-    sleep 0.5
-}
-stop_policyd() {
-    kill "$PD" 2>/dev/null
-    for _ in $(seq 1 100); do kill -0 "$PD" 2>/dev/null || return 0; sleep 0.1; done
-    kill -9 "$PD" 2>/dev/null
-}
 svc_on_exit() {
     if [ "${T_FAILED:-0}" != 0 ]; then
         echo "---- $LOG (last 30 lines)" >&2; tail -30 "$LOG" >&2
@@ -116,7 +100,7 @@ capture() {
         > "$SVC_DIR/dsn-$1.eml"
 }
 
-start_policyd
+pi_start_policyd
 
 # ---- 1. Postfix's own bounce: log first, then the DSN by mail --------------------------
 Q1=$(send_from "$SENDER" b1@test bad@remote.test)
@@ -138,7 +122,7 @@ t_eq "the DSN's own event: message.received marked duplicate" "message.received 
            ON m.id = e.message_id WHERE m.queue_id = '$QD1' AND m.inbox_id = '$SENDER_ID' AND e.type <> 'message.parsed'" | tr '|' ' ')"
 
 # ---- 2. the DSN first, the log line after ---------------------------------------------------
-stop_policyd
+pi_stop_policyd
 Q2=$(send_from "$SENDER" b2@test bad2@remote.test)
 if wait_for 20 capture "$Q2"; then t_ok "a second DSN while the follower is stopped"; else t_fail "a second DSN while the follower is stopped"; fi
 r=$(feed "$SVC_DIR/dsn-$Q2.eml")
@@ -154,7 +138,7 @@ t_eq "payload names the DSN's own row" \
     "$(echo "$P" | json_get reportMessageId)"
 t_eq "bounceCount 2" 2 "$(bounces)"
 t_eq "the original's status is bounced" bounced "$(q "SELECT status FROM postinbox.message WHERE message_id_header = '<b2@test>' AND direction = 'outbound'")"
-start_policyd
+pi_start_policyd
 # A later bounce seen in the log proves the follower has read past Q2's line.
 send_from "$SENDER" b2b@test bad3@remote.test >/dev/null
 if wait_for 20 ge "events_of b2b@test message.bounced" 1; then t_ok "the follower read on past the DSN's bounce"; else t_fail "the follower read on past the DSN's bounce"; fi
@@ -170,7 +154,7 @@ t_eq "delivered becomes bounced" bounced "$(rstate orig-exchange-7@example.com f
 t_eq "Exchange DSN: message.bounced, 5.1.10" "1 5.1.10" \
     "$(events_of orig-exchange-7@example.com message.bounced) $(payload_of orig-exchange-7@example.com message.bounced | json_get recipients.0.status)"
 t_eq "bounceCount 4" 4 "$(bounces)"
-stop_policyd     # the rest is about mail only
+pi_stop_policyd     # the rest is about mail only
 
 # ---- 4. bounces in the styles of real MTAs ------------------------------------------------------
 # fixture | original Message-ID | recipients | style | hard bounces expected

@@ -12,12 +12,7 @@
 set -u
 . "$(dirname "$0")/common.sh"
 
-PI_POLICYD=${PI_POLICYD:-$BUILDDIR/policyd/postinbox-policyd}
-pi_require
-if [ ! -x "$PI_POLICYD" ] || ! command -v smtp-sink >/dev/null; then
-    echo "SKIP: needs $PI_POLICYD and smtp-sink"
-    exit 77
-fi
+pi_require_follower
 # shellcheck disable=SC2119
 pi_setup
 LOG=$SVC_DIR/policyd.log
@@ -43,17 +38,6 @@ read -r SENDER_ID SENDER <<<"$(pi_inbox "$A" sender --daily-limit 1000 --burst-l
 pi_ctl login grant --login alice@example.test --inbox "$SENDER" >/dev/null
 AUTH=(-a PLAIN -au alice@example.test -ap secret)
 
-start_policyd() {
-    "$PI_POLICYD" -c "$PI_CONF" -f >>"$LOG" 2>&1 &
-    PD=$!
-    svc_register_pid "$PD"
-    sleep 0.5
-}
-stop_policyd() {
-    kill "$PD" 2>/dev/null
-    for _ in $(seq 1 100); do kill -0 "$PD" 2>/dev/null || return 0; sleep 0.1; done
-    kill -9 "$PD" 2>/dev/null
-}
 svc_on_exit() {
     if [ "${T_FAILED:-0}" != 0 ]; then
         echo "---- $LOG (last 40 lines)" >&2; tail -40 "$LOG" >&2
@@ -91,7 +75,7 @@ totals() {
               (SELECT coalesce(sum(deferrals), 0) FROM postinbox.message_recipient WHERE inbox_id = '$SENDER_ID')"
 }
 
-start_policyd
+pi_start_policyd
 t_match "the follower starts at the end of the log" "following .*maillog from its end" "$(cat "$LOG")"
 
 # ---- delivered ------------------------------------------------------------------------
@@ -158,29 +142,29 @@ t_eq "bounceCount 2" 2 "$(bounces)"
 # ---- the whole log read again after a restart: nothing twice -----------------------------
 sleep 0.5
 BEFORE=$(totals)
-stop_policyd
+pi_stop_policyd
 read -r DEV INO _ <"$STATE"
 echo "$DEV $INO 0" >"$STATE"
-start_policyd
+pi_start_policyd
 for _ in $(seq 1 50); do grep -q "resuming .* at offset 0" "$LOG" && break; sleep 0.1; done
 sleep 2
 t_eq "re-reading the log changes no event, bounceCount or deferral count" "$BEFORE" "$(totals)"
 
 # ---- lines written while the daemon is down ----------------------------------------------------
-stop_policyd
+pi_stop_policyd
 QDOWN=$(send ok3@remote.test down1)
 svc_maillog_wait "$QDOWN: to=<ok3@remote.test>.*status=sent" 10
 t_eq "no event while the daemon is down" 0 "$(events "$QDOWN" message.delivered)"
-start_policyd
+pi_start_policyd
 if wait_events "$QDOWN" message.delivered 1 10; then t_ok "resumed from the saved position"; else t_fail "resumed from the saved position"; fi
 
 # ---- rotated while the daemon was down: the rest of the old file is read first ---------------------
-stop_policyd
+pi_stop_policyd
 QROT=$(send ok6@remote.test rot1)
 svc_maillog_wait "$QROT: to=<ok6@remote.test>.*status=sent" 10
 mv "$MAILLOG" "$MAILLOG.0"
 svc_postfix_reload
-start_policyd
+pi_start_policyd
 if wait_events "$QROT" message.delivered 1 10; then t_ok "rotated while down: the old file's rest is read"; else t_fail "rotated while down: the old file's rest is read"; fi
 t_match "found by its inode" "reading the rest of .*maillog.0 from offset" "$(cat "$LOG")"
 
@@ -240,7 +224,7 @@ P=$(payload "$QEXP" message.bounced)
 t_match "expired payload: 4.x.x, failed, soft" "^soft@remote.test 4\.[0-9]+\.[0-9]+ failed soft" \
     "$(echo "$P" | json_get recipients.0.address) $(echo "$P" | json_get recipients.0.status) $(echo "$P" | json_get recipients.0.action) $(echo "$P" | json_get recipients.0.type)"
 t_eq "expired: status bounced, bounceCount unchanged" "bounced 2" "$(mstatus "$QEXP") $(bounces)"
-stop_policyd
+pi_stop_policyd
 
 # ---- standard input (journalctl -f -o cat | ...) ------------------------------------------------
 QSTDIN=$(send ok5@remote.test stdin1)
@@ -253,5 +237,5 @@ grep -h "$QSTDIN" "$MAILLOG" | sed 's/^.*postfix\/[a-z]*\[[0-9]*\]: //' >"$SVC_D
 PD=$!
 svc_register_pid "$PD"
 if wait_events "$QSTDIN" message.delivered 1 10; then t_ok "lines on standard input (no prefix)"; else t_fail "lines on standard input (no prefix)"; fi
-stop_policyd
+pi_stop_policyd
 t_summary

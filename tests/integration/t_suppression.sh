@@ -17,12 +17,7 @@
 set -u
 . "$(dirname "$0")/common.sh"
 
-PI_POLICYD=${PI_POLICYD:-$BUILDDIR/policyd/postinbox-policyd}
-pi_require
-if [ ! -x "$PI_POLICYD" ] || ! command -v smtp-sink >/dev/null; then
-    echo "SKIP: needs $PI_POLICYD and smtp-sink"
-    exit 77
-fi
+pi_require_follower
 # shellcheck disable=SC2119
 pi_setup
 LOG=$SVC_DIR/policyd.log
@@ -47,10 +42,7 @@ read -r S3_ID S3 <<<"$(pi_inbox "$A" three --daily-limit 1000 --burst-limit 1000
 for ib in "$S1" "$S2" "$S3"; do pi_ctl login grant --login alice@example.test --inbox "$ib" >/dev/null; done
 AUTH=(-a PLAIN -au alice@example.test -ap secret)
 
-"$PI_POLICYD" -c "$PI_CONF" -f >>"$LOG" 2>&1 &
-PD=$!
-svc_register_pid "$PD"
-sleep 0.5
+pi_start_policyd
 svc_on_exit() {
     if [ "${T_FAILED:-0}" != 0 ]; then
         echo "---- $LOG (last 30 lines)" >&2; tail -30 "$LOG" >&2
