@@ -157,19 +157,26 @@ compose_message_id(const char *from, char *out, size_t outlen)
     return 0;
 }
 
-/* A text part holding s (checked UTF-8 without NUL), encoded as GMime
- * finds best for 7-bit transport (quoted-printable or base64). */
+/* A text part holding s (checked UTF-8 without NUL) as UTF-8 -- the
+ * bytes as given, not recoded (g_mime_text_part_set_text would pick
+ * ISO-8859-1 where it fits) -- in the transfer encoding GMime finds best
+ * for 7-bit transport: 7bit, quoted-printable or base64. */
 static GMimeObject *
 compose_text_part(const char *subtype, const compose_str_t *s)
 {
     GMimeTextPart *part = g_mime_text_part_new_with_subtype(subtype);
-    char *copy = g_strndup(s->data, s->len);
-    g_mime_text_part_set_text(part, copy);
-    g_free(copy);
-    g_mime_text_part_set_charset(part, "utf-8");
-    g_mime_part_set_content_encoding(GMIME_PART(part),
-                                     g_mime_part_get_best_content_encoding(GMIME_PART(part),
-                                                                           GMIME_ENCODING_CONSTRAINT_7BIT));
+    GMimeStream *stream = g_mime_stream_mem_new_with_buffer(s->data, s->len);
+    GMimeDataWrapper *content = g_mime_data_wrapper_new_with_stream(stream, GMIME_CONTENT_ENCODING_DEFAULT);
+    GMimeContentEncoding encoding;
+
+    g_mime_part_set_content(GMIME_PART(part), content);
+    g_object_unref(content);
+    g_object_unref(stream);
+    g_mime_object_set_content_type_parameter(GMIME_OBJECT(part), "charset", "utf-8");
+    encoding = g_mime_part_get_best_content_encoding(GMIME_PART(part), GMIME_ENCODING_CONSTRAINT_7BIT);
+    if (encoding == GMIME_CONTENT_ENCODING_DEFAULT)
+        encoding = GMIME_CONTENT_ENCODING_7BIT;
+    g_mime_part_set_content_encoding(GMIME_PART(part), encoding);
     return GMIME_OBJECT(part);
 }
 

@@ -240,9 +240,21 @@ smtp_reply_append(smtp_reply_t *r, const char *text)
     r->text[pos] = '\0';
 }
 
-/* Reads one (possibly multi-line) reply into *r.  0 or -1. */
+static int smtp_read_reply_lines(smtp_conn_t *c, smtp_reply_t *r);
+
+/* Reads one (possibly multi-line) reply into *r.  0, or -1 with *r
+ * cleared: half a reply decides nothing. */
 static int
 smtp_read_reply(smtp_conn_t *c, smtp_reply_t *r)
+{
+    if (smtp_read_reply_lines(c, r) == 0)
+        return 0;
+    memset(r, 0, sizeof(*r));
+    return -1;
+}
+
+static int
+smtp_read_reply_lines(smtp_conn_t *c, smtp_reply_t *r)
 {
     char line[SMTP_LINE_MAX];
     memset(r, 0, sizeof(*r));
