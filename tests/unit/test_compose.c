@@ -402,7 +402,8 @@ test_message_ids_and_display_name(void **state)
     assert_int_equal(compose_build(&req, &b, &err), 0);
     assert_string_not_equal(a.message_id, b.message_id);
     assert_null(strstr(a.data, "\r\nBcc:"));
-    assert_non_null(strstr(a.data, "From: Evil  Bcc: x@y.test <bob--acme@sandbox.test>") ? "" : strstr(a.data, "From: \"Evil  Bcc: x@y.test\" <bob--acme@sandbox.test>"));
+    /* CR and LF became spaces inside the (quoted) name of From */
+    assert_non_null(strstr(a.data, "\r\nFrom: \"Evil  Bcc: x@y.test\" <bob--acme@sandbox.test>\r\n"));
     compose_message_free(&a);
     compose_message_free(&b);
 }
