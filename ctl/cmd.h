@@ -12,6 +12,7 @@
  *   cmd_suppression.c  suppression list|add|remove
  *   cmd_webhook.c  webhook add|list|show|disable|enable|delete|rotate-secret
  *   cmd_webhook_delivery.c  webhook deliveries|replay
+ *   cmd_send.c     send (a message as an inbox, through Postfix)
  */
 #ifndef POSTINBOX_CTL_CMD_H
 #define POSTINBOX_CTL_CMD_H
@@ -55,5 +56,7 @@ int cmd_webhook_delete(ctl_t *ctl, const args_t *args);
 int cmd_webhook_rotate(ctl_t *ctl, const args_t *args);
 int cmd_webhook_deliveries(ctl_t *ctl, const args_t *args);
 int cmd_webhook_replay(ctl_t *ctl, const args_t *args);
+
+int cmd_send(ctl_t *ctl, const args_t *args);
 
 #endif

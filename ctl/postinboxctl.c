@@ -77,6 +77,9 @@ static const ctl_command_t ctl_commands[] = {
       "webhook deliveries ENDPOINT [--status pending|delivered|failed] [--limit N] [--offset N]" },
     { "webhook", "replay", "endpoint=,since=,until=", 0, cmd_webhook_replay,
       "webhook replay --endpoint ENDPOINT [--since TIME] [--until TIME]" },
+    { "send", NULL, "to*,cc*,subject=,text=,html=,in-reply-to=,reference*,request=", 1, cmd_send,
+      "send ID|ADDRESS --to ADDR [--to ADDR]... [--cc ADDR]... --subject S [--text T] [--html H]\n"
+      "                    [--in-reply-to <ID>] [--reference <ID>]...   (or: send ID|ADDRESS --request FILE|-)" },
 };
 
 #define CTL_NCOMMANDS (sizeof(ctl_commands) / sizeof(ctl_commands[0]))

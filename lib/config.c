@@ -7,11 +7,13 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { CT_STRING, CT_INT, CT_ENUM, CT_CIDR, CT_LOGLEVEL, CT_BOOL, CT_DURATION, CT_DURATION_LIST, CT_PERCENT } config_type_t;
+typedef enum { CT_STRING, CT_INT, CT_ENUM, CT_CIDR, CT_LOGLEVEL, CT_BOOL, CT_DURATION, CT_DURATION_LIST, CT_PERCENT, CT_HOSTPORT, CT_HOSTNAME } config_type_t;
 
 typedef struct {
     const char *name;
@@ -84,16 +86,37 @@ static const config_key_t config_table[] = {
       "the rolling window of the bounce and complaint rates (whole seconds)" },
     { "suspend_min_sends", CT_INT, "100", 1, 100000000, { 0 }, OFF(suspend_min_sends),
       "never suspend automatically on fewer sends than this within suspend_window" },
+    /* sending as an inbox through the API (lib/send.c) */
+    { "api_submission", CT_HOSTPORT, "127.0.0.1:25", 0, 0, { 0 }, OFF(api_submission),
+      "Postfix smtpd the API submits mail to, IP:port or [IPv6]:port; the submitting host must be in the "
+      "milter's trusted_networks" },
+    { "api_submission_timeout", CT_DURATION, "30s", 1000, 600000, { 0 }, OFF(api_submission_timeout_ms),
+      "deadline of one whole submission: connect, every reply, the message data" },
+    { "api_helo", CT_HOSTNAME, "postinbox-api", 0, 0, { 0 }, OFF(api_helo), "the name the API gives in EHLO" },
 };
 
 #define CONFIG_KEYS (sizeof(config_table) / sizeof(config_table[0]))
+
+static int config_valid_helo(const char *name);
 
 static int
 config_set(pi_config_t *cfg, const config_key_t *key, const char *value, char *err, size_t errlen)
 {
     void *field = (char *)cfg + key->offset;
     switch (key->type) {
+    case CT_HOSTPORT:
+    case CT_HOSTNAME:
     case CT_STRING: {
+        char host[64];
+        int port;
+        if (key->type == CT_HOSTPORT && config_parse_hostport(value, host, sizeof(host), &port) != 0) {
+            snprintf(err, errlen, "\"%s\" is not IP:port or [IPv6]:port", value);
+            return -1;
+        }
+        if (key->type == CT_HOSTNAME && !config_valid_helo(value)) {
+            snprintf(err, errlen, "\"%s\" is not a host name", value);
+            return -1;
+        }
         char *copy = strdup(value);
         if (copy == NULL) {
             snprintf(err, errlen, "out of memory");
@@ -205,6 +228,55 @@ config_set(pi_config_t *cfg, const config_key_t *key, const char *value, char *e
         return -1;
     }
     return -1;
+}
+
+/* An EHLO name: letters, digits, '-', '.', 1..255 characters. */
+static int
+config_valid_helo(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > 255)
+        return 0;
+    for (const char *p = name; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.')
+            return 0;
+    return 1;
+}
+
+int
+config_parse_hostport(const char *text, char *host, size_t hostlen, int *port)
+{
+    const char *colon, *h = text;
+    size_t hlen;
+    unsigned char addr[sizeof(struct in6_addr)];
+    char *end;
+    long p;
+
+    if (text[0] == '[') {
+        const char *close = strchr(text, ']');
+        if (close == NULL || close[1] != ':')
+            return -1;
+        h = text + 1;
+        hlen = (size_t)(close - h);
+        colon = close + 1;
+    } else {
+        colon = strrchr(text, ':');
+        if (colon == NULL)
+            return -1;
+        hlen = (size_t)(colon - text);
+    }
+    if (hlen == 0 || hlen >= hostlen)
+        return -1;
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    if (inet_pton(text[0] == '[' ? AF_INET6 : AF_INET, host, addr) != 1)
+        return -1;
+    errno = 0;
+    p = strtol(colon + 1, &end, 10);
+    if (errno || end == colon + 1 || *end != '\0' || p < 1 || p > 65535)
+        return -1;
+    *port = (int)p;
+    return 0;
 }
 
 long
@@ -406,7 +478,8 @@ config_free(pi_config_t *cfg)
         return;
     for (size_t i = 0; i < CONFIG_KEYS; i++) {
         void *field = (char *)cfg + config_table[i].offset;
-        if (config_table[i].type == CT_STRING)
+        if (config_table[i].type == CT_STRING || config_table[i].type == CT_HOSTPORT ||
+            config_table[i].type == CT_HOSTNAME)
             free(*(char **)field);
         else if (config_table[i].type == CT_CIDR)
             cidr_list_free(*(cidr_list_t **)field);

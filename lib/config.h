@@ -62,6 +62,10 @@ typedef struct pi_config {
     double suspend_complaint_rate;
     long suspend_window_ms;
     int suspend_min_sends;
+    /* sending as an inbox through the API (lib/send.c) */
+    char *api_submission;           /* "IP:port" or "[IPv6]:port" of the Postfix smtpd */
+    long api_submission_timeout_ms; /* deadline of one whole submission */
+    char *api_helo;                 /* EHLO name */
 } pi_config_t;
 
 /* Default path when -c is not given. */
@@ -81,6 +85,10 @@ long config_parse_duration_ms(const char *text);
 /* Parses a percentage "10%", "0.5%", "0.0125%" (at most 4 decimals, the
  * '%' required) into parts per million; -1 if invalid. */
 long config_parse_percent_ppm(const char *text);
+
+/* Splits "IP:port" or "[IPv6]:port" (numeric addresses only: nothing is
+ * resolved, so a submission never waits on DNS).  0, or -1 if invalid. */
+int config_parse_hostport(const char *text, char *host, size_t hostlen, int *port);
 
 /* Writes every key with its default value as a commented config file. */
 void config_print_defaults(void *stdio_file);

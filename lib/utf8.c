@@ -88,3 +88,16 @@ utf8_sanitize_text(const char *in, size_t len, size_t max_bytes, int *truncated)
 {
     return sanitize(in, len, max_bytes, 1, truncated);
 }
+
+int
+utf8_is_valid(const char *in, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)in;
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_sequence(p + i, len - i);
+        if (n == 0)
+            return 0;
+        i += n;
+    }
+    return 1;
+}

@@ -217,7 +217,47 @@ static const config_error_row_t config_error_rows[] = {
     { "window below a minute", "suspend_window = 30s\n", { "bad.conf:1:", "suspend_window", "out of range" } },
     { "window over 30 days", "suspend_window = 31d\n", { "bad.conf:1:", "suspend_window", "out of range" } },
     { "min sends zero", "suspend_min_sends = 0\n", { "bad.conf:1:", "suspend_min_sends", "out of range" } },
+    { "submission without port", "api_submission = 127.0.0.1\n", { "bad.conf:1:", "api_submission", "IP:port" } },
+    { "submission host name (never resolved)", "api_submission = localhost:25\n",
+      { "bad.conf:1:", "api_submission", "IP:port" } },
+    { "submission port 0", "api_submission = 127.0.0.1:0\n", { "bad.conf:1:", "api_submission" } },
+    { "submission port too big", "api_submission = 127.0.0.1:65536\n", { "bad.conf:1:", "api_submission" } },
+    { "submission IPv6 without brackets", "api_submission = ::1:25\n", { "bad.conf:1:", "api_submission" } },
+    { "submission timeout below a second", "api_submission_timeout = 500ms\n",
+      { "bad.conf:1:", "api_submission_timeout", "out of range" } },
+    { "helo with a space", "api_helo = my host\n", { "bad.conf:1:", "api_helo", "host name" } },
+    { "empty helo", "api_helo =\n", { "bad.conf:1:", "api_helo" } },
 };
+
+/* The keys of sending through the API (lib/send.c). */
+static void
+test_api_submission_keys(void **state)
+{
+    char err[256] = "", host[64];
+    int port = 0;
+    pi_config_t *def = config_defaults();
+    assert_string_equal(def->api_submission, "127.0.0.1:25");
+    assert_int_equal(def->api_submission_timeout_ms, 30000);
+    assert_string_equal(def->api_helo, "postinbox-api");
+    config_free(def);
+    pi_config_t *cfg = config_parse_text("api_submission = [::1]:587\napi_submission_timeout = 5s\n"
+                                         "api_helo = api.example.net\n",
+                                         "api.conf", err, sizeof(err));
+    assert_non_null(cfg);
+    assert_string_equal(cfg->api_submission, "[::1]:587");
+    assert_int_equal(cfg->api_submission_timeout_ms, 5000);
+    assert_string_equal(cfg->api_helo, "api.example.net");
+    assert_int_equal(config_parse_hostport(cfg->api_submission, host, sizeof(host), &port), 0);
+    assert_string_equal(host, "::1");
+    assert_int_equal(port, 587);
+    config_free(cfg);
+    assert_int_equal(config_parse_hostport("192.0.2.1:2525", host, sizeof(host), &port), 0);
+    assert_string_equal(host, "192.0.2.1");
+    assert_int_equal(port, 2525);
+    assert_int_equal(config_parse_hostport("[192.0.2.1]:25", host, sizeof(host), &port), -1);
+    assert_int_equal(config_parse_hostport("192.0.2.1:25x", host, sizeof(host), &port), -1);
+    assert_int_equal(config_parse_hostport(":25", host, sizeof(host), &port), -1);
+}
 
 static void
 test_policyd_keys(void **state)
@@ -488,7 +528,7 @@ test_print_defaults_round_trip(void **state)
         if (*p)
             uncommented[o++] = *p++;
     }
-    assert_int_equal(settings, 29 + REPLY_COUNT);
+    assert_int_equal(settings, 32 + REPLY_COUNT);
 
     pi_config_t *cfg = config_parse_text(uncommented, "printed.conf", err, sizeof(err));
     if (cfg == NULL)
@@ -505,6 +545,9 @@ test_print_defaults_round_trip(void **state)
     assert_true(cfg->suspend_complaint_rate == def->suspend_complaint_rate);
     assert_int_equal(cfg->suspend_window_ms, def->suspend_window_ms);
     assert_int_equal(cfg->suspend_min_sends, def->suspend_min_sends);
+    assert_string_equal(cfg->api_submission, def->api_submission);
+    assert_int_equal(cfg->api_submission_timeout_ms, def->api_submission_timeout_ms);
+    assert_string_equal(cfg->api_helo, def->api_helo);
     for (int r = 0; r < REPLY_COUNT; r++) {
         assert_int_equal(cfg->replies[r].code, def->replies[r].code);
         assert_string_equal(cfg->replies[r].xcode, def->replies[r].xcode);
@@ -527,6 +570,7 @@ main(void)
     unit_add(&suite, "int bounds are inclusive", test_parse_int_bounds, NULL);
     unit_add(&suite, "policyd keys: defaults, durations, lists, bools, networks", test_policyd_keys, NULL);
     unit_add(&suite, "suspend_* keys and the policy document", test_suspend_keys, NULL);
+    unit_add(&suite, "api_submission, api_submission_timeout, api_helo", test_api_submission_keys, NULL);
     unit_add_rows(&suite, test_percent, percent_rows, sizeof(percent_rows[0]), UNIT_ROWS(percent_rows));
     unit_add_rows(&suite, test_config_error, config_error_rows, sizeof(config_error_rows[0]),
                   UNIT_ROWS(config_error_rows));
