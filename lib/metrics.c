@@ -11,6 +11,7 @@
  * swap to add).
  */
 #include "metrics.h"
+#include "clock.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -265,6 +266,24 @@ metric_observe(metric_t *f, const char *const *labels, double value)
                                                   memory_order_relaxed, memory_order_relaxed)) {
     }
     metrics_mark(f, s);
+}
+
+const char *const metrics_backends[] = { "postgres", "redis", NULL };
+const char *const metrics_backend_calls[] = {
+    "lookup", "suppressed", "record", "exec",                    /* lib/store.c */
+    "reserve", "commit", "refund", "usage", "check", "reserve_n", /* lib/limiter.c */
+    "other", NULL
+};
+
+void
+metrics_backend_call(const metrics_backend_t *mb, const char *backend, const char *call, long long started_us,
+                     int failed)
+{
+    if (mb == NULL)
+        return;
+    metric_observe(mb->seconds, METRIC_LABELS(backend, call), (double)(clock_us() - started_us) / 1e6);
+    if (failed)
+        metric_inc(mb->errors, METRIC_LABELS(backend, call));
 }
 
 /* ---- rendering ---------------------------------------------------------------------------- */

@@ -5,7 +5,7 @@
  * Public: metrics_t, metric_t, metric_label_t, metrics_new, metrics_free,
  * metrics_counter, metrics_gauge, metrics_histogram, metric_inc,
  * metric_add, metric_set, metric_observe, metric_touch, metrics_render,
- * metrics_listen, METRIC_LABELS, METRICS_LATENCY_BUCKETS.
+ * metrics_listen, metrics_backend_t, metrics_backend_call, METRIC_LABELS, METRICS_LATENCY_BUCKETS.
  *
  * Families are declared once at start-up (not thread-safe); after that
  * every update is lock-free: a series is a slot in an array indexed by
@@ -69,6 +69,22 @@ void metric_set(metric_t *f, const char *const *labels, double value);
 void metric_observe(metric_t *f, const char *const *labels, double value);
 /* Shows the series in the output even while it is 0. */
 void metric_touch(metric_t *f, const char *const *labels);
+
+/* What a backend module (lib/store.c, lib/limiter.c) reports about each
+ * of its calls: seconds, a histogram labelled (backend, call), and
+ * errors, a counter labelled the same way; either may be NULL.  The
+ * label values are metrics_backends and metrics_backend_calls. */
+typedef struct {
+    metric_t *seconds;
+    metric_t *errors;
+} metrics_backend_t;
+
+extern const char *const metrics_backends[];       /* postgres, redis */
+extern const char *const metrics_backend_calls[];  /* lookup, suppressed, record, exec, reserve, ... */
+
+/* One call of backend/call that started at started_us (clock_us()). */
+void metrics_backend_call(const metrics_backend_t *mb, const char *backend, const char *call, long long started_us,
+                          int failed);
 
 /* The text exposition of every family, malloc'd (*len bytes, NUL
  * terminated); NULL out of memory. */
