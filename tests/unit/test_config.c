@@ -494,7 +494,7 @@ test_print_defaults_round_trip(void **state)
         if (*p)
             uncommented[o++] = *p++;
     }
-    assert_int_equal(settings, 29 + REPLY_COUNT);
+    assert_int_equal(settings, 31 + REPLY_COUNT); /* 29 + metrics_listen, policyd_metrics_listen */
 
     pi_config_t *cfg = config_parse_text(uncommented, "printed.conf", err, sizeof(err));
     if (cfg == NULL)
