@@ -51,6 +51,8 @@ static const config_key_t config_table[] = {
       "remember domains that are not ours this long (0: look up every recipient)" },
     { "parse_max_size", CT_INT, "10240000", 0, 1073741824, { 0 }, OFF(parse_max_size),
       "bytes of a message to an inbox kept for parsing bounces, complaints and MIME (0: none)" },
+    { "metrics_listen", CT_STRING, "", 0, 0, { 0 }, OFF(metrics_listen),
+      "postinbox-milter's Prometheus /metrics: host:port or [v6]:port (loopback!); empty = off; read at start" },
     /* postinbox-policyd */
     { "policy_listen", CT_STRING, "", 0, 0, { 0 }, OFF(policy_listen),
       "Postfix policy service: host:port or unix:/path; empty = off" },
@@ -77,6 +79,8 @@ static const config_key_t config_table[] = {
       "file keeping the read position in postfix_log (device, inode, offset); empty = start at the end" },
     { "deferred_events", CT_ENUM, "first", 0, 0, { "first", "every" }, OFF(deferred_events),
       "message.deferred for the first deferral of each recipient only, or for every retry" },
+    { "policyd_metrics_listen", CT_STRING, "", 0, 0, { 0 }, OFF(policyd_metrics_listen),
+      "postinbox-policyd's Prometheus /metrics: host:port or [v6]:port (loopback!); empty = off; read at start" },
     /* automatic suspension, applied where bounces and complaints are recorded */
     { "suspend_bounce_rate", CT_PERCENT, "10%", 0, 1000000, { 0 }, OFF(suspend_bounce_rate),
       "suspend an inbox whose hard bounces reach this share of its sends within suspend_window (0% = never)" },

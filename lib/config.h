@@ -42,6 +42,7 @@ typedef struct pi_config {
     log_level_t log_level;
     long foreign_domain_cache_ms;   /* 0: look up every recipient */
     int parse_max_size;             /* bytes of an inbound message kept for parsing */
+    char *metrics_listen;           /* "" = off; the milter's /metrics, host:port */
     reply_t replies[REPLY_COUNT];
     /* postinbox-policyd */
     char *policy_listen;            /* "" = off; host:port or unix:/path */
@@ -57,6 +58,7 @@ typedef struct pi_config {
     char *postfix_log;              /* "" = off; a path, or "-" for standard input */
     char *postfix_log_state;        /* "" = do not persist the position */
     deferred_events_t deferred_events;
+    char *policyd_metrics_listen;   /* "" = off; policyd's /metrics, host:port */
     /* automatic suspension (sql/005_suppression.sql, lib/suspend.c) */
     double suspend_bounce_rate;     /* fraction of sends, 0.1 for "10%"; 0 = off */
     double suspend_complaint_rate;

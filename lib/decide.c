@@ -10,6 +10,21 @@
 #include <strings.h>
 #include <time.h>
 
+const char *const decide_reasons[] = {
+    /* decide_sender */
+    "inbound", "spoof", "null_sender", "not_an_inbox", "not_granted", "sender_disabled", "sender_suspended",
+    "sender_ok",
+    /* decide_recipient, decide_suppressed, decide_limit */
+    "unknown", "foreign", "disabled", "suspended", "active", "suppressed", "burst", "daily", "reserved",
+    /* decide_backend_error, decide_record_failed, decide_malformed */
+    "backend_error_accepted", "backend", "malformed",
+    /* milter/session.c */
+    "unchecked", "accepted",
+    /* policyd/policy_check.c */
+    "fits", "no_recipients", "charged", "already_charged", "not_our_stage",
+    "other", NULL
+};
+
 static void
 decide_continue(decision_t *out, const char *reason)
 {

@@ -2,7 +2,8 @@
  * decide.h -- the decision engine: the SMTP table of DESIGN.md as code.
  *
  * Public: decision_t, decide_sender, decide_recipient, decide_suppressed,
- * decide_limit, decide_backend_error, decide_record_failed, decide_malformed.
+ * decide_limit, decide_backend_error, decide_record_failed, decide_malformed,
+ * decide_reasons.
  * Pure functions of the config, the lookups and the limiter's verdict:
  * no sockets, no backends, so every row of the table is a unit test.
  * The milter and the policy service only translate a decision into
@@ -28,6 +29,12 @@ typedef struct {
     char xcode[16];         /* enhanced status code */
     char text[512];         /* human text naming the inbox */
 } decision_t;
+
+/* Every reason a decision_t may carry (those of this file, and those the
+ * milter and the policy service set themselves), then "other";
+ * NULL-terminated.  The metrics take their "reason" label values from
+ * here, so no input can add a time series. */
+extern const char *const decide_reasons[];
 
 /* MAIL FROM.  outbound: SASL-authenticated or from trusted_networks;
  * authenticated: SASL login present (grant required); sender_null: "<>". */

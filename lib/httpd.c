@@ -5,7 +5,11 @@
  * first with no body (we allocate the request state), then once per
  * body chunk (we append, up to max_body), then once with no more body
  * (we call the handler and queue its response).  A body over max_body is
- * answered 413 at once and the connection is closed after it.
+ * answered 413 without calling the handler: at once when Content-Length
+ * says so (libmicrohttpd accepts a response only before the body or after
+ * all of it), else (chunked) once the body has ended, its excess read and
+ * dropped; a client that goes on for HTTPD_DISCARD_MAX bytes more is
+ * disconnected.  The connection is closed after a 413.
  */
 #include "httpd.h"
 
@@ -16,6 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Bytes of a too-large chunked body read and dropped before giving up. */
+#define HTTPD_DISCARD_MAX (1024 * 1024)
 
 struct httpd {
     struct MHD_Daemon *daemon;
@@ -28,6 +35,7 @@ typedef struct {
     char *body;
     size_t len;
     int too_large;
+    size_t discarded;   /* bytes of a too-large body dropped */
 } request_state_t;
 
 const char *
@@ -123,6 +131,18 @@ httpd_peer(struct MHD_Connection *conn, char *out, size_t outlen)
                   (socklen_t)outlen);
 }
 
+/* The 413 answer; the connection is closed after it. */
+static enum MHD_Result
+httpd_too_large(struct MHD_Connection *conn)
+{
+    httpd_response_t out = { 0 };
+    httpd_respond_json(&out, 413,
+                       json_pack("{s:{s:s,s:s}}", "error", "code", "payload_too_large", "message",
+                                 "the request body is too large"));
+    httpd_add_header(&out, MHD_HTTP_HEADER_CONNECTION, "close");
+    return httpd_send(conn, &out);
+}
+
 static enum MHD_Result
 httpd_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method, const char *version,
              const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -132,24 +152,26 @@ httpd_access(void *cls, struct MHD_Connection *conn, const char *url, const char
     (void)version;
 
     if (st == NULL) {
+        /* Headers only: a declared length over the limit is refused
+         * before a byte of the body is read. */
+        const char *declared = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if ((st = calloc(1, sizeof(*st))) == NULL)
             return MHD_NO;
         *con_cls = st;
+        if (declared != NULL && strtoull(declared, NULL, 10) > h->max_body) {
+            st->too_large = 1;
+            return httpd_too_large(conn);
+        }
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
         if (st->too_large || st->len + n > h->max_body) {
-            if (!st->too_large) {
-                httpd_response_t out = { 0 };
-                st->too_large = 1;
-                httpd_respond_json(&out, 413,
-                                   json_pack("{s:{s:s,s:s}}", "error", "code", "payload_too_large", "message",
-                                             "the request body is too large"));
-                return httpd_send(conn, &out);
-            }
-            return MHD_YES;
+            /* Chunked: drop the rest, answer when it has ended. */
+            st->too_large = 1;
+            st->discarded += n;
+            return st->discarded > HTTPD_DISCARD_MAX ? MHD_NO : MHD_YES;
         }
         char *grown = realloc(st->body, st->len + n + 1);
         if (grown == NULL)
@@ -161,7 +183,7 @@ httpd_access(void *cls, struct MHD_Connection *conn, const char *url, const char
         return MHD_YES;
     }
     if (st->too_large)
-        return MHD_YES; /* answered already */
+        return st->discarded > 0 ? httpd_too_large(conn) : MHD_YES; /* by Content-Length: answered already */
 
     httpd_request_t req = {
         .method = method, .path = url, .body = st->body ? st->body : "", .body_len = st->len, .conn = conn,
@@ -211,6 +233,13 @@ httpd_address(const char *listen, struct sockaddr_storage *out, char *err, size_
     }
     memcpy(host, h, hlen);
     host[hlen] = '\0';
+    /* getaddrinfo takes "70000" and wraps it to 4464. */
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end != '\0' || port < 1 || port > 65535) {
+        snprintf(err, errlen, "\"%s\": not a numeric address and port", listen);
+        return -1;
+    }
     if (getaddrinfo(host, colon + 1, &hints, &ai) != 0) {
         snprintf(err, errlen, "\"%s\": not a numeric address and port", listen);
         return -1;

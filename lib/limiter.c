@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "clock.h"
 #include "pool.h"
 
 #define LIMITER_WINDOW_MS 60000
@@ -121,6 +122,7 @@ struct limiter {
     int timeout_ms;
     pool_t *pool;
     limiter_script_t reserve, refund, usage, reserve_n;
+    metrics_backend_t metrics;  /* zero: none */
 };
 
 static void *
@@ -200,6 +202,13 @@ limiter_new(const char *spec, int pool_size, int timeout_ms, char *err, size_t e
         return NULL;
     }
     return lim;
+}
+
+void
+limiter_set_metrics(limiter_t *lim, const metrics_backend_t *metrics)
+{
+    if (lim && metrics)
+        lim->metrics = *metrics;
 }
 
 void
@@ -298,8 +307,8 @@ limiter_read_result(redisReply *reply, limit_result_t *res, char *err, size_t er
     return 0;
 }
 
-int
-limiter_reserve(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_limit, const char *token,
+static int
+limiter_reserve_run(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_limit, const char *token,
                 limit_result_t *res, char *err, size_t errlen)
 {
     char burst[80], daily[80], pending[80], dl[16], bl[16], window[16];
@@ -316,8 +325,8 @@ limiter_reserve(limiter_t *lim, const char *inbox_id, int daily_limit, int burst
     return rc;
 }
 
-int
-limiter_commit(limiter_t *lim, const char *inbox_id, const char *const *tokens, int ntokens, char *err,
+static int
+limiter_commit_run(limiter_t *lim, const char *inbox_id, const char *const *tokens, int ntokens, char *err,
                size_t errlen)
 {
     char burst[80], daily[80], pending[80];
@@ -355,8 +364,8 @@ limiter_commit(limiter_t *lim, const char *inbox_id, const char *const *tokens, 
     return rc;
 }
 
-int
-limiter_refund(limiter_t *lim, const char *inbox_id, const char *token, char *err, size_t errlen)
+static int
+limiter_refund_run(limiter_t *lim, const char *inbox_id, const char *token, char *err, size_t errlen)
 {
     char burst[80], daily[80], pending[80];
     limiter_keys(inbox_id, burst, daily, pending);
@@ -368,8 +377,8 @@ limiter_refund(limiter_t *lim, const char *inbox_id, const char *token, char *er
     return 0;
 }
 
-int
-limiter_usage(limiter_t *lim, const char *inbox_id, limit_result_t *res, char *err, size_t errlen)
+static int
+limiter_usage_run(limiter_t *lim, const char *inbox_id, limit_result_t *res, char *err, size_t errlen)
 {
     char burst[80], daily[80], pending[80], window[16];
     limiter_keys(inbox_id, burst, daily, pending);
@@ -409,15 +418,15 @@ limiter_run_n(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_l
     return rc;
 }
 
-int
-limiter_check(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_limit, int n, limit_result_t *res,
+static int
+limiter_check_run(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_limit, int n, limit_result_t *res,
               char *err, size_t errlen)
 {
     return limiter_run_n(lim, inbox_id, daily_limit, burst_limit, n, "", res, err, errlen);
 }
 
-int
-limiter_reserve_n(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_limit, int n, const char *token,
+static int
+limiter_reserve_n_run(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_limit, int n, const char *token,
                   limit_result_t *res, char *err, size_t errlen)
 {
     if (token == NULL || *token == '\0') {
@@ -425,4 +434,60 @@ limiter_reserve_n(limiter_t *lim, const char *inbox_id, int daily_limit, int bur
         return -1;
     }
     return limiter_run_n(lim, inbox_id, daily_limit, burst_limit, n, token, res, err, errlen);
+}
+
+/* ---- the public calls, timed -------------------------------------------------- */
+
+int
+limiter_reserve(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_limit, const char *token, limit_result_t *res, char *err, size_t errlen)
+{
+    long long started_us = clock_us();
+    int rc = limiter_reserve_run(lim, inbox_id, daily_limit, burst_limit, token, res, err, errlen);
+    metrics_backend_call(&lim->metrics, "redis", "reserve", started_us, rc != 0);
+    return rc;
+}
+
+int
+limiter_commit(limiter_t *lim, const char *inbox_id, const char *const *tokens, int ntokens, char *err, size_t errlen)
+{
+    long long started_us = clock_us();
+    int rc = limiter_commit_run(lim, inbox_id, tokens, ntokens, err, errlen);
+    metrics_backend_call(&lim->metrics, "redis", "commit", started_us, rc != 0);
+    return rc;
+}
+
+int
+limiter_refund(limiter_t *lim, const char *inbox_id, const char *token, char *err, size_t errlen)
+{
+    long long started_us = clock_us();
+    int rc = limiter_refund_run(lim, inbox_id, token, err, errlen);
+    metrics_backend_call(&lim->metrics, "redis", "refund", started_us, rc != 0);
+    return rc;
+}
+
+int
+limiter_usage(limiter_t *lim, const char *inbox_id, limit_result_t *res, char *err, size_t errlen)
+{
+    long long started_us = clock_us();
+    int rc = limiter_usage_run(lim, inbox_id, res, err, errlen);
+    metrics_backend_call(&lim->metrics, "redis", "usage", started_us, rc != 0);
+    return rc;
+}
+
+int
+limiter_check(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_limit, int n, limit_result_t *res, char *err, size_t errlen)
+{
+    long long started_us = clock_us();
+    int rc = limiter_check_run(lim, inbox_id, daily_limit, burst_limit, n, res, err, errlen);
+    metrics_backend_call(&lim->metrics, "redis", "check", started_us, rc != 0);
+    return rc;
+}
+
+int
+limiter_reserve_n(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_limit, int n, const char *token, limit_result_t *res, char *err, size_t errlen)
+{
+    long long started_us = clock_us();
+    int rc = limiter_reserve_n_run(lim, inbox_id, daily_limit, burst_limit, n, token, res, err, errlen);
+    metrics_backend_call(&lim->metrics, "redis", "reserve_n", started_us, rc != 0);
+    return rc;
 }

@@ -2,7 +2,8 @@
  * limiter.h -- per-inbox daily cap and burst guard in Redis.
  *
  * Public: limiter_new, limiter_reserve, limiter_commit, limiter_refund,
- * limiter_usage, limiter_check, limiter_reserve_n, limiter_free.
+ * limiter_usage, limiter_check, limiter_reserve_n, limiter_free,
+ * limiter_set_metrics.
  *
  * One Lua script decides both windows and reserves atomically, on the
  * Redis server's clock, so any number of milters on any number of hosts
@@ -19,12 +20,17 @@
  * The policy service, which cannot see a transaction end, instead checks
  * without reserving at RCPT (limiter_check) and charges all recipients at
  * once, for good, at end of message (limiter_reserve_n).
- * Every call has a deadline (hiredis socket timeout).  Logs nothing.
+ * Every call has a deadline (hiredis socket timeout) and is timed (and
+ * counted when it fails) in the metrics given to limiter_set_metrics, as
+ * backend "redis", call reserve, commit, refund, usage, check or
+ * reserve_n.  Logs nothing.
  */
 #ifndef POSTINBOX_LIMITER_H
 #define POSTINBOX_LIMITER_H
 
 #include <stddef.h>
+
+#include "metrics.h"
 
 typedef enum { LIMIT_OK = 0, LIMIT_BURST, LIMIT_DAILY } limit_verdict_t;
 
@@ -43,6 +49,9 @@ typedef struct limiter limiter_t;
  * Connections are opened lazily. */
 limiter_t *limiter_new(const char *spec, int pool_size, int timeout_ms, char *err, size_t errlen);
 void limiter_free(limiter_t *lim);
+/* Times every later call into metrics (copied; its families must outlive
+ * the limiter). */
+void limiter_set_metrics(limiter_t *lim, const metrics_backend_t *metrics);
 
 /* Reserves one send.  0 with res filled (see verdict), -1 on backend error. */
 int limiter_reserve(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_limit,

@@ -9,6 +9,13 @@
 
 static pthread_mutex_t runtime_lock = PTHREAD_MUTEX_INITIALIZER;
 static runtime_t *runtime_current;
+static metrics_backend_t runtime_backend_metrics;   /* zero: none */
+
+void
+runtime_set_backend_metrics(const metrics_backend_t *metrics)
+{
+    runtime_backend_metrics = *metrics;
+}
 
 runtime_t *
 runtime_new(pi_config_t *cfg, char *err, size_t errlen)
@@ -30,6 +37,8 @@ runtime_new(pi_config_t *cfg, char *err, size_t errlen)
         runtime_release(rt);
         return NULL;
     }
+    store_set_metrics(rt->store, &runtime_backend_metrics);
+    limiter_set_metrics(rt->limiter, &runtime_backend_metrics);
     return rt;
 }
 

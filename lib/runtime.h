@@ -1,7 +1,8 @@
 /*
  * runtime.h -- a config together with the backends built from it.
  *
- * Public: runtime_new, runtime_install, runtime_acquire, runtime_release.
+ * Public: runtime_new, runtime_install, runtime_acquire, runtime_release,
+ * runtime_set_backend_metrics.
  * A reload builds a whole new runtime aside and swaps it in; callers that
  * hold the old one (an SMTP session in progress) keep using it until they
  * release it, so no session ever sees half of a reload.  Logs nothing.
@@ -24,6 +25,9 @@ typedef struct runtime {
     domain_cache_t *foreign_domains;
 } runtime_t;
 
+/* The metrics every later runtime_new gives its store and limiter (once,
+ * at start-up, before the first runtime_new). */
+void runtime_set_backend_metrics(const metrics_backend_t *metrics);
 /* Builds backends for cfg (taking ownership of it); NULL with err. */
 runtime_t *runtime_new(pi_config_t *cfg, char *err, size_t errlen);
 /* Makes rt the current runtime; the previous one goes when released. */

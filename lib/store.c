@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "pgconn.h"
 #include "pool.h"
 
@@ -14,6 +15,7 @@ struct store {
     char *conninfo;
     int timeout_ms;
     pool_t *pool;
+    metrics_backend_t metrics;  /* zero: none */
 };
 
 /* The statements every SMTP transaction runs, prepared once per
@@ -70,6 +72,13 @@ store_new(const char *conninfo, int pool_size, int timeout_ms)
 }
 
 void
+store_set_metrics(store_t *store, const metrics_backend_t *metrics)
+{
+    if (store && metrics)
+        store->metrics = *metrics;
+}
+
+void
 store_free(store_t *store)
 {
     if (store == NULL)
@@ -100,12 +109,28 @@ store_run(store_t *store, const char *name, const char *sql, int nparams, const 
 PGresult *
 store_exec(store_t *store, const char *sql, int nparams, const char *const *params, char *err, size_t errlen)
 {
-    return store_run(store, NULL, sql, nparams, params, err, errlen);
+    long long started_us = clock_us();
+    PGresult *res = store_run(store, NULL, sql, nparams, params, err, errlen);
+    metrics_backend_call(&store->metrics, "postgres", "exec", started_us, res == NULL);
+    return res;
 }
+
+static int store_lookup_run(store_t *store, const char *address, const char *login, inbox_lookup_t *out,
+                            char *err, size_t errlen);
 
 int
 store_lookup(store_t *store, const char *address, const char *login, inbox_lookup_t *out, char *err,
              size_t errlen)
+{
+    long long started_us = clock_us();
+    int rc = store_lookup_run(store, address, login, out, err, errlen);
+    metrics_backend_call(&store->metrics, "postgres", "lookup", started_us, rc != 0);
+    return rc;
+}
+
+static int
+store_lookup_run(store_t *store, const char *address, const char *login, inbox_lookup_t *out, char *err,
+                 size_t errlen)
 {
     const char *params[2] = { address, login };
     PGresult *res = store_run(store, STORE_LOOKUP, NULL, 2, params, err, errlen);
@@ -143,8 +168,10 @@ store_suppressed(store_t *store, const char *inbox_id, const char *address, supp
                  size_t errlen)
 {
     const char *params[2] = { inbox_id, address };
+    long long started_us = clock_us();
     PGresult *res = store_run(store, STORE_SUPPRESSED, NULL, 2, params, err, errlen);
     int found;
+    metrics_backend_call(&store->metrics, "postgres", "suppressed", started_us, res == NULL);
     memset(out, 0, sizeof(*out));
     if (res == NULL)
         return -1;
@@ -162,7 +189,9 @@ int
 store_record_message(store_t *store, const char *doc, char *err, size_t errlen)
 {
     const char *params[1] = { doc };
+    long long started_us = clock_us();
     PGresult *res = store_run(store, STORE_RECORD, NULL, 1, params, err, errlen);
+    metrics_backend_call(&store->metrics, "postgres", "record", started_us, res == NULL);
     if (res == NULL)
         return -1;
     PQclear(res);

@@ -1,12 +1,14 @@
 /*
  * store.h -- the PostgreSQL side of postinbox.
  *
- * Public: store_new, store_free, store_lookup, store_suppressed,
- * store_record_message, store_exec.  A store is a pool of deadline-bound connections
+ * Public: store_new, store_free, store_set_metrics, store_lookup,
+ * store_suppressed, store_record_message, store_exec.  A store is a pool of deadline-bound connections
  * (pgconn.c, pool.c) safe to share between threads.  All SQL is
  * parameterised; the schema's functions (sql/) do the multi-row work so
  * every write is one statement and therefore one transaction.
- * Logs nothing.
+ * Every call is timed (and counted when it fails) in the metrics given to
+ * store_set_metrics, as backend "postgres", call lookup, suppressed,
+ * record or exec.  Logs nothing.
  */
 #ifndef POSTINBOX_STORE_H
 #define POSTINBOX_STORE_H
@@ -15,11 +17,15 @@
 #include <stddef.h>
 
 #include "inbox.h"
+#include "metrics.h"
 
 typedef struct store store_t;
 
 store_t *store_new(const char *conninfo, int pool_size, int timeout_ms);
 void store_free(store_t *store);
+/* Times every later call into metrics (copied; its families must outlive
+ * the store). */
+void store_set_metrics(store_t *store, const metrics_backend_t *metrics);
 
 /* Looks up an address (and, when login is not NULL, whether the login may
  * send as it).  0 with out filled, -1 with err on backend failure. */

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "milter_metrics.h"
 #include "runtime.h"
 #include "session.h"
 
@@ -103,6 +104,7 @@ cb_envfrom(SMFICTX *ctx, char **argv)
         return SMFIS_TEMPFAIL;
     session_mail(s, argv[0], callbacks_macro(ctx, "{auth_authen}", login, sizeof(login)),
                  callbacks_macro(ctx, "i", qid, sizeof(qid)), &d);
+    milter_metrics_decision("mail", &d);
     return callbacks_reply(ctx, &d);
 }
 
@@ -115,6 +117,7 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
     if (s == NULL)
         return SMFIS_TEMPFAIL;
     session_rcpt(s, argv[0], callbacks_macro(ctx, "i", qid, sizeof(qid)), &d);
+    milter_metrics_decision("rcpt", &d);
     return callbacks_reply(ctx, &d);
 }
 
@@ -145,6 +148,7 @@ cb_eom(SMFICTX *ctx)
     if (s == NULL)
         return SMFIS_TEMPFAIL;
     session_end_of_message(s, callbacks_macro(ctx, "i", qid, sizeof(qid)), &d);
+    milter_metrics_decision("eom", &d);
     return callbacks_reply(ctx, &d);
 }
 

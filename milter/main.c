@@ -10,6 +10,8 @@
  * swapped in; on error the old one stays).  SIGTERM/SIGINT/SIGHUP are
  * libmilter's: they stop the milter.  The socket is opened before
  * smfi_main so a bad milter_socket fails at start, not at first mail.
+ * With metrics_listen set, Prometheus metrics are served at /metrics
+ * (milter_metrics.c); a listener that cannot start stops the milter.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +28,7 @@
 #include "daemon_opts.h"
 #include "header.h"
 #include "log.h"
+#include "milter_metrics.h"
 #include "runtime.h"
 
 static daemon_opts_t main_opts;
@@ -49,6 +52,10 @@ main_reload_thread(void *arg)
             log_error("reload failed, keeping the running config: %s", err);
             continue;
         }
+        runtime_t *old = runtime_acquire();
+        if (old && strcmp(old->cfg->metrics_listen, rt->cfg->metrics_listen) != 0)
+            log_warn("metrics_listen changed to \"%s\": takes effect at the next restart", rt->cfg->metrics_listen);
+        runtime_release(old);
         log_set_level(rt->cfg->log_level);
         runtime_install(rt);
         log_info("reloaded %s", daemon_opts_config_label(&main_opts));
@@ -113,6 +120,10 @@ main(int argc, char **argv)
                 strerror(errno));
         return 1;
     }
+    if (milter_metrics_init() != 0) {
+        fprintf(stderr, "postinbox-milter: out of memory\n");
+        return 1;
+    }
     runtime_t *rt = runtime_new(cfg, err, sizeof(err));
     if (rt == NULL) {
         fprintf(stderr, "postinbox-milter: %s\n", err);
@@ -132,9 +143,19 @@ main(int argc, char **argv)
         log_error("cannot start the reload thread");
         return 1;
     }
+    /* After daemonising: the listener's thread would not survive fork. */
+    if (rt->cfg->metrics_listen[0]) {
+        if (milter_metrics_start(rt->cfg->metrics_listen, err, sizeof(err)) != 0) {
+            log_error("metrics_listen: %s", err);
+            fprintf(stderr, "postinbox-milter: metrics_listen: %s\n", err);
+            return 1;
+        }
+        log_info("metrics on http://%s/metrics", rt->cfg->metrics_listen);
+    }
     log_info("starting on %s (database and redis connect on demand, deadline %d ms)", rt->cfg->milter_socket,
              rt->cfg->backend_timeout_ms);
     int rc = smfi_main();
+    milter_metrics_stop();
     log_info("stopped (smfi_main returned %d)", rc);
     return rc == MI_SUCCESS ? 0 : 1;
 }

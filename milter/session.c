@@ -24,6 +24,7 @@
 #include "header.h"
 #include "inbound.h"
 #include "log.h"
+#include "milter_metrics.h"
 #include "msgbuf.h"
 #include "suspend.h"
 
@@ -310,6 +311,7 @@ session_reserve(session_t *s, const char *rcpt, const char *queue_id, long long 
         return;
     }
     decide_limit(s->rt->cfg, &s->sender_inbox, &limit, out);
+    milter_metrics_cap_hit(limit.verdict);
     if (out->action == DECISION_CONTINUE && (strlist_add(&s->tokens, token) != 0 ||
                                              strlist_add(&s->charged, rcpt) != 0)) {
         /* Out of memory: give the send back rather than lose track of it. */
@@ -453,10 +455,12 @@ session_analyse_content(session_t *s, json_t *doc, const char *queue_id)
     msgbuf_finish(&s->content);
     found = inbound_analyse(s->content.data, s->content.len, s->content.truncated);
     if (found == NULL) {
+        milter_metrics_report("unparsed");
         log_info("%s: stage=eom content=unparsed size=%zu", queue_id, s->content.seen);
         return;
     }
     json_t *report = json_object_get(found, "report");
+    milter_metrics_report(report ? json_string_value(json_object_get(report, "kind")) : "none");
     if (report != NULL) {
         char policy[SUSPEND_POLICY_MAX];
         json_object_set(doc, "report", report);
@@ -566,6 +570,8 @@ session_end_of_message(session_t *s, const char *queue_id_macro, decision_t *out
         return;
     }
     free(doc);
+    milter_metrics_recorded("outbound", s->outbound && s->sender_inbox.found && s->charged.count > 0);
+    milter_metrics_recorded("inbound", s->rcpt_inbox_count);
     if (s->tokens.count > 0 &&
         limiter_commit(s->rt->limiter, s->sender_inbox.id, (const char *const *)s->tokens.items,
                        (int)s->tokens.count, err, sizeof(err)) != 0)

@@ -32,6 +32,7 @@
 #include "log.h"
 #include "notify.h"
 #include "outbox.h"
+#include "policyd_metrics.h"
 #include "recorder.h"
 #include "runtime.h"
 #include "webhook_retry.h"
@@ -183,6 +184,7 @@ dispatcher_complete(dispatcher_t *d, job_t *job)
         if (d->soonest_retry == 0 || due < d->soonest_retry)
             d->soonest_retry = due;
     }
+    policyd_metrics_attempt(job->http.status, job->http.error, job->http.latency_ms, outcome, row->created_at);
     if (job->http.status > 0)
         snprintf(status, sizeof(status), "%d", job->http.status);
     else

@@ -50,6 +50,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "policyd_metrics.h"
 #include "postfix_log.h"
 #include "runtime.h"
 #include "store.h"
@@ -161,16 +162,20 @@ lf_apply(const char *line, size_t len)
     pfl_line_t pl;
     switch (postfix_log_parse(line, len, &pl)) {
     case PFL_NONE:
+        policyd_metrics_log_line(NULL);
         return 0;
     case PFL_REMOVED:
         lf_neg_forget(pl.queue_id);
+        policyd_metrics_log_line("removed");
         return 0;
     case PFL_DELIVERY:
     case PFL_EXPIRED:
         break;
     }
-    if (lf_neg_has(pl.queue_id))
+    if (lf_neg_has(pl.queue_id)) {
+        policyd_metrics_log_line(pfl_status_name(pl.status));
         return 0;
+    }
 
     char delay[32], err[512], policy[SUSPEND_POLICY_MAX];
     snprintf(delay, sizeof(delay), "%.3f", pl.delay);
@@ -198,16 +203,19 @@ lf_apply(const char *line, size_t len)
     PGresult *res = store_exec(rt->store, LOGFOLLOW_SQL, 10, params, err, sizeof(err));
     runtime_release(rt);
     if (res == NULL) {
+        policyd_metrics_log_backend_error();
         if (strstr(err, "ERROR:") != NULL && ++lf.server_errors >= LOGFOLLOW_SERVER_ERROR_TRIES) {
             log_error("postfix log: skipping the line for %s to <%s> after %d refusals: %s", pl.queue_id, pl.to,
                       lf.server_errors, err);
             lf.server_errors = 0;
+            policyd_metrics_log_line(pfl_status_name(pl.status));
             return 0;
         }
         log_warn("postfix log: recording %s to <%s> failed, will retry: %s", pl.queue_id, pl.to, err);
         return -1;
     }
     lf.server_errors = 0;
+    policyd_metrics_log_line(pfl_status_name(pl.status));
     const char *outcome = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "";
     if (strcmp(outcome, "unknown") == 0)
         lf_neg_add(pl.queue_id);
@@ -253,6 +261,7 @@ lf_lines(lf_src_t *s)
     if (start == 0 && s->len == LOGFOLLOW_BUF && rc == 0) {
         /* one line fills the buffer: not a Postfix line; drop it */
         log_warn("postfix log: skipping a line longer than %d bytes", LOGFOLLOW_BUF);
+        policyd_metrics_log_line(NULL);
         start = s->len;
         s->skipping = 1;
     }

@@ -9,7 +9,9 @@
  * Runs the webhook dispatcher (dispatcher.c), when policy_listen is set
  * the Postfix policy service (policy_server.c), and when postfix_log is
  * set the Postfix log follower (logfollow.c: delivery status; "-" reads
- * standard input and needs -f).  postfix_log takes effect at start.
+ * standard input and needs -f), and when policyd_metrics_listen is set
+ * Prometheus metrics at /metrics (policyd_metrics.c).  postfix_log and
+ * policyd_metrics_listen take effect at start.
  * Signals, taken by sigwait(2) in the main thread (blocked everywhere
  * else, so no handler runs at all):
  *   SIGHUP   reload: a new config and runtime are built aside and swapped
@@ -37,6 +39,7 @@
 #include "log.h"
 #include "logfollow.h"
 #include "policy_server.h"
+#include "policyd_metrics.h"
 #include "runtime.h"
 
 static daemon_opts_t main_opts;
@@ -104,6 +107,8 @@ main_reload(void)
     if (old && (strcmp(old->cfg->postfix_log, rt->cfg->postfix_log) != 0
                 || strcmp(old->cfg->postfix_log_state, rt->cfg->postfix_log_state) != 0))
         log_warn("postfix_log/postfix_log_state changed: takes effect at the next restart");
+    if (old && strcmp(old->cfg->policyd_metrics_listen, rt->cfg->policyd_metrics_listen) != 0)
+        log_warn("policyd_metrics_listen changed: takes effect at the next restart");
     runtime_release(old);
     log_set_level(rt->cfg->log_level);
     runtime_install(rt);
@@ -138,6 +143,10 @@ main(int argc, char **argv)
     }
     log_open("postinbox-policyd", foreground);
     log_set_level(cfg->log_level);
+    if (policyd_metrics_init() != 0) {
+        fprintf(stderr, "postinbox-policyd: out of memory\n");
+        return 1;
+    }
     runtime_t *rt = runtime_new(cfg, err, sizeof(err));
     if (rt == NULL) {
         fprintf(stderr, "postinbox-policyd: %s\n", err);
@@ -186,6 +195,17 @@ main(int argc, char **argv)
             policy_server_stop();
         return 1;
     }
+    if (rt->cfg->policyd_metrics_listen[0]) {
+        if (policyd_metrics_start(rt->cfg->policyd_metrics_listen, err, sizeof(err)) != 0) {
+            log_error("policyd_metrics_listen: %s", err);
+            main_report(&ready_fd, 0);
+            if (policy_started)
+                policy_server_stop();
+            dispatcher_stop();
+            return 1;
+        }
+        log_info("metrics on http://%s/metrics", rt->cfg->policyd_metrics_listen);
+    }
     log_info("started: webhooks (max %d in flight, batches of %d, timeout %ld ms, poll %ld ms)%s%s",
              rt->cfg->webhook_max_in_flight, rt->cfg->webhook_batch_size, rt->cfg->webhook_timeout_ms,
              rt->cfg->webhook_poll_interval_ms, policy_started ? ", policy service on " : "",
@@ -204,6 +224,7 @@ main(int argc, char **argv)
         log_info("stopping on signal %d", sig);
         break;
     }
+    policyd_metrics_stop();
     if (policy_started)
         policy_server_stop();
     logfollow_stop();

@@ -33,7 +33,8 @@ static const char claim_sql[] =
     "   '{\"type\": ' || to_json(e.type)::text"
     "   || ', \"timestamp\": '"
     "   || to_json(to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))::text"
-    "   || ', \"data\": ' || e.payload::text || '}'";
+    "   || ', \"data\": ' || e.payload::text || '}',"
+    "   extract(epoch FROM e.created_at)";
 
 /* $1 ids, $2 inbox ids, $3 attempt numbers, $4 status codes (NULL: no
  * answer), $5 errors, $6 latencies, $7 retry delays (-1: final), $8 lease
@@ -186,6 +187,7 @@ outbox_claim(store_t *store, int limit, long lease_ms, const char *const *skip, 
             return -1;
         }
         memcpy(job->body, PQgetvalue(res, i, 10), job->body_len + 1);
+        job->created_at = strtod(PQgetvalue(res, i, 11), NULL);
     }
     PQclear(res);
     *jobs = out;

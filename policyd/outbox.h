@@ -40,6 +40,7 @@ typedef struct {
     char *previous_secret;              /* NULL unless within its grace period */
     char *body;                         /* {"type": .., "timestamp": .., "data": ..} */
     size_t body_len;
+    double created_at;                  /* the event's, Unix seconds (delivery lag) */
 } outbox_job_t;
 
 /* The result of one attempt. */

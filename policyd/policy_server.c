@@ -58,6 +58,7 @@
 
 #include "log.h"
 #include "policy_check.h"
+#include "policyd_metrics.h"
 #include "policy_proto.h"
 #include "runtime.h"
 
@@ -240,6 +241,9 @@ policy_serve_one(policy_conn_t *conn, const char *buf, size_t len, policy_reques
     }
     policy_check(rt, req, txn, &decision);
     runtime_release(rt);
+    static const char *const stage_names[] = { [POLICY_STATE_OTHER] = "other", [POLICY_STATE_MAIL] = "mail",
+                                               [POLICY_STATE_RCPT] = "rcpt", [POLICY_STATE_END_OF_MESSAGE] = "eom" };
+    policyd_metrics_policy_decision(stage_names[policy_state(req)], &decision);
     if ((n = policy_format_reply(&decision, answer, sizeof(answer))) == 0) {
         log_error("policy: client=%s answer too long; closing without an answer", conn->peer);
         return -1;

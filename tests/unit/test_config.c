@@ -274,6 +274,8 @@ test_policyd_keys(void **state)
     assert_int_equal(def->webhook_allow_http, 0);
     assert_int_equal(cidr_list_count(def->webhook_allow_networks), 0);
     assert_string_equal(def->policy_listen, "");
+    assert_string_equal(def->policyd_metrics_listen, "");
+    assert_string_equal(def->metrics_listen, "");
     config_free(def);
 
     pi_config_t *cfg = config_parse_text("webhook_timeout = 1500ms\nwebhook_retry_schedule = 0s 1s,2m\n"
@@ -281,7 +283,9 @@ test_policyd_keys(void **state)
                                          "webhook_disable_after = 1d\nwebhook_poll_interval = 2\n"
                                          "policy_listen = 127.0.0.1:10040\n"
                                          "postfix_log = /var/log/mail.log\npostfix_log_state = /tmp/pl.state\n"
-                                         "deferred_events = every\n",
+                                         "deferred_events = every\n"
+                                         "metrics_listen = 127.0.0.1:9187\n"
+                                         "policyd_metrics_listen = [::1]:9188\n",
                                          "p.conf", err, sizeof(err));
     if (cfg == NULL)
         fail_msg("refused: %s", err);
@@ -296,6 +300,8 @@ test_policyd_keys(void **state)
     assert_string_equal(cfg->postfix_log, "/var/log/mail.log");
     assert_string_equal(cfg->postfix_log_state, "/tmp/pl.state");
     assert_int_equal(cfg->deferred_events, DEFERRED_EVENTS_EVERY);
+    assert_string_equal(cfg->metrics_listen, "127.0.0.1:9187");
+    assert_string_equal(cfg->policyd_metrics_listen, "[::1]:9188");
     config_free(cfg);
 }
 
@@ -528,7 +534,7 @@ test_print_defaults_round_trip(void **state)
         if (*p)
             uncommented[o++] = *p++;
     }
-    assert_int_equal(settings, 32 + REPLY_COUNT);
+    assert_int_equal(settings, 34 + REPLY_COUNT);
 
     pi_config_t *cfg = config_parse_text(uncommented, "printed.conf", err, sizeof(err));
     if (cfg == NULL)
