@@ -12,6 +12,7 @@
  *   cmd_suppression.c  suppression list|add|remove
  *   cmd_webhook.c  webhook add|list|show|disable|enable|delete|rotate-secret
  *   cmd_webhook_delivery.c  webhook deliveries|replay
+ *   cmd_apikey.c   apikey create|list|revoke
  */
 #ifndef POSTINBOX_CTL_CMD_H
 #define POSTINBOX_CTL_CMD_H
@@ -55,5 +56,9 @@ int cmd_webhook_delete(ctl_t *ctl, const args_t *args);
 int cmd_webhook_rotate(ctl_t *ctl, const args_t *args);
 int cmd_webhook_deliveries(ctl_t *ctl, const args_t *args);
 int cmd_webhook_replay(ctl_t *ctl, const args_t *args);
+
+int cmd_apikey_create(ctl_t *ctl, const args_t *args);
+int cmd_apikey_list(ctl_t *ctl, const args_t *args);
+int cmd_apikey_revoke(ctl_t *ctl, const args_t *args);
 
 #endif

@@ -77,6 +77,10 @@ static const ctl_command_t ctl_commands[] = {
       "webhook deliveries ENDPOINT [--status pending|delivered|failed] [--limit N] [--offset N]" },
     { "webhook", "replay", "endpoint=,since=,until=", 0, cmd_webhook_replay,
       "webhook replay --endpoint ENDPOINT [--since TIME] [--until TIME]" },
+    { "apikey", "create", "account=,inbox=,name=", 0, cmd_apikey_create,
+      "apikey create --account ID [--inbox ID|ADDRESS] [--name TEXT]" },
+    { "apikey", "list", "account=," PAGE, 0, cmd_apikey_list, "apikey list --account ID [--limit N] [--offset N]" },
+    { "apikey", "revoke", "reason=", 1, cmd_apikey_revoke, "apikey revoke KEYID [--reason TEXT]" },
 };
 
 #define CTL_NCOMMANDS (sizeof(ctl_commands) / sizeof(ctl_commands[0]))
