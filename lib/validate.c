@@ -102,19 +102,35 @@ valid_digits(const char **p, int n)
     return 1;
 }
 
+/* The two digits at p as a number. */
+static int
+valid_2(const char *p)
+{
+    return (p[0] - '0') * 10 + (p[1] - '0');
+}
+
 int
 valid_timestamp(const char *value, char *out, size_t outlen)
 {
+    static const int days[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
     const char *p = value;
     int ok, offset = 0;
 
     ok = valid_digits(&p, 4) && *p++ == '-' && valid_digits(&p, 2) && *p++ == '-' && valid_digits(&p, 2);
+    /* values too, so PostgreSQL's cast cannot fail (month 13, Feb 30) */
+    if (ok) {
+        int year = atoi(value), month = valid_2(value + 5), day = valid_2(value + 8);
+        int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        ok = year >= 1 && month >= 1 && month <= 12 && day >= 1 && day <= days[month - 1] &&
+             (month != 2 || day <= 28 || leap);
+    }
     if (ok && (*p == 'T' || *p == 't' || *p == ' ')) {
         p++;
-        ok = valid_digits(&p, 2) && *p++ == ':' && valid_digits(&p, 2);
+        ok = valid_digits(&p, 2) && *p++ == ':' && valid_digits(&p, 2) && valid_2(p - 5) <= 23 &&
+             valid_2(p - 2) <= 59;
         if (ok && *p == ':') {
             p++;
-            ok = valid_digits(&p, 2);
+            ok = valid_digits(&p, 2) && valid_2(p - 2) <= 59;
             if (ok && *p == '.') {
                 p++;
                 ok = isdigit((unsigned char)*p);
@@ -125,7 +141,7 @@ valid_timestamp(const char *value, char *out, size_t outlen)
         if (ok && (*p == '+' || *p == '-')) {
             p++;
             offset = 1;
-            ok = valid_digits(&p, 2);
+            ok = valid_digits(&p, 2) && valid_2(p - 2) <= 15;
             if (ok && *p == ':')
                 p++, ok = valid_digits(&p, 2);
             else if (ok && *p != '\0')

@@ -42,9 +42,12 @@ CREATE FUNCTION inbox_create(p_account uuid, p_domain_id uuid, p_domain_name tex
                              p_sandbox text,
                              OUT result text, OUT inbox_id uuid, OUT address text)
 LANGUAGE plpgsql AS $$
+#variable_conflict use_column
 DECLARE
     acc   postinbox.account;
     dom   postinbox.domain;
+    v_address text;
+    v_id  uuid;
 BEGIN
     SELECT * INTO acc FROM postinbox.account WHERE id = p_account;
     IF NOT FOUND THEN
@@ -61,7 +64,7 @@ BEGIN
             result := 'sandbox_taken';
             RETURN;
         END IF;
-        address := lower(p_username) || '--' || acc.short_id || '@' || dom.name;
+        v_address := lower(p_username) || '--' || acc.short_id || '@' || dom.name;
     ELSE
         SELECT * INTO dom FROM postinbox.domain
          WHERE (p_domain_id IS NOT NULL AND id = p_domain_id)
@@ -82,26 +85,28 @@ BEGIN
             result := 'unverified_domain';
             RETURN;
         END IF;
-        address := lower(p_username) || '@' || dom.name;
+        v_address := lower(p_username) || '@' || dom.name;
     END IF;
-    IF position('@' IN address) - 1 > 64 THEN
+    address := v_address;
+    IF position('@' IN v_address) - 1 > 64 THEN
         result := 'local_too_long';
         RETURN;
     END IF;
-    IF length(address) > 254 THEN
+    IF length(v_address) > 254 THEN
         result := 'too_long';
         RETURN;
     END IF;
     INSERT INTO postinbox.inbox (account_id, domain_id, username, address, display_name, labels,
                                  daily_send_limit, burst_limit)
-        VALUES (p_account, dom.id, lower(p_username), address, p_display_name,
+        VALUES (p_account, dom.id, lower(p_username), v_address, p_display_name,
                 ARRAY(SELECT l FROM (SELECT DISTINCT ON (l) l, n
                                        FROM unnest(coalesce(p_labels, '{}')) WITH ORDINALITY AS t(l, n)
                                       ORDER BY l, n) u ORDER BY n),
                 p_daily, p_burst)
         ON CONFLICT ((lower(address))) DO NOTHING
-        RETURNING id INTO inbox_id;
-    result := CASE WHEN inbox_id IS NULL THEN 'exists' ELSE 'ok' END;
+        RETURNING id INTO v_id;
+    inbox_id := v_id;
+    result := CASE WHEN v_id IS NULL THEN 'exists' ELSE 'ok' END;
 END
 $$;
 

@@ -169,6 +169,13 @@ static const time_row_t time_rows[] = {
     { "time: SQL", "2024-05-01'; DROP TABLE x; --", NULL },
     { "time: empty", "", NULL },
     { "time: short year", "24-05-01", NULL },
+    { "time: month 13", "2024-13-01", NULL },
+    { "time: Feb 30", "2024-02-30", NULL },
+    { "time: Feb 29 leap", "2024-02-29", "2024-02-29Z" },
+    { "time: Feb 29 not leap", "2023-02-29", NULL },
+    { "time: hour 24", "2024-05-01T24:00:00Z", NULL },
+    { "time: minute 60", "2024-05-01T12:60Z", NULL },
+    { "time: offset 16 h", "2024-05-01T12:00+16:00", NULL },
 };
 
 static void
