@@ -132,9 +132,21 @@ httpd_access(void *cls, struct MHD_Connection *conn, const char *url, const char
     (void)version;
 
     if (st == NULL) {
+        const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if ((st = calloc(1, sizeof(*st))) == NULL)
             return MHD_NO;
         *con_cls = st;
+        /* A declared length over the limit is refused before any of the
+         * body is read (and before "100 Continue"), so the client sees
+         * the 413 instead of a connection reset in the middle of sending. */
+        if (length != NULL && strtoull(length, NULL, 10) > h->max_body) {
+            httpd_response_t out = { 0 };
+            st->too_large = 1;
+            httpd_respond_json(&out, 413,
+                               json_pack("{s:{s:s,s:s}}", "error", "code", "payload_too_large", "message",
+                                         "the request body is too large"));
+            return httpd_send(conn, &out);
+        }
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
