@@ -2,8 +2,7 @@
  * args.h -- postinboxctl's command line: options and argument values.
  *
  * Public: args_parse, args_value, args_flag, args_values, args_int,
- * args_page, args_uuid, args_text, valid_uuid, valid_hostname,
- * valid_username, ascii_lower.
+ * args_page, args_uuid, args_text (the valid_* checks are lib/validate.h).
  * Options may come anywhere after the command words, as "--name value"
  * or "--name=value"; "--" ends them.  The global options -c FILE /
  * --config FILE, --json and -h/--help are accepted by every command.
@@ -15,6 +14,8 @@
 #define POSTINBOX_CTL_ARGS_H
 
 #include <stddef.h>
+
+#include "validate.h"
 
 #define ARGS_MAX 64
 
@@ -58,13 +59,5 @@ int args_uuid(const args_t *args, const char *name, const char **out);
  * 0 or CTL_EXIT_USAGE; *out NULL when absent and not required. */
 int args_text(const args_t *args, const char *name, size_t max, int required, const char **out);
 
-/* Validators for already lower-cased ASCII input. */
-int valid_uuid(const char *text);
-int valid_hostname(const char *name);
-int valid_username(const char *name);
-/* Valid UTF-8 with no control characters. */
-int valid_text(const char *text);
-/* Lower-cases ASCII letters in place; returns text. */
-char *ascii_lower(char *text);
 
 #endif

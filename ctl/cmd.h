@@ -13,6 +13,7 @@
  *   cmd_webhook.c  webhook add|list|show|disable|enable|delete|rotate-secret
  *   cmd_webhook_delivery.c  webhook deliveries|replay
  *   cmd_send.c     send (a message as an inbox, through Postfix)
+ *   cmd_apikey.c   apikey create|list|revoke
  */
 #ifndef POSTINBOX_CTL_CMD_H
 #define POSTINBOX_CTL_CMD_H
@@ -58,5 +59,8 @@ int cmd_webhook_deliveries(ctl_t *ctl, const args_t *args);
 int cmd_webhook_replay(ctl_t *ctl, const args_t *args);
 
 int cmd_send(ctl_t *ctl, const args_t *args);
+int cmd_apikey_create(ctl_t *ctl, const args_t *args);
+int cmd_apikey_list(ctl_t *ctl, const args_t *args);
+int cmd_apikey_revoke(ctl_t *ctl, const args_t *args);
 
 #endif

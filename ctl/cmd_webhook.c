@@ -21,20 +21,12 @@
 
 #include "cmd.h"
 #include "output.h"
+#include "records.h"
 #include "webhook_common.h"
 
-#define ENDPOINT_COLUMNS                                                                                \
-    "SELECT e.id, e.url, to_json(e.event_types)::text, e.enabled, e.disabled_reason,"                   \
-    " " CTL_ISO("e.failing_since") ", e.inbox_id, i.address, e.account_id,"                             \
-    " " CTL_ISO("e.previous_secret_expires_at") ", " CTL_ISO("e.created_at") ", " CTL_ISO("e.updated_at")
-#define ENDPOINT_FROM " FROM postinbox.webhook_endpoint e LEFT JOIN postinbox.inbox i ON i.id = e.inbox_id"
-
-/* Delivery counts by status, a JSON column after ENDPOINT_COLUMNS. */
-#define ENDPOINT_COUNTS                                                                                 \
-    "(SELECT json_build_object('pending', count(*) FILTER (WHERE d.status = 'pending'),"                \
-    "   'delivered', count(*) FILTER (WHERE d.status = 'delivered'),"                                   \
-    "   'failed', count(*) FILTER (WHERE d.status = 'failed'))"                                         \
-    " FROM postinbox.webhook_delivery d WHERE d.endpoint_id = e.id)::text"
+#define ENDPOINT_COLUMNS RECORDS_ENDPOINT_COLUMNS
+#define ENDPOINT_FROM RECORDS_ENDPOINT_FROM
+#define ENDPOINT_COUNTS RECORDS_ENDPOINT_COUNTS
 
 /* webhook list: $1 inbox, $2 account, either NULL for any. */
 #define ENDPOINT_FILTER " WHERE ($1::uuid IS NULL OR e.inbox_id = $1::uuid) AND ($2::uuid IS NULL OR e.account_id = $2::uuid)"
@@ -48,23 +40,13 @@ static const output_column_t endpoint_columns[] = {
     { NULL, NULL, 0 },
 };
 
-/* One ENDPOINT_COLUMNS row as the endpoint object (never the secret). */
+/* One ENDPOINT_COLUMNS row as the endpoint object (never the secret);
+ * for people, "all" instead of an empty event list. */
 static json_t *
 endpoint_json(const PGresult *res, int row)
 {
-    json_t *obj = json_object();
-    json_object_set_new(obj, "id", ctl_json_text(res, row, 0));
-    json_object_set_new(obj, "url", ctl_json_text(res, row, 1));
+    json_t *obj = records_endpoint_json(res, row);
     json_object_set_new(obj, "events", webhook_events_json(res, row, 2));
-    json_object_set_new(obj, "enabled", ctl_json_bool(res, row, 3));
-    json_object_set_new(obj, "disabledReason", ctl_json_text(res, row, 4));
-    json_object_set_new(obj, "failingSince", ctl_json_text(res, row, 5));
-    json_object_set_new(obj, "inboxId", ctl_json_text(res, row, 6));
-    json_object_set_new(obj, "inboxAddress", ctl_json_text(res, row, 7));
-    json_object_set_new(obj, "accountId", ctl_json_text(res, row, 8));
-    json_object_set_new(obj, "previousSecretExpiresAt", ctl_json_text(res, row, 9));
-    json_object_set_new(obj, "createdAt", ctl_json_text(res, row, 10));
-    json_object_set_new(obj, "updatedAt", ctl_json_text(res, row, 11));
     return obj;
 }
 

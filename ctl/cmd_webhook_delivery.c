@@ -20,10 +20,10 @@
 
 #include "cmd.h"
 #include "output.h"
+#include "records.h"
 #include "webhook_common.h"
 
 #define DELIVERY_STATUSES "pending, delivered or failed"
-#define DELIVERY_ATTEMPTS_SHOWN "50"
 
 static const output_column_t delivery_columns[] = {
     { "CREATED", "createdAt", 0 },
@@ -35,25 +35,6 @@ static const output_column_t delivery_columns[] = {
     { "ERROR", "lastError", 50 },
     { NULL, NULL, 0 },
 };
-
-static json_t *
-delivery_json(const PGresult *res, int row)
-{
-    json_t *obj = json_object();
-    json_object_set_new(obj, "id", ctl_json_int(res, row, 0));
-    json_object_set_new(obj, "eventId", ctl_json_text(res, row, 1));
-    json_object_set_new(obj, "eventType", ctl_json_text(res, row, 2));
-    json_object_set_new(obj, "status", ctl_json_text(res, row, 3));
-    json_object_set_new(obj, "attempts", ctl_json_int(res, row, 4));
-    json_object_set_new(obj, "nextAttemptAt", ctl_json_text(res, row, 5));
-    json_object_set_new(obj, "lastStatusCode", ctl_json_int(res, row, 6));
-    json_object_set_new(obj, "lastError", ctl_json_text(res, row, 7));
-    json_object_set_new(obj, "lastLatencyMs", ctl_json_int(res, row, 8));
-    json_object_set_new(obj, "deliveredAt", ctl_json_text(res, row, 9));
-    json_object_set_new(obj, "createdAt", ctl_json_text(res, row, 10));
-    json_object_set_new(obj, "attemptsLog", ctl_json_parsed(res, row, 11));
-    return obj;
-}
 
 int
 cmd_webhook_deliveries(ctl_t *ctl, const args_t *args)
@@ -90,15 +71,7 @@ cmd_webhook_deliveries(ctl_t *ctl, const args_t *args)
     PQclear(res);
 
     res = ctl_query(ctl,
-                    "SELECT d.id, d.event_id, v.type, d.status, d.attempts, " CTL_ISO("d.next_attempt_at") ","
-                    " d.last_status_code, d.last_error, d.last_latency_ms, " CTL_ISO("d.delivered_at") ","
-                    " " CTL_ISO("d.created_at") ","
-                    " coalesce((SELECT json_agg(json_build_object('attempt', a.attempt, 'statusCode', a.status_code,"
-                    "       'latencyMs', a.latency_ms, 'error', a.error, 'createdAt', " CTL_ISO("a.created_at") ")"
-                    "       ORDER BY a.id)"
-                    "     FROM (SELECT * FROM postinbox.webhook_attempt WHERE delivery_id = d.id"
-                    "            ORDER BY id DESC LIMIT " DELIVERY_ATTEMPTS_SHOWN ") a), '[]')::text"
-                    " FROM postinbox.webhook_delivery d JOIN postinbox.event v ON v.id = d.event_id"
+                    RECORDS_DELIVERY_SELECT
                     " WHERE d.endpoint_id = $1::uuid AND ($2::text IS NULL OR d.status = $2::text)"
                     " ORDER BY d.created_at DESC, d.id DESC LIMIT $3::integer OFFSET $4::integer",
                     4, params);
@@ -106,7 +79,7 @@ cmd_webhook_deliveries(ctl_t *ctl, const args_t *args)
         return CTL_EXIT_ERROR;
     rows = json_array();
     for (int r = 0; r < PQntuples(res); r++)
-        json_array_append_new(rows, delivery_json(res, r));
+        json_array_append_new(rows, records_delivery_json(res, r));
     PQclear(res);
     output_list(rows, total, offset, delivery_columns);
     return 0;

@@ -12,6 +12,7 @@
 
 #include "args.h"
 #include "output.h"
+#include "pgjson.h"
 #include "utf8.h"
 
 /* conninfo with client_encoding=UTF8 appended: we send and expect UTF-8
@@ -248,47 +249,23 @@ ctl_actor(void)
 json_t *
 ctl_json_text(const PGresult *res, int row, int col)
 {
-    const char *text;
-    json_t *value;
-    char *clean;
-
-    if (PQgetisnull(res, row, col))
-        return json_null();
-    text = PQgetvalue(res, row, col);
-    value = json_string(text);
-    if (value != NULL)
-        return value;
-    /* not UTF-8 (a SQL_ASCII database): show it repaired, never fail */
-    clean = utf8_sanitize(text, strlen(text), strlen(text) * 3 + 1);
-    value = clean ? json_string(clean) : NULL;
-    free(clean);
-    return value ? value : json_null();
+    return pgjson_text(res, row, col);
 }
 
 json_t *
 ctl_json_int(const PGresult *res, int row, int col)
 {
-    if (PQgetisnull(res, row, col))
-        return json_null();
-    return json_integer((json_int_t)strtoll(PQgetvalue(res, row, col), NULL, 10));
+    return pgjson_int(res, row, col);
 }
 
 json_t *
 ctl_json_bool(const PGresult *res, int row, int col)
 {
-    if (PQgetisnull(res, row, col))
-        return json_null();
-    return json_boolean(strcmp(PQgetvalue(res, row, col), "t") == 0);
+    return pgjson_bool(res, row, col);
 }
 
 json_t *
 ctl_json_parsed(const PGresult *res, int row, int col)
 {
-    json_error_t error;
-    json_t *value;
-
-    if (PQgetisnull(res, row, col))
-        return json_null();
-    value = json_loads(PQgetvalue(res, row, col), JSON_DECODE_ANY | JSON_ALLOW_NUL, &error);
-    return value ? value : ctl_json_text(res, row, col);
+    return pgjson_parsed(res, row, col);
 }

@@ -20,12 +20,13 @@
 
 #include "lib/config.h" /* not autoconf's config.h, found first via -I. */
 #include "limiter.h"
+#include "pgjson.h"
 #include "store.h"
 
 #define CTL_MIN_TIMEOUT_MS 10000
 
 /* SQL: a timestamptz column as ISO-8601 UTC text, e.g. 2024-05-01T12:00:00.000Z */
-#define CTL_ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+#define CTL_ISO(col) PGJSON_ISO(col)
 
 typedef struct {
     pi_config_t *cfg;

@@ -80,6 +80,10 @@ static const ctl_command_t ctl_commands[] = {
     { "send", NULL, "to*,cc*,subject=,text=,html=,in-reply-to=,reference*,request=", 1, cmd_send,
       "send ID|ADDRESS --to ADDR [--to ADDR]... [--cc ADDR]... --subject S [--text T] [--html H]\n"
       "                    [--in-reply-to <ID>] [--reference <ID>]...   (or: send ID|ADDRESS --request FILE|-)" },
+    { "apikey", "create", "account=,inbox=,name=", 0, cmd_apikey_create,
+      "apikey create --account ID [--inbox ID|ADDRESS] [--name TEXT]" },
+    { "apikey", "list", "account=," PAGE, 0, cmd_apikey_list, "apikey list --account ID [--limit N] [--offset N]" },
+    { "apikey", "revoke", "reason=", 1, cmd_apikey_revoke, "apikey revoke KEYID [--reason TEXT]" },
 };
 
 #define CTL_NCOMMANDS (sizeof(ctl_commands) / sizeof(ctl_commands[0]))

@@ -16,13 +16,8 @@
 #include <stddef.h>
 
 #include "args.h"
+#include "webhook_input.h" /* webhook_event_types, the sizes */
 
-/* "whsec_" + base64 (with padding) of 32 random bytes, plus NUL. */
-#define WEBHOOK_SECRET_SIZE (6 + 44 + 1)
-#define WEBHOOK_URL_MAX 2048
-
-/* The event types an endpoint may subscribe to, NULL-terminated. */
-extern const char *const webhook_event_types[];
 
 /* Checks --url (http:// or https://, a host, an optional port, at most
  * WEBHOOK_URL_MAX bytes of printable ASCII, no credentials) and copies it

@@ -56,6 +56,11 @@ static const config_key_t config_table[] = {
     /* postinbox-policyd */
     { "policy_listen", CT_STRING, "", 0, 0, { 0 }, OFF(policy_listen),
       "Postfix policy service: host:port or unix:/path; empty = off" },
+    { "api_listen", CT_STRING, "", 0, 0, { 0 }, OFF(api_listen),
+      "HTTP admin API: host:port or [v6]:port (e.g. 127.0.0.1:8080); empty = off" },
+    { "api_max_body", CT_INT, "1048576", 1024, 67108864, { 0 }, OFF(api_max_body),
+      "largest request body the API accepts, bytes (larger: 413)" },
+    { "api_threads", CT_INT, "4", 1, 256, { 0 }, OFF(api_threads), "threads serving the API" },
     { "webhook_timeout", CT_DURATION, "15s", 100, 300000, { 0 }, OFF(webhook_timeout_ms),
       "deadline of one webhook request" },
     { "webhook_retry_schedule", CT_DURATION_LIST, "0s,5s,5m,30m,2h,5h,10h,10h", 0, 7L * 86400000, { 0 },

@@ -46,6 +46,9 @@ typedef struct pi_config {
     reply_t replies[REPLY_COUNT];
     /* postinbox-policyd */
     char *policy_listen;            /* "" = off; host:port or unix:/path */
+    char *api_listen;               /* "" = off; host:port of the HTTP admin API */
+    int api_max_body;               /* bytes */
+    int api_threads;
     long webhook_timeout_ms;
     duration_list_t webhook_retry_schedule;
     int webhook_max_in_flight;

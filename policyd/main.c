@@ -9,9 +9,10 @@
  * Runs the webhook dispatcher (dispatcher.c), when policy_listen is set
  * the Postfix policy service (policy_server.c), and when postfix_log is
  * set the Postfix log follower (logfollow.c: delivery status; "-" reads
- * standard input and needs -f), and when policyd_metrics_listen is set
- * Prometheus metrics at /metrics (policyd_metrics.c).  postfix_log and
- * policyd_metrics_listen take effect at start.
+ * standard input and needs -f), when policyd_metrics_listen is set
+ * Prometheus metrics at /metrics (policyd_metrics.c), and when api_listen
+ * is set the HTTP admin API (api.c).  postfix_log, policyd_metrics_listen
+ * and the api_* keys take effect at start.
  * Signals, taken by sigwait(2) in the main thread (blocked everywhere
  * else, so no handler runs at all):
  *   SIGHUP   reload: a new config and runtime are built aside and swapped
@@ -33,6 +34,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "config.h"
 #include "daemon_opts.h"
 #include "dispatcher.h"
@@ -104,6 +106,9 @@ main_reload(void)
     runtime_t *old = runtime_acquire();
     if (old && strcmp(old->cfg->policy_listen, rt->cfg->policy_listen) != 0)
         log_warn("policy_listen changed to \"%s\": takes effect at the next restart", rt->cfg->policy_listen);
+    if (old && (strcmp(old->cfg->api_listen, rt->cfg->api_listen) != 0 || old->cfg->api_threads != rt->cfg->api_threads
+                || old->cfg->api_max_body != rt->cfg->api_max_body))
+        log_warn("api_listen/api_threads/api_max_body changed: takes effect at the next restart");
     if (old && (strcmp(old->cfg->postfix_log, rt->cfg->postfix_log) != 0
                 || strcmp(old->cfg->postfix_log_state, rt->cfg->postfix_log_state) != 0))
         log_warn("postfix_log/postfix_log_state changed: takes effect at the next restart");
@@ -119,7 +124,7 @@ main_reload(void)
 int
 main(int argc, char **argv)
 {
-    int foreground, check_only, ready_fd = -1, policy_started = 0;
+    int foreground, check_only, ready_fd = -1, policy_started = 0, api_started = 0;
     char err[512];
     sigset_t set;
 
@@ -188,9 +193,22 @@ main(int argc, char **argv)
         }
         policy_started = 1;
     }
+    if (rt->cfg->api_listen[0]) {
+        if (api_start(rt->cfg, err, sizeof(err)) != 0) {
+            log_error("api_listen: %s", err);
+            main_report(&ready_fd, 0);
+            if (policy_started)
+                policy_server_stop();
+            return 1;
+        }
+        api_started = 1;
+        log_info("HTTP admin API on %s", rt->cfg->api_listen);
+    }
     if (dispatcher_start(err, sizeof(err)) != 0) {
         log_error("%s", err);
         main_report(&ready_fd, 0);
+        if (api_started)
+            api_stop();
         if (policy_started)
             policy_server_stop();
         return 1;
@@ -224,6 +242,8 @@ main(int argc, char **argv)
         log_info("stopping on signal %d", sig);
         break;
     }
+    if (api_started)
+        api_stop();
     policyd_metrics_stop();
     if (policy_started)
         policy_server_stop();

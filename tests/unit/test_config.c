@@ -276,6 +276,10 @@ test_policyd_keys(void **state)
     assert_string_equal(def->policy_listen, "");
     assert_string_equal(def->policyd_metrics_listen, "");
     assert_string_equal(def->metrics_listen, "");
+    /* The HTTP admin API: off unless api_listen is set. */
+    assert_string_equal(def->api_listen, "");
+    assert_int_equal(def->api_max_body, 1048576);
+    assert_int_equal(def->api_threads, 4);
     config_free(def);
 
     pi_config_t *cfg = config_parse_text("webhook_timeout = 1500ms\nwebhook_retry_schedule = 0s 1s,2m\n"
@@ -285,7 +289,8 @@ test_policyd_keys(void **state)
                                          "postfix_log = /var/log/mail.log\npostfix_log_state = /tmp/pl.state\n"
                                          "deferred_events = every\n"
                                          "metrics_listen = 127.0.0.1:9187\n"
-                                         "policyd_metrics_listen = [::1]:9188\n",
+                                         "policyd_metrics_listen = [::1]:9188\n"
+                                         "api_listen = 127.0.0.1:8080\napi_max_body = 2048\napi_threads = 2\n",
                                          "p.conf", err, sizeof(err));
     if (cfg == NULL)
         fail_msg("refused: %s", err);
@@ -302,7 +307,16 @@ test_policyd_keys(void **state)
     assert_int_equal(cfg->deferred_events, DEFERRED_EVENTS_EVERY);
     assert_string_equal(cfg->metrics_listen, "127.0.0.1:9187");
     assert_string_equal(cfg->policyd_metrics_listen, "[::1]:9188");
+    assert_string_equal(cfg->api_listen, "127.0.0.1:8080");
+    assert_int_equal(cfg->api_max_body, 2048);
+    assert_int_equal(cfg->api_threads, 2);
     config_free(cfg);
+    /* bounds */
+    cfg = config_parse_text("api_threads = 0\n", "p.conf", err, sizeof(err));
+    assert_null(cfg);
+    assert_non_null(strstr(err, "api_threads"));
+    cfg = config_parse_text("api_max_body = 10\n", "p.conf", err, sizeof(err));
+    assert_null(cfg);
 }
 
 /* Automatic suspension: the defaults of issue 4, the percent syntax, and
@@ -534,7 +548,7 @@ test_print_defaults_round_trip(void **state)
         if (*p)
             uncommented[o++] = *p++;
     }
-    assert_int_equal(settings, 34 + REPLY_COUNT);
+    assert_int_equal(settings, 37 + REPLY_COUNT);
 
     pi_config_t *cfg = config_parse_text(uncommented, "printed.conf", err, sizeof(err));
     if (cfg == NULL)

@@ -1,0 +1,287 @@
+/*
+ * api.c -- the HTTP admin API: routes, the order of checks, the error
+ * format, JSON bodies, and one log line per request.  See api.h.
+ *
+ * Logs: "api: method=GET path=/v1/inboxes status=200 key=<key id> us=812"
+ * at info for every request (key=- before a key was accepted; the key
+ * itself never), and backend failures at warn.
+ */
+#include "api.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "log.h"
+#include "validate.h"
+
+typedef void (*api_handler_t)(api_call_t *c);
+
+typedef struct {
+    const char *pattern;
+    const char *method;
+    api_handler_t handler;
+} api_route_t;
+
+/* Every operation; contrib/openapi.json describes exactly these. */
+static const api_route_t api_routes[] = {
+    { "/v1/inboxes", "GET", api_inboxes_list },
+    { "/v1/inboxes", "POST", api_inboxes_create },
+    { "/v1/inboxes/*", "GET", api_inboxes_get },
+    { "/v1/inboxes/*", "PATCH", api_inboxes_update },
+    { "/v1/inboxes/*", "DELETE", api_inboxes_delete },
+    { "/v1/inboxes/*/messages", "GET", api_history_messages },
+    { "/v1/inboxes/*/messages", "POST", api_send_message },
+    { "/v1/inboxes/*/messages/*", "GET", api_history_message },
+    { "/v1/inboxes/*/threads", "GET", api_history_threads },
+    { "/v1/inboxes/*/threads/*", "GET", api_history_thread },
+    { "/v1/inboxes/*/events", "GET", api_history_events },
+    { "/v1/inboxes/*/webhooks", "GET", api_webhooks_list },
+    { "/v1/inboxes/*/webhooks", "POST", api_webhooks_create },
+    { "/v1/inboxes/*/webhooks/*", "GET", api_webhooks_get },
+    { "/v1/inboxes/*/webhooks/*", "PATCH", api_webhooks_update },
+    { "/v1/inboxes/*/webhooks/*", "DELETE", api_webhooks_delete },
+    { "/v1/inboxes/*/webhooks/*/deliveries", "GET", api_webhooks_deliveries },
+};
+
+#define API_NROUTES (sizeof(api_routes) / sizeof(api_routes[0]))
+
+static httpd_t *api_server;
+
+void
+api_error(api_call_t *c, int status, const char *code, const char *fmt, ...)
+{
+    char message[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof(message), fmt, ap);
+    va_end(ap);
+    httpd_respond_json(c->resp, status, json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message));
+}
+
+PGresult *
+api_query(api_call_t *c, const char *sql, int nparams, const char *const *params)
+{
+    char err[512];
+    PGresult *res = store_exec(c->rt->store, sql, nparams, params, err, sizeof(err));
+
+    if (res == NULL) {
+        /* the first line only: libpq's DETAIL can quote a row */
+        err[strcspn(err, "\n")] = '\0';
+        log_warn("api: %s %s: database: %s", c->req->method, c->req->path, err);
+        api_error(c, 503, "backend_unavailable", "the database is unavailable, try again later");
+    }
+    return res;
+}
+
+int
+api_page(api_call_t *c, long *limit, long *offset)
+{
+    char err[160];
+    if (valid_page(httpd_query(c->req, "limit"), httpd_query(c->req, "offset"), limit, offset, err, sizeof(err)) != 0) {
+        api_error(c, 400, "invalid_parameter", "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+void
+api_list(api_call_t *c, const char *count_sql, const char *page_sql, int nfilter, const char *const *filter,
+         long limit, long offset, json_t *(*to_json)(const PGresult *res, int row))
+{
+    const char *params[8];
+    char limit_text[24], offset_text[24];
+    PGresult *res;
+    json_t *rows;
+    json_int_t total;
+
+    for (int i = 0; i < nfilter; i++)
+        params[i] = filter[i];
+    snprintf(limit_text, sizeof(limit_text), "%ld", limit);
+    snprintf(offset_text, sizeof(offset_text), "%ld", offset);
+    params[nfilter] = limit_text;
+    params[nfilter + 1] = offset_text;
+    if ((res = api_query(c, count_sql, nfilter, params)) == NULL)
+        return;
+    total = (json_int_t)strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    if ((res = api_query(c, page_sql, nfilter + 2, params)) == NULL)
+        return;
+    rows = json_array();
+    for (int r = 0; r < PQntuples(res); r++)
+        json_array_append_new(rows, to_json(res, r));
+    PQclear(res);
+    httpd_respond_json(c->resp, 200, json_pack("{s:o,s:I}", "data", rows, "total", total));
+}
+
+int
+api_owned_inbox(api_call_t *c, const char *id)
+{
+    const char *params[2] = { id, c->account_id };
+    PGresult *res = api_query(c, "SELECT 1 FROM postinbox.inbox WHERE id = $1::uuid AND account_id = $2::uuid", 2,
+                              params);
+    int found;
+
+    if (res == NULL)
+        return -1;
+    found = PQntuples(res) == 1;
+    PQclear(res);
+    if (!found)
+        api_error(c, 404, "not_found", "no inbox %s", id);
+    return found;
+}
+
+int
+api_body_fields(api_call_t *c, const apiutil_field_t *spec)
+{
+    char code[16], err[256];
+    if (apiutil_check_fields(c->body, spec, code, err, sizeof(err)) != 0) {
+        api_error(c, 400, code, "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+const limit_result_t *
+api_usage(api_call_t *c, const char *inbox_id, limit_result_t *buf)
+{
+    char err[256];
+    if (c->redis_down)
+        return NULL;
+    if (limiter_usage(c->rt->limiter, inbox_id, buf, err, sizeof(err)) == 0)
+        return buf;
+    log_warn("api: usage of inbox %s: redis: %s", inbox_id, err);
+    c->redis_down = 1;
+    return NULL;
+}
+
+/* Whether content_type is application/json (parameters allowed). */
+static int
+api_is_json(const char *content_type)
+{
+    size_t len;
+    if (content_type == NULL)
+        return 0;
+    while (*content_type == ' ')
+        content_type++;
+    len = strcspn(content_type, "; ");
+    return len == 16 && strncasecmp(content_type, "application/json", 16) == 0;
+}
+
+/* Everything between routing and the handler; the handler runs only if
+ * this returns 0 (otherwise it answered). */
+static int
+api_prepare(api_call_t *c, int ncaps)
+{
+    char err[256];
+
+    if (api_auth(c) != 0)
+        return -1;
+    for (int i = 0; i < ncaps; i++) {
+        if (!valid_uuid(c->ids[i])) {
+            api_error(c, 400, "invalid_id", "\"%.64s\" is not an id (uuid)", c->ids[i]);
+            return -1;
+        }
+        ascii_lower(c->ids[i]);
+    }
+    /* an inbox key sees its own inbox only */
+    if (ncaps > 0 && c->key_inbox_id[0] && strcmp(c->ids[0], c->key_inbox_id) != 0) {
+        api_error(c, 403, "forbidden", "this key may only use inbox %s", c->key_inbox_id);
+        return -1;
+    }
+    if (strcmp(c->req->method, "POST") == 0 || strcmp(c->req->method, "PATCH") == 0) {
+        if (!api_is_json(httpd_header(c->req, "Content-Type"))) {
+            api_error(c, 415, "unsupported_media_type", "the body must be application/json");
+            return -1;
+        }
+        if ((c->body = apiutil_parse_object(c->req->body, c->req->body_len, err, sizeof(err))) == NULL) {
+            api_error(c, 400, "invalid_json", "%s", err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void
+api_route(api_call_t *c)
+{
+    const api_route_t *found = NULL;
+    char allow[64] = "";
+    int matched = 0, ncaps = 0;
+
+    for (size_t i = 0; i < API_NROUTES; i++) {
+        char caps[APIUTIL_MAX_CAPTURES][APIUTIL_CAPTURE_MAX];
+        int n = apiutil_match(api_routes[i].pattern, c->req->path, caps);
+        if (n < 0)
+            continue;
+        matched = 1;
+        snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow), "%s%s", allow[0] ? ", " : "",
+                 api_routes[i].method);
+        if (found == NULL && strcmp(api_routes[i].method, c->req->method) == 0) {
+            found = &api_routes[i];
+            ncaps = n;
+            memcpy(c->ids, caps, sizeof(caps));
+        }
+    }
+    if (!matched) {
+        api_error(c, 404, "not_found", "no such resource");
+        return;
+    }
+    if (found == NULL) {
+        api_error(c, 405, "method_not_allowed", "%s is not allowed here (allowed: %s)", c->req->method, allow);
+        httpd_add_header(c->resp, "Allow", "%s", allow);
+        return;
+    }
+    if (api_prepare(c, ncaps) == 0)
+        found->handler(c);
+}
+
+static long
+api_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000L + ts.tv_nsec / 1000;
+}
+
+static void
+api_handle(void *ctx, const httpd_request_t *req, httpd_response_t *resp)
+{
+    api_call_t call = { .req = req, .resp = resp };
+    long start = api_now_us();
+
+    (void)ctx;
+    call.rt = runtime_acquire();
+    if (call.rt == NULL) {
+        api_error(&call, 503, "unavailable", "the daemon is stopping");
+    } else {
+        api_route(&call);
+        runtime_release(call.rt);
+    }
+    json_decref(call.body);
+    if (resp->status == 0)
+        api_error(&call, 500, "internal", "no answer");
+    log_info("api: method=%s path=%.200s status=%d key=%s peer=%s us=%ld", req->method, req->path, resp->status,
+             call.key_id[0] ? call.key_id : "-", req->peer, api_now_us() - start);
+}
+
+int
+api_start(const pi_config_t *cfg, char *err, size_t errlen)
+{
+    if (cfg->api_listen[0] == '\0')
+        return 0;
+    api_server = httpd_start(cfg->api_listen, (size_t)cfg->api_max_body, cfg->api_threads, 30, api_handle, NULL,
+                             err, errlen);
+    return api_server ? 0 : -1;
+}
+
+void
+api_stop(void)
+{
+    httpd_stop(api_server);
+    api_server = NULL;
+}
