@@ -20,6 +20,7 @@ DEMO=${POSTINBOX_DEMO_DIR:-/var/lib/postinbox-demo}
 . "$TOP/tests/integration/services.sh"
 export SVC_DIR=$DEMO PG_PORT=55432 REDIS_PORT=56379 SMTP_PORT=2525 MILTER_PORT=8891
 export MILTER2_PORT=8892 POLICY_PORT=10040 HTTP_PORT=8080
+API_PORT=8081 MILTER_METRICS_PORT=9187 POLICYD_METRICS_PORT=9188
 
 demo_stop() {
     [ -d "$DEMO" ] || return 0
@@ -77,6 +78,10 @@ log_level = info
 policy_listen = 127.0.0.1:$POLICY_PORT
 webhook_allow_networks = 127.0.0.0/8
 webhook_allow_http = yes
+# The HTTP admin API and Prometheus metrics, on loopback.
+api_listen = 127.0.0.1:$API_PORT
+metrics_listen = 127.0.0.1:$MILTER_METRICS_PORT
+policyd_metrics_listen = 127.0.0.1:$POLICYD_METRICS_PORT
 # Delivery status from the demo Postfix's own log.
 postfix_log = $DEMO/postfix/maillog
 postfix_log_state = $DEMO/postfix_log.state
@@ -174,6 +179,32 @@ for line in open(sys.argv[1]):
         body.get("type"), r.get("headers", {}).get("webhook-id"),
         "verified" if r.get("verified") else "NOT VERIFIED", data.get("subject")))
 PY
+
+step "The HTTP admin API (api_listen = 127.0.0.1:$API_PORT) with an account key"
+if [ ! -s "$DEMO/api.key" ]; then
+    $CTL --json apikey create --account "$acct" --name quickstart | json key > "$DEMO/api.key"
+fi
+KEY=$(cat "$DEMO/api.key")
+AGENT_ID=$($CTL --json inbox show "$AGENT" | json id)
+echo "\$ curl -H 'x-api-key: pik_...' http://127.0.0.1:$API_PORT/v1/inboxes/$AGENT_ID"
+curl -s -H "x-api-key: $KEY" "http://127.0.0.1:$API_PORT/v1/inboxes/$AGENT_ID" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+for k in ("address", "status", "sendsToday", "dailySendLimit", "remaining", "burstUsed", "burstLimit", "resetAt"):
+    print("  %-15s %s" % (k, d.get(k)))'
+echo "\$ curl -H 'x-api-key: pik_...' http://127.0.0.1:$API_PORT/v1/inboxes/$AGENT_ID/threads?limit=2"
+curl -s -H "x-api-key: $KEY" "http://127.0.0.1:$API_PORT/v1/inboxes/$AGENT_ID/threads?limit=2" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print("  total threads: %s" % d.get("total"))
+for t in d.get("data", []):
+    print("  %s  %s messages  %s" % (t.get("subject"), t.get("messageCount"), ", ".join(t.get("participants") or [])))'
+echo "\$ curl http://127.0.0.1:$API_PORT/v1/inboxes   (no key)"
+curl -s "http://127.0.0.1:$API_PORT/v1/inboxes" | sed 's/^/  /'; echo
+
+step "Prometheus metrics (metrics_listen, policyd_metrics_listen)"
+curl -s "http://127.0.0.1:$MILTER_METRICS_PORT/metrics" | grep -E '^postinbox_milter_decisions_total' | head -6 | sed 's/^/  /'
+curl -s "http://127.0.0.1:$POLICYD_METRICS_PORT/metrics" | grep -E '^postinbox_policyd_(webhook_deliveries_total|log_lines_parsed_total)' | head -6 | sed 's/^/  /'
 
 step "The milter's decisions (one line each, queue id first)"
 tail -n 8 "$DEMO/milter.log"
