@@ -240,6 +240,13 @@ api_inboxes_update(api_call_t *c)
 
     if (api_body_fields(c, spec) != 0 || inboxes_display_name(c, display) != 0)
         return;
+    /* The status is the account's: an inbox key must not lift a
+     * suspension (the operator's, or the complaint policy's) nor bring a
+     * disabled inbox back. */
+    if (status != NULL && c->key_inbox_id[0]) {
+        api_error(c, 403, "forbidden", "changing an inbox's status needs an account key");
+        return;
+    }
     if (status != NULL && strcmp(status, "active") != 0 && strcmp(status, "suspended") != 0 &&
         strcmp(status, "disabled") != 0) {
         api_error(c, 400, "invalid_field", "status must be active, suspended or disabled");

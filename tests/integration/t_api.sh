@@ -225,6 +225,17 @@ t_eq "patch same status: no second audit row" 1 "$(svc_psql "SELECT count(*) FRO
 t_eq "patch bad status: 400" 400 "$(code "$(api PATCH "/v1/inboxes/$A2_ID" "$KA" '{"status": "deleted"}')")"
 t_eq "patch displayName null clears it" null "$(api PATCH "/v1/inboxes/$A2_ID" "$KA" '{"displayName": null}' | cut -d' ' -f2- | json_get displayName)"
 t_eq "patch by its inbox key" 200 "$(code "$(api PATCH "/v1/inboxes/$A1_ID" "$KI" '{"labels": ["mine"]}')")"
+# Status is the account's (and the operator's) lever: a suspension, also
+# one the complaint/bounce policy set, must not be lifted by the agent
+# that holds the inbox key, nor a disabled inbox brought back by its key.
+pi_ctl inbox suspend "$A1" --reason abuse >/dev/null
+r=$(api PATCH "/v1/inboxes/$A1_ID" "$KI" '{"status": "active"}')
+t_eq "inbox key cannot lift its inbox's suspension: 403" "403 forbidden" "$(code "$r") $(errcode "$r")"
+t_eq "inbox key cannot set any status: 403" 403 "$(code "$(api PATCH "/v1/inboxes/$A1_ID" "$KI" '{"status": "suspended", "labels": ["z"]}')")"
+t_eq "refused status change: still suspended, labels untouched" 'suspended ["mine"]' \
+    "$(svc_psql "SELECT status || ' ' || to_json(labels)::text FROM postinbox.inbox WHERE id = '$A1_ID'")"
+t_eq "the account key may lift it" "200 active" \
+    "$(api PATCH "/v1/inboxes/$A1_ID" "$KA" '{"status": "active"}' | { read -r c b; echo "$c $(echo "$b" | json_get status)"; })"
 
 # --- webhooks ------------------------------------------------------------------------------
 r=$(api POST "/v1/inboxes/$A1_ID/webhooks" "$KA" '{"url": "HTTPS://hooks.example.test/x", "events": ["message.sent", "message.received"]}')
