@@ -115,6 +115,12 @@ t_eq "label of 101 bytes: 400" 400 "$(code "$(api POST /v1/inboxes "$KA" "$label
 t_eq "text/plain body: 415" 415 "$(code "$(api POST /v1/inboxes "$KA" '{}' text/plain)")"
 head -c 2000000 /dev/zero | tr '\0' ' ' > "$SVC_DIR/big.json"
 t_eq "2 MB body: 413" 413 "$(curl -s -o /dev/null -w '%{http_code}' -H "x-api-key: $KA" -H 'Content-Type: application/json' --data-binary "@$SVC_DIR/big.json" "$API/v1/inboxes")"
+# Error messages quote the input: cut inside a character, or invalid
+# UTF-8 in the path, they must still make a 400, not a 500.
+r=$(api GET /v1/inboxes/%ff%fe "$KA")
+t_eq "invalid UTF-8 in a path id: 400" "400 invalid_id" "$(code "$r") $(errcode "$r")"
+r=$(api POST /v1/inboxes "$KA" "{\"$(printf 'a%.0s' $(seq 1 63))\u00e9\": 1}")
+t_eq "unknown field quoted cut inside a character: 400" "400 unknown_field" "$(code "$r") $(errcode "$r")"
 t_eq "daemon alive after bad input" 200 "$(code "$(api GET /v1/inboxes "$KA")")"
 
 # --- list and pagination ------------------------------------------------------
@@ -252,6 +258,8 @@ for bad in '{"url": "ftp://x.test/"}' '{"url": "https://u:p@x.test/"}' '{"url": 
            '{"url": "https://x.test/", "events": ["message.bogus"]}' '{"url": 5}' '{}'; do
     t_eq "webhook create $bad: 400" 400 "$(code "$(api POST "/v1/inboxes/$A1_ID/webhooks" "$KA" "$bad")")"
 done
+r=$(api POST "/v1/inboxes/$A1_ID/webhooks" "$KA" "{\"url\": \"https://x.test/\", \"events\": [\"$(printf 'a%.0s' $(seq 1 99))\u00e9\"]}")
+t_eq "webhook create, bad event type cut inside a character: 400" "400 invalid_field" "$(code "$r") $(errcode "$r")"
 r=$(api PATCH "/v1/inboxes/$A1_ID/webhooks/$WID" "$KA" '{"enabled": false}')
 t_eq "webhook disable" "200 False" "$(code "$r") $(body "$r" | json_get enabled | sed 's/false/False/')"
 t_eq "webhook deliveries" 200 "$(code "$(api GET "/v1/inboxes/$A1_ID/webhooks/$WID/deliveries?status=pending" "$KA")")"
