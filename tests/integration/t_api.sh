@@ -207,7 +207,7 @@ r=$(api GET "/v1/inboxes/$A1_ID/events?type=message.sent" "$KA")
 t_eq "events ?type=message.sent" 3 "$(body "$r" | json_get total)"
 t_eq "events ?after=future" 0 "$(api GET "/v1/inboxes/$A1_ID/events?after=2999-01-01T00:00:00Z" "$KA" | cut -d' ' -f2- | json_get total)"
 t_eq "events ?before=past" 0 "$(api GET "/v1/inboxes/$A1_ID/events?before=2000-01-01" "$KA" | cut -d' ' -f2- | json_get total)"
-for q in "type=bogus" "type=message." "after=yesterday" "after=2024-13-01" "before=2024-02-30T00:00:00Z" "limit=0"; do
+for q in "type=bogus" "type=message." "after=2024-01-01T00:00:00%2B05:99" "before=2024-01-01T00:00:00%2B0599" "after=yesterday" "after=2024-13-01" "before=2024-02-30T00:00:00Z" "limit=0"; do
     t_eq "events ?$q: 400" 400 "$(code "$(api GET "/v1/inboxes/$A1_ID/events?$q" "$KA")")"
 done
 
