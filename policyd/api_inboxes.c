@@ -180,11 +180,13 @@ api_inboxes_create(api_call_t *c)
     }
     snprintf(sandbox, sizeof(sandbox), "%s", c->rt->cfg->sandbox_domain);
     ascii_lower(sandbox);
-    if ((labels_json = inboxes_labels(c, labels ? labels : json_array())) == NULL)
-        return;
-    if (labels == NULL) {
-        free(labels_json);
+    if (labels == NULL)
         labels_json = strdup("[]");
+    else if ((labels_json = inboxes_labels(c, labels)) == NULL)
+        return;
+    if (labels_json == NULL) {
+        api_error(c, 500, "internal", "out of memory");
+        return;
     }
     const char *params[6] = { c->account_id, domain_id, username, display, labels_json, sandbox };
     res = api_query(c,
