@@ -142,10 +142,11 @@ valid_timestamp(const char *value, char *out, size_t outlen)
             p++;
             offset = 1;
             ok = valid_digits(&p, 2) && valid_2(p - 2) <= 15;
+            /* the offset's minutes too: PostgreSQL refuses +05:99 */
             if (ok && *p == ':')
-                p++, ok = valid_digits(&p, 2);
+                p++, ok = valid_digits(&p, 2) && valid_2(p - 2) <= 59;
             else if (ok && *p != '\0')
-                ok = valid_digits(&p, 2);
+                ok = valid_digits(&p, 2) && valid_2(p - 2) <= 59;
         }
     }
     if (ok && !offset && (*p == 'Z' || *p == 'z'))

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "utf8.h"
 #include "validate.h"
 
 typedef void (*api_handler_t)(api_call_t *c);
@@ -54,13 +55,19 @@ static httpd_t *api_server;
 void
 api_error(api_call_t *c, int status, const char *code, const char *fmt, ...)
 {
-    char message[512];
+    char message[512], *clean;
     va_list ap;
 
     va_start(ap, fmt);
     vsnprintf(message, sizeof(message), fmt, ap);
     va_end(ap);
-    httpd_respond_json(c->resp, status, json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message));
+    /* The message may quote input: bytes of a path, or a name cut by
+     * "%.64s" inside a character.  json_pack refuses invalid UTF-8, which
+     * would turn the answer into a 500. */
+    clean = utf8_sanitize(message, strlen(message), sizeof(message));
+    httpd_respond_json(c->resp, status,
+                       json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", clean ? clean : "(no message)"));
+    free(clean);
 }
 
 PGresult *

@@ -180,11 +180,13 @@ api_inboxes_create(api_call_t *c)
     }
     snprintf(sandbox, sizeof(sandbox), "%s", c->rt->cfg->sandbox_domain);
     ascii_lower(sandbox);
-    if ((labels_json = inboxes_labels(c, labels ? labels : json_array())) == NULL)
-        return;
-    if (labels == NULL) {
-        free(labels_json);
+    if (labels == NULL)
         labels_json = strdup("[]");
+    else if ((labels_json = inboxes_labels(c, labels)) == NULL)
+        return;
+    if (labels_json == NULL) {
+        api_error(c, 500, "internal", "out of memory");
+        return;
     }
     const char *params[6] = { c->account_id, domain_id, username, display, labels_json, sandbox };
     res = api_query(c,
@@ -240,6 +242,13 @@ api_inboxes_update(api_call_t *c)
 
     if (api_body_fields(c, spec) != 0 || inboxes_display_name(c, display) != 0)
         return;
+    /* The status is the account's: an inbox key must not lift a
+     * suspension (the operator's, or the complaint policy's) nor bring a
+     * disabled inbox back. */
+    if (status != NULL && c->key_inbox_id[0]) {
+        api_error(c, 403, "forbidden", "changing an inbox's status needs an account key");
+        return;
+    }
     if (status != NULL && strcmp(status, "active") != 0 && strcmp(status, "suspended") != 0 &&
         strcmp(status, "disabled") != 0) {
         api_error(c, 400, "invalid_field", "status must be active, suspended or disabled");

@@ -115,6 +115,12 @@ t_eq "label of 101 bytes: 400" 400 "$(code "$(api POST /v1/inboxes "$KA" "$label
 t_eq "text/plain body: 415" 415 "$(code "$(api POST /v1/inboxes "$KA" '{}' text/plain)")"
 head -c 2000000 /dev/zero | tr '\0' ' ' > "$SVC_DIR/big.json"
 t_eq "2 MB body: 413" 413 "$(curl -s -o /dev/null -w '%{http_code}' -H "x-api-key: $KA" -H 'Content-Type: application/json' --data-binary "@$SVC_DIR/big.json" "$API/v1/inboxes")"
+# Error messages quote the input: cut inside a character, or invalid
+# UTF-8 in the path, they must still make a 400, not a 500.
+r=$(api GET /v1/inboxes/%ff%fe "$KA")
+t_eq "invalid UTF-8 in a path id: 400" "400 invalid_id" "$(code "$r") $(errcode "$r")"
+r=$(api POST /v1/inboxes "$KA" "{\"$(printf 'a%.0s' $(seq 1 63))\u00e9\": 1}")
+t_eq "unknown field quoted cut inside a character: 400" "400 unknown_field" "$(code "$r") $(errcode "$r")"
 t_eq "daemon alive after bad input" 200 "$(code "$(api GET /v1/inboxes "$KA")")"
 
 # --- list and pagination ------------------------------------------------------
@@ -201,7 +207,7 @@ r=$(api GET "/v1/inboxes/$A1_ID/events?type=message.sent" "$KA")
 t_eq "events ?type=message.sent" 3 "$(body "$r" | json_get total)"
 t_eq "events ?after=future" 0 "$(api GET "/v1/inboxes/$A1_ID/events?after=2999-01-01T00:00:00Z" "$KA" | cut -d' ' -f2- | json_get total)"
 t_eq "events ?before=past" 0 "$(api GET "/v1/inboxes/$A1_ID/events?before=2000-01-01" "$KA" | cut -d' ' -f2- | json_get total)"
-for q in "type=bogus" "type=message." "after=yesterday" "after=2024-13-01" "before=2024-02-30T00:00:00Z" "limit=0"; do
+for q in "type=bogus" "type=message." "after=2024-01-01T00:00:00%2B05:99" "before=2024-01-01T00:00:00%2B0599" "after=yesterday" "after=2024-13-01" "before=2024-02-30T00:00:00Z" "limit=0"; do
     t_eq "events ?$q: 400" 400 "$(code "$(api GET "/v1/inboxes/$A1_ID/events?$q" "$KA")")"
 done
 
@@ -225,6 +231,17 @@ t_eq "patch same status: no second audit row" 1 "$(svc_psql "SELECT count(*) FRO
 t_eq "patch bad status: 400" 400 "$(code "$(api PATCH "/v1/inboxes/$A2_ID" "$KA" '{"status": "deleted"}')")"
 t_eq "patch displayName null clears it" null "$(api PATCH "/v1/inboxes/$A2_ID" "$KA" '{"displayName": null}' | cut -d' ' -f2- | json_get displayName)"
 t_eq "patch by its inbox key" 200 "$(code "$(api PATCH "/v1/inboxes/$A1_ID" "$KI" '{"labels": ["mine"]}')")"
+# Status is the account's (and the operator's) lever: a suspension, also
+# one the complaint/bounce policy set, must not be lifted by the agent
+# that holds the inbox key, nor a disabled inbox brought back by its key.
+pi_ctl inbox suspend "$A1" --reason abuse >/dev/null
+r=$(api PATCH "/v1/inboxes/$A1_ID" "$KI" '{"status": "active"}')
+t_eq "inbox key cannot lift its inbox's suspension: 403" "403 forbidden" "$(code "$r") $(errcode "$r")"
+t_eq "inbox key cannot set any status: 403" 403 "$(code "$(api PATCH "/v1/inboxes/$A1_ID" "$KI" '{"status": "suspended", "labels": ["z"]}')")"
+t_eq "refused status change: still suspended, labels untouched" 'suspended ["mine"]' \
+    "$(svc_psql "SELECT status || ' ' || to_json(labels)::text FROM postinbox.inbox WHERE id = '$A1_ID'")"
+t_eq "the account key may lift it" "200 active" \
+    "$(api PATCH "/v1/inboxes/$A1_ID" "$KA" '{"status": "active"}' | { read -r c b; echo "$c $(echo "$b" | json_get status)"; })"
 
 # --- webhooks ------------------------------------------------------------------------------
 r=$(api POST "/v1/inboxes/$A1_ID/webhooks" "$KA" '{"url": "HTTPS://hooks.example.test/x", "events": ["message.sent", "message.received"]}')
@@ -241,6 +258,8 @@ for bad in '{"url": "ftp://x.test/"}' '{"url": "https://u:p@x.test/"}' '{"url": 
            '{"url": "https://x.test/", "events": ["message.bogus"]}' '{"url": 5}' '{}'; do
     t_eq "webhook create $bad: 400" 400 "$(code "$(api POST "/v1/inboxes/$A1_ID/webhooks" "$KA" "$bad")")"
 done
+r=$(api POST "/v1/inboxes/$A1_ID/webhooks" "$KA" "{\"url\": \"https://x.test/\", \"events\": [\"$(printf 'a%.0s' $(seq 1 99))\u00e9\"]}")
+t_eq "webhook create, bad event type cut inside a character: 400" "400 invalid_field" "$(code "$r") $(errcode "$r")"
 r=$(api PATCH "/v1/inboxes/$A1_ID/webhooks/$WID" "$KA" '{"enabled": false}')
 t_eq "webhook disable" "200 False" "$(code "$r") $(body "$r" | json_get enabled | sed 's/false/False/')"
 t_eq "webhook deliveries" 200 "$(code "$(api GET "/v1/inboxes/$A1_ID/webhooks/$WID/deliveries?status=pending" "$KA")")"

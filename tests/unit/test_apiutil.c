@@ -176,6 +176,10 @@ static const time_row_t time_rows[] = {
     { "time: hour 24", "2024-05-01T24:00:00Z", NULL },
     { "time: minute 60", "2024-05-01T12:60Z", NULL },
     { "time: offset 16 h", "2024-05-01T12:00+16:00", NULL },
+    /* PostgreSQL refuses these (time zone displacement out of range): a 400, not a failed query */
+    { "time: offset minute 99", "2024-05-01T12:00+05:99", NULL },
+    { "time: offset minute 60 without colon", "2024-05-01T12:00-0560", NULL },
+    { "time: offset 15:59", "2024-05-01T12:00+15:59", "2024-05-01T12:00+15:59" },
 };
 
 static void

@@ -295,6 +295,11 @@ static const bad_row_t bad_rows[] = {
     { "two addresses in one entry", { S("a@remote.test, b@remote.test") }, S("s"), S("t"), NONE, NONE,
       "invalid_address", "to[0]" },
     { "space in the address", { S("a b@remote.test") }, S("s"), S("t"), NONE, NONE, "invalid_address", "to[0]" },
+    /* address_normalize takes a quoted local part, the SMTP command line cannot (no 503 later) */
+    { "quoted local part with a space", { S("\"a b\"@remote.test") }, S("s"), S("t"), NONE, NONE,
+      "invalid_address", "to[0]" },
+    { "quoted local part with '>'", { S("Name <\"a>b\"@remote.test>") }, S("s"), S("t"), NONE, NONE,
+      "invalid_address", "to[0]" },
     { "domain without a dot", { S("a@localhost") }, S("s"), S("t"), NONE, NONE, "invalid_address", "to[0]" },
     { "source route", { S("@relay.test:a@remote.test") }, S("s"), S("t"), NONE, NONE, "invalid_address", "to[0]" },
     { "non-ASCII address", { S("jos\xc3\xa9@remote.test") }, S("s"), S("t"), NONE, NONE, "invalid_address",
