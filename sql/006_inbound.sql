@@ -33,7 +33,7 @@
 --   action failed, type hard          -> 'bounced'  (message.bounced, bounce_count + 1)
 --   action failed, type soft (4.x.x)  -> 'expired'  (message.bounced, type soft)
 -- A matched ARF report goes through complaint_apply() (005): once per
--- message and recipient.  The complaining recipient is Original-Rcpt-To
+-- message and recipient; an ARF report is matched by Message-ID only.  The complaining recipient is Original-Rcpt-To
 -- when it is one of the message's recipients, or the only recipient.
 --
 -- Events: the report's event replaces message.received for the inbox
@@ -170,7 +170,10 @@ DECLARE
     addr  text;
     fresh boolean := false;
 BEGIN
-    m := postinbox.report_original(ib.id, r);
+    -- By Message-ID only: a complaint counts against the inbox and
+    -- suppresses, so it must name the message itself, not a queue id a
+    -- stranger might guess.
+    m := postinbox.report_original(ib.id, r - 'originalQueueId');
     IF m.id IS NOT NULL THEN
         addr := postinbox.report_recipient(m, r->>'originalRcptTo', NULL, true);
         IF addr IS NOT NULL THEN
