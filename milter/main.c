@@ -135,8 +135,16 @@ main(int argc, char **argv)
         return 1;
     }
 
+    /* Blocked in every thread we start, so that SIGUSR1 reaches only the
+     * reload thread's sigwait and SIGHUP/SIGTERM/SIGINT only libmilter's
+     * signal thread (smfi_main starts it with them blocked and waits for
+     * them); a thread of ours with them unblocked would take a SIGTERM and
+     * end the process without libmilter's orderly stop. */
     sigemptyset(&set);
     sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     if (pthread_create(&reload_tid, NULL, main_reload_thread, NULL) != 0) {

@@ -49,4 +49,8 @@ t_eq "two records, one per message, both inbound" "inbound:miltertest 1:first@x,
 t_eq "the two messages are two threads" 2 \
     "$(svc_psql "SELECT count(DISTINCT thread_id) FROM postinbox.message WHERE inbox_id = '$ACTIVE_ID'")"
 kill -0 "$(pi_milter_pid)" && t_ok "milter alive" || t_fail "milter alive"
+# SIGTERM goes to libmilter's signal thread, which stops in order (a thread
+# of ours that left it unblocked would take it and end the process at once).
+pi_stop_milter
+t_match "SIGTERM: an orderly stop" "stopped \(smfi_main returned 0\)" "$(tail -n 3 "$(pi_milter_log)")"
 t_summary
