@@ -18,6 +18,7 @@
 #include "address.h"
 #include "cmd.h"
 #include "output.h"
+#include "pgjson.h"
 
 #define SUPPRESSION_COLUMNS "address, source, reason, dsn, message_id, " CTL_ISO("created_at")
 
@@ -30,16 +31,16 @@ static const output_column_t suppression_columns[] = {
     { NULL, NULL, 0 },
 };
 
+static const pgjson_field_t suppression_fields[] = {
+    { "address", 't' }, { "source", 't' }, { "reason", 't' }, { "dsn", 't' }, { "messageId", 't' },
+    { "createdAt", 't' },
+};
+
 static json_t *
 suppression_json(const PGresult *res, int row)
 {
     json_t *obj = json_object();
-    json_object_set_new(obj, "address", ctl_json_text(res, row, 0));
-    json_object_set_new(obj, "source", ctl_json_text(res, row, 1));
-    json_object_set_new(obj, "reason", ctl_json_text(res, row, 2));
-    json_object_set_new(obj, "dsn", ctl_json_text(res, row, 3));
-    json_object_set_new(obj, "messageId", ctl_json_text(res, row, 4));
-    json_object_set_new(obj, "createdAt", ctl_json_text(res, row, 5));
+    PGJSON_FIELDS(obj, res, row, 0, suppression_fields);
     return obj;
 }
 

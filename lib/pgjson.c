@@ -54,3 +54,17 @@ pgjson_parsed(const PGresult *res, int row, int col)
     value = json_loads(PQgetvalue(res, row, col), JSON_DECODE_ANY | JSON_ALLOW_NUL, &error);
     return value ? value : pgjson_text(res, row, col);
 }
+
+int
+pgjson_set_fields(json_t *obj, const PGresult *res, int row, int first, const pgjson_field_t *fields, size_t n)
+{
+    int col = first;
+    for (size_t i = 0; i < n; i++, col++) {
+        json_t *v = fields[i].kind == 'i'   ? pgjson_int(res, row, col)
+                    : fields[i].kind == 'b' ? pgjson_bool(res, row, col)
+                    : fields[i].kind == 'j' ? pgjson_parsed(res, row, col)
+                                            : pgjson_text(res, row, col);
+        json_object_set_new(obj, fields[i].name, v);
+    }
+    return col;
+}

@@ -6,29 +6,24 @@
 #include <stdio.h>
 #include <time.h>
 
+static const pgjson_field_t inbox_fields[] = {
+    { "id", 't' }, { "address", 't' }, { "displayName", 't' }, { "accountId", 't' }, { "domainId", 't' },
+    { "kind", 't' }, { "status", 't' }, { "statusReason", 't' }, { "dailySendLimit", 'i' }, { "burstLimit", 'i' },
+};
+static const pgjson_field_t inbox_tail_fields[] = {
+    { "totalSent", 'i' }, { "bounceCount", 'i' }, { "complaintCount", 'i' }, { "labels", 'j' },
+    { "createdAt", 't' }, { "updatedAt", 't' },
+};
+
 json_t *
 records_inbox_json(const PGresult *res, int row, const limit_result_t *usage)
 {
     json_t *obj = json_object();
+    int col = PGJSON_FIELDS(obj, res, row, 0, inbox_fields);
 
-    json_object_set_new(obj, "id", pgjson_text(res, row, 0));
-    json_object_set_new(obj, "address", pgjson_text(res, row, 1));
-    json_object_set_new(obj, "displayName", pgjson_text(res, row, 2));
-    json_object_set_new(obj, "accountId", pgjson_text(res, row, 3));
-    json_object_set_new(obj, "domainId", pgjson_text(res, row, 4));
-    json_object_set_new(obj, "kind", pgjson_text(res, row, 5));
-    json_object_set_new(obj, "status", pgjson_text(res, row, 6));
-    json_object_set_new(obj, "statusReason", pgjson_text(res, row, 7));
-    json_object_set_new(obj, "dailySendLimit", pgjson_int(res, row, 8));
-    json_object_set_new(obj, "burstLimit", pgjson_int(res, row, 9));
     json_object_set_new(obj, "sendsToday", usage ? json_integer(usage->sends_today) : json_null());
     json_object_set_new(obj, "burstUsed", usage ? json_integer(usage->burst_used) : json_null());
-    json_object_set_new(obj, "totalSent", pgjson_int(res, row, 10));
-    json_object_set_new(obj, "bounceCount", pgjson_int(res, row, 11));
-    json_object_set_new(obj, "complaintCount", pgjson_int(res, row, 12));
-    json_object_set_new(obj, "labels", pgjson_parsed(res, row, 13));
-    json_object_set_new(obj, "createdAt", pgjson_text(res, row, 14));
-    json_object_set_new(obj, "updatedAt", pgjson_text(res, row, 15));
+    PGJSON_FIELDS(obj, res, row, col, inbox_tail_fields);
     return obj;
 }
 
@@ -54,107 +49,90 @@ records_inbox_usage(json_t *inbox, const limit_result_t *usage)
     json_object_set_new(inbox, "resetAt", json_string(reset));
 }
 
+static const pgjson_field_t message_fields[] = {
+    { "id", 't' }, { "inboxId", 't' }, { "threadId", 't' }, { "direction", 't' }, { "queueId", 't' },
+    { "messageId", 't' }, { "inReplyTo", 't' }, { "references", 't' }, { "from", 't' }, { "to", 't' },
+    { "cc", 't' }, { "subject", 't' }, { "size", 'i' }, { "status", 't' }, { "envelopeFrom", 't' },
+    { "envelopeTo", 'j' }, { "preview", 't' }, { "createdAt", 't' }, { "updatedAt", 't' },
+    { "referenceIds", 'j' },
+};
+
 json_t *
 records_message_json(const PGresult *res, int row)
 {
-    static const char *const text_fields[] = { "id", "inboxId", "threadId", "direction", "queueId", "messageId",
-                                                "inReplyTo", "references", "from", "to", "cc", "subject" };
     json_t *obj = json_object();
-    int col = 0;
-
-    for (size_t i = 0; i < sizeof(text_fields) / sizeof(text_fields[0]); i++)
-        json_object_set_new(obj, text_fields[i], pgjson_text(res, row, col++));
-    json_object_set_new(obj, "size", pgjson_int(res, row, col++));
-    json_object_set_new(obj, "status", pgjson_text(res, row, col++));
-    json_object_set_new(obj, "envelopeFrom", pgjson_text(res, row, col++));
-    json_object_set_new(obj, "envelopeTo", pgjson_parsed(res, row, col++));
-    json_object_set_new(obj, "preview", pgjson_text(res, row, col++));
-    json_object_set_new(obj, "createdAt", pgjson_text(res, row, col++));
-    json_object_set_new(obj, "updatedAt", pgjson_text(res, row, col++));
-    json_object_set_new(obj, "referenceIds", pgjson_parsed(res, row, col++));
+    PGJSON_FIELDS(obj, res, row, 0, message_fields);
     return obj;
 }
+
+/* After message_fields; replyText is also given as extractedText. */
+static const pgjson_field_t message_body_fields[] = {
+    { "textBody", 't' }, { "htmlBody", 't' }, { "replyText", 't' },
+};
+static const pgjson_field_t message_detail_fields[] = {
+    { "extractedText", 't' }, { "attachments", 'j' }, { "report", 'j' }, { "contentTruncated", 'b' },
+    { "parseDefects", 'i' }, { "recipients", 'j' },
+};
 
 json_t *
 records_message_detail_json(const PGresult *res, int row)
 {
     json_t *obj = records_message_json(res, row);
-    int col = 20;
-
-    json_object_set_new(obj, "textBody", pgjson_text(res, row, col++));
-    json_object_set_new(obj, "htmlBody", pgjson_text(res, row, col++));
-    json_object_set_new(obj, "replyText", pgjson_text(res, row, col));
-    json_object_set_new(obj, "extractedText", pgjson_text(res, row, col++));
-    json_object_set_new(obj, "attachments", pgjson_parsed(res, row, col++));
-    json_object_set_new(obj, "report", pgjson_parsed(res, row, col++));
-    json_object_set_new(obj, "contentTruncated", pgjson_bool(res, row, col++));
-    json_object_set_new(obj, "parseDefects", pgjson_int(res, row, col++));
-    json_object_set_new(obj, "recipients", pgjson_parsed(res, row, col++));
+    int col = PGJSON_FIELDS(obj, res, row, 20, message_body_fields);
+    PGJSON_FIELDS(obj, res, row, col - 1, message_detail_fields);
     return obj;
 }
+
+static const pgjson_field_t thread_fields[] = {
+    { "id", 't' }, { "inboxId", 't' }, { "subject", 't' }, { "rawSubject", 't' }, { "messageCount", 'i' },
+    { "participants", 'j' }, { "firstMessageAt", 't' }, { "lastMessageAt", 't' },
+};
 
 json_t *
 records_thread_json(const PGresult *res, int row)
 {
     json_t *obj = json_object();
-    json_object_set_new(obj, "id", pgjson_text(res, row, 0));
-    json_object_set_new(obj, "inboxId", pgjson_text(res, row, 1));
-    json_object_set_new(obj, "subject", pgjson_text(res, row, 2));
-    json_object_set_new(obj, "rawSubject", pgjson_text(res, row, 3));
-    json_object_set_new(obj, "messageCount", pgjson_int(res, row, 4));
-    json_object_set_new(obj, "participants", pgjson_parsed(res, row, 5));
-    json_object_set_new(obj, "firstMessageAt", pgjson_text(res, row, 6));
-    json_object_set_new(obj, "lastMessageAt", pgjson_text(res, row, 7));
+    PGJSON_FIELDS(obj, res, row, 0, thread_fields);
     return obj;
 }
+
+static const pgjson_field_t event_fields[] = {
+    { "id", 't' }, { "inboxId", 't' }, { "messageId", 't' }, { "type", 't' }, { "payload", 'j' },
+    { "createdAt", 't' },
+};
 
 json_t *
 records_event_json(const PGresult *res, int row)
 {
     json_t *obj = json_object();
-    json_object_set_new(obj, "id", pgjson_text(res, row, 0));
-    json_object_set_new(obj, "inboxId", pgjson_text(res, row, 1));
-    json_object_set_new(obj, "messageId", pgjson_text(res, row, 2));
-    json_object_set_new(obj, "type", pgjson_text(res, row, 3));
-    json_object_set_new(obj, "payload", pgjson_parsed(res, row, 4));
-    json_object_set_new(obj, "createdAt", pgjson_text(res, row, 5));
+    PGJSON_FIELDS(obj, res, row, 0, event_fields);
     return obj;
 }
+
+static const pgjson_field_t endpoint_fields[] = {
+    { "id", 't' }, { "url", 't' }, { "events", 'j' }, { "enabled", 'b' }, { "disabledReason", 't' },
+    { "failingSince", 't' }, { "inboxId", 't' }, { "inboxAddress", 't' }, { "accountId", 't' },
+    { "previousSecretExpiresAt", 't' }, { "createdAt", 't' }, { "updatedAt", 't' },
+};
 
 json_t *
 records_endpoint_json(const PGresult *res, int row)
 {
     json_t *obj = json_object();
-    json_object_set_new(obj, "id", pgjson_text(res, row, 0));
-    json_object_set_new(obj, "url", pgjson_text(res, row, 1));
-    json_object_set_new(obj, "events", pgjson_parsed(res, row, 2));
-    json_object_set_new(obj, "enabled", pgjson_bool(res, row, 3));
-    json_object_set_new(obj, "disabledReason", pgjson_text(res, row, 4));
-    json_object_set_new(obj, "failingSince", pgjson_text(res, row, 5));
-    json_object_set_new(obj, "inboxId", pgjson_text(res, row, 6));
-    json_object_set_new(obj, "inboxAddress", pgjson_text(res, row, 7));
-    json_object_set_new(obj, "accountId", pgjson_text(res, row, 8));
-    json_object_set_new(obj, "previousSecretExpiresAt", pgjson_text(res, row, 9));
-    json_object_set_new(obj, "createdAt", pgjson_text(res, row, 10));
-    json_object_set_new(obj, "updatedAt", pgjson_text(res, row, 11));
+    PGJSON_FIELDS(obj, res, row, 0, endpoint_fields);
     return obj;
 }
+
+static const pgjson_field_t delivery_fields[] = {
+    { "id", 'i' }, { "eventId", 't' }, { "eventType", 't' }, { "status", 't' }, { "attempts", 'i' },
+    { "nextAttemptAt", 't' }, { "lastStatusCode", 'i' }, { "lastError", 't' }, { "lastLatencyMs", 'i' },
+    { "deliveredAt", 't' }, { "createdAt", 't' }, { "attemptsLog", 'j' },
+};
 
 json_t *
 records_delivery_json(const PGresult *res, int row)
 {
     json_t *obj = json_object();
-    json_object_set_new(obj, "id", pgjson_int(res, row, 0));
-    json_object_set_new(obj, "eventId", pgjson_text(res, row, 1));
-    json_object_set_new(obj, "eventType", pgjson_text(res, row, 2));
-    json_object_set_new(obj, "status", pgjson_text(res, row, 3));
-    json_object_set_new(obj, "attempts", pgjson_int(res, row, 4));
-    json_object_set_new(obj, "nextAttemptAt", pgjson_text(res, row, 5));
-    json_object_set_new(obj, "lastStatusCode", pgjson_int(res, row, 6));
-    json_object_set_new(obj, "lastError", pgjson_text(res, row, 7));
-    json_object_set_new(obj, "lastLatencyMs", pgjson_int(res, row, 8));
-    json_object_set_new(obj, "deliveredAt", pgjson_text(res, row, 9));
-    json_object_set_new(obj, "createdAt", pgjson_text(res, row, 10));
-    json_object_set_new(obj, "attemptsLog", pgjson_parsed(res, row, 11));
+    PGJSON_FIELDS(obj, res, row, 0, delivery_fields);
     return obj;
 }
