@@ -29,10 +29,11 @@ runtime_new(pi_config_t *cfg, char *err, size_t errlen)
     rt->refs = 1;
     rt->cfg = cfg;
     rt->store = store_new(cfg->database, cfg->backend_pool_size, cfg->backend_timeout_ms);
+    rt->records = rt->store ? record_batch_new(rt->store, cfg->backend_timeout_ms) : NULL;
     rt->limiter = limiter_new(cfg->redis, cfg->backend_pool_size, cfg->backend_timeout_ms, err, errlen);
     rt->foreign_domains = domain_cache_new(cfg->foreign_domain_cache_ms);
-    if (rt->store == NULL || rt->limiter == NULL || rt->foreign_domains == NULL) {
-        if (rt->store == NULL || rt->foreign_domains == NULL)
+    if (rt->store == NULL || rt->records == NULL || rt->limiter == NULL || rt->foreign_domains == NULL) {
+        if (rt->store == NULL || rt->records == NULL || rt->foreign_domains == NULL)
             snprintf(err, errlen, "out of memory");
         runtime_release(rt);
         return NULL;
@@ -76,6 +77,7 @@ runtime_release(runtime_t *rt)
     pthread_mutex_unlock(&runtime_lock);
     if (left > 0)
         return;
+    record_batch_free(rt->records);
     store_free(rt->store);
     limiter_free(rt->limiter);
     domain_cache_free(rt->foreign_domains);

@@ -15,12 +15,14 @@
 #include "config.h"
 #include "domain_cache.h"
 #include "limiter.h"
+#include "record_batch.h"
 #include "store.h"
 
 typedef struct runtime {
     int refs;
     pi_config_t *cfg;
     store_t *store;
+    record_batch_t *records;  /* group commit of message records, over store */
     limiter_t *limiter;
     domain_cache_t *foreign_domains;
 } runtime_t;

@@ -30,6 +30,8 @@ struct store {
     " FROM postinbox.suppression WHERE inbox_id = $1::uuid AND address = lower($2)"
 #define STORE_RECORD "postinbox_record"
 #define STORE_RECORD_SQL "SELECT postinbox.record_message($1::jsonb)"
+#define STORE_RECORD_FAST "postinbox_record_fast"
+#define STORE_RECORD_FAST_SQL "SELECT postinbox.record_fast($1::jsonb)"
 
 static void *
 store_open(void *arg, int timeout_ms, char *err, size_t errlen)
@@ -40,7 +42,8 @@ store_open(void *arg, int timeout_ms, char *err, size_t errlen)
         return NULL;
     if (pgconn_prepare(conn, STORE_LOOKUP, STORE_LOOKUP_SQL, 2, timeout_ms, err, errlen) != 0 ||
         pgconn_prepare(conn, STORE_SUPPRESSED, STORE_SUPPRESSED_SQL, 2, timeout_ms, err, errlen) != 0 ||
-        pgconn_prepare(conn, STORE_RECORD, STORE_RECORD_SQL, 1, timeout_ms, err, errlen) != 0) {
+        pgconn_prepare(conn, STORE_RECORD, STORE_RECORD_SQL, 1, timeout_ms, err, errlen) != 0 ||
+        pgconn_prepare(conn, STORE_RECORD_FAST, STORE_RECORD_FAST_SQL, 1, timeout_ms, err, errlen) != 0) {
         pgconn_close(conn);
         return NULL;
     }
@@ -88,22 +91,40 @@ store_free(store_t *store)
     free(store);
 }
 
-/* Runs sql, or the prepared statement name when sql is NULL. */
+/* Runs sql, or the prepared statement name when sql is NULL, within
+ * timeout_ms (<= 0: the store's).  On failure *refused (if not NULL) tells
+ * whether PostgreSQL answered with an error on a sound connection (1) or
+ * could not be reached in time (0). */
+static PGresult *
+store_run_within(store_t *store, const char *name, const char *sql, int nparams, const char *const *params,
+                 int timeout_ms, int *refused, char *err, size_t errlen)
+{
+    int broken = 0;
+    PGresult *res;
+    PGconn *conn;
+
+    if (timeout_ms <= 0)
+        timeout_ms = store->timeout_ms;
+    if (refused)
+        *refused = 0;
+    conn = pool_get(store->pool, timeout_ms, err, errlen);
+    if (conn == NULL)
+        return NULL;
+    if (sql)
+        res = pgconn_query(conn, sql, nparams, params, timeout_ms, &broken, err, errlen);
+    else
+        res = pgconn_query_prepared(conn, name, nparams, params, timeout_ms, &broken, err, errlen);
+    pool_put(store->pool, conn, broken);
+    if (res == NULL && refused)
+        *refused = !broken;
+    return res;
+}
+
 static PGresult *
 store_run(store_t *store, const char *name, const char *sql, int nparams, const char *const *params, char *err,
           size_t errlen)
 {
-    int broken = 0;
-    PGresult *res;
-    PGconn *conn = pool_get(store->pool, store->timeout_ms, err, errlen);
-    if (conn == NULL)
-        return NULL;
-    if (sql)
-        res = pgconn_query(conn, sql, nparams, params, store->timeout_ms, &broken, err, errlen);
-    else
-        res = pgconn_query_prepared(conn, name, nparams, params, store->timeout_ms, &broken, err, errlen);
-    pool_put(store->pool, conn, broken);
-    return res;
+    return store_run_within(store, name, sql, nparams, params, 0, NULL, err, errlen);
 }
 
 PGresult *
@@ -185,15 +206,51 @@ store_suppressed(store_t *store, const char *inbox_id, const char *address, supp
     return found;
 }
 
-int
-store_record_message(store_t *store, const char *doc, char *err, size_t errlen)
+/* One record call: prepared statement name with the JSON param.  The
+ * result, or NULL with *rc set (STORE_UNAVAILABLE or STORE_REFUSED). */
+static PGresult *
+store_record_run(store_t *store, const char *name, const char *json, int timeout_ms, int *rc, char *err,
+                 size_t errlen)
 {
-    const char *params[1] = { doc };
+    const char *params[1] = { json };
+    int refused = 0;
     long long started_us = clock_us();
-    PGresult *res = store_run(store, STORE_RECORD, NULL, 1, params, err, errlen);
+    PGresult *res = store_run_within(store, name, NULL, 1, params, timeout_ms, &refused, err, errlen);
     metrics_backend_call(&store->metrics, "postgres", "record", started_us, res == NULL);
+    *rc = res ? 0 : refused ? STORE_REFUSED : STORE_UNAVAILABLE;
+    return res;
+}
+
+int
+store_record_message(store_t *store, const char *doc, int timeout_ms, char *err, size_t errlen)
+{
+    int rc;
+    PQclear(store_record_run(store, STORE_RECORD, doc, timeout_ms, &rc, err, errlen));
+    return rc;
+}
+
+int
+store_record_fast(store_t *store, const char *docs, int timeout_ms, int *others, size_t max_others,
+                  size_t *nothers, char *err, size_t errlen)
+{
+    int rc;
+    PGresult *res = store_record_run(store, STORE_RECORD_FAST, docs, timeout_ms, &rc, err, errlen);
+    const char *p;
+
+    *nothers = 0;
     if (res == NULL)
-        return -1;
+        return rc;
+    /* An int[] in text form: {} or {2,5}. */
+    p = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "";
+    if (*p == '{')
+        p++;
+    while (*p >= '0' && *p <= '9') {
+        long v = strtol(p, (char **)&p, 10);
+        if (*nothers < max_others)
+            others[(*nothers)++] = (int)v;
+        if (*p == ',')
+            p++;
+    }
     PQclear(res);
     return 0;
 }

@@ -2,7 +2,7 @@
  * store.h -- the PostgreSQL side of postinbox.
  *
  * Public: store_new, store_free, store_set_metrics, store_lookup,
- * store_suppressed, store_record_message, store_exec.  A store is a pool of deadline-bound connections
+ * store_suppressed, store_record_message, store_record_fast, store_exec.  A store is a pool of deadline-bound connections
  * (pgconn.c, pool.c) safe to share between threads.  All SQL is
  * parameterised; the schema's functions (sql/) do the multi-row work so
  * every write is one statement and therefore one transaction.
@@ -38,9 +38,22 @@ int store_lookup(store_t *store, const char *address, const char *login, inbox_l
 int store_suppressed(store_t *store, const char *inbox_id, const char *address, suppression_t *out, char *err,
                      size_t errlen);
 
-/* Records a finished message: doc is the JSON document described at
- * record_message() in sql/001_schema.sql.  0, or -1 with nothing written. */
-int store_record_message(store_t *store, const char *doc, char *err, size_t errlen);
+/* How a record call failed; nothing is written either way. */
+#define STORE_UNAVAILABLE (-1)  /* PostgreSQL unreachable, too slow, or the connection broke */
+#define STORE_REFUSED     (-2)  /* PostgreSQL answered with an error (a document it would not take) */
+
+/* Records a finished message within timeout_ms (<= 0: the store's
+ * timeout): doc is the JSON document described at record_message() in
+ * sql/006_inbound.sql.  0, STORE_UNAVAILABLE or STORE_REFUSED with err. */
+int store_record_message(store_t *store, const char *doc, int timeout_ms, char *err, size_t errlen);
+/* Records several messages at once: docs is a JSON array of such
+ * documents (record_fast() in sql/008_record_batch.sql).  Writes, in one
+ * transaction, those that link to nothing and fills others with the
+ * 1-based positions of the rest (at most max_others), which the caller
+ * writes with store_record_message.  Returns as store_record_message;
+ * on failure nothing is written. */
+int store_record_fast(store_t *store, const char *docs, int timeout_ms, int *others, size_t max_others,
+                      size_t *nothers, char *err, size_t errlen);
 
 /* Runs any parameterised statement; the caller PQclear()s the result.
  * NULL with err on failure. */

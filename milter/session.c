@@ -558,7 +558,7 @@ session_end_of_message(session_t *s, const char *queue_id_macro, decision_t *out
         return;
     }
     doc = session_record_doc(s, queue_id);
-    if (doc == NULL || store_record_message(s->rt->store, doc, err, doc ? sizeof(err) : 0) != 0) {
+    if (doc == NULL || record_batch_write(s->rt->records, doc, err, sizeof(err)) != 0) {
         /* Never accept a message whose record is missing, whatever
          * on_backend_error says. */
         decide_record_failed(s->rt->cfg, s->sender_inbox.found ? s->sender_inbox.address : s->sender, out);
