@@ -16,9 +16,11 @@
 
 #define LIMITER_WINDOW_MS 60000
 #define LIMITER_CHARGED_MS (15 * 60000)   /* how long reserve_n remembers a token */
+#define LIMITER_HOLD_MS (60 * 60000)      /* how long a reservation can be refunded */
 
-/* KEYS: burst, daily, pending.  ARGV: daily limit, burst limit, token,
- * window ms.  Returns {verdict, sends today, burst used, retry ms, reset}. */
+/* KEYS: burst, daily, held.  ARGV: daily limit, burst limit, token,
+ * window ms, hold ms.  Returns {verdict, sends today, burst used, retry
+ * ms, reset}. */
 static const char reserve_lua[] =
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
@@ -44,15 +46,17 @@ static const char reserve_lua[] =
     "  end\n"
     "  redis.call('EXPIRE', KEYS[2], 172800)\n"
     "end\n"
-    "redis.call('HSET', KEYS[3], ARGV[3], day)\n"
-    "redis.call('EXPIRE', KEYS[3], 172800)\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[5]))\n"
+    "redis.call('ZADD', KEYS[3], now, ARGV[3])\n"
+    "redis.call('PEXPIRE', KEYS[3], ARGV[5])\n"
     "return {0, daily, burst + 1, 0, reset}\n";
 
-/* KEYS: burst, daily, pending.  ARGV: token.  Returns 1 if refunded. */
+/* KEYS: burst, daily, held.  ARGV: token.  Returns 1 if refunded. */
 static const char refund_lua[] =
-    "local day = redis.call('HGET', KEYS[3], ARGV[1])\n"
-    "if not day then return 0 end\n"
-    "redis.call('HDEL', KEYS[3], ARGV[1])\n"
+    "local at = redis.call('ZSCORE', KEYS[3], ARGV[1])\n"
+    "if not at then return 0 end\n"
+    "local day = math.floor(tonumber(at) / 86400000)\n"
+    "redis.call('ZREM', KEYS[3], ARGV[1])\n"
     "redis.call('ZREM', KEYS[1], ARGV[1])\n"
     "if tonumber(redis.call('HGET', KEYS[2], day) or '0') > 0 then\n"
     "  redis.call('HINCRBY', KEYS[2], day, -1)\n"
@@ -276,11 +280,11 @@ limiter_eval(limiter_t *lim, const limiter_script_t *script, int nkeys, int argc
 }
 
 static void
-limiter_keys(const char *inbox_id, char burst[80], char daily[80], char pending[80])
+limiter_keys(const char *inbox_id, char burst[80], char daily[80], char held[80])
 {
     snprintf(burst, 80, "pi:{%s}:burst", inbox_id);
     snprintf(daily, 80, "pi:{%s}:daily", inbox_id);
-    snprintf(pending, 80, "pi:{%s}:pending", inbox_id);
+    snprintf(held, 80, "pi:{%s}:held", inbox_id);
 }
 
 /* Reads the {verdict, daily, burst, retry, reset[, already charged]}
@@ -311,13 +315,14 @@ static int
 limiter_reserve_run(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_limit, const char *token,
                 limit_result_t *res, char *err, size_t errlen)
 {
-    char burst[80], daily[80], pending[80], dl[16], bl[16], window[16];
-    limiter_keys(inbox_id, burst, daily, pending);
+    char burst[80], daily[80], held[80], dl[16], bl[16], window[16], hold[16];
+    limiter_keys(inbox_id, burst, daily, held);
     snprintf(dl, sizeof(dl), "%d", daily_limit);
     snprintf(bl, sizeof(bl), "%d", burst_limit);
     snprintf(window, sizeof(window), "%d", LIMITER_WINDOW_MS);
-    const char *argv[] = { burst, daily, pending, dl, bl, token, window };
-    redisReply *reply = limiter_eval(lim, &lim->reserve, 3, 7, argv, err, errlen);
+    snprintf(hold, sizeof(hold), "%d", LIMITER_HOLD_MS);
+    const char *argv[] = { burst, daily, held, dl, bl, token, window, hold };
+    redisReply *reply = limiter_eval(lim, &lim->reserve, 3, 8, argv, err, errlen);
     if (reply == NULL)
         return -1;
     int rc = limiter_read_result(reply, res, err, errlen);
@@ -326,50 +331,11 @@ limiter_reserve_run(limiter_t *lim, const char *inbox_id, int daily_limit, int b
 }
 
 static int
-limiter_commit_run(limiter_t *lim, const char *inbox_id, const char *const *tokens, int ntokens, char *err,
-               size_t errlen)
-{
-    char burst[80], daily[80], pending[80];
-    redisContext *c;
-    redisReply *reply;
-    const char **argv;
-    int rc = 0;
-
-    if (ntokens == 0)
-        return 0;
-    limiter_keys(inbox_id, burst, daily, pending);
-    argv = calloc((size_t)ntokens + 2, sizeof(*argv));
-    if (argv == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    argv[0] = "HDEL";
-    argv[1] = pending;
-    for (int i = 0; i < ntokens; i++)
-        argv[2 + i] = tokens[i];
-    c = pool_get(lim->pool, lim->timeout_ms, err, errlen);
-    if (c == NULL) {
-        free(argv);
-        return -1;
-    }
-    reply = redisCommandArgv(c, ntokens + 2, argv, NULL);
-    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-        snprintf(err, errlen, "redis HDEL: %s", reply ? reply->str : c->errstr);
-        rc = -1;
-    }
-    pool_put(lim->pool, c, reply == NULL);
-    if (reply)
-        freeReplyObject(reply);
-    free(argv);
-    return rc;
-}
-
-static int
 limiter_refund_run(limiter_t *lim, const char *inbox_id, const char *token, char *err, size_t errlen)
 {
-    char burst[80], daily[80], pending[80];
-    limiter_keys(inbox_id, burst, daily, pending);
-    const char *argv[] = { burst, daily, pending, token };
+    char burst[80], daily[80], held[80];
+    limiter_keys(inbox_id, burst, daily, held);
+    const char *argv[] = { burst, daily, held, token };
     redisReply *reply = limiter_eval(lim, &lim->refund, 3, 4, argv, err, errlen);
     if (reply == NULL)
         return -1;
@@ -380,8 +346,8 @@ limiter_refund_run(limiter_t *lim, const char *inbox_id, const char *token, char
 static int
 limiter_usage_run(limiter_t *lim, const char *inbox_id, limit_result_t *res, char *err, size_t errlen)
 {
-    char burst[80], daily[80], pending[80], window[16];
-    limiter_keys(inbox_id, burst, daily, pending);
+    char burst[80], daily[80], held[80], window[16];
+    limiter_keys(inbox_id, burst, daily, held);
     snprintf(window, sizeof(window), "%d", LIMITER_WINDOW_MS);
     const char *argv[] = { burst, daily, window };
     redisReply *reply = limiter_eval(lim, &lim->usage, 2, 3, argv, err, errlen);
@@ -397,12 +363,12 @@ static int
 limiter_run_n(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_limit, int n, const char *token,
               limit_result_t *res, char *err, size_t errlen)
 {
-    char burst[80], daily[80], pending[80], charged[80], dl[16], bl[16], nt[16], window[16], memory[16];
+    char burst[80], daily[80], held[80], charged[80], dl[16], bl[16], nt[16], window[16], memory[16];
     if (n < 1) {
         snprintf(err, errlen, "limiter: %d sends asked for", n);
         return -1;
     }
-    limiter_keys(inbox_id, burst, daily, pending);
+    limiter_keys(inbox_id, burst, daily, held);
     snprintf(charged, sizeof(charged), "pi:{%s}:charged", inbox_id);
     snprintf(dl, sizeof(dl), "%d", daily_limit);
     snprintf(bl, sizeof(bl), "%d", burst_limit);
@@ -444,15 +410,6 @@ limiter_reserve(limiter_t *lim, const char *inbox_id, int daily_limit, int burst
     long long started_us = clock_us();
     int rc = limiter_reserve_run(lim, inbox_id, daily_limit, burst_limit, token, res, err, errlen);
     metrics_backend_call(&lim->metrics, "redis", "reserve", started_us, rc != 0);
-    return rc;
-}
-
-int
-limiter_commit(limiter_t *lim, const char *inbox_id, const char *const *tokens, int ntokens, char *err, size_t errlen)
-{
-    long long started_us = clock_us();
-    int rc = limiter_commit_run(lim, inbox_id, tokens, ntokens, err, errlen);
-    metrics_backend_call(&lim->metrics, "redis", "commit", started_us, rc != 0);
     return rc;
 }
 

@@ -1,7 +1,7 @@
 /*
  * limiter.h -- per-inbox daily cap and burst guard in Redis.
  *
- * Public: limiter_new, limiter_reserve, limiter_commit, limiter_refund,
+ * Public: limiter_new, limiter_reserve, limiter_refund,
  * limiter_usage, limiter_check, limiter_reserve_n, limiter_free,
  * limiter_set_metrics.
  *
@@ -10,19 +10,22 @@
  * enforce one cap.  Keys are hash-tagged by inbox id ("pi:{uuid}:...") so
  * every key of an inbox lives in one Redis Cluster slot:
  *   pi:{id}:burst    ZSET token -> reservation time (ms), last 60 s
- *   pi:{id}:daily    HASH UTC day number -> sends (reserved + committed)
- *   pi:{id}:pending  HASH token -> day, reservations not yet committed
+ *   pi:{id}:daily    HASH UTC day number -> sends (reserved + final)
+ *   pi:{id}:held     ZSET token -> reservation time (ms), the reservations
+ *                    of the last hour, which a refund can still give back
  *   pi:{id}:charged  ZSET token -> time (ms), charges of limiter_reserve_n
  *                    in the last 15 minutes (so a retried one is not doubled)
- * A reservation counts at once; commit only forgets it is pending; a
- * refund removes it from both windows.  A reservation whose milter died is
- * never refunded: the cap errs on the side of sending less.
+ * A reservation counts at once and stays unless it is refunded: there is
+ * no commit call, the milter simply forgets the token at end of message.
+ * A refund removes it from both windows, once, within an hour (after that
+ * the reservation stands).  A reservation whose milter died is never
+ * refunded: the cap errs on the side of sending less.
  * The policy service, which cannot see a transaction end, instead checks
  * without reserving at RCPT (limiter_check) and charges all recipients at
  * once, for good, at end of message (limiter_reserve_n).
  * Every call has a deadline (hiredis socket timeout) and is timed (and
  * counted when it fails) in the metrics given to limiter_set_metrics, as
- * backend "redis", call reserve, commit, refund, usage, check or
+ * backend "redis", call reserve, refund, usage, check or
  * reserve_n.  Logs nothing.
  */
 #ifndef POSTINBOX_LIMITER_H
@@ -56,11 +59,8 @@ void limiter_set_metrics(limiter_t *lim, const metrics_backend_t *metrics);
 /* Reserves one send.  0 with res filled (see verdict), -1 on backend error. */
 int limiter_reserve(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_limit,
                     const char *token, limit_result_t *res, char *err, size_t errlen);
-/* Makes reservations permanent.  0 or -1. */
-int limiter_commit(limiter_t *lim, const char *inbox_id, const char *const *tokens, int ntokens,
-                   char *err, size_t errlen);
-/* Gives a reservation back; a token already committed or refunded is
- * left alone.  0 or -1. */
+/* Gives a reservation back; a token already refunded, or reserved more
+ * than an hour ago, is left alone.  0 or -1. */
 int limiter_refund(limiter_t *lim, const char *inbox_id, const char *token, char *err, size_t errlen);
 /* Current usage without reserving. */
 int limiter_usage(limiter_t *lim, const char *inbox_id, limit_result_t *res, char *err, size_t errlen);

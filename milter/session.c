@@ -572,14 +572,9 @@ session_end_of_message(session_t *s, const char *queue_id_macro, decision_t *out
     free(doc);
     milter_metrics_recorded("outbound", s->outbound && s->sender_inbox.found && s->charged.count > 0);
     milter_metrics_recorded("inbound", s->rcpt_inbox_count);
-    if (s->tokens.count > 0 &&
-        limiter_commit(s->rt->limiter, s->sender_inbox.id, (const char *const *)s->tokens.items,
-                       (int)s->tokens.count, err, sizeof(err)) != 0)
-        log_warn("%s: stage=eom inbox=%s commit=failed error=\"%s\" (reservations stay charged)", queue_id,
-                 s->sender_inbox.address, err);
     log_info("%s: stage=eom direction=%s inbox=%s action=accept recipients=%zu inboxRecipients=%zu size=%zu",
              queue_id, s->outbound ? "outbound" : "inbound", s->sender_inbox.found ? s->sender_inbox.address : "-",
              s->charged.count, s->rcpt_inbox_count, s->size);
-    strlist_clear(&s->tokens); /* committed: nothing to refund */
+    strlist_clear(&s->tokens); /* the reservations stand: nothing to refund */
     session_clear_message(s);
 }

@@ -9,8 +9,8 @@
  * Knows nothing of libmilter: callbacks.c passes in plain strings and
  * turns the decision_t it gets back into smfi_setreply + SMFIS_*.  Each
  * stage logs exactly one line (queue id first, key=value) when it
- * decides something.  Reservations made at RCPT are committed at end of
- * message and refunded on every other way out (abort, RSET, a new MAIL,
+ * decides something.  Reservations made at RCPT stand once the message
+ * is recorded at end of message and are refunded on every other way out (abort, RSET, a new MAIL,
  * QUIT, a failed record), so a transaction that does not finish charges
  * nothing.
  */
@@ -41,7 +41,7 @@ void session_rcpt(session_t *s, const char *rcpt, const char *queue_id, decision
 void session_header(session_t *s, const char *name, const char *value);
 /* A body chunk of len bytes. */
 void session_body(session_t *s, const unsigned char *chunk, size_t len);
-/* End of message: writes the records, commits the reservations. */
+/* End of message: writes the records; the reservations then stand. */
 void session_end_of_message(session_t *s, const char *queue_id, decision_t *out);
 /* The message ended any other way: refund and forget it. */
 void session_abort_message(session_t *s);
