@@ -45,16 +45,20 @@ ALTER FUNCTION record_message(jsonb) SET enable_seqscan = off SET plan_cache_mod
 -- the index of 001 over every row only cost each insert.
 DROP INDEX message_queue_idx;
 
--- The ids that link a record_message() document to a thread, as
--- thread_attach() takes them: its references and, if well formed, its
--- own Message-ID.
-CREATE FUNCTION record_link_ids(doc jsonb) RETURNS text[]
+-- Most messages reference nothing: the trigger that copies references
+-- into message_reference (004) need not run for them at all.
+DROP TRIGGER message_reference_fill ON message;
+CREATE TRIGGER message_reference_fill AFTER INSERT ON message
+    FOR EACH ROW WHEN (cardinality(NEW.reference_ids) > 0) EXECUTE FUNCTION message_reference_fill();
+
+-- The ids that link a message to a thread, as thread_attach() takes them:
+-- its references (message_reference_ids()) and, if well formed, its own
+-- Message-ID.
+CREATE FUNCTION record_link_ids(p_refs text[], p_message_id text) RETURNS text[]
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 BEGIN
     -- plpgsql for the cached plan, as message_reference_ids() (004)
-    RETURN ARRAY(SELECT DISTINCT y
-                   FROM unnest((postinbox.message_reference_ids(doc->>'inReplyTo', doc->>'references'))[1:100]
-                               || (doc->>'messageId')) AS y
+    RETURN ARRAY(SELECT DISTINCT y FROM unnest(p_refs[1:100] || p_message_id) AS y
                   WHERE y ~ '^<[^<>[:space:]]{1,250}>$');
 END $$;
 
@@ -72,14 +76,17 @@ BEGIN
 
     PERFORM pg_advisory_xact_lock(hashtext('postinbox.thread'), s.key)
        FROM (SELECT DISTINCT hashtext(y) AS key
-               FROM jsonb_array_elements(docs) AS e(doc), unnest(postinbox.record_link_ids(e.doc)) AS y
+               FROM jsonb_array_elements(docs) AS e(doc),
+                    unnest(postinbox.record_link_ids(
+                        postinbox.message_reference_ids(e.doc->>'inReplyTo', e.doc->>'references'),
+                        e.doc->>'messageId')) AS y
               ORDER BY 1) AS s;
 
     WITH d AS MATERIALIZED (
-        SELECT e.n::integer AS n, e.doc,
-               postinbox.message_reference_ids(e.doc->>'inReplyTo', e.doc->>'references') AS refs,
-               postinbox.record_link_ids(e.doc) AS ids
-          FROM jsonb_array_elements(docs) WITH ORDINALITY AS e(doc, n)),
+        SELECT e.n::integer AS n, e.doc, r.refs, postinbox.record_link_ids(r.refs, e.doc->>'messageId') AS ids
+          FROM jsonb_array_elements(docs) WITH ORDINALITY AS e(doc, n),
+               LATERAL (SELECT postinbox.message_reference_ids(e.doc->>'inReplyTo',
+                                                               e.doc->>'references') AS refs) AS r),
     -- one row per (document, inbox), in the order record_message() visits them
     t AS MATERIALIZED (
         SELECT row_number() OVER (ORDER BY d.n, x.inbox, x.k) AS i, d.n, x.inbox, x.dir,
