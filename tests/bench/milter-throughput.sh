@@ -38,7 +38,7 @@
 #   Knobs (environment): MESSAGES (2000, per run), ROUNDS (3), SESSIONS (20),
 #   RCPT_COUNTS ("1 5"), MSG_BYTES (1024, body size), WARMUP (1 = one
 #   warm-up round of WARMUP_MESSAGES (500) per run, 0 = none),
-#   IDLE_MESSAGES (200, the single-session run), MEM_SESSIONS (200),
+#   IDLE_MESSAGES (400, the single-session run), MEM_SESSIONS (200),
 #   MEM_MESSAGES (2000), MEM_TEST (1 = run the memory part), RUN_TIMEOUT (300 s
 #   per smtp-source run), MAX_SECONDS (2400: the script gives up, exit 1,
 #   when a run would start after that), KEEP_TEST_DIR=1 (keep logs).
@@ -69,7 +69,7 @@ RCPT_COUNTS=${RCPT_COUNTS:-1 5}
 MSG_BYTES=${MSG_BYTES:-1024}
 WARMUP=${WARMUP:-1}
 WARMUP_MESSAGES=${WARMUP_MESSAGES:-500}
-IDLE_MESSAGES=${IDLE_MESSAGES:-200}
+IDLE_MESSAGES=${IDLE_MESSAGES:-400}
 MEM_TEST=${MEM_TEST:-1}
 MEM_SESSIONS=${MEM_SESSIONS:-200}
 MEM_MESSAGES=${MEM_MESSAGES:-2000}
