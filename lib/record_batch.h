@@ -3,22 +3,24 @@
  *
  * Public: record_batch_new, record_batch_write, record_batch_free.
  * Every SMTP session that reaches end of message hands its record document
- * to record_batch_write() and waits for the verdict.  One waiting thread at a
- * time, the leader, writes every document queued so far in one call and
- * one transaction (record_messages(), sql/008_record_batch.sql), then wakes
- * their threads; the documents that arrive meanwhile make up the next
- * batch, written by the next leader.  Nothing waits on purpose: an idle
- * milter writes each document alone, through record_message(), and under
- * load the batches grow by themselves.  No thread of its own.
+ * to record_batch_write() and waits for the verdict.  One waiting thread at
+ * a time, the leader, writes every document queued so far with one call of
+ * record_fast() (sql/008_record_batch.sql), which writes in one transaction
+ * those that link to nothing; the others (replies that join a thread,
+ * reports) it then writes one by one with record_message(), in order.
+ * Then it wakes their threads; the documents that arrived meanwhile make up
+ * the next batch, written by the next leader.  Nothing waits on purpose: an
+ * idle milter writes each document alone, and under load the batches grow
+ * by themselves.  No thread of its own.
  *
- * Deadlines: a document must be written within its timeout from
- * the moment it is handed in.  A batch gets the time its earliest document
- * has left; a document still queued at its deadline fails without being
- * sent.  So a caller never waits much past its own deadline, whatever is
- * queued ahead of it.
+ * Deadlines: a document must be written within the timeout from the
+ * moment it is handed in.  A call gets the time its earliest document has
+ * left; a document still queued at its deadline fails without being sent.
+ * So a caller never waits much past its own deadline, whatever is queued
+ * ahead of it.
  *
  * Failures: when PostgreSQL cannot be reached in time the whole batch
- * fails (nothing of it is written).  When it refuses a batch (one document
+ * fails (nothing of it is written).  When it refuses the call (a document
  * it will not take), the documents are written again one at a time, so
  * only the bad one fails.  Logs nothing; safe to share between threads.
  */
