@@ -3,8 +3,10 @@
 # statement behind the milter's group commit, against a real PostgreSQL:
 # which documents it writes and which it leaves to record_message(), and
 # that what it writes is what record_message() writes for the same
-# document.  (The batching itself is tests/unit/test_record_batch.c; every
-# other integration test records its mail through both paths.)
+# document, and that two writers at once (two milters) put related
+# messages in one thread.  (The batching itself is
+# tests/unit/test_record_batch.c; every other integration test records its
+# mail through both paths.)
 set -u
 . "$(dirname "$0")/common.sh"
 pi_require
@@ -140,5 +142,49 @@ fast "$(doc mid='<h1@x>' out="$BOB_ID")" "$(doc mid='<h2@x>' out='not-a-uuid')" 
     t_fail "a malformed inbox id: the call is refused" || t_ok "a malformed inbox id: the call is refused"
 t_eq "...and nothing of it is written" "0 $sent_before" "$(rows '<h1@x>') $(total_sent "$BOB_ID")"
 t_eq "an empty call writes nothing" "{}" "$(fast)"
+
+# --- two writers at once (two milters): related messages make one thread --
+# psql_slow SQL: SQL, then 2 s of sleep, in one transaction (in the background)
+psql_slow() {
+    "$(_svc_pg_bindir)/psql" -At -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postinbox \
+        -c "BEGIN; $1; SELECT pg_sleep(2); COMMIT;" >/dev/null
+}
+# write DOC: what lib/record_batch.c does with one document
+write() {
+    [ "$(fast "$1")" = "{}" ] || one "$1"
+}
+for first_fn in record_fast record_message; do
+    for order in parent-first child-first; do
+        root="<race-$first_fn-$order@x>"
+        child="<race-$first_fn-$order-re@x>"
+        if [ "$order" = parent-first ]; then
+            first=$(doc mid="$root" out="$SUE_ID"); second=$(doc mid="$child" in="$SUE_ID" irt="$root")
+        else
+            first=$(doc mid="$child" in="$SUE_ID" irt="$root"); second=$(doc mid="$root" out="$SUE_ID")
+        fi
+        arg=$first
+        [ "$first_fn" = record_fast ] && arg="[$first]"
+        psql_slow "SELECT postinbox.$first_fn(\$j\$$arg\$j\$::jsonb)" &
+        slow=$!
+        sleep 0.5
+        start=$(date +%s%N)
+        write "$second"
+        waited=$(( ($(date +%s%N) - start) / 1000000 ))
+        wait "$slow"
+        t_eq "$first_fn, then record_fast, related, at once ($order): one thread" \
+            "$(thread_of "$SUE_ID" "$root")" "$(thread_of "$SUE_ID" "$child")"
+        (( waited >= 1000 )) && t_ok "...($first_fn, $order) the second waited for the first" ||
+            t_fail "...($first_fn, $order) the second waited for the first" "${waited} ms"
+    done
+done
+psql_slow "SELECT postinbox.record_fast(\$j\$[$(doc mid='<calm-1@x>' in="$SUE_ID")]\$j\$::jsonb)" &
+slow=$!
+sleep 0.5
+start=$(date +%s%N)
+write "$(doc mid='<calm-2@x>' in="$SUE_ID")"
+waited=$(( ($(date +%s%N) - start) / 1000000 ))
+wait "$slow"
+# (inbound: two outbound messages of one inbox queue, briefly, on its total_sent)
+(( waited < 1000 )) && t_ok "an unrelated message does not wait" || t_fail "an unrelated message does not wait" "${waited} ms"
 
 t_summary
