@@ -57,9 +57,11 @@ CREATE TRIGGER message_reference_fill AFTER INSERT ON message
 CREATE FUNCTION record_link_ids(p_refs text[], p_message_id text) RETURNS text[]
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 BEGIN
-    -- plpgsql for the cached plan, as message_reference_ids() (004)
+    -- plpgsql for the cached plan, as message_reference_ids() (004);
+    -- the shape test of thread_attach(), '^<[^<>[:space:]]{1,250}>$', with
+    -- the bound as a length (a bounded repetition makes a big automaton)
     RETURN ARRAY(SELECT DISTINCT y FROM unnest(p_refs[1:100] || p_message_id) AS y
-                  WHERE y ~ '^<[^<>[:space:]]{1,250}>$');
+                  WHERE length(y) <= 252 AND y ~ '^<[^<>[:space:]]+>$');
 END $$;
 
 -- record_fast(docs): docs is a JSON array of record_message() documents.

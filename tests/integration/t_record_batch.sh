@@ -134,6 +134,16 @@ t_eq "...the others of the call are written" "1 0" "$(rows '<g1@x>') $(rows '<g2
 one "$(doc mid='<g2@x>' out="$GONE")" 2>/dev/null && t_fail "record_message refuses a vanished inbox" ||
     t_ok "record_message refuses a vanished inbox"
 
+# --- the ids that link, as thread_attach() takes them -------------------------
+t_eq "link ids: references and a well-formed Message-ID, each once" "{<a@x>,<b@x>}" \
+    "$(svc_psql "SELECT ARRAY(SELECT unnest(postinbox.record_link_ids('{<a@x>,<b@x>}', '<b@x>')) ORDER BY 1)")"
+t_eq "link ids: 250 characters between < and > pass, 251 do not" "1|0" \
+    "$(svc_psql "SELECT cardinality(postinbox.record_link_ids('{}', '<' || repeat('a', 250) || '>')),
+                        cardinality(postinbox.record_link_ids('{}', '<' || repeat('a', 251) || '>'))")"
+t_eq "link ids: no spaces, no empty id, no stray brackets" "{}" \
+    "$(svc_psql "SELECT postinbox.record_link_ids('{}', x) FROM (VALUES ('<a b@x>'), ('<>'), ('<<a@x>'), (NULL)) v(x)
+                  GROUP BY 1")"
+
 # --- what it refuses as a whole (the caller then goes one by one) -------------
 sent_before=$(total_sent "$BOB_ID")
 svc_psql "SELECT postinbox.record_fast('{\"not\": \"an array\"}'::jsonb)" >/dev/null 2>&1 &&
