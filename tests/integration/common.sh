@@ -17,6 +17,7 @@
 #   pi_require_follower      SKIP unless postinbox-policyd and smtp-sink are there
 #   pi_start_policyd [CONF]  postinbox-policyd -f, log in $SVC_DIR/policyd.log, pid in $PD
 #   pi_stop_policyd          SIGTERM it (SIGKILL after 10 s)
+#   pi_ms_behind SQL CMD...  CMD run while SQL's transaction stays open 2 s; prints CMD's ms
 #
 # BUILDDIR (default: the source tree) locates the binaries.
 
@@ -202,4 +203,20 @@ pi_stop_policyd() {
     for _ in $(seq 1 100); do kill -0 "$PD" 2>/dev/null || return 0; sleep 0.1; done
     kill -9 "$PD" 2>/dev/null
     return 0
+}
+
+# pi_ms_behind SQL CMD...: runs SQL on database postinbox in a transaction
+# held open for 2 s (in the background), then, 0.5 s later, CMD (stdout
+# discarded); prints how many milliseconds CMD took, then waits for SQL.
+pi_ms_behind() {
+    local sql=$1 slow start
+    shift
+    "$(_svc_pg_bindir)/psql" -At -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postinbox \
+        -c "BEGIN; $sql; SELECT pg_sleep(2); COMMIT;" >/dev/null &
+    slow=$!
+    sleep 0.5
+    start=$(date +%s%N)
+    "$@" >/dev/null
+    echo $(( ($(date +%s%N) - start) / 1000000 ))
+    wait "$slow"
 }

@@ -154,11 +154,6 @@ t_eq "...and nothing of it is written" "0 $sent_before" "$(rows '<h1@x>') $(tota
 t_eq "an empty call writes nothing" "{}" "$(fast)"
 
 # --- two writers at once (two milters): related messages make one thread --
-# psql_slow SQL: SQL, then 2 s of sleep, in one transaction (in the background)
-psql_slow() {
-    "$(_svc_pg_bindir)/psql" -At -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postinbox \
-        -c "BEGIN; $1; SELECT pg_sleep(2); COMMIT;" >/dev/null
-}
 # write DOC: what lib/record_batch.c does with one document
 write() {
     [ "$(fast "$1")" = "{}" ] || one "$1"
@@ -174,27 +169,16 @@ for first_fn in record_fast record_message; do
         fi
         arg=$first
         [ "$first_fn" = record_fast ] && arg="[$first]"
-        psql_slow "SELECT postinbox.$first_fn(\$j\$$arg\$j\$::jsonb)" &
-        slow=$!
-        sleep 0.5
-        start=$(date +%s%N)
-        write "$second"
-        waited=$(( ($(date +%s%N) - start) / 1000000 ))
-        wait "$slow"
+        waited=$(pi_ms_behind "SELECT postinbox.$first_fn(\$j\$$arg\$j\$::jsonb)" write "$second")
         t_eq "$first_fn, then record_fast, related, at once ($order): one thread" \
             "$(thread_of "$SUE_ID" "$root")" "$(thread_of "$SUE_ID" "$child")"
         (( waited >= 1000 )) && t_ok "...($first_fn, $order) the second waited for the first" ||
             t_fail "...($first_fn, $order) the second waited for the first" "${waited} ms"
     done
 done
-psql_slow "SELECT postinbox.record_fast(\$j\$[$(doc mid='<calm-1@x>' in="$SUE_ID")]\$j\$::jsonb)" &
-slow=$!
-sleep 0.5
-start=$(date +%s%N)
-write "$(doc mid='<calm-2@x>' in="$SUE_ID")"
-waited=$(( ($(date +%s%N) - start) / 1000000 ))
-wait "$slow"
 # (inbound: two outbound messages of one inbox queue, briefly, on its total_sent)
+waited=$(pi_ms_behind "SELECT postinbox.record_fast(\$j\$[$(doc mid='<calm-1@x>' in="$SUE_ID")]\$j\$::jsonb)" \
+             write "$(doc mid='<calm-2@x>' in="$SUE_ID")")
 (( waited < 1000 )) && t_ok "an unrelated message does not wait" || t_fail "an unrelated message does not wait" "${waited} ms"
 
 t_summary

@@ -260,11 +260,6 @@ t_eq "a malformed Message-ID and References: stored, a thread of one" "1|{}" \
     "$(svc_psql "SELECT t.message_count, m.reference_ids FROM postinbox.message m JOIN postinbox.thread t ON t.id = m.thread_id
                   WHERE m.message_id_header = '<garbage id with spaces>'")"
 
-# psql_slow SQL: SQL, then 2 s of sleep, in one transaction (in the background)
-psql_slow() {
-    "$(_svc_pg_bindir)/psql" -At -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postinbox \
-        -c "BEGIN; $1; SELECT pg_sleep(2); COMMIT;" >/dev/null
-}
 for order in parent-first child-first; do
     root="<race-$order@remote.test>"
     child="<race-$order-re@remote.test>"
@@ -273,25 +268,14 @@ for order in parent-first child-first; do
     else
         first=$(doc "$child" "$root" "$root" "Re: race" "$SALES_ID"); second=$(doc "$root" - - "race" "$SALES_ID")
     fi
-    psql_slow "SELECT postinbox.record_message(\$j\$$first\$j\$::jsonb)" &
-    slow=$!
-    sleep 0.5
-    start=$(date +%s%N)
-    record "$second"
-    waited=$(( ($(date +%s%N) - start) / 1000000 ))
-    wait "$slow"
+    waited=$(pi_ms_behind "SELECT postinbox.record_message(\$j\$$first\$j\$::jsonb)" record "$second")
     t_eq "two related messages at once ($order): one thread" \
         "$(thread_of "$SALES_ID" "$root")" "$(thread_of "$SALES_ID" "$child")"
     (( waited >= 1000 )) && t_ok "two related messages at once ($order): the second waited for the first" \
         || t_fail "two related messages at once ($order): the second waited for the first" "${waited} ms"
 done
-psql_slow "SELECT postinbox.record_message(\$j\$$(doc "<unrelated2@remote.test>" - - "y" "$SALES_ID")\$j\$::jsonb)" &
-slow=$!
-sleep 0.5
-start=$(date +%s%N)
-record "$(doc "<unrelated3@remote.test>" - - "z" "$SALES_ID")"
-waited=$(( ($(date +%s%N) - start) / 1000000 ))
-wait "$slow"
+waited=$(pi_ms_behind "SELECT postinbox.record_message(\$j\$$(doc "<unrelated2@remote.test>" - - "y" "$SALES_ID")\$j\$::jsonb)" \
+             record "$(doc "<unrelated3@remote.test>" - - "z" "$SALES_ID")")
 (( waited < 1000 )) && t_ok "an unrelated message does not wait" || t_fail "an unrelated message does not wait" "${waited} ms"
 
 # 20 replies of one conversation at once, each to both inboxes in
