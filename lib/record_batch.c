@@ -81,13 +81,16 @@ entry_fail(entry_t *e, const char *why)
     snprintf(e->err, sizeof(e->err), "%s", why);
 }
 
+static const char entry_expired[] =
+    "record not written: backend_timeout_ms passed while earlier records were written";
+
 /* Writes one entry alone, within its own time left. */
 static void
 batch_write_one(record_batch_t *rb, entry_t *e)
 {
     int left = entry_time_left(e, clock_us());
     if (left == 0) {
-        entry_fail(e, "record not written: backend_timeout_ms passed while earlier records were written");
+        entry_fail(e, entry_expired);
         return;
     }
     e->rc = store_record_message(rb->store, e->doc, left, e->err, sizeof(e->err)) == 0 ? 0 : -1;
@@ -107,7 +110,7 @@ batch_write(record_batch_t *rb, entry_t *batch, size_t n)
     for (entry_t *e = batch; n > 0; e = e->next, n--) {
         int l = entry_time_left(e, now);
         if (l == 0) {
-            entry_fail(e, "record not written: backend_timeout_ms passed while earlier records were written");
+            entry_fail(e, entry_expired);
             continue;
         }
         if (nlive == 0 || l < left)

@@ -31,7 +31,7 @@ struct store {
 #define STORE_RECORD "postinbox_record"
 #define STORE_RECORD_SQL "SELECT postinbox.record_message($1::jsonb)"
 #define STORE_RECORD_FAST "postinbox_record_fast"
-#define STORE_RECORD_FAST_SQL "SELECT postinbox.record_fast($1::jsonb)"
+#define STORE_RECORD_FAST_SQL "SELECT unnest(postinbox.record_fast($1::jsonb))"
 
 static void *
 store_open(void *arg, int timeout_ms, char *err, size_t errlen)
@@ -235,22 +235,13 @@ store_record_fast(store_t *store, const char *docs, int timeout_ms, int *others,
 {
     int rc;
     PGresult *res = store_record_run(store, STORE_RECORD_FAST, docs, timeout_ms, &rc, err, errlen);
-    const char *p;
 
     *nothers = 0;
     if (res == NULL)
         return rc;
-    /* An int[] in text form: {} or {2,5}. */
-    p = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "";
-    if (*p == '{')
-        p++;
-    while (*p >= '0' && *p <= '9') {
-        long v = strtol(p, (char **)&p, 10);
-        if (*nothers < max_others)
-            others[(*nothers)++] = (int)v;
-        if (*p == ',')
-            p++;
-    }
+    /* One row per position left for record_message(). */
+    for (int i = 0; i < PQntuples(res) && *nothers < max_others; i++)
+        others[(*nothers)++] = atoi(PQgetvalue(res, i, 0));
     PQclear(res);
     return 0;
 }
