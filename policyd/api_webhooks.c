@@ -164,6 +164,22 @@ api_webhooks_get(api_call_t *c)
     webhooks_answer(c, 200, c->ids[1]);
 }
 
+/* After a statement that answers "SELECT count(*)" of the endpoints it
+ * changed: 1 if it found the endpoint; else 0, with the 404 (or the
+ * backend error, res NULL) already answered. */
+static int
+webhooks_touched(api_call_t *c, PGresult *res)
+{
+    int found;
+    if (res == NULL)
+        return 0;
+    found = strcmp(PQgetvalue(res, 0, 0), "0") != 0;
+    PQclear(res);
+    if (!found)
+        api_error(c, 404, "not_found", "no webhook %s in inbox %s", c->ids[1], c->ids[0]);
+    return found;
+}
+
 void
 api_webhooks_update(api_call_t *c)
 {
@@ -177,7 +193,6 @@ api_webhooks_update(api_call_t *c)
     json_t *list = json_object_get(c->body, "events"), *enabled = json_object_get(c->body, "enabled");
     char url[WEBHOOK_URL_MAX + 1], events[512] = "{}";
     PGresult *res;
-    int found;
 
     if (api_body_fields(c, spec) != 0)
         return;
@@ -211,14 +226,8 @@ api_webhooks_update(api_call_t *c)
                     "                             'enabled', enabled)::text FROM upd)"
                     " SELECT count(*) FROM upd",
                     7, params);
-    if (res == NULL)
+    if (!webhooks_touched(c, res))
         return;
-    found = strcmp(PQgetvalue(res, 0, 0), "0") != 0;
-    PQclear(res);
-    if (!found) {
-        api_error(c, 404, "not_found", "no webhook %s in inbox %s", c->ids[1], c->ids[0]);
-        return;
-    }
     webhooks_answer(c, 200, c->ids[1]);
 }
 
@@ -227,7 +236,6 @@ api_webhooks_delete(api_call_t *c)
 {
     const char *params[4] = { c->ids[0], c->account_id, c->ids[1], c->actor };
     PGresult *res;
-    int found;
 
     /* the deliveries and attempts go with it (ON DELETE CASCADE) */
     res = api_query(c,
@@ -241,14 +249,8 @@ api_webhooks_delete(api_call_t *c)
                     "          'accountId', account_id)::text FROM del)"
                     " SELECT count(*) FROM del",
                     4, params);
-    if (res == NULL)
+    if (!webhooks_touched(c, res))
         return;
-    found = strcmp(PQgetvalue(res, 0, 0), "0") != 0;
-    PQclear(res);
-    if (!found) {
-        api_error(c, 404, "not_found", "no webhook %s in inbox %s", c->ids[1], c->ids[0]);
-        return;
-    }
     httpd_respond(c->resp, 204, "application/json", "", 0);
 }
 
