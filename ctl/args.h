@@ -2,7 +2,7 @@
  * args.h -- postinboxctl's command line: options and argument values.
  *
  * Public: args_parse, args_value, args_flag, args_values, args_int,
- * args_page, args_uuid, args_text (the valid_* checks are lib/validate.h).
+ * args_page, args_uuid, args_text (the valid_* checks are lib/util/validate.h).
  * Options may come anywhere after the command words, as "--name value"
  * or "--name=value"; "--" ends them.  The global options -c FILE /
  * --config FILE, --json and -h/--help are accepted by every command.

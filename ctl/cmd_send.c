@@ -6,7 +6,7 @@
  * The request is built from the options (--to, --cc, --reference
  * repeatable) or read whole from --request FILE ("-" for standard input;
  * JSON as the API receives it, \u0000 allowed so it can be refused), then
- * handed to send_as_inbox (lib/send.c), which checks it, composes it and
+ * handed to send_as_inbox (lib/mail/send.c), which checks it, composes it and
  * submits it to api_submission.  Option values go in byte for byte (not
  * checked here), so the library's checks are the ones that refuse.
  * Prints the result: {status, messageId, queueId} when queued, else

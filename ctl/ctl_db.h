@@ -18,7 +18,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
-#include "lib/config.h" /* not autoconf's config.h, found first via -I. */
+#include "lib/util/config.h" /* not autoconf's config.h, found first via -I. */
 #include "limiter.h"
 #include "pgjson.h"
 #include "store.h"

@@ -8,7 +8,7 @@
  * its own transaction holding a transaction-scoped advisory lock, so two
  * concurrent runs apply each migration once.  Migrations hold several
  * statements and therefore go over the simple query protocol; every call
- * still has a client-side deadline (a poll(2) loop, as in lib/pgconn.c)
+ * still has a client-side deadline (a poll(2) loop, as in lib/store/pgconn.c)
  * and a server-side statement_timeout.
  */
 #ifndef POSTINBOX_CTL_MIGRATE_H
@@ -16,7 +16,7 @@
 
 #include <stddef.h>
 
-#include "lib/config.h" /* not autoconf's config.h, found first via -I. */
+#include "lib/util/config.h" /* not autoconf's config.h, found first via -I. */
 
 typedef struct {
     int version;           /* the number in NNN_name.sql */

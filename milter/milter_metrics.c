@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "metrics.h"
+#include "metrics_http.h"
 #include "runtime.h"
 
 static const char *const stages[] = { "mail", "rcpt", "eom", NULL };
@@ -41,7 +42,7 @@ milter_metrics_init(void)
     if ((m = mm.registry = metrics_new()) == NULL)
         return -1;
     mm.decisions = metrics_counter(m, "postinbox_milter_decisions_total",
-                                   "Decisions by SMTP stage, action and reason (lib/decide.h).", decision_labels, 3);
+                                   "Decisions by SMTP stage, action and reason (lib/core/decide.h).", decision_labels, 3);
     backend.seconds = metrics_histogram(m, "postinbox_milter_backend_call_seconds",
                                         "Duration of backend calls (pool wait included), by backend and call.",
                                         backend_labels, 2, latency, (int)(sizeof(latency) / sizeof(latency[0])));
@@ -87,7 +88,7 @@ milter_metrics_start(const char *listen, char *err, size_t errlen)
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &block, &saved);
-    mm.server = metrics_listen(mm.registry, listen, NULL, NULL, err, errlen);
+    mm.server = metrics_http_listen(mm.registry, listen, NULL, NULL, err, errlen);
     pthread_sigmask(SIG_SETMASK, &saved, NULL);
     return mm.server ? 0 : -1;
 }

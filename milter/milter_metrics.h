@@ -1,11 +1,11 @@
 /*
- * milter_metrics.h -- postinbox-milter's Prometheus figures (lib/metrics).
+ * milter_metrics.h -- postinbox-milter's Prometheus figures (lib/util/metrics).
  *
  * Public: milter_metrics_init, milter_metrics_start, milter_metrics_stop,
  * milter_metrics_decision, milter_metrics_cap_hit, milter_metrics_recorded,
  * milter_metrics_report.
  * Every name starts with postinbox_milter_ (the table is in README.md).
- * init declares the families and hands the backend ones to lib/runtime,
+ * init declares the families and hands the backend ones to lib/runtime/runtime,
  * so every store and limiter built later times its calls; start serves
  * them on metrics_listen.  The update functions are lock-free and safe
  * from any callback thread; before init they do nothing.  Logs nothing.

@@ -3,7 +3,7 @@
  *
  * Public: api_inboxes_list, api_inboxes_create, api_inboxes_get,
  * api_inboxes_update, api_inboxes_delete (see api.h).
- * The inbox object is postinboxctl's (lib/records.c).  GET /inboxes/{id}
+ * The inbox object is postinboxctl's (lib/store/records.c).  GET /inboxes/{id}
  * adds live usage from Redis (remaining, resetAt; sendsToday and
  * burstUsed are in every inbox object): when Redis is unreachable these
  * are null and the answer is still 200, as in `postinboxctl inbox show`,

@@ -5,7 +5,7 @@
  * Checks the key, the inbox (the key's account's, 404 otherwise) and the
  * shape of the body here; everything about the message itself, and the
  * SMTP submission through the local Postfix (so the milter's status
- * checks and caps apply), is send_as_inbox() (lib/send.c).  Its result
+ * checks and caps apply), is send_as_inbox() (lib/mail/send.c).  Its result
  * becomes 202 {messageId, queueId, status: "queued"} or the error format
  * with its status, and Retry-After on 429 (and 503 when known).
  */

@@ -4,12 +4,12 @@
  * Public: api_webhooks_list, api_webhooks_create, api_webhooks_get,
  * api_webhooks_update, api_webhooks_delete, api_webhooks_deliveries
  * (see api.h).
- * The rules of `postinboxctl webhook` (lib/webhook_input.c): the URL's
+ * The rules of `postinboxctl webhook` (lib/net/webhook_input.c): the URL's
  * shape (http(s), host[:port], printable ASCII, no credentials), known
  * event types ([] or absent: every type).  Plain http:// is refused
  * unless webhook_allow_http = yes, since the dispatcher would refuse it
  * anyway and an API client sees no warning.  Which addresses a URL may
- * reach is checked when the dispatcher connects (lib/ssrf.c, on the
+ * reach is checked when the dispatcher connects (lib/net/ssrf.c, on the
  * address actually connected to), not here: DNS can change.  The secret
  * (whsec_...) is in the answer to POST only.  Every change writes an
  * audit row (webhook.add / webhook.update / webhook.delete, actor

@@ -7,7 +7,7 @@
  * Every request: no redirects, only http/https (http only when allowed,
  * refused before any connection otherwise), TLS verified, no proxy from
  * the environment, no signals, a total deadline, and the SSRF check
- * (lib/ssrf.h) on each address libcurl is about to connect to, so a name
+ * (lib/net/ssrf.h) on each address libcurl is about to connect to, so a name
  * that resolves (or rebinds) to an internal address is refused.  The
  * response body is read and dropped (at most 64 KiB).
  * Logs nothing: the outcome is in the request.

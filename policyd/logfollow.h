@@ -3,7 +3,7 @@
  *
  * Public: logfollow_start, logfollow_stop.
  * A thread of its own reads postfix_log (a file, with tail -F semantics,
- * or standard input for "-"), parses each line (lib/postfix_log.c) and
+ * or standard input for "-"), parses each line (lib/mail/postfix_log.c) and
  * hands every delivery line to record_delivery() (sql/003), one statement
  * per line.  Position (device, inode, offset of the next unread line) is
  * saved in postfix_log_state after each batch.  See logfollow.c.

@@ -1,6 +1,6 @@
 /*
  * policy_check.h -- what the policy service answers to one request: the
- * milter's decisions (lib/decide.c) in the order the milter takes them,
+ * milter's decisions (lib/core/decide.c) in the order the milter takes them,
  * with the caps split into a check at RCPT and one charge at end of
  * message.
  *

@@ -1,13 +1,13 @@
 /*
  * policy_server.c -- the Postfix policy service's sockets and threads.
- * See policy_server.h; the protocol is lib/policy_proto.c, the decisions
+ * See policy_server.h; the protocol is lib/mail/policy_proto.c, the decisions
  * policy_check.c.
  *
  * One acceptor thread, one thread per connection (at most
  * POLICY_MAX_CONNECTIONS; more are closed at once with a warning).  Why
  * threads and not a poll loop: every request makes blocking,
  * deadline-bound calls to PostgreSQL and Redis through the shared pools
- * (lib/pool.c), so a poll loop would still need a worker pool and a
+ * (lib/store/pool.c), so a poll loop would still need a worker pool and a
  * hand-off per request; Postfix keeps one persistent connection per smtpd
  * process, so connections are few (about default_process_limit per
  * Postfix host) and long-lived, which is the case a thread per
@@ -17,7 +17,7 @@
  * Bounds on every connection:
  *   - a request must arrive whole within POLICY_REQUEST_TIMEOUT_MS of its
  *     first byte, within POLICY_REQUEST_MAX bytes, POLICY_LINE_MAX per
- *     line, POLICY_ATTRS_MAX lines (lib/policy_proto.h);
+ *     line, POLICY_ATTRS_MAX lines (lib/mail/policy_proto.h);
  *   - an idle connection is closed after POLICY_IDLE_TIMEOUT_MS (twice
  *     Postfix's smtpd_policy_service_max_idle, so Postfix normally
  *     closes first);

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "metrics.h"
+#include "metrics_http.h"
 #include "runtime.h"
 
 static const char *const stages[] = { "mail", "rcpt", "eom", "other", NULL };
@@ -66,7 +67,7 @@ policyd_metrics_init(void)
                                "Deliveries not yet delivered or failed (all daemons; counted at most every 5 s).",
                                NULL, 0);
     pm.decisions = metrics_counter(m, "postinbox_policyd_policy_decisions_total",
-                                   "Policy service answers by stage, action and reason (lib/decide.h).",
+                                   "Policy service answers by stage, action and reason (lib/core/decide.h).",
                                    decision_labels, 3);
     pm.lines_read = metrics_counter(m, "postinbox_policyd_log_lines_read_total",
                                     "Lines of postfix_log read.", NULL, 0);
@@ -128,7 +129,7 @@ policyd_metrics_refresh(void *ctx)
 int
 policyd_metrics_start(const char *listen, char *err, size_t errlen)
 {
-    pm.server = metrics_listen(pm.registry, listen, policyd_metrics_refresh, NULL, err, errlen);
+    pm.server = metrics_http_listen(pm.registry, listen, policyd_metrics_refresh, NULL, err, errlen);
     return pm.server ? 0 : -1;
 }
 

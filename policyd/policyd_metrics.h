@@ -1,11 +1,11 @@
 /*
- * policyd_metrics.h -- postinbox-policyd's Prometheus figures (lib/metrics).
+ * policyd_metrics.h -- postinbox-policyd's Prometheus figures (lib/util/metrics).
  *
  * Public: policyd_metrics_init, policyd_metrics_start, policyd_metrics_stop,
  * policyd_metrics_attempt, policyd_metrics_policy_decision,
  * policyd_metrics_log_line, policyd_metrics_log_backend_error.
  * Every name starts with postinbox_policyd_ (the table is in README.md).
- * init declares the families and hands the backend ones to lib/runtime;
+ * init declares the families and hands the backend ones to lib/runtime/runtime;
  * start serves them on policyd_metrics_listen.  The pending-deliveries
  * gauge is a count query run by a scrape, at most every
  * POLICYD_METRICS_PENDING_MS, so an unscraped daemon never runs it.

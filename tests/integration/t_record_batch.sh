@@ -154,7 +154,7 @@ t_eq "...and nothing of it is written" "0 $sent_before" "$(rows '<h1@x>') $(tota
 t_eq "an empty call writes nothing" "{}" "$(fast)"
 
 # --- two writers at once (two milters): related messages make one thread --
-# write DOC: what lib/record_batch.c does with one document
+# write DOC: what lib/store/record_batch.c does with one document
 write() {
     [ "$(fast "$1")" = "{}" ] || one "$1"
 }

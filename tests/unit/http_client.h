@@ -1,6 +1,6 @@
 /*
  * http_client.h -- a plain-socket HTTP/1.1 client for the unit tests of
- * lib/httpd and lib/metrics: what a request really puts on the wire and
+ * lib/net/httpd and lib/util/metrics: what a request really puts on the wire and
  * what really comes back, without libcurl in between.
  *
  * Public: http_free_port, http_exchange, http_response_t.

@@ -8,9 +8,9 @@
 #include <unistd.h>
 
 /* The path, not "config.h": the top-level autoconf config.h comes first
- * on the include path (-I.) and would shadow lib/config.h. */
-#include "../../lib/config.h"
-#include "../../lib/suspend.h"
+ * on the include path (-I.) and would shadow lib/util/config.h. */
+#include "config.h"
+#include "suspend.h"
 
 /* ---- defaults ------------------------------------------------------------ */
 
@@ -229,7 +229,7 @@ static const config_error_row_t config_error_rows[] = {
     { "empty helo", "api_helo =\n", { "bad.conf:1:", "api_helo" } },
 };
 
-/* The keys of sending through the API (lib/send.c). */
+/* The keys of sending through the API (lib/mail/send.c). */
 static void
 test_api_submission_keys(void **state)
 {

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "../../lib/domain_cache.h"
+#include "domain_cache.h"
 
 static void
 test_hit_and_miss(void **state)

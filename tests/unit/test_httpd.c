@@ -1,5 +1,5 @@
 /*
- * test_httpd.c -- lib/httpd against a plain socket client: what the
+ * test_httpd.c -- lib/net/httpd against a plain socket client: what the
  * handler sees of a request (method, path, query, headers, body with
  * NULs), what arrives of its response (status, headers, body), the body
  * limit (413 without calling the handler, by Content-Length or chunked),

@@ -1,5 +1,5 @@
 /*
- * test_metrics.c -- lib/metrics: the exact exposition text of small
+ * test_metrics.c -- lib/util/metrics: the exact exposition text of small
  * registries (one table row each), bad declarations, exact sums under
  * concurrent updates, and the /metrics listener over a socket.
  */
@@ -11,6 +11,7 @@
 
 #include "http_client.h"
 #include "metrics.h"
+#include "metrics_http.h"
 
 static const char *const actions[] = { "continue", "reject", "tempfail", NULL };
 static const char *const reasons[] = { "burst", "daily", "other", NULL };
@@ -278,7 +279,7 @@ test_listener(void **state)
     for (int tries = 0; h == NULL && tries < 20; tries++) {
         port = http_free_port();
         snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
-        h = metrics_listen(m, listen, refresh, g, err, sizeof(err));
+        h = metrics_http_listen(m, listen, refresh, g, err, sizeof(err));
     }
     assert_non_null(h);
 

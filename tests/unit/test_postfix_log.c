@@ -1,5 +1,5 @@
 /*
- * test_postfix_log.c -- lib/postfix_log.c on lines as Postfix writes them
+ * test_postfix_log.c -- lib/mail/postfix_log.c on lines as Postfix writes them
  * (maillog_file, syslog, RFC 3339 stamps, journalctl -o cat), for the
  * smtp, lmtp, local, virtual, pipe, discard, error and qmgr agents, short
  * and long queue ids, every status, and the lines to ignore.

@@ -1,5 +1,5 @@
 /*
- * test_record_batch.c -- the group commit of lib/record_batch.c, against a
+ * test_record_batch.c -- the group commit of lib/store/record_batch.c, against a
  * stand-in for the two store calls it makes (defined here, so the
  * archive's store.o is not linked).  What PostgreSQL does with the
  * documents is tested against a real server in t_record_batch.sh; this

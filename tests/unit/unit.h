@@ -59,7 +59,7 @@ unit_run(const char *group, unit_suite_t *suite, CMFixtureFunction setup, CMFixt
 }
 
 /* 1 if s[0..len) is strict UTF-8 (no overlongs, surrogates or > U+10FFFF).
- * Written independently of lib/utf8.c so the two check each other. */
+ * Written independently of lib/util/utf8.c so the two check each other. */
 static inline int
 unit_utf8_valid(const char *s, size_t len)
 {

@@ -95,7 +95,7 @@ static const config_key_t config_table[] = {
       "the rolling window of the bounce and complaint rates (whole seconds)" },
     { "suspend_min_sends", CT_INT, "100", 1, 100000000, { 0 }, OFF(suspend_min_sends),
       "never suspend automatically on fewer sends than this within suspend_window" },
-    /* sending as an inbox through the API (lib/send.c) */
+    /* sending as an inbox through the API (lib/mail/send.c) */
     { "api_submission", CT_HOSTPORT, "127.0.0.1:25", 0, 0, { 0 }, OFF(api_submission),
       "Postfix smtpd the API submits mail to, IP:port or [IPv6]:port; the submitting host must be in the "
       "milter's trusted_networks" },

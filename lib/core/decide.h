@@ -14,7 +14,7 @@
 
 #include "config.h"
 #include "inbox.h"
-#include "limiter.h"
+#include "limit.h"
 
 typedef enum {
     DECISION_CONTINUE = 0,  /* no objection */

@@ -10,7 +10,7 @@
  * 413 without calling the handler).  The handler fills a response; the
  * server sends it and frees its body.  Requests are served by a small
  * pool of threads (libmicrohttpd's internal polling), so the handler must
- * be thread-safe: share backends through pools (lib/pool.c).  Idle
+ * be thread-safe: share backends through pools (lib/store/pool.c).  Idle
  * connections are closed after a timeout, so a slow client holds no
  * thread forever.  Listens on "host:port" (IPv4, or [IPv6]:port);
  * nothing but the one address.  Logs nothing: errors come back in err.

@@ -114,7 +114,7 @@ send_seconds_until(const char *text)
 }
 
 /* 429 for a 4.7.1: the burst reply says "retry in N s", the daily one
- * "resets at <UTC time>" (lib/reply.c); a customised text naming neither
+ * "resets at <UTC time>" (lib/util/reply.c); a customised text naming neither
  * gets SEND_RETRY_RATE. */
 static void
 send_rate_limited(const smtp_reply_t *r, send_result_t *out)

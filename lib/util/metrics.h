@@ -5,14 +5,16 @@
  * Public: metrics_t, metric_t, metric_label_t, metrics_new, metrics_free,
  * metrics_counter, metrics_gauge, metrics_histogram, metric_inc,
  * metric_add, metric_set, metric_observe, metric_touch, metrics_render,
- * metrics_listen, metrics_backend_t, metrics_backend_call, METRIC_LABELS, METRICS_LATENCY_BUCKETS.
+ * metrics_set_before_render, metrics_before_render, metrics_backend_t,
+ * metrics_backend_call, METRIC_LABELS, METRICS_LATENCY_BUCKETS.
+ * Served over HTTP by lib/net/metrics_http.
  *
  * Families are declared once at start-up (not thread-safe); after that
  * every update is lock-free: a series is a slot in an array indexed by
  * the positions of its label values, updated with C11 atomics, so the
  * milter's hot path pays a few strcmp()s and atomic adds.  Label values
  * come from a fixed list given at declaration (the reasons of
- * lib/decide.h, the backend calls, ...): a value not in the list counts
+ * lib/core/decide.h, the backend calls, ...): a value not in the list counts
  * as "other" when the list has it and is dropped otherwise, so no input
  * (an address, an inbox id) can ever grow the output.
  * A labelled series appears in the output once it has been updated or
@@ -25,8 +27,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
-#include "httpd.h"
 
 #define METRICS_MAX_LABELS 3
 #define METRICS_MAX_BUCKETS 24
@@ -70,7 +70,7 @@ void metric_observe(metric_t *f, const char *const *labels, double value);
 /* Shows the series in the output even while it is 0. */
 void metric_touch(metric_t *f, const char *const *labels);
 
-/* What a backend module (lib/store.c, lib/limiter.c) reports about each
+/* What a backend module (lib/store/store.c, lib/store/limiter.c) reports about each
  * of its calls: seconds, a histogram labelled (backend, call), and
  * errors, a counter labelled the same way; either may be NULL.  The
  * label values are metrics_backends and metrics_backend_calls. */
@@ -90,10 +90,10 @@ void metrics_backend_call(const metrics_backend_t *mb, const char *backend, cons
  * terminated); NULL out of memory. */
 char *metrics_render(metrics_t *m, size_t *len);
 
-/* Serves GET /metrics on listen ("host:port") from a thread of its own;
- * every other path is 404, other methods 405.  before_render (may be
- * NULL) runs before each rendering (refresh gauges).  NULL with err. */
-httpd_t *metrics_listen(metrics_t *m, const char *listen, void (*before_render)(void *), void *ctx, char *err,
-                        size_t errlen);
+/* before_render (may be NULL) runs before each scrape's rendering (to
+ * refresh gauges); metrics_before_render runs it.  Set once, before the
+ * listener starts. */
+void metrics_set_before_render(metrics_t *m, void (*before_render)(void *), void *ctx);
+void metrics_before_render(metrics_t *m);
 
 #endif

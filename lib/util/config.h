@@ -62,12 +62,12 @@ typedef struct pi_config {
     char *postfix_log_state;        /* "" = do not persist the position */
     deferred_events_t deferred_events;
     char *policyd_metrics_listen;   /* "" = off; policyd's /metrics, host:port */
-    /* automatic suspension (sql/005_suppression.sql, lib/suspend.c) */
+    /* automatic suspension (sql/005_suppression.sql, lib/core/suspend.c) */
     double suspend_bounce_rate;     /* fraction of sends, 0.1 for "10%"; 0 = off */
     double suspend_complaint_rate;
     long suspend_window_ms;
     int suspend_min_sends;
-    /* sending as an inbox through the API (lib/send.c) */
+    /* sending as an inbox through the API (lib/mail/send.c) */
     char *api_submission;           /* "IP:port" or "[IPv6]:port" of the Postfix smtpd */
     long api_submission_timeout_ms; /* deadline of one whole submission */
     char *api_helo;                 /* EHLO name */

@@ -134,7 +134,7 @@ compose_parse_address(const char *field, const compose_str_t *s, compose_addr_t 
         address_normalize(addr, out->key, sizeof(out->key)) != ADDRESS_OK)
         return compose_fail(err, "invalid_address", "%s: not an address (local@domain)", field);
     /* address_normalize takes "a b"@x or "a>b"@x (quoted); the RCPT TO
-     * line of lib/smtp_client does not, and would fail as a 503 */
+     * line of lib/mail/smtp_client does not, and would fail as a 503 */
     if (strpbrk(addr, " <>") != NULL)
         return compose_fail(err, "invalid_address", "%s: spaces or angle brackets in the address", field);
     if (strchr(out->key, '.') == NULL || strchr(out->key, '[') != NULL)

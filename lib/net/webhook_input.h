@@ -8,7 +8,7 @@
  * WEBHOOK_URL_MAX.
  * The URL is checked for shape only (scheme, host[:port], printable
  * ASCII, no credentials): which addresses may be reached is decided when
- * the dispatcher connects (lib/ssrf.c, on the address actually
+ * the dispatcher connects (lib/net/ssrf.c, on the address actually
  * connected to), since DNS can change after the endpoint was added.
  * Thread-safe; logs nothing; nothing here puts a secret in err.
  */

@@ -270,8 +270,8 @@ metric_observe(metric_t *f, const char *const *labels, double value)
 
 const char *const metrics_backends[] = { "postgres", "redis", NULL };
 const char *const metrics_backend_calls[] = {
-    "lookup", "suppressed", "record", "exec",                    /* lib/store.c */
-    "reserve", "refund", "usage", "check", "reserve_n", /* lib/limiter.c */
+    "lookup", "suppressed", "record", "exec",                    /* lib/store/store.c */
+    "reserve", "refund", "usage", "check", "reserve_n", /* lib/store/limiter.c */
     "other", NULL
 };
 
@@ -464,47 +464,18 @@ metrics_render(metrics_t *m, size_t *len)
     return b.data;
 }
 
-/* ---- the /metrics listener ------------------------------------------------------------------ */
+/* ---- rendering hooks ------------------------------------------------------------------------ */
 
-static void
-metrics_handle(void *ctx, const httpd_request_t *req, httpd_response_t *resp)
+void
+metrics_set_before_render(metrics_t *m, void (*before_render)(void *), void *ctx)
 {
-    metrics_t *m = ctx;
-    size_t len;
-    char *text;
-
-    if (strcmp(req->path, "/metrics") != 0) {
-        httpd_respond(resp, 404, "text/plain; charset=utf-8", "not found: try /metrics\n", 24);
-        return;
-    }
-    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
-        httpd_add_header(resp, "Allow", "GET, HEAD");
-        httpd_respond(resp, 405, "text/plain; charset=utf-8", "method not allowed\n", 19);
-        return;
-    }
-    if (m->before_render)
-        m->before_render(m->before_render_ctx);
-    if ((text = metrics_render(m, &len)) == NULL) {
-        httpd_respond(resp, 500, "text/plain; charset=utf-8", "out of memory\n", 14);
-        return;
-    }
-    free(resp->body);
-    resp->status = 200;
-    resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
-    resp->body = text;
-    resp->body_len = len;
-}
-
-httpd_t *
-metrics_listen(metrics_t *m, const char *listen, void (*before_render)(void *), void *ctx, char *err,
-               size_t errlen)
-{
-    if (m == NULL) {
-        snprintf(err, errlen, "no metrics registry");
-        return NULL;
-    }
     m->before_render = before_render;
     m->before_render_ctx = ctx;
-    /* One thread: a scrape every few seconds; a 10 s idle timeout. */
-    return httpd_start(listen, 1024, 1, 10, metrics_handle, m, err, errlen);
+}
+
+void
+metrics_before_render(metrics_t *m)
+{
+    if (m->before_render)
+        m->before_render(m->before_render_ctx);
 }

@@ -3,8 +3,8 @@
  * (POST /v1/inboxes/{id}/messages).
  *
  * Public: send_result_t, send_as_inbox.
- * The request is checked, composed into a MIME message (lib/compose, GMime)
- * From the inbox, and submitted over SMTP (lib/smtp_client) to the Postfix
+ * The request is checked, composed into a MIME message (lib/mail/compose, GMime)
+ * From the inbox, and submitted over SMTP (lib/mail/smtp_client) to the Postfix
  * smtpd at api_submission, as a client the milter treats as outbound for
  * that inbox, so the milter's status checks, suppression list and caps
  * apply exactly as to any other mail.  Postfix's reply decides the result.

@@ -2,9 +2,9 @@
  * inbound.h -- what the content of a message to an inbox tells us.
  *
  * Public: inbound_analyse.  Parses the message once with GMime
- * (lib/mime_parse), asks lib/dsn whether it is a bounce (delivery status
+ * (lib/mail/mime_parse), asks lib/mail/dsn whether it is a bounce (delivery status
  * notification) or a complaint (ARF feedback report), and takes its
- * bodies, reply and attachments metadata (lib/mime_parse).  The result
+ * bodies, reply and attachments metadata (lib/mail/mime_parse).  The result
  * goes into the document record_message() takes (sql/006_inbound.sql),
  * so it is written in the same transaction as the message itself.
  * Thread-safe (GMime must be initialised: header_init).  Logs nothing.

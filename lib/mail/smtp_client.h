@@ -10,7 +10,7 @@
  * pipelined, so each reply belongs to the command just sent.  The whole
  * submission has one deadline (timeout_ms) and every blocking step --
  * connect, each write, each reply -- waits at most until it, with poll(2),
- * as lib/pgconn.c does; nothing is resolved (numeric addresses only).
+ * as lib/store/pgconn.c does; nothing is resolved (numeric addresses only).
  *
  * All or nothing: if any recipient is refused, the client sends RSET and
  * QUIT instead of DATA, and the outcome is that refusal.  Postfix then

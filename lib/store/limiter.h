@@ -33,18 +33,8 @@
 
 #include <stddef.h>
 
+#include "limit.h"
 #include "metrics.h"
-
-typedef enum { LIMIT_OK = 0, LIMIT_BURST, LIMIT_DAILY } limit_verdict_t;
-
-typedef struct {
-    limit_verdict_t verdict;
-    long sends_today;   /* after this reservation when OK */
-    long burst_used;    /* sends in the last 60 s, after this one when OK */
-    long retry_ms;      /* LIMIT_BURST: until the oldest send leaves the window */
-    long reset_epoch;   /* start of the next UTC day, seconds */
-    int already_charged; /* limiter_reserve_n: token charged before, nothing added */
-} limit_result_t;
 
 typedef struct limiter limiter_t;
 

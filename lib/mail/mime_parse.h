@@ -9,7 +9,7 @@
  * and the first text/html that are not attachments (no "attachment"
  * disposition, no filename) -- decodes them to UTF-8 whatever the declared
  * charset says (the declared one, else UTF-8 if valid, else windows-1252),
- * extracts the reply (lib/reply_extract), and lists the other leaf parts
+ * extracts the reply (lib/mail/reply_extract), and lists the other leaf parts
  * as attachments, with their decoded size and SHA-256, computed streaming.
  * Not listed: later inline text/plain or text/html parts (Apple Mail's
  * split bodies) and other inline text types inside multipart/alternative.  An
