@@ -14,7 +14,6 @@
 #include "runtime.h"
 
 static const char *const stages[] = { "mail", "rcpt", "eom", NULL };
-static const char *const actions[] = { "continue", "reject", "tempfail", NULL };
 static const char *const caps[] = { "burst", "daily", NULL };
 static const char *const directions[] = { "outbound", "inbound", NULL };
 static const char *const report_kinds[] = { "dsn", "arf", "none", "unparsed", "other", NULL };
@@ -30,7 +29,7 @@ int
 milter_metrics_init(void)
 {
     static const double latency[] = { METRICS_LATENCY_BUCKETS };
-    metric_label_t decision_labels[] = { { "stage", stages }, { "action", actions }, { "reason", decide_reasons } };
+    metric_label_t decision_labels[] = { { "stage", stages }, { "action", decide_actions }, { "reason", decide_reasons } };
     metric_label_t backend_labels[] = { { "backend", metrics_backends }, { "call", metrics_backend_calls } };
     metric_label_t cap_labels[] = { { "cap", caps } };
     metric_label_t direction_labels[] = { { "direction", directions } };
@@ -100,16 +99,10 @@ milter_metrics_stop(void)
     mm.server = NULL;
 }
 
-static const char *
-milter_metrics_action(const decision_t *d)
-{
-    return d->action == DECISION_CONTINUE ? "continue" : d->action == DECISION_REJECT ? "reject" : "tempfail";
-}
-
 void
 milter_metrics_decision(const char *stage, const decision_t *decision)
 {
-    metric_inc(mm.decisions, METRIC_LABELS(stage, milter_metrics_action(decision), decision->reason));
+    metric_inc(mm.decisions, METRIC_LABELS(stage, decide_action_word(decision), decision->reason));
 }
 
 void

@@ -40,7 +40,7 @@ t_eq "the script ran to its end" done "$(tail -n 1 <<<"$out")"
 log=$(cat "$(pi_milter_log)")
 t_match "log: disabled recipient refused" "rcpt=<$DISABLED> inbox=$DISABLED action=reject reason=disabled" "$log"
 t_match "log: suspended recipient deferred" "rcpt=<$SUSPENDED> inbox=$SUSPENDED action=tempfail reason=suspended" "$log"
-t_match "log: malformed recipient" "stage=rcpt action=reject reason=malformed" "$log"
+t_match "log: malformed recipient" "stage=rcpt direction=[a-z]+ sender=<[^>]*>( login=[^ ]+)? action=reject reason=malformed" "$log"
 t_match "log: spoof" "sender=<$ACTIVE> inbox=$ACTIVE action=reject reason=spoof" "$log"
 t_match "log: not granted" "login=nobody@example.test inbox=$ACTIVE action=reject reason=not_granted" "$log"
 t_eq "two records, one per message, both inbound" "inbound:miltertest 1:first@x, second@x|inbound:miltertest 2:first@x, second@x" \

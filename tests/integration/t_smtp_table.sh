@@ -141,8 +141,8 @@ t_eq "inbox B saw nothing of inbox A's mail" "0" \
 
 # The milter logs one key=value line per decision, queue id first.
 t_match "decision log line: queue id first, key=value" \
-    "$QID_OUT: stage=eom direction=outbound inbox=$BOB action=accept" "$(cat "$(pi_milter_log)")"
-t_match "reject logged with reason" 'stage=rcpt direction=inbound rcpt=<carol--acme@sandbox\.test> inbox=carol--acme@sandbox\.test action=reject reason=disabled us=[0-9]+' \
+    "$QID_OUT: stage=eom direction=outbound sender=<$BOB> login=alice@example.test inbox=$BOB action=accept" "$(cat "$(pi_milter_log)")"
+t_match "reject logged with reason" 'stage=rcpt direction=inbound sender=<[^>]+> rcpt=<carol--acme@sandbox\.test> inbox=carol--acme@sandbox\.test action=reject reason=disabled us=[0-9]+' \
     "$(cat "$(pi_milter_log)")"
 
 t_summary
