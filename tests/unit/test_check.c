@@ -440,10 +440,32 @@ expect(const char *what, const decision_t *d, decision_action_t action, int code
                  d->text, action, code, reason);
 }
 
-static void
-test_txn(void **state)
+/* spell: 0 as written, 1 the local parts quoted ("bob"@acme.test), 2
+ * every character of them backslash-escaped (\\b\\o\\b@acme.test): Postfix
+ * reads all three as one address, so every door must decide alike. */
+static const char *
+respell(const char *addr, int spell, char *buf, size_t buflen)
 {
-    const txn_row_t *row = *state;
+    const char *at = addr ? strrchr(addr, '@') : NULL;
+    size_t o = 0;
+    if (spell == 0 || at == NULL || addr[0] == '<' || strchr(addr, ' ') || strchr(addr, '"'))
+        return addr;
+    if (spell == 1) {
+        snprintf(buf, buflen, "\"%.*s\"%s", (int)(at - addr), addr, at);
+        return buf;
+    }
+    for (const char *p = addr; p < at && o + 3 < buflen; p++) {
+        buf[o++] = '\\';
+        buf[o++] = *p;
+    }
+    snprintf(buf + o, buflen - o, "%s", at);
+    return buf;
+}
+
+static void
+run_txn(const txn_row_t *row, int spell)
+{
+    char sender_buf[300], rcpt_buf[4][300];
     rig_t r;
     decision_t d;
     rig_open(&r, row->mode, row->config, row->fail, row->trusted, 0);
@@ -451,11 +473,11 @@ test_txn(void **state)
     fake_t *f = &r.f;
 
     memset(&d, 0xa5, sizeof(d));
-    check_mail(c, row->sender, row->login, NULL, &d);
+    check_mail(c, respell(row->sender, spell, sender_buf, sizeof(sender_buf)), row->login, NULL, &d);
     expect("MAIL", &d, row->mail_action, row->mail_code, row->mail_reason);
     for (int i = 0; i < 4 && row->rcpts[i].rcpt; i++) {
         memset(&d, 0xa5, sizeof(d));
-        check_rcpt(c, row->rcpts[i].rcpt, "QID1", &d);
+        check_rcpt(c, respell(row->rcpts[i].rcpt, spell, rcpt_buf[i], sizeof(rcpt_buf[i])), "QID1", &d);
         expect(row->rcpts[i].rcpt, &d, row->rcpts[i].action, row->rcpts[i].code, row->rcpts[i].reason);
     }
     if (row->end) {
@@ -485,6 +507,24 @@ test_txn(void **state)
     if (row->sends_of)
         assert_int_equal(f->sends[fake_index(row->sends_of)], before);
     rig_close(&r);
+}
+
+static void
+test_txn(void **state)
+{
+    run_txn(*state, 0);
+}
+
+static void
+test_txn_quoted(void **state)
+{
+    run_txn(*state, 1);
+}
+
+static void
+test_txn_escaped(void **state)
+{
+    run_txn(*state, 2);
 }
 
 /* ---- sequences ----------------------------------------------------------------------------------- */
@@ -706,6 +746,14 @@ main(void)
 {
     static unit_suite_t suite;
     unit_add_rows(&suite, test_txn, txn_rows, sizeof(txn_rows[0]), UNIT_ROWS(txn_rows));
+    /* the same rows with every address spelt "quoted"@ and \e\s\c\a\p\e\d@ */
+    static char names[2][UNIT_ROWS(txn_rows)][200];
+    for (size_t i = 0; i < UNIT_ROWS(txn_rows); i++) {
+        snprintf(names[0][i], sizeof(names[0][i]), "quoted local parts: %s", txn_rows[i].name);
+        snprintf(names[1][i], sizeof(names[1][i]), "escaped local parts: %s", txn_rows[i].name);
+        unit_add(&suite, names[0][i], test_txn_quoted, &txn_rows[i]);
+        unit_add(&suite, names[1][i], test_txn_escaped, &txn_rows[i]);
+    }
     unit_add(&suite, "a new MAIL and QUIT refund the open reservations", test_refund_on_new_mail_and_close, NULL);
     unit_add(&suite, "recorded sends stand", test_recorded_sends_stand, NULL);
     unit_add(&suite, "foreign-domain cache in both modes", test_foreign_domain_cache, NULL);
