@@ -74,8 +74,8 @@ SET LOCAL search_path = postinbox, pg_catalog, public;
 -- The message row of inbox p_inbox (direction p_dir, envelope recipients
 -- p_addresses, reference ids p_refs as message_reference_ids() makes
 -- them) for document doc, for INSERT INTO message SELECT * FROM
--- record_row(...).  Columns in the table's order (001, 004, 006).  The
--- parsed content, the preview and a report are kept on inbound rows only.
+-- record_row(...).  Columns in the table's order (migrations 001, 004,
+-- 006).  The parsed content, the preview and a report are kept on inbound rows only.
 CREATE OR REPLACE FUNCTION record_row(doc jsonb, p_id uuid, p_inbox uuid, p_thread uuid, p_dir text,
                                       p_addresses text[], p_refs text[])
 RETURNS SETOF message LANGUAGE sql STABLE AS $$
@@ -260,7 +260,7 @@ BEGIN
                     FROM jsonb_array_elements(coalesce(d.doc->'recipients', '[]')) WITH ORDINALITY AS r(value, k)
                ) AS x),
     -- documents for record_message(); OFFSET 0 keeps the inbox out of the
-    -- index choice (see message_msgid_idx in 004)
+    -- index choice (see message_msgid_idx in sql/migrations/004_threads.sql)
     other AS MATERIALIZED (
         SELECT DISTINCT t.n FROM t
          WHERE (t.dir = 'inbound' AND jsonb_typeof(t.doc->'report') = 'object')
@@ -291,7 +291,8 @@ BEGIN
         SELECT nt.* FROM f, LATERAL postinbox.thread_new_row(f.tid, f.inbox, f.doc->>'subject', f.people) AS nt),
     new_messages AS (
         INSERT INTO postinbox.message
-        SELECT nm.* FROM f, LATERAL postinbox.record_row(f.doc, f.mid, f.inbox, f.tid, f.dir, f.addresses, f.refs) AS nm),
+        SELECT nm.* FROM f,
+               LATERAL postinbox.record_row(f.doc, f.mid, f.inbox, f.tid, f.dir, f.addresses, f.refs) AS nm),
     new_events AS (
         INSERT INTO postinbox.event (inbox_id, message_id, type, payload)
         SELECT f.inbox, f.mid, postinbox.record_event_type(f.dir),
