@@ -32,12 +32,15 @@ ctl_rc() {
 }
 
 # --- migrate --------------------------------------------------------------
-# Every numbered migration in sql/, in order.
-MIGRATIONS=$(cd "$PI_SRCDIR/sql" && ls [0-9]*.sql | sed 's/\.sql$//')
+# Every migration of sql/migrations, in order, then every definition file
+# of sql/functions, in name order.
+MIGRATIONS=$(cd "$PI_SRCDIR/sql/migrations" && ls [0-9]*.sql | sed 's/\.sql$//')
+DEFINITIONS=$(cd "$PI_SRCDIR/sql/functions" && ls ./*.sql | sed 's|^\./||; s/\.sql$//')
 LAST_VERSION=$(echo "$MIGRATIONS" | tail -n 1 | sed 's/_.*//; s/^0*//')
-t_eq "migrate on an empty database" "$(echo "$MIGRATIONS" | sed 's/^/applied /')" "$(pi_ctl migrate)"
+t_eq "migrate on an empty database" "$(echo "$MIGRATIONS" | sed 's/^/applied /')
+$(echo "$DEFINITIONS" | sed 's|^|applied functions/|')" "$(pi_ctl migrate)"
 t_eq "migrate again is a no-op" "schema up to date" "$(pi_ctl migrate)"
-t_eq "migrate --json" "{\"applied\": [], \"version\": $LAST_VERSION}" \
+t_eq "migrate --json" "{\"applied\": [], \"definitions\": [], \"version\": $LAST_VERSION}" \
     "$(pi_ctl --json migrate | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)))')"
 svc_psql "CREATE DATABASE race" >/dev/null
 sed "s/dbname=postinbox/dbname=race/" "$PI_CONF" > "$SVC_DIR/race.conf"
@@ -47,6 +50,9 @@ wait "${pids[@]}"
 t_eq "5 concurrent migrates apply each migration once" "$(echo "$MIGRATIONS" | wc -l)" \
     "$("$(_svc_pg_bindir)/psql" -At -X -h 127.0.0.1 -p "$PG_PORT" -U postgres -d race \
         -c 'SELECT count(*) FROM postinbox.schema_migration')"
+t_eq "5 concurrent migrates record each definition file once" "$(echo "$DEFINITIONS" | wc -l)" \
+    "$("$(_svc_pg_bindir)/psql" -At -X -h 127.0.0.1 -p "$PG_PORT" -U postgres -d race \
+        -c 'SELECT count(*) FROM postinbox.schema_definition')"
 
 # --- accounts and domains -------------------------------------------------
 out=$(pi_ctl account create --name "O'Brien; DROP TABLE account" --short-id acme)
