@@ -31,8 +31,9 @@
 #   send_many N PAR FROM     N messages from FROM (SASL as in $AUTH), PAR at a time
 #   pi_require_follower      SKIP unless postinbox-policyd and smtp-sink are there
 #   pi_start_policyd [CONF] [LOG]  postinbox-policyd -f (log $SVC_DIR/policyd.log), pid in $PD;
-#                            waits for its policy_listen socket if CONF has one, else 0.5 s;
-#                            fails (with the log's tail on stderr) if it is not up by then
+#                            waits (5 s at most) for the sockets of CONF's policy_listen,
+#                            api_listen and policyd_metrics_listen, else 0.5 s; fails (the
+#                            log's tail on stderr) if it is not up by then
 #   pi_stop_policyd [PID]    SIGTERM it (default $PD; SIGKILL after 10 s), reaps it
 #   pi_ms_behind SQL CMD...  CMD run while SQL's transaction stays open 2 s; prints CMD's ms
 #
@@ -269,21 +270,25 @@ pi_require_follower() {
 }
 
 pi_start_policyd() {
-    local conf=${1:-$PI_CONF} log=${2:-$SVC_DIR/policyd.log} spec
-    spec=$(sed -n 's/^policy_listen = //p' "$conf" | tail -n 1)
+    local conf=${1:-$PI_CONF} log=${2:-$SVC_DIR/policyd.log} specs spec up
+    specs=$(sed -n 's/^\(policy\|api\|policyd_metrics\)_listen = //p' "$conf")
     "$PI_POLICYD" -c "$conf" -f >>"$log" 2>&1 &
     PD=$!
     svc_register_pid "$PD"
-    if [ -z "$spec" ]; then
+    if [ -z "$specs" ]; then
         sleep 0.5
         _svc_alive "$PD" && return 0
     else
         for _ in $(seq 1 100); do
-            if [[ $spec == unix:* ]]; then
-                [ -S "${spec#unix:}" ] && return 0
-            elif _svc_port_open "${spec##*:}"; then
-                return 0
-            fi
+            up=1
+            for spec in $specs; do
+                if [[ $spec == unix:* ]]; then
+                    [ -S "${spec#unix:}" ] || up=0
+                else
+                    _svc_port_open "${spec##*:}" || up=0
+                fi
+            done
+            [ $up = 1 ] && return 0
             _svc_alive "$PD" || break
             sleep 0.05
         done

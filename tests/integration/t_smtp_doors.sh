@@ -8,12 +8,12 @@
 # session and the same expected reply, queueing, sendsToday change and
 # number of refusals.  What only one door does (records and events of the
 # milter, the policy protocol itself) is in t_smtp_table.sh and
-# t_policy.sh.
+# t_policy.sh.  SMTP_TABLE=FILE runs another table (e.g. a few rows).
 set -u
 . "$(dirname "$0")/common.sh"
 # The system python3, as services.sh prefers (a pyenv shim costs a second per call).
 [ -x /usr/bin/python3 ] && PATH=/usr/bin:$PATH
-TABLE=$PI_TESTDIR/smtp_table.tsv
+TABLE=${SMTP_TABLE:-$PI_TESTDIR/smtp_table.tsv}
 pi_require --policy
 
 # table_expand STR [regex]: STR with each {NAME} replaced by inbox NAME's
@@ -124,7 +124,12 @@ table_row() {
     local text=${10} queued=${11} sends=${12} refusals=${13}
     local tok args=() before= sname= sn= r transcript got re
     ROW_NAME=$1 ROW_INBOXES=
-    [ "$doors" = both ] || [ "$doors" = "$DOOR" ] || return 0
+    case $doors in
+        both | "$DOOR") ;;
+        milter | policy) return 0 ;;
+        *) t_fail "$DOOR: $ROW_NAME: doors is both, milter or policy, not $doors"; return 0 ;;
+    esac
+    ROWS_RUN=$((ROWS_RUN + 1))
     if [ "$setup" != - ]; then
         for tok in $setup; do table_setup "$tok"; done
     fi
@@ -136,6 +141,12 @@ table_row() {
     esac
     if [ "$sends" != - ]; then
         sname=${sends%+*} sn=${sends##*+}
+        if [[ " $ROW_INBOXES " != *" $sname "* ]]; then
+            t_fail "$DOOR: $ROW_NAME: sends names $sname, no inbox of the row's setup"
+            sends=-
+        fi
+    fi
+    if [ "$sends" != - ]; then
         before=$(pi_sends_today "${INBOX_ID[$sname]}")
     fi
     r=$(smtp_send "${args[@]}" --from "$(table_expand "$from")" --to "$(table_expand "$to")")
@@ -172,7 +183,8 @@ door_run() {
         return 0
     }
     ACME=$(pi_account "Acme" acme)
-    local line fields
+    local line fields want
+    ROWS_RUN=0
     while IFS= read -r line; do
         [[ -z $line || $line == \#* ]] && continue
         IFS=$'\t' read -r -a fields <<<"$line"
@@ -182,6 +194,9 @@ door_run() {
         fi
         table_row "${fields[@]}"
     done <"$TABLE"
+    want=$(awk -F '\t' -v door="$DOOR" '!/^#/ && NF && ($2 == "both" || $2 == door)' "$TABLE" | wc -l)
+    t_eq "$DOOR: every row meant for this door ran ($want)" "$want" "$ROWS_RUN"
+    [ "$want" -gt 0 ] || t_fail "$DOOR: the table has rows for this door" "$TABLE"
     echo "$T_PASSED $T_FAILED" >"$COUNTS"
 }
 
