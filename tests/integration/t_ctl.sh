@@ -11,19 +11,7 @@ if [ -f "$here/common.sh" ]; then
 else
     . "$here/../tests/integration/common.sh"
 fi
-
-if [ "$(id -u)" != 0 ] || ! command -v redis-server >/dev/null; then
-    echo "SKIP: needs root and redis-server (scripts/install-deps.sh)"
-    exit 77
-fi
-if [ ! -x "$PI_CTL" ]; then
-    echo "SKIP: build first (missing $PI_CTL)"
-    exit 77
-fi
-svc_init || exit 1
-svc_start_pg || exit 1
-svc_start_redis || exit 1
-pi_write_conf
+pi_setup --no-postfix --no-milter --no-migrate
 
 # ctl_rc ARGS...: exit status only
 ctl_rc() {

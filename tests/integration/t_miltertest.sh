@@ -4,14 +4,8 @@
 # the records of complete messages, including two in one session.
 set -u
 . "$(dirname "$0")/common.sh"
-pi_require
 command -v miltertest >/dev/null || { echo "SKIP: miltertest not installed"; exit 77; }
-svc_init || exit 1
-svc_start_pg || exit 1
-svc_start_redis || exit 1
-pi_write_conf
-pi_ctl migrate >/dev/null || exit 1
-pi_start_milter || exit 1
+pi_setup --no-postfix
 
 A=$(pi_account "Acme" acme)
 read -r ACTIVE_ID ACTIVE <<<"$(pi_inbox "$A" active)"
