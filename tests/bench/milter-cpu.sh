@@ -6,7 +6,7 @@
 # rotates from round to round), N outbound messages are pushed by
 # smtp-source (SESSIONS sessions, 1 KB, one recipient, from a trusted
 # client) through a private Postfix; the milter is reloaded (SIGUSR1) with
-# the value before each run.  Per run it prints the CPU (utime+stime from
+# the value before each run, then warmed up with WARMUP messages.  Per run it prints the CPU (utime+stime from
 # /proc/PID/stat) per message of this script's own postinbox-milter, of its
 # own PostgreSQL (the postmaster, its live backends, and the children it
 # reaped) and of its own Redis; and the records per PostgreSQL call, from
@@ -23,7 +23,13 @@
 # Not a test: prints figures.  Bounded: RUNS x GATHERS runs of N messages
 # (each killed after 600 s), then it stops everything.
 #
-#   bash tests/bench/milter-cpu.sh      N=3000 SESSIONS=20 RUNS=3 GATHERS="0 1000" IDLE_MESSAGES=300
+# PG_STATEMENTS=1 adds, per run, the statements PostgreSQL spent its time
+# on (pg_stat_statements, nested statements included); it slows PostgreSQL,
+# so its CPU figures are not comparable with a run without it.
+# PG_OPTIONS="-c name=value ..." sets PostgreSQL settings for the milter's
+# sessions (libpq's options), e.g. "-c plan_cache_mode=force_generic_plan".
+#
+#   bash tests/bench/milter-cpu.sh      N=3000 SESSIONS=20 RUNS=3 GATHERS="0 1000" IDLE_MESSAGES=300 PG_STATEMENTS=0
 set -u
 . "$(dirname "$0")/../integration/common.sh"
 N=${N:-3000}
@@ -31,13 +37,25 @@ SESSIONS=${SESSIONS:-20}
 RUNS=${RUNS:-3}
 GATHERS=${GATHERS:-0 1000}
 IDLE_MESSAGES=${IDLE_MESSAGES:-300}
+WARMUP=${WARMUP:-300}
+PG_STATEMENTS=${PG_STATEMENTS:-0}
+PG_OPTIONS=${PG_OPTIONS:-}
 read -r -a GATHER <<<"$GATHERS"
 pi_require
 svc_init || exit 1
 METRICS_PORT=$POLICY_PORT
 svc_start_pg || exit 1
+if [ "$PG_STATEMENTS" = 1 ]; then
+    svc_psql "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" &&
+        svc_stop_pg && svc_start_pg_again && svc_psql "CREATE EXTENSION pg_stat_statements" &&
+        svc_psql "ALTER SYSTEM SET pg_stat_statements.track = 'all'" &&
+        svc_psql "ALTER SYSTEM SET pg_stat_statements.track_planning = on" && svc_psql "SELECT pg_reload_conf()" >/dev/null ||
+        { echo "pg_stat_statements set-up failed" >&2; exit 1; }
+fi
 svc_start_redis || exit 1
 pi_write_conf "trusted_networks = 127.0.0.0/8" "metrics_listen = 127.0.0.1:$METRICS_PORT" "record_gather_us = ${GATHER[0]}"
+# PG_OPTIONS: settings for the milter's PostgreSQL sessions (libpq options).
+[ -n "$PG_OPTIONS" ] && echo "database = $PI_DATABASE options='$PG_OPTIONS'" >>"$PI_CONF"
 pi_ctl migrate >/dev/null || { echo "migrate failed" >&2; exit 1; }
 pi_start_milter || exit 1
 svc_start_postfix >/dev/null 2>&1 || { echo "Postfix did not start" >&2; exit 1; }
@@ -85,16 +103,18 @@ set_gather() {  # reloads the milter with record_gather_us = $1
 }
 
 echo "milter-cpu.sh: $(nproc) CPUs, load average at start $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "N=$N SESSIONS=$SESSIONS RUNS=$RUNS GATHERS=\"$GATHERS\" IDLE_MESSAGES=$IDLE_MESSAGES"
-timeout 120 "$SOURCE" -s "$SESSIONS" -m 300 -l 1024 -f "$ADDR" -t rcpt@remote.test "127.0.0.1:$SMTP_PORT" >/dev/null 2>&1
-sleep 2
+echo "N=$N SESSIONS=$SESSIONS RUNS=$RUNS GATHERS=\"$GATHERS\" IDLE_MESSAGES=$IDLE_MESSAGES PG_OPTIONS=\"$PG_OPTIONS\""
 RESULTS=$SVC_DIR/cpu.results
 : >"$RESULTS"
 for ((run = 1; run <= RUNS; run++)); do
     for ((k = 0; k < ${#GATHER[@]}; k++)); do
         g=${GATHER[$(((k + run - 1) % ${#GATHER[@]}))]}
         set_gather "$g"
+        # A reload builds new pools: warm the new PostgreSQL backends up
+        # (connection start, catalog caches, first plans) outside the count.
+        timeout 120 "$SOURCE" -s "$SESSIONS" -m "$WARMUP" -l 1024 -f "$ADDR" -t rcpt@remote.test "127.0.0.1:$SMTP_PORT" >/dev/null 2>&1
         sleep 1
+        [ "$PG_STATEMENTS" = 1 ] && svc_psql "SELECT pg_stat_statements_reset()" >/dev/null
         read -r m0 p0 r0 s0 c0 <<<"$(snap)"
         t0=$(date +%s.%N)
         timeout 600 "$SOURCE" -s "$SESSIONS" -m "$N" -l 1024 -f "$ADDR" -t rcpt@remote.test "127.0.0.1:$SMTP_PORT" >/dev/null 2>&1
@@ -113,6 +133,15 @@ print("run=%s gather_us=%s msgs=%d msg_per_s=%.0f milter_ms=%.3f postgres_ms=%.3
                                                 docs / calls if calls else 0, calls, sys.argv[14]))
 PY
         echo "    batch size histogram so far (cumulative, le=count): $(batch_buckets)"
+        if [ "$PG_STATEMENTS" = 1 ]; then
+            echo "    statements by time per message (pg_stat_statements, track = all: nested ones too, so"
+            echo "    a function's time includes its statements'; timing it slows PostgreSQL down):"
+            svc_psql "SELECT format('    %7s ms/msg exec %7s plan %6s calls/msg %5s plans  %s', round((total_exec_time / $N)::numeric, 3),
+                          round((total_plan_time / $N)::numeric, 3), round(calls::numeric / $N, 2), plans,
+                          left(regexp_replace(query, '\s+', ' ', 'g'), 90))
+                      FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'postinbox')
+                      ORDER BY total_exec_time + total_plan_time DESC LIMIT 25"
+        fi
     done
 done
 
@@ -183,4 +212,4 @@ done
 echo
 cat "$IDLE_RESULTS"
 echo
-echo "Command: N=$N SESSIONS=$SESSIONS RUNS=$RUNS GATHERS=\"$GATHERS\" IDLE_MESSAGES=$IDLE_MESSAGES bash tests/bench/milter-cpu.sh"
+echo "Command: N=$N SESSIONS=$SESSIONS RUNS=$RUNS GATHERS=\"$GATHERS\" IDLE_MESSAGES=$IDLE_MESSAGES WARMUP=$WARMUP PG_STATEMENTS=$PG_STATEMENTS PG_OPTIONS=\"$PG_OPTIONS\" bash tests/bench/milter-cpu.sh"
