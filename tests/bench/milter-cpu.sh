@@ -69,7 +69,7 @@ REDIS_PID=$(_svc_redis_pid)
 
 stat_ticks() {  # utime+stime (+cutime+cstime with $2 = all) of pid $1
     local f
-    read -r -a f <"/proc/$1/stat" 2>/dev/null || { echo 0; return; }
+    read -r -a f 2>/dev/null <"/proc/$1/stat" || { echo 0; return; }
     if [ "${2-}" = all ]; then echo $((f[13] + f[14] + f[15] + f[16])); else echo $((f[13] + f[14])); fi
 }
 pg_ticks() {    # the postmaster with what it reaped, plus its live children
@@ -141,6 +141,9 @@ PY
                           left(regexp_replace(query, '\s+', ' ', 'g'), 90))
                       FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'postinbox')
                       ORDER BY total_exec_time + total_plan_time DESC LIMIT 25"
+            echo "    autovacuum so far (an analyze or vacuum makes every backend plan its statements on the table again):"
+            svc_psql "SELECT format('    %s: %s autovacuums, %s autoanalyzes', relname, autovacuum_count, autoanalyze_count)
+                      FROM pg_stat_user_tables WHERE autovacuum_count + autoanalyze_count > 0 ORDER BY relname"
         fi
     done
 done
