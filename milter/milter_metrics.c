@@ -11,6 +11,7 @@
 #include "config.h"
 #include "metrics.h"
 #include "metrics_http.h"
+#include "record_batch.h"
 #include "runtime.h"
 
 static const char *const stages[] = { "mail", "rcpt", "eom", NULL };
@@ -29,6 +30,7 @@ int
 milter_metrics_init(void)
 {
     static const double latency[] = { METRICS_LATENCY_BUCKETS };
+    static const double batch_sizes[] = { RECORD_BATCH_SIZE_BUCKETS };
     metric_label_t decision_labels[] = { { "stage", stages }, { "action", decide_actions }, { "reason", decide_reasons } };
     metric_label_t backend_labels[] = { { "backend", metrics_backends }, { "call", metrics_backend_calls } };
     metric_label_t cap_labels[] = { { "cap", caps } };
@@ -55,12 +57,15 @@ milter_metrics_init(void)
                                  "Messages to an inbox whose content was read, by what it was: dsn (bounce), arf "
                                  "(complaint), none (ordinary mail), unparsed.",
                                  kind_labels, 1);
+    metric_t *batch = metrics_histogram(m, "postinbox_milter_record_batch_documents",
+                                        "End-of-message records written per PostgreSQL call (group commit).", NULL, 0,
+                                        batch_sizes, (int)(sizeof(batch_sizes) / sizeof(batch_sizes[0])));
     metric_t *info = metrics_gauge(m, "postinbox_milter_build_info", "Always 1; the version in a label.",
                                    version_labels, 1);
     metric_t *start = metrics_gauge(m, "postinbox_milter_process_start_time_seconds",
                                     "Start time of the process since the Unix epoch.", NULL, 0);
     if (mm.decisions == NULL || backend.seconds == NULL || backend.errors == NULL || mm.caps_hit == NULL ||
-        mm.recorded == NULL || mm.reports == NULL || info == NULL || start == NULL)
+        mm.recorded == NULL || mm.reports == NULL || batch == NULL || info == NULL || start == NULL)
         return -1;
     metric_set(info, METRIC_LABELS(PACKAGE_VERSION), 1);
     metric_set(start, NULL, (double)time(NULL));
@@ -72,6 +77,7 @@ milter_metrics_init(void)
     for (int i = 0; metrics_backends[i]; i++)
         metric_touch(backend.errors, METRIC_LABELS(metrics_backends[i], i == 0 ? "lookup" : "reserve"));
     runtime_set_backend_metrics(&backend);
+    record_batch_set_size_metric(batch);
     return 0;
 }
 
