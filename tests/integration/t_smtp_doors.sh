@@ -17,20 +17,30 @@ TABLE=${SMTP_TABLE:-$PI_TESTDIR/smtp_table.tsv}
 pi_require --policy
 
 # table_expand STR [regex]: STR with each {NAME} replaced by inbox NAME's
-# address (quoted for an ERE with "regex").  NAME must be an inbox of the
-# current row's setup; an unknown one fails the row and expands to itself.
+# address (quoted for an ERE with "regex"); {"NAME"} gives it with the
+# local part in quotes, {\NAME} with every character of the local part
+# backslash-escaped: spellings Postfix reads as the same address.  NAME
+# must be an inbox of the current row's setup; an unknown one fails the
+# row and expands to itself.
 table_expand() {
-    local s=$1 mode=${2-} out= name addr
-    while [[ $s =~ \{([a-z][a-z0-9]*)\} ]]; do
-        name=${BASH_REMATCH[1]}
-        out+=${s%%"{$name}"*}
-        s=${s#*"{$name}"}
+    local s=$1 mode=${2-} out= name addr spell tok local i esc
+    while [[ $s =~ \{(\"?|\\?)([a-z][a-z0-9]*)\"?\} ]]; do
+        tok=${BASH_REMATCH[0]} spell=${BASH_REMATCH[1]} name=${BASH_REMATCH[2]}
+        out+=${s%%"$tok"*}
+        s=${s#*"$tok"}
         if [[ " $ROW_INBOXES " != *" $name "* ]] || [ -z "${INBOX_ADDR[$name]-}" ]; then
-            t_fail "$DOOR: $ROW_NAME: {$name} is no inbox of the row's setup"
-            out+="{$name}"
+            t_fail "$DOOR: $ROW_NAME: $tok is no inbox of the row's setup"
+            out+=$tok
             continue
         fi
         addr=${INBOX_ADDR[$name]}
+        local=${addr%@*}
+        case $spell in
+            '"') addr="\"$local\"@${addr##*@}" ;;
+            '\') esc=
+                for ((i = 0; i < ${#local}; i++)); do esc+="\\${local:i:1}"; done
+                addr="$esc@${addr##*@}" ;;
+        esac
         [ "$mode" = regex ] && addr=$(sed 's/[][\.*^$+?(){}|/]/\\&/g' <<<"$addr")
         out+=$addr
     done
