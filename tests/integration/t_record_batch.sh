@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t_record_batch.sh -- record_fast() (sql/008_record_batch.sql), the
+# t_record_batch.sh -- record_fast() (sql/functions/record.sql), the
 # statement behind the milter's group commit, against a real PostgreSQL:
 # which documents it writes and which it leaves to record_message(), and
 # that what it writes is what record_message() writes for the same

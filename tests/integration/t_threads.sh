@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t_threads.sh -- threads (sql/004_threads.sql): mail through a real
+# t_threads.sh -- threads (sql/functions/threads.sql): mail through a real
 # Postfix with the milter, then the thread rows and what `postinboxctl
 # threads` / `thread show` print.  A reply chain, a reply to an unknown
 # parent, a child before its parent, a grandchild joining two threads, a

@@ -160,7 +160,7 @@ t_eq "no delivery outside its endpoint's scope" 0 \
                  JOIN postinbox.inbox i ON i.id = d.inbox_id
                  WHERE coalesce(e.inbox_id, i.id) <> i.id OR e.account_id <> i.account_id")"
 
-# inbox.webhook_disabled: a type with an underscore (sql/002 widens the CHECK)
+# inbox.webhook_disabled: a type with an underscore (sql/migrations/002 widens the CHECK)
 EWD=$(pi_ctl --json webhook add --inbox "$A2" --url https://h.test/wd --events inbox.webhook_disabled | json_get id)
 t_match "inbox.webhook_disabled event accepted" "$UUID_RE" "$(event "$A2" inbox.webhook_disabled)"
 t_eq "inbox.webhook_disabled fanned out to its subscriber" 1 "$(deliveries "$EWD")"
