@@ -3,7 +3,7 @@
  *
  * Public: cmd_apikey_create, cmd_apikey_list, cmd_apikey_revoke (see cmd.h).
  * create prints the key itself, once: only its SHA-256 is stored
- * (lib/net/apikey.c, sql/007_api_keys.sql).  An --inbox key must name an
+ * (lib/net/apikey.c, sql/migrations/007_api_keys.sql).  An --inbox key must name an
  * inbox of --account.  revoke keeps the row (revoked_at) and writes an
  * audit row (action apikey.revoke) in the same statement; revoking a
  * revoked key changes nothing.

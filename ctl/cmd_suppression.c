@@ -1,5 +1,5 @@
 /*
- * cmd_suppression.c -- an inbox's suppression list (sql/005_suppression.sql).
+ * cmd_suppression.c -- an inbox's suppression list (sql/migrations/005_suppression.sql, sql/functions/suppression.sql).
  *
  * Public: cmd_suppression_list, cmd_suppression_add,
  * cmd_suppression_remove (see cmd.h).

@@ -7,7 +7,7 @@
  * cmd_webhook_rotate (see cmd.h).
  * An endpoint belongs to one inbox (--inbox; its account_id is that
  * inbox's account) or to a whole account (--account, inbox_id NULL); the
- * fan-out trigger of sql/002_webhooks.sql gives it that scope's events.
+ * fan-out trigger of sql/functions/webhooks.sql gives it that scope's events.
  * The signing secret is printed by add and rotate-secret only, on stdout,
  * and never appears in an error message.  Each change and its audit row
  * (action webhook.add / .disable / .enable / .delete / .rotate, old and

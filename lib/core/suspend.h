@@ -4,7 +4,7 @@
  * Public: suspend_policy_json.
  * The thresholds live in postinbox.conf (suspend_bounce_rate,
  * suspend_complaint_rate, suspend_window, suspend_min_sends); the checks
- * run in PostgreSQL (check_suspension() in sql/005_suppression.sql),
+ * run in PostgreSQL (check_suspension() in sql/functions/suppression.sql),
  * called by record_delivery() (the log follower) and complaint_apply()
  * (the inbound report path), which take the policy as one jsonb
  * parameter.  Logs nothing.

@@ -5,7 +5,7 @@
  * (lib/mail/mime_parse), asks lib/mail/dsn whether it is a bounce (delivery status
  * notification) or a complaint (ARF feedback report), and takes its
  * bodies, reply and attachments metadata (lib/mail/mime_parse).  The result
- * goes into the document record_message() takes (sql/006_inbound.sql),
+ * goes into the document record_message() takes (sql/functions/record.sql),
  * so it is written in the same transaction as the message itself.
  * Thread-safe (GMime must be initialised: header_init).  Logs nothing.
  */

@@ -6,7 +6,7 @@
  * Every SMTP session that reaches end of message hands its record document
  * to record_batch_write() and waits for the verdict.  One waiting thread at
  * a time, the leader, writes every document queued so far with one call of
- * record_fast() (sql/008_record_batch.sql), which writes in one transaction
+ * record_fast() (sql/functions/record.sql), which writes in one transaction
  * those that link to nothing; the others (replies that join a thread,
  * reports) it then writes one by one with record_message(), in order.
  * Then it wakes their threads; the documents that arrived meanwhile make up

@@ -44,10 +44,10 @@ int store_suppressed(store_t *store, const char *inbox_id, const char *address, 
 
 /* Records a finished message within timeout_ms (<= 0: the store's
  * timeout): doc is the JSON document described at record_message() in
- * sql/006_inbound.sql.  0, STORE_UNAVAILABLE or STORE_REFUSED with err. */
+ * sql/functions/record.sql.  0, STORE_UNAVAILABLE or STORE_REFUSED with err. */
 int store_record_message(store_t *store, const char *doc, int timeout_ms, char *err, size_t errlen);
 /* Records several messages at once: docs is a JSON array of such
- * documents (record_fast() in sql/008_record_batch.sql).  Writes, in one
+ * documents (record_fast() in sql/functions/record.sql).  Writes, in one
  * transaction, those that link to nothing and fills others with the
  * 1-based positions of the rest (at most max_others), which the caller
  * writes with store_record_message.  Returns as store_record_message;

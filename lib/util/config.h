@@ -63,7 +63,7 @@ typedef struct pi_config {
     char *postfix_log_state;        /* "" = do not persist the position */
     deferred_events_t deferred_events;
     char *policyd_metrics_listen;   /* "" = off; policyd's /metrics, host:port */
-    /* automatic suspension (sql/005_suppression.sql, lib/core/suspend.c) */
+    /* automatic suspension (sql/functions/suppression.sql, lib/core/suspend.c) */
     double suspend_bounce_rate;     /* fraction of sends, 0.1 for "10%"; 0 = off */
     double suspend_complaint_rate;
     long suspend_window_ms;
