@@ -174,7 +174,7 @@ admin_labels_check(const json_t *labels)
     if (json_array_size(labels) > VALID_MAX_LABELS)
         return -1;
     json_array_foreach(labels, i, item) {
-        if (!valid_label(json_string_value(item)))
+        if (!json_is_string(item) || !valid_label(json_string_value(item)))
             return (int)i + 1;
     }
     return 0;

@@ -105,11 +105,13 @@ admin_slot(const admin_t *a, const admin_filter_t *f, int slot)
     }
 }
 
-/* Whether the parent named by filter is there: ADMIN_OK, ADMIN_NOT_FOUND or ADMIN_BACKEND. */
+/* Whether the parent named by filter is there for the acting account
+ * (the operator's account filter narrows the rows, it does not hide the
+ * parent): ADMIN_OK, ADMIN_NOT_FOUND or ADMIN_BACKEND. */
 static admin_status_t
 admin_parent(admin_t *a, const admin_list_def_t *def, const admin_filter_t *f, admin_error_t *err)
 {
-    const char *params[3] = { admin_slot(a, f, SLOT_ACCOUNT), f->inbox_id, f->endpoint_id };
+    const char *params[3] = { a->account_id, f->inbox_id, f->endpoint_id };
     int endpoint = def->parent == PARENT_ENDPOINT, found;
     PGresult *res;
 
@@ -130,6 +132,24 @@ admin_parent(admin_t *a, const admin_list_def_t *def, const admin_filter_t *f, a
     return admin_fail(err, ADMIN_NOT_FOUND, "not_found", "endpoint", "no webhook endpoint %s", f->endpoint_id);
 }
 
+int
+admin_list_sql(admin_list_kind_t kind, char *count_sql, char *page_sql, size_t size)
+{
+    const admin_list_def_t *def;
+    int n = 0;
+
+    if ((size_t)kind >= ADMIN_NLISTS)
+        return -1;
+    def = &admin_lists[kind];
+    while (n < SLOTS_MAX && def->slots[n] != SLOT_END)
+        n++;
+    if ((size_t)snprintf(count_sql, size, "SELECT count(*) FROM %s%s", def->table, def->where) >= size ||
+        (size_t)snprintf(page_sql, size, "%s%s ORDER BY %s LIMIT $%d::integer OFFSET $%d::integer", def->select,
+                         def->where, def->order, n + 1, n + 2) >= size)
+        return -1;
+    return n;
+}
+
 admin_status_t
 admin_list(admin_t *a, admin_list_kind_t kind, const admin_filter_t *filter, long limit, long offset,
            json_t **rows, long long *total, admin_error_t *err)
@@ -137,33 +157,26 @@ admin_list(admin_t *a, admin_list_kind_t kind, const admin_filter_t *filter, lon
     static const admin_filter_t none;
     const admin_list_def_t *def;
     const char *params[SLOTS_MAX + 2];
-    char count_sql[4096], page_sql[4096], limit_text[24], offset_text[24];
+    char count_sql[ADMIN_LIST_SQL_MAX], page_sql[ADMIN_LIST_SQL_MAX], limit_text[24], offset_text[24];
     limit_result_t usage;
     PGresult *res;
-    int n = 0;
+    int n;
 
     *rows = NULL;
     *total = 0;
     if (filter == NULL)
         filter = &none;
-    if ((size_t)kind >= ADMIN_NLISTS)
-        return admin_fail(err, ADMIN_INVALID, "invalid_parameter", "kind", "no such list");
+    if ((n = admin_list_sql(kind, count_sql, page_sql, sizeof(count_sql))) < 0)
+        return admin_fail(err, ADMIN_BACKEND, "internal", "statement", "no list statement of kind %d", (int)kind);
     def = &admin_lists[kind];
     if (def->required != SLOT_END && admin_slot(a, filter, def->required) == NULL)
         return admin_fail(err, ADMIN_INVALID, "invalid_parameter", "filter", "this list needs its parent's id");
-    while (n < SLOTS_MAX && def->slots[n] != SLOT_END) {
-        params[n] = admin_slot(a, filter, def->slots[n]);
-        n++;
-    }
+    for (int i = 0; i < n; i++)
+        params[i] = admin_slot(a, filter, def->slots[i]);
     snprintf(limit_text, sizeof(limit_text), "%ld", limit);
     snprintf(offset_text, sizeof(offset_text), "%ld", offset);
     params[n] = limit_text;
     params[n + 1] = offset_text;
-    if ((size_t)snprintf(count_sql, sizeof(count_sql), "SELECT count(*) FROM %s%s", def->table, def->where) >=
-            sizeof(count_sql) ||
-        (size_t)snprintf(page_sql, sizeof(page_sql), "%s%s ORDER BY %s LIMIT $%d::integer OFFSET $%d::integer",
-                         def->select, def->where, def->order, n + 1, n + 2) >= sizeof(page_sql))
-        return admin_fail(err, ADMIN_BACKEND, "internal", "statement", "list statement too long");
     if (admin_parent(a, def, filter, err) != ADMIN_OK)
         return err->status;
     if ((res = admin_exec(a, count_sql, n, params, 0, err)) == NULL)

@@ -3,7 +3,7 @@
  * inboxes, messages, threads, a thread's messages, events, webhook
  * endpoints, webhook deliveries, API keys and suppression lists.
  *
- * Public: admin_list, admin_list_kind_t, admin_filter_t,
+ * Public: admin_list, admin_list_sql, admin_list_kind_t, admin_filter_t,
  * ADMIN_APIKEY_COLUMNS, admin_apikey_json, ADMIN_SUPPRESSION_COLUMNS,
  * admin_suppression_json, ADMIN_OWNED.
  * One table of list kinds (admin_list.c): the select list and row
@@ -33,6 +33,7 @@ typedef enum {
     ADMIN_LIST_DELIVERIES,       /* endpoint (required), inbox, status */
     ADMIN_LIST_APIKEYS,          /* account (operator) */
     ADMIN_LIST_SUPPRESSIONS,     /* inbox (required); newest first */
+    ADMIN_LIST_NKINDS
 } admin_list_kind_t;
 
 /* Filters; NULL is "any".  Values are checked by the front end (uuids,
@@ -55,6 +56,14 @@ typedef struct {
  * ADMIN_BACKEND. */
 admin_status_t admin_list(admin_t *a, admin_list_kind_t kind, const admin_filter_t *filter, long limit, long offset,
                           json_t **rows, long long *total, admin_error_t *err);
+
+#define ADMIN_LIST_SQL_MAX 4096
+/* The two statements of kind into count_sql and page_sql (size bytes
+ * each): the count over $1..$n, the page with LIMIT $n+1 and OFFSET
+ * $n+2.  Returns n (the filter parameters, the acting account first), or
+ * -1 for an unknown kind or too small buffers.  For the tests of the
+ * table; admin_list runs them. */
+int admin_list_sql(admin_list_kind_t kind, char *count_sql, char *page_sql, size_t size);
 
 /* api_key rows (never the key, never its hash) */
 #define ADMIN_APIKEY_COLUMNS                                                                             \
