@@ -2,7 +2,7 @@
  * migrate.c -- applies the embedded migrations.  See migrate.h.
  *
  * Why not store_exec: it uses the extended protocol, which takes one
- * statement per call.  Here a migration file is sent whole with
+ * statement per call.  Here a migration or definition file is sent whole with
  * PQsendQuery, on a connection opened by pgconn_open (deadline-bound
  * connect), and each call waits in poll(2) until a deadline a little
  * past the server-side statement_timeout.
@@ -139,49 +139,143 @@ migrate_do(PGconn *conn, const char *sql, int nparams, const char *const *params
     return 0;
 }
 
-/* Applies migration m unless already recorded.  1 applied, 0 skipped,
- * -1 with err. */
-static int
-migrate_one(PGconn *conn, const migration_t *m, char *err, size_t errlen)
+/* Rolls back after a failure; err keeps the failure's text (a failed
+ * ROLLBACK only means the connection is gone). */
+static void
+migrate_rollback(PGconn *conn)
 {
-    char version[16];
-    const char *params[2] = { version, m->name };
-    PGresult *res;
-    int applied;
+    char ignored[64];
+    migrate_do(conn, "ROLLBACK", 0, NULL, ignored, sizeof(ignored));
+}
 
-    snprintf(version, sizeof(version), "%d", m->version);
-    if (migrate_do(conn, "BEGIN", 0, NULL, err, errlen) != 0)
-        return -1;
-    if (migrate_do(conn, "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ")", 0, NULL, err, errlen) != 0)
-        goto fail;
-    res = migrate_exec(conn, "SELECT 1 FROM postinbox.schema_migration WHERE version = $1::integer", 1,
-                       params, MIGRATE_CALL_TIMEOUT_MS, err, errlen);
-    if (res == NULL)
-        goto fail;
-    applied = PQntuples(res) > 0;
-    PQclear(res);
-    if (applied) {
-        if (migrate_do(conn, "ROLLBACK", 0, NULL, err, errlen) != 0)
-            return -1;
+/* Whether version v is among the rows of res (column 0). */
+static int
+migrate_recorded(const PGresult *res, int v)
+{
+    for (int i = 0; i < PQntuples(res); i++)
+        if (strtol(PQgetvalue(res, i, 0), NULL, 10) == v)
+            return 1;
+    return 0;
+}
+
+/* Whether res (column 0) has a version newer than the last one known. */
+static int
+migrate_newer(const PGresult *res)
+{
+    if (migrations_count == 0)
         return 0;
-    }
-    res = migrate_exec(conn, m->sql, 0, NULL, MIGRATE_FILE_TIMEOUT_MS, err, errlen);
-    if (res == NULL)
-        goto fail;
-    PQclear(res);
-    if (migrate_do(conn, "INSERT INTO postinbox.schema_migration (version, name) VALUES ($1::integer, $2)", 2,
-                   params, err, errlen) != 0)
-        goto fail;
-    if (migrate_do(conn, "COMMIT", 0, NULL, err, errlen) != 0)
-        return -1;
-    return 1;
+    for (int i = 0; i < PQntuples(res); i++)
+        if (strtol(PQgetvalue(res, i, 0), NULL, 10) > migrations[migrations_count - 1].version)
+            return 1;
+    return 0;
+}
 
-fail:
-    /* keep err; a failed ROLLBACK only means the connection is gone */
-    {
-        char ignored[64];
-        migrate_do(conn, "ROLLBACK", 0, NULL, ignored, sizeof(ignored));
+/* The recorded SHA-256 of definition name among res's (name, sha256)
+ * rows, or NULL. */
+static const char *
+migrate_recorded_hash(const PGresult *res, const char *name)
+{
+    for (int i = 0; i < PQntuples(res); i++)
+        if (strcmp(PQgetvalue(res, i, 0), name) == 0)
+            return PQgetvalue(res, i, 1);
+    return NULL;
+}
+
+/* In one locked transaction: the migrations not yet recorded, then the
+ * definition files whose hash differs (all of them when a migration ran),
+ * unless the database has a migration newer than this program knows
+ * (*newer set): its functions are newer too, and are left alone.
+ * Appends the names applied to applied and defined.  0, or -1 with err
+ * saying what failed; nothing is applied then. */
+static int
+migrate_apply(PGconn *conn, json_t *applied, json_t *defined, int *newer, char *err, size_t errlen)
+{
+    char msg[768];  /* leaves room in err for what failed */
+    PGresult *res;
+
+    if (migrate_do(conn, "BEGIN", 0, NULL, msg, sizeof(msg)) != 0) {
+        snprintf(err, errlen, "database: %s", msg);
+        return -1;
     }
+    if (migrate_do(conn, "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ")", 0, NULL, msg, sizeof(msg)) != 0)
+        goto fail_db;
+    /* After the lock: this statement's snapshot sees what the previous
+     * holder committed. */
+    res = migrate_exec(conn, "SELECT version FROM postinbox.schema_migration", 0, NULL, MIGRATE_CALL_TIMEOUT_MS,
+                       msg, sizeof(msg));
+    if (res == NULL)
+        goto fail_db;
+    *newer = migrate_newer(res);
+    for (size_t i = 0; i < migrations_count; i++) {
+        const migration_t *m = &migrations[i];
+        char version[16];
+        const char *params[2] = { version, m->name };
+        PGresult *done;
+
+        if (migrate_recorded(res, m->version))
+            continue;
+        snprintf(version, sizeof(version), "%d", m->version);
+        done = migrate_exec(conn, m->sql, 0, NULL, MIGRATE_FILE_TIMEOUT_MS, msg, sizeof(msg));
+        if (done == NULL) {
+            PQclear(res);
+            snprintf(err, errlen, "migration %s failed: %s", m->name, msg);
+            goto fail;
+        }
+        PQclear(done);
+        if (migrate_do(conn, "INSERT INTO postinbox.schema_migration (version, name) VALUES ($1::integer, $2)", 2,
+                       params, msg, sizeof(msg)) != 0) {
+            PQclear(res);
+            goto fail_db;
+        }
+        json_array_append_new(applied, json_string(m->name));
+    }
+    PQclear(res);
+    if (*newer)
+        goto commit;
+
+    res = migrate_exec(conn, "SELECT name, sha256 FROM postinbox.schema_definition", 0, NULL,
+                       MIGRATE_CALL_TIMEOUT_MS, msg, sizeof(msg));
+    if (res == NULL)
+        goto fail_db;
+    for (size_t i = 0; i < definitions_count; i++) {
+        const definition_t *d = &definitions[i];
+        const char *params[2] = { d->name, d->sha256 };
+        const char *recorded = migrate_recorded_hash(res, d->name);
+        PGresult *done;
+
+        if (json_array_size(applied) == 0 && recorded != NULL && strcmp(recorded, d->sha256) == 0)
+            continue;
+        done = migrate_exec(conn, d->sql, 0, NULL, MIGRATE_FILE_TIMEOUT_MS, msg, sizeof(msg));
+        if (done == NULL) {
+            PQclear(res);
+            snprintf(err, errlen, "definitions functions/%s failed: %s", d->name, msg);
+            goto fail;
+        }
+        PQclear(done);
+        if (migrate_do(conn,
+                       "INSERT INTO postinbox.schema_definition (name, sha256) VALUES ($1, $2)"
+                       " ON CONFLICT (name) DO UPDATE SET sha256 = EXCLUDED.sha256, applied_at = now()",
+                       2, params, msg, sizeof(msg)) != 0) {
+            PQclear(res);
+            goto fail_db;
+        }
+        json_array_append_new(defined, json_string(d->name));
+    }
+    PQclear(res);
+
+commit:
+    if (migrate_do(conn, "COMMIT", 0, NULL, msg, sizeof(msg)) != 0) {
+        snprintf(err, errlen, "database: %s", msg);
+        return -1;
+    }
+    return 0;
+
+fail_db:
+    snprintf(err, errlen, "database: %s", msg);
+fail:
+    migrate_rollback(conn);
+    json_array_clear(applied);
+    json_array_clear(defined);
     return -1;
 }
 
@@ -191,14 +285,17 @@ migrate_run(const pi_config_t *cfg, const char *conninfo)
     char err[1024];
     int connect_ms = cfg->backend_timeout_ms < 2000 ? 2000 : cfg->backend_timeout_ms;
     json_t *applied = json_array();
+    json_t *defined = json_array();
     PGconn *conn;
     PGresult *res;
     long newest = 0;
+    int newer = 0;
     int rc = CTL_EXIT_OK;
 
     conn = pgconn_open(conninfo, connect_ms, err, sizeof(err));
     if (conn == NULL) {
         json_decref(applied);
+        json_decref(defined);
         return output_error("database: %s", output_oneline(err));
     }
     if (PQserverVersion(conn) < 130000) {
@@ -229,21 +326,16 @@ migrate_run(const pi_config_t *cfg, const char *conninfo)
         rc = output_error("database: preparing postinbox.schema_migration: %s", err);
         goto out;
     }
-    for (size_t i = 0; i < migrations_count; i++) {
-        const migration_t *m = &migrations[i];
-        int done = migrate_one(conn, m, err, sizeof(err));
-        if (done < 0) {
-            rc = output_error("migration %s failed: %s", m->name, err);
-            break;
-        }
-        if (done > 0) {
-            json_array_append_new(applied, json_string(m->name));
-            output_line("applied %s", m->name);
-            fflush(stdout);
-        }
-    }
-    if (rc != CTL_EXIT_OK)
+    if (migrate_apply(conn, applied, defined, &newer, err, sizeof(err)) != 0) {
+        rc = output_error("%s", err);
         goto out;
+    }
+    /* Told once committed: a failed run applies nothing. */
+    for (size_t i = 0; i < json_array_size(applied); i++)
+        output_line("applied %s", json_string_value(json_array_get(applied, i)));
+    for (size_t i = 0; i < json_array_size(defined); i++)
+        output_line("applied functions/%s", json_string_value(json_array_get(defined, i)));
+    fflush(stdout);
 
     res = migrate_exec(conn, "SELECT coalesce(max(version), 0) FROM postinbox.schema_migration", 0, NULL,
                        MIGRATE_CALL_TIMEOUT_MS, err, sizeof(err));
@@ -253,19 +345,22 @@ migrate_run(const pi_config_t *cfg, const char *conninfo)
     }
     newest = strtol(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
-    if (migrations_count > 0 && newest > migrations[migrations_count - 1].version)
-        output_warn("the database has migration %ld, newer than this postinboxctl knows (%d)", newest,
-                    migrations[migrations_count - 1].version);
-    if (json_array_size(applied) == 0)
+    if (newer)
+        output_warn("the database has migration %ld, newer than this postinboxctl knows (%d);"
+                    " its functions were left alone",
+                    newest, migrations_count > 0 ? migrations[migrations_count - 1].version : 0);
+    if (json_array_size(applied) == 0 && json_array_size(defined) == 0)
         output_line("schema up to date");
     if (output_json()) {
         json_t *doc = json_object();
         json_object_set(doc, "applied", applied);
+        json_object_set(doc, "definitions", defined);
         json_object_set_new(doc, "version", json_integer(newest));
         output_object(doc, NULL);
     }
 out:
     json_decref(applied);
+    json_decref(defined);
     pgconn_close(conn);
     return rc;
 }

@@ -5,26 +5,45 @@
  * unknown commands, end of headers) and not to wait for replies to
  * header and body chunks, so a message costs the fewest round trips.
  * xxfi_close may come without xxfi_connect (NULL priv); xxfi_abort may
- * come between any two callbacks: both go through session_abort_message.
+ * come between any two callbacks: both go through check_abort.  The
+ * transaction itself is lib/core/check's (CHECK_RESERVE); this file only
+ * turns libmilter's calls into it and its decisions into replies.
  */
 #include "callbacks.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
+#include "check_backend.h"
+#include "cidr.h"
 #include "log.h"
 #include "milter_metrics.h"
 #include "runtime.h"
-#include "session.h"
 
 static unsigned long callbacks_no_reply_flags;  /* SMFIP_NR_* granted by the MTA */
 
-static session_t *
-callbacks_session(SMFICTX *ctx)
+/* One SMTP connection: the runtime it started with (kept until it
+ * closes, so no session sees half of a reload) and its transaction. */
+typedef struct {
+    runtime_t *rt;
+    check_t *check;
+} callbacks_conn_t;
+
+static const check_hooks_t callbacks_hooks = {
+    .cap_hit = milter_metrics_cap_hit,
+    .recorded = milter_metrics_recorded,
+    .report = milter_metrics_report,
+};
+
+static check_t *
+callbacks_check(SMFICTX *ctx)
 {
-    return smfi_getpriv(ctx);
+    callbacks_conn_t *conn = smfi_getpriv(ctx);
+    return conn ? conn->check : NULL;
 }
 
 /* Copies a macro value (libmilter owns the original). */
@@ -77,32 +96,38 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
     char text[INET6_ADDRSTRLEN] = "local";
     runtime_t *rt = runtime_acquire();
-    session_t *s;
+    callbacks_conn_t *conn = NULL;
+    check_env_t env;
 
     (void)hostname;
     if (hostaddr && hostaddr->sa_family == AF_INET)
         inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)hostaddr)->sin_addr, text, sizeof(text));
     else if (hostaddr && hostaddr->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)hostaddr)->sin6_addr, text, sizeof(text));
-    s = rt ? session_new(rt, hostaddr, text) : NULL;
-    if (s == NULL) {
+    if (rt && (conn = calloc(1, sizeof(*conn))) != NULL) {
+        check_backend_env(rt, CHECK_RESERVE, &callbacks_hooks, &env);
+        conn->rt = rt;
+        conn->check = check_new(&env, text, cidr_list_match_sockaddr(rt->cfg->trusted_networks, hostaddr));
+    }
+    if (conn == NULL || conn->check == NULL) {
+        free(conn);
         runtime_release(rt);
         log_error("NOQUEUE: stage=connect client=%s action=tempfail reason=out_of_memory", text);
         return SMFIS_TEMPFAIL;
     }
-    smfi_setpriv(ctx, s);
+    smfi_setpriv(ctx, conn);
     return SMFIS_CONTINUE;
 }
 
 static sfsistat
 cb_envfrom(SMFICTX *ctx, char **argv)
 {
-    session_t *s = callbacks_session(ctx);
+    check_t *c = callbacks_check(ctx);
     char login[512], qid[64];
     decision_t d;
-    if (s == NULL)
+    if (c == NULL)
         return SMFIS_TEMPFAIL;
-    session_mail(s, argv[0], callbacks_macro(ctx, "{auth_authen}", login, sizeof(login)),
+    check_mail(c, argv[0], callbacks_macro(ctx, "{auth_authen}", login, sizeof(login)),
                  callbacks_macro(ctx, "i", qid, sizeof(qid)), &d);
     milter_metrics_decision("mail", &d);
     return callbacks_reply(ctx, &d);
@@ -111,12 +136,12 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 static sfsistat
 cb_envrcpt(SMFICTX *ctx, char **argv)
 {
-    session_t *s = callbacks_session(ctx);
+    check_t *c = callbacks_check(ctx);
     char qid[64];
     decision_t d;
-    if (s == NULL)
+    if (c == NULL)
         return SMFIS_TEMPFAIL;
-    session_rcpt(s, argv[0], callbacks_macro(ctx, "i", qid, sizeof(qid)), &d);
+    check_rcpt(c, argv[0], callbacks_macro(ctx, "i", qid, sizeof(qid)), &d);
     milter_metrics_decision("rcpt", &d);
     return callbacks_reply(ctx, &d);
 }
@@ -124,30 +149,30 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 static sfsistat
 cb_header(SMFICTX *ctx, char *name, char *value)
 {
-    session_t *s = callbacks_session(ctx);
-    if (s)
-        session_header(s, name, value ? value : "");
+    check_t *c = callbacks_check(ctx);
+    if (c)
+        check_header(c, name, value ? value : "");
     return (callbacks_no_reply_flags & SMFIP_NR_HDR) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
 static sfsistat
 cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
-    session_t *s = callbacks_session(ctx);
-    if (s)
-        session_body(s, chunk, len);
+    check_t *c = callbacks_check(ctx);
+    if (c)
+        check_body(c, chunk, len);
     return (callbacks_no_reply_flags & SMFIP_NR_BODY) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
 static sfsistat
 cb_eom(SMFICTX *ctx)
 {
-    session_t *s = callbacks_session(ctx);
+    check_t *c = callbacks_check(ctx);
     char qid[64];
     decision_t d;
-    if (s == NULL)
+    if (c == NULL)
         return SMFIS_TEMPFAIL;
-    session_end_of_message(s, callbacks_macro(ctx, "i", qid, sizeof(qid)), &d);
+    check_end(c, callbacks_macro(ctx, "i", qid, sizeof(qid)), 0, NULL, &d);
     milter_metrics_decision("eom", &d);
     return callbacks_reply(ctx, &d);
 }
@@ -155,19 +180,19 @@ cb_eom(SMFICTX *ctx)
 static sfsistat
 cb_abort(SMFICTX *ctx)
 {
-    session_abort_message(callbacks_session(ctx));
+    check_abort(callbacks_check(ctx));
     return SMFIS_CONTINUE;
 }
 
 static sfsistat
 cb_close(SMFICTX *ctx)
 {
-    session_t *s = callbacks_session(ctx);
-    if (s) {
-        /* session_free refunds with the session's own runtime first. */
-        runtime_t *rt = session_runtime(s);
-        session_free(s);
-        runtime_release(rt);
+    callbacks_conn_t *conn = smfi_getpriv(ctx);
+    if (conn) {
+        /* check_free refunds with the session's own runtime first. */
+        check_free(conn->check);
+        runtime_release(conn->rt);
+        free(conn);
         smfi_setpriv(ctx, NULL);
     }
     return SMFIS_CONTINUE;

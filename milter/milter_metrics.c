@@ -11,10 +11,10 @@
 #include "config.h"
 #include "metrics.h"
 #include "metrics_http.h"
+#include "record_batch.h"
 #include "runtime.h"
 
 static const char *const stages[] = { "mail", "rcpt", "eom", NULL };
-static const char *const actions[] = { "continue", "reject", "tempfail", NULL };
 static const char *const caps[] = { "burst", "daily", NULL };
 static const char *const directions[] = { "outbound", "inbound", NULL };
 static const char *const report_kinds[] = { "dsn", "arf", "none", "unparsed", "other", NULL };
@@ -30,7 +30,8 @@ int
 milter_metrics_init(void)
 {
     static const double latency[] = { METRICS_LATENCY_BUCKETS };
-    metric_label_t decision_labels[] = { { "stage", stages }, { "action", actions }, { "reason", decide_reasons } };
+    static const double batch_sizes[] = { RECORD_BATCH_SIZE_BUCKETS };
+    metric_label_t decision_labels[] = { { "stage", stages }, { "action", decide_actions }, { "reason", decide_reasons } };
     metric_label_t backend_labels[] = { { "backend", metrics_backends }, { "call", metrics_backend_calls } };
     metric_label_t cap_labels[] = { { "cap", caps } };
     metric_label_t direction_labels[] = { { "direction", directions } };
@@ -56,12 +57,15 @@ milter_metrics_init(void)
                                  "Messages to an inbox whose content was read, by what it was: dsn (bounce), arf "
                                  "(complaint), none (ordinary mail), unparsed.",
                                  kind_labels, 1);
+    metric_t *batch = metrics_histogram(m, "postinbox_milter_record_batch_documents",
+                                        "End-of-message records written per PostgreSQL call (group commit).", NULL, 0,
+                                        batch_sizes, (int)(sizeof(batch_sizes) / sizeof(batch_sizes[0])));
     metric_t *info = metrics_gauge(m, "postinbox_milter_build_info", "Always 1; the version in a label.",
                                    version_labels, 1);
     metric_t *start = metrics_gauge(m, "postinbox_milter_process_start_time_seconds",
                                     "Start time of the process since the Unix epoch.", NULL, 0);
     if (mm.decisions == NULL || backend.seconds == NULL || backend.errors == NULL || mm.caps_hit == NULL ||
-        mm.recorded == NULL || mm.reports == NULL || info == NULL || start == NULL)
+        mm.recorded == NULL || mm.reports == NULL || batch == NULL || info == NULL || start == NULL)
         return -1;
     metric_set(info, METRIC_LABELS(PACKAGE_VERSION), 1);
     metric_set(start, NULL, (double)time(NULL));
@@ -73,6 +77,7 @@ milter_metrics_init(void)
     for (int i = 0; metrics_backends[i]; i++)
         metric_touch(backend.errors, METRIC_LABELS(metrics_backends[i], i == 0 ? "lookup" : "reserve"));
     runtime_set_backend_metrics(&backend);
+    record_batch_set_size_metric(batch);
     return 0;
 }
 
@@ -100,16 +105,10 @@ milter_metrics_stop(void)
     mm.server = NULL;
 }
 
-static const char *
-milter_metrics_action(const decision_t *d)
-{
-    return d->action == DECISION_CONTINUE ? "continue" : d->action == DECISION_REJECT ? "reject" : "tempfail";
-}
-
 void
 milter_metrics_decision(const char *stage, const decision_t *decision)
 {
-    metric_inc(mm.decisions, METRIC_LABELS(stage, milter_metrics_action(decision), decision->reason));
+    metric_inc(mm.decisions, METRIC_LABELS(stage, decide_action_word(decision), decision->reason));
 }
 
 void

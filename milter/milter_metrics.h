@@ -6,7 +6,8 @@
  * milter_metrics_report.
  * Every name starts with postinbox_milter_ (the table is in README.md).
  * init declares the families and hands the backend ones to lib/runtime/runtime,
- * so every store and limiter built later times its calls; start serves
+ * so every store and limiter built later times its calls (and the batch
+ * size histogram to lib/store/record_batch); start serves
  * them on metrics_listen.  The update functions are lock-free and safe
  * from any callback thread; before init they do nothing.  Logs nothing.
  */

@@ -15,7 +15,6 @@
 #include "runtime.h"
 
 static const char *const stages[] = { "mail", "rcpt", "eom", "other", NULL };
-static const char *const actions[] = { "continue", "reject", "tempfail", NULL };
 static const char *const attempt_outcomes[] = {
     "2xx", "3xx", "4xx", "5xx", "timeout", "ssrf_refused", "url_refused", "network_error", "other", NULL
 };
@@ -41,7 +40,7 @@ policyd_metrics_init(void)
     static const double lag[] = { 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 14400, 86400 };
     metric_label_t outcome_labels[] = { { "outcome", attempt_outcomes } };
     metric_label_t result_labels[] = { { "result", results } };
-    metric_label_t decision_labels[] = { { "stage", stages }, { "action", actions }, { "reason", decide_reasons } };
+    metric_label_t decision_labels[] = { { "stage", stages }, { "action", decide_actions }, { "reason", decide_reasons } };
     metric_label_t status_labels[] = { { "status", log_statuses } };
     metric_label_t backend_labels[] = { { "backend", metrics_backends }, { "call", metrics_backend_calls } };
     metric_label_t version_labels[] = { { "version", versions } };
@@ -181,10 +180,7 @@ policyd_metrics_attempt(int status, const char *error, long latency_ms, webhook_
 void
 policyd_metrics_policy_decision(const char *stage, const decision_t *decision)
 {
-    const char *action = decision->action == DECISION_CONTINUE ? "continue"
-                         : decision->action == DECISION_REJECT ? "reject"
-                                                               : "tempfail";
-    metric_inc(pm.decisions, METRIC_LABELS(stage, action, decision->reason));
+    metric_inc(pm.decisions, METRIC_LABELS(stage, decide_action_word(decision), decision->reason));
 }
 
 void

@@ -33,7 +33,7 @@ expect_violation "util including core" lib/util/log.c '#include "decide.h"'
 expect_violation "mail including net" lib/mail/send.c '#include "httpd.h"'
 expect_violation "a library including libmilter" lib/store/store.c '#include <libmilter/mfapi.h>'
 expect_violation "core including libpq" lib/core/decide.c '#include <libpq-fe.h>'
-expect_violation "policyd including the milter's session" policyd/policy_check.c '#include "session.h"'
+expect_violation "policyd including the milter's callbacks" policyd/policy_check.c '#include "callbacks.h"'
 expect_violation "two modules including each other" lib/util/clock.h '#include "log.h"' lib/util/log.h '#include "clock.h"'
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

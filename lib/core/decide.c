@@ -10,22 +10,23 @@
 #include <strings.h>
 #include <time.h>
 
-const char *const decide_reasons[] = {
-    /* decide_sender */
-    "inbound", "spoof", "null_sender", "not_an_inbox", "not_granted", "sender_disabled", "sender_suspended",
-    "sender_ok",
-    /* decide_recipient, decide_suppressed, decide_limit */
-    "unknown", "foreign", "disabled", "suspended", "active", "suppressed", "burst", "daily", "reserved",
-    /* decide_backend_error, decide_record_failed, decide_malformed */
-    "backend_error_accepted", "backend", "malformed",
-    /* milter/session.c */
-    "unchecked", "accepted",
-    /* policyd/policy_check.c */
-    "fits", "no_recipients", "charged", "already_charged", "not_our_stage",
-    "other", NULL
-};
+#define DECIDE_REASON_DEFINE(name) const char decide_reason_##name[] = #name;
+DECIDE_REASON_LIST(DECIDE_REASON_DEFINE)
+#undef DECIDE_REASON_DEFINE
 
-static void
+#define DECIDE_REASON_ITEM(name) decide_reason_##name,
+const char *const decide_reasons[] = { DECIDE_REASON_LIST(DECIDE_REASON_ITEM) "other", NULL };
+#undef DECIDE_REASON_ITEM
+
+const char *const decide_actions[] = { "continue", "reject", "tempfail", NULL };
+
+const char *
+decide_action_word(const decision_t *d)
+{
+    return decide_actions[d->action == DECISION_REJECT ? 1 : d->action == DECISION_TEMPFAIL ? 2 : 0];
+}
+
+void
 decide_continue(decision_t *out, const char *reason)
 {
     memset(out, 0, sizeof(*out));
@@ -54,28 +55,28 @@ decide_sender(const pi_config_t *cfg, int outbound, int authenticated, int sende
     reply_vars_t vars = { .inbox = sender_null ? "<>" : sender_address };
     if (!outbound) {
         if (sender->found && cfg->unauthenticated_managed_sender == SPOOF_REJECT)
-            decide_refuse(cfg, REPLY_SPOOF, "spoof", &vars, out);
+            decide_refuse(cfg, REPLY_SPOOF, REASON(spoof), &vars, out);
         else
-            decide_continue(out, "inbound");
+            decide_continue(out, REASON(inbound));
         return;
     }
     if (!sender->found) {
-        decide_refuse(cfg, REPLY_SENDER_NOT_GRANTED, sender_null ? "null_sender" : "not_an_inbox", &vars, out);
+        decide_refuse(cfg, REPLY_SENDER_NOT_GRANTED, sender_null ? REASON(null_sender) : REASON(not_an_inbox), &vars, out);
         return;
     }
     vars.inbox = sender->address;
     if (authenticated && sender->granted != 1) {
-        decide_refuse(cfg, REPLY_SENDER_NOT_GRANTED, "not_granted", &vars, out);
+        decide_refuse(cfg, REPLY_SENDER_NOT_GRANTED, REASON(not_granted), &vars, out);
         return;
     }
     if (sender->status != INBOX_ACTIVE) {
         vars.status = inbox_status_name(sender->status);
-        decide_refuse(cfg, REPLY_SENDER_INACTIVE, sender->status == INBOX_DISABLED ? "sender_disabled"
-                                                                                   : "sender_suspended",
+        decide_refuse(cfg, REPLY_SENDER_INACTIVE, sender->status == INBOX_DISABLED ? REASON(sender_disabled)
+                                                                                   : REASON(sender_suspended),
                       &vars, out);
         return;
     }
-    decide_continue(out, "sender_ok");
+    decide_continue(out, REASON(sender_ok));
 }
 
 void
@@ -86,22 +87,22 @@ decide_recipient(const pi_config_t *cfg, const inbox_lookup_t *rcpt, const char 
     if (!rcpt->found) {
         /* The sandbox domain is ours even before its first inbox exists. */
         if (rcpt->managed || strcasecmp(address_domain(rcpt_address), cfg->sandbox_domain) == 0)
-            decide_refuse(cfg, REPLY_RCPT_UNKNOWN, "unknown", &vars, out);
+            decide_refuse(cfg, REPLY_RCPT_UNKNOWN, REASON(unknown), &vars, out);
         else
-            decide_continue(out, "foreign");
+            decide_continue(out, REASON(foreign));
         return;
     }
     switch (rcpt->status) {
     case INBOX_DISABLED:
-        decide_refuse(cfg, REPLY_RCPT_DISABLED, "disabled", &vars, out);
+        decide_refuse(cfg, REPLY_RCPT_DISABLED, REASON(disabled), &vars, out);
         return;
     case INBOX_SUSPENDED:
-        decide_refuse(cfg, REPLY_RCPT_SUSPENDED, "suspended", &vars, out);
+        decide_refuse(cfg, REPLY_RCPT_SUSPENDED, REASON(suspended), &vars, out);
         return;
     case INBOX_ACTIVE:
         break;
     }
-    decide_continue(out, "active");
+    decide_continue(out, REASON(active));
 }
 
 void
@@ -116,7 +117,7 @@ decide_suppressed(const pi_config_t *cfg, const inbox_lookup_t *sender, const ch
         snprintf(reason, sizeof(reason), "complaint (%s)", sup->date);
     else
         snprintf(reason, sizeof(reason), "added by an administrator (%s)", sup->date);
-    decide_refuse(cfg, REPLY_RCPT_SUPPRESSED, "suppressed", &vars, out);
+    decide_refuse(cfg, REPLY_RCPT_SUPPRESSED, REASON(suppressed), &vars, out);
 }
 
 void
@@ -130,16 +131,16 @@ decide_limit(const pi_config_t *cfg, const inbox_lookup_t *sender, const limit_r
         vars.retry_seconds = (limit->retry_ms + 999) / 1000;
         if (vars.retry_seconds < 1)
             vars.retry_seconds = 1;
-        decide_refuse(cfg, REPLY_BURST, "burst", &vars, out);
+        decide_refuse(cfg, REPLY_BURST, REASON(burst), &vars, out);
     } else if (limit->verdict == LIMIT_DAILY) {
         time_t when = (time_t)limit->reset_epoch;
         struct tm tm;
         gmtime_r(&when, &tm);
         strftime(reset, sizeof(reset), "%Y-%m-%dT%H:%M:%SZ", &tm);
         vars.reset = reset;
-        decide_refuse(cfg, REPLY_DAILY, "daily", &vars, out);
+        decide_refuse(cfg, REPLY_DAILY, REASON(daily), &vars, out);
     } else {
-        decide_continue(out, "reserved");
+        decide_continue(out, REASON(reserved));
     }
 }
 
@@ -148,20 +149,20 @@ decide_backend_error(const pi_config_t *cfg, const char *address, decision_t *ou
 {
     reply_vars_t vars = { .inbox = address ? address : "" };
     if (cfg->on_backend_error == BACKEND_ERROR_ACCEPT)
-        decide_continue(out, "backend_error_accepted");
+        decide_continue(out, REASON(backend_error_accepted));
     else
-        decide_refuse(cfg, REPLY_BACKEND, "backend", &vars, out);
+        decide_refuse(cfg, REPLY_BACKEND, REASON(backend), &vars, out);
 }
 
 void
 decide_record_failed(const pi_config_t *cfg, const char *address, decision_t *out)
 {
     reply_vars_t vars = { .inbox = address ? address : "" };
-    decide_refuse(cfg, REPLY_BACKEND, "backend", &vars, out);
+    decide_refuse(cfg, REPLY_BACKEND, REASON(backend), &vars, out);
 }
 
 void
 decide_malformed(const pi_config_t *cfg, decision_t *out)
 {
-    decide_refuse(cfg, REPLY_MALFORMED, "malformed", NULL, out);
+    decide_refuse(cfg, REPLY_MALFORMED, REASON(malformed), NULL, out);
 }

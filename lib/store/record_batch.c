@@ -7,7 +7,9 @@
  * (its thread writes batches from the head of the queue until its own
  * entry is done, then hands the lead to the next queued entry) or DONE.
  * All state changes happen under the batch's lock, and a leader never
- * touches an entry after marking it DONE.
+ * touches an entry after marking it DONE.  A leader that gathers waits on
+ * the batch's own condition variable (monotonic clock), which an arrival
+ * signals only when it fills the batch.
  */
 #include "record_batch.h"
 
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "clock.h"
 
@@ -29,7 +32,9 @@ enum { ENTRY_QUEUED, ENTRY_LEAD, ENTRY_DONE };
 typedef struct entry {
     const char *doc;
     size_t len;
+    long long queued_us;
     long long deadline_us;
+    int close;              /* came within gather_us of the one before */
     int state;
     int rc;
     char err[256];
@@ -40,20 +45,41 @@ typedef struct entry {
 struct record_batch {
     store_t *store;
     int timeout_ms;
+    int gather_us;
     pthread_mutex_t lock;
+    pthread_cond_t gather;  /* the gathering leader waits here */
     entry_t *head, *tail;   /* queued entries, oldest first */
+    size_t queued, queued_bytes;
     int leading;            /* an entry is LEAD */
+    int gathering;          /* ...and it waits on gather */
+    size_t last_batch;      /* documents of the last call */
+    long long last_arrival_us;
 };
 
+/* Process-wide, set once at start-up (record_batch_set_size_metric). */
+static metric_t *record_batch_size_metric;
+
+void
+record_batch_set_size_metric(metric_t *size)
+{
+    record_batch_size_metric = size;
+}
+
 record_batch_t *
-record_batch_new(store_t *store, int timeout_ms)
+record_batch_new(store_t *store, int timeout_ms, int gather_us)
 {
     record_batch_t *rb = calloc(1, sizeof(*rb));
+    pthread_condattr_t attr;
     if (rb == NULL)
         return NULL;
     rb->store = store;
     rb->timeout_ms = timeout_ms > 0 ? timeout_ms : 1;
+    rb->gather_us = gather_us > 0 ? gather_us : 0;
     pthread_mutex_init(&rb->lock, NULL);
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&rb->gather, &attr);
+    pthread_condattr_destroy(&attr);
     return rb;
 }
 
@@ -62,6 +88,7 @@ record_batch_free(record_batch_t *rb)
 {
     if (rb == NULL)
         return;
+    pthread_cond_destroy(&rb->gather);
     pthread_mutex_destroy(&rb->lock);
     free(rb);
 }
@@ -178,7 +205,43 @@ record_batch_take(record_batch_t *rb, size_t *n)
     }
     if (rb->head == NULL)
         rb->tail = NULL;
+    rb->queued -= *n;
+    rb->queued_bytes -= bytes;
     return batch;
+}
+
+/* A batch is as big as it may get. */
+static int
+record_batch_full(const record_batch_t *rb)
+{
+    return rb->queued >= RECORD_BATCH_MAX_DOCS || rb->queued_bytes >= RECORD_BATCH_MAX_BYTES;
+}
+
+/* The leader, before it takes a batch (holding the lock): under load,
+ * waits until the oldest queued document has waited gather_us, the batch
+ * is full, or half of that document's time left has gone. */
+static void
+record_batch_gather(record_batch_t *rb)
+{
+    long long now, until, cap;
+    struct timespec ts;
+
+    if (rb->gather_us == 0 || rb->head == NULL)
+        return;
+    if (rb->last_batch <= 1 && rb->queued <= 1 && !rb->tail->close)
+        return;   /* idle: the last call carried one document, this one came alone */
+    now = clock_us();
+    until = rb->head->queued_us + rb->gather_us;
+    cap = now + (rb->head->deadline_us - now) / 2;
+    if (until > cap)
+        until = cap;
+    ts.tv_sec = (time_t)(until / 1000000);
+    ts.tv_nsec = (long)(until % 1000000) * 1000;
+    rb->gathering = 1;
+    while (!record_batch_full(rb) && clock_us() < until)
+        if (pthread_cond_timedwait(&rb->gather, &rb->lock, &ts) != 0)
+            break;
+    rb->gathering = 0;
 }
 
 int
@@ -186,14 +249,21 @@ record_batch_write(record_batch_t *rb, const char *doc, char *err, size_t errlen
 {
     entry_t me = { .doc = doc, .len = strlen(doc), .state = ENTRY_QUEUED };
 
-    me.deadline_us = clock_us() + (long long)rb->timeout_ms * 1000;
+    me.queued_us = clock_us();
+    me.deadline_us = me.queued_us + (long long)rb->timeout_ms * 1000;
     pthread_cond_init(&me.wake, NULL);
     pthread_mutex_lock(&rb->lock);
+    me.close = rb->gather_us > 0 && rb->last_arrival_us > 0 && me.queued_us - rb->last_arrival_us < rb->gather_us;
+    rb->last_arrival_us = me.queued_us;
     if (rb->tail)
         rb->tail->next = &me;
     else
         rb->head = &me;
     rb->tail = &me;
+    rb->queued++;
+    rb->queued_bytes += me.len;
+    if (rb->gathering && record_batch_full(rb))
+        pthread_cond_signal(&rb->gather);
     if (!rb->leading) {
         rb->leading = 1;
         me.state = ENTRY_LEAD;
@@ -203,9 +273,13 @@ record_batch_write(record_batch_t *rb, const char *doc, char *err, size_t errlen
 
     while (me.state == ENTRY_LEAD) {
         size_t n;
-        entry_t *batch = record_batch_take(rb, &n), *e = batch;
+        entry_t *batch, *e;
 
+        record_batch_gather(rb);
+        batch = e = record_batch_take(rb, &n);
+        rb->last_batch = n;
         pthread_mutex_unlock(&rb->lock);
+        metric_observe(record_batch_size_metric, NULL, (double)n);
         batch_write(rb, batch, n);
         pthread_mutex_lock(&rb->lock);
         for (size_t i = 0; i < n; i++) {

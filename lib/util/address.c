@@ -1,20 +1,83 @@
 /*
  * address.c -- envelope address normalisation.  See address.h.
  * Deliberately strict: anything a mail admin would not call an address
- * (controls, spaces outside quotes, missing parts, over-long parts, bytes
- * >= 0x80 in the domain) is ADDRESS_MALFORMED; the milter then leaves
- * the decision to Postfix's own checks or refuses it cleanly.
+ * (controls, spaces outside quotes, missing parts, over-long parts, more
+ * than one '@' outside quotes, a domain that is neither LDH labels nor an
+ * address literal, bytes >= 0x80 in the domain) is ADDRESS_MALFORMED; the
+ * milter then refuses it cleanly.  What is kept is canonical, as Postfix
+ * logs it: quotes and backslashes that are not needed are gone, so
+ * "agent--demo"@d, agent\-\-demo@d and agent--demo@d are one address.
  */
 #include "address.h"
 
 #include <ctype.h>
 #include <string.h>
 
+/* A character of an RFC 5322 atom (8-bit clean, as Postfix): printable,
+ * not a space and not one of the specials. */
+static int
+address_atom_char(unsigned char c)
+{
+    return c > 0x20 && c != 0x7f && strchr("()<>@,;:\\\".[]", c) == NULL;
+}
+
+/* Whether local (len bytes, unquoted) is a dot-atom: atoms separated by
+ * single dots, so it needs no quotes. */
+static int
+address_dot_atom(const char *local, size_t len)
+{
+    if (len == 0 || local[0] == '.' || local[len - 1] == '.')
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)local[i];
+        if (c == '.' ? local[i + 1] == '.' : !address_atom_char(c))
+            return 0;
+    }
+    return 1;
+}
+
+/* The domain part: LDH labels of 1-63 characters (no leading or trailing
+ * hyphen) separated by single dots, or an address literal "[...]" of
+ * letters, digits, '.', ':' and '-'.  Lower-cased into out. */
+static int
+address_domain_ok(const char *in, size_t len, char *out)
+{
+    if (len == 0 || len > 253)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        out[i] = (char)tolower((unsigned char)in[i]);
+    if (in[0] == '[') {
+        if (len < 3 || in[len - 1] != ']')
+            return 0;
+        for (size_t i = 1; i + 1 < len; i++) {
+            unsigned char c = (unsigned char)in[i];
+            if (!(isalnum(c) || c == '.' || c == ':' || c == '-'))
+                return 0;
+        }
+        return 1;
+    }
+    size_t label = 0;
+    for (size_t i = 0; i <= len; i++) {
+        unsigned char c = i < len ? (unsigned char)in[i] : '.';
+        if (c == '.') {
+            if (label == 0 || label > 63 || in[i - 1] == '-' || in[i - label] == '-')
+                return 0;
+            label = 0;
+        } else if (isalnum(c) || c == '-') {
+            label++;
+        } else {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 address_status_t
 address_normalize(const char *in, char *out, size_t outlen)
 {
-    size_t len, start = 0, at = 0, n;
-    int quoted = 0;
+    size_t len, start = 0, at = 0, n, o = 0, local_len = 0;
+    char local[ADDRESS_MAX + 1];
+    int ats = 0;
 
     if (outlen < ADDRESS_MAX + 1 || in == NULL)
         return ADDRESS_MALFORMED;
@@ -40,29 +103,62 @@ address_normalize(const char *in, char *out, size_t outlen)
     n = len > start ? len - start : 0;
     if (n == 0)
         return ADDRESS_NULL_SENDER;
-    if (n > ADDRESS_MAX)
+    if (n > 2 * ADDRESS_MAX)
         return ADDRESS_MALFORMED;
+    in += start;
+    /* The local part as Postfix reads it: quoted strings and backslash
+     * escapes are taken apart ("agent--demo" and agent\-\-demo are both
+     * agent--demo); exactly one '@' outside quotes ends it. */
     for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)in[start + i];
+        unsigned char c = (unsigned char)in[i];
         if (c == '"') {
-            quoted = !quoted;
-        } else if (c < 0x20 || c == 0x7f || ((c == ' ' || c == '<' || c == '>') && !quoted)) {
-            goto malformed; /* out holds a partial copy: clear it */
-        } else if (c == '@' && !quoted) {
-            at = i;
+            for (i++; i < n && in[i] != '"'; i++) {
+                if (in[i] == '\\' && i + 1 < n)
+                    i++;
+                if ((unsigned char)in[i] < 0x20 || in[i] == 0x7f || local_len >= ADDRESS_MAX)
+                    return ADDRESS_MALFORMED;
+                local[local_len++] = in[i];
+            }
+            if (i == n)
+                return ADDRESS_MALFORMED; /* unterminated quote */
+            continue;
         }
-        out[i] = (char)tolower(c);
+        if (c == '@') {
+            ats++;
+            at = i;
+            continue;
+        }
+        if (ats > 0)
+            continue; /* the domain, checked below */
+        if (c == '\\' && i + 1 < n)
+            c = (unsigned char)in[++i];
+        else if (c == ' ' || c == '<' || c == '>' || c == '\\')
+            return ADDRESS_MALFORMED;
+        if (c < 0x20 || c == 0x7f || local_len >= ADDRESS_MAX)
+            return ADDRESS_MALFORMED;
+        local[local_len++] = (char)c;
     }
-    out[n] = '\0';
-    if (quoted || at == 0 || at == n - 1 || n - at - 1 > 253 || at > 64)
-        goto malformed;
-    for (size_t i = at + 1; i < n; i++) {
-        unsigned char c = (unsigned char)out[i];
-        if (!(isalnum(c) || c == '-' || c == '.' || c == '[' || c == ']' || c == ':'))
-            goto malformed;
+    if (ats != 1 || local_len == 0 || memchr(in + at + 1, '"', n - at - 1) != NULL)
+        return ADDRESS_MALFORMED;
+    /* The canonical form: the local part quoted only when it must be. */
+    int quote = !address_dot_atom(local, local_len);
+    if (quote)
+        out[o++] = '"';
+    for (size_t i = 0; i < local_len; i++) {
+        if (o + 3 > 64 + 2)
+            goto malformed; /* longer than a local part may be */
+        if (quote && (local[i] == '"' || local[i] == '\\'))
+            out[o++] = '\\';
+        out[o++] = (char)tolower((unsigned char)local[i]);
     }
-    if (out[at + 1] == '.' || out[n - 1] == '.' || strstr(out + at, ".."))
+    if (quote)
+        out[o++] = '"';
+    if (o > 64 || o + 1 + (n - at - 1) > ADDRESS_MAX)
         goto malformed;
+    out[o++] = '@';
+    if (!address_domain_ok(in + at + 1, n - at - 1, out + o))
+        goto malformed;
+    out[o + n - at - 1] = '\0';
     return ADDRESS_OK;
 malformed:
     out[0] = '\0';

@@ -2,9 +2,12 @@
  * address.h -- envelope addresses as Postfix hands them to a milter.
  *
  * Public: address_normalize, address_domain.
- * Strips the angle brackets and ESMTP leftovers, refuses what is not a
- * plain local@domain (or the null sender), and lower-cases the result,
- * since inbox addresses are matched case-insensitively.  Logs nothing.
+ * Strips the angle brackets and a source route, refuses what is not one
+ * local@domain (or the null sender), and gives the canonical form: the
+ * local part unquoted and unescaped, then quoted again only where RFC 5321
+ * needs it (as Postfix does), the whole lower-cased, since inbox addresses
+ * are matched case-insensitively.  Every door looks up this form, so no
+ * spelling of an inbox's address escapes its checks.  Logs nothing.
  */
 #ifndef POSTINBOX_ADDRESS_H
 #define POSTINBOX_ADDRESS_H
@@ -15,8 +18,9 @@
 
 typedef enum { ADDRESS_OK = 0, ADDRESS_NULL_SENDER, ADDRESS_MALFORMED } address_status_t;
 
-/* Normalises "<Foo@Example.COM>" to "foo@example.com" in out (at least
- * ADDRESS_MAX + 1 bytes).  "<>" gives ADDRESS_NULL_SENDER and "". */
+/* Normalises "<Foo@Example.COM>" (or "<\"Foo\"@Example.COM>") to
+ * "foo@example.com" in out (at least ADDRESS_MAX + 1 bytes).  "<>" gives
+ * ADDRESS_NULL_SENDER and "". */
 address_status_t address_normalize(const char *in, char *out, size_t outlen);
 /* The part after the last '@' of a normalised address. */
 const char *address_domain(const char *normalized);

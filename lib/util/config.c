@@ -39,6 +39,9 @@ static const config_key_t config_table[] = {
       "clients whose unauthenticated mail is outbound (CIDR list)" },
     { "backend_timeout_ms", CT_INT, "2000", 20, 25000, { 0 }, OFF(backend_timeout_ms),
       "deadline of each PostgreSQL or Redis call, well under Postfix's milter timeouts" },
+    { "record_gather_us", CT_INT, "1000", 0, 10000, { 0 }, OFF(record_gather_us),
+      "under load, gather end-of-message records this many microseconds into one PostgreSQL call (0: only "
+      "those that queue while a call is in flight); an idle milter never waits" },
     { "backend_pool_size", CT_INT, "16", 1, 512, { 0 }, OFF(backend_pool_size),
       "connections per backend kept by each process" },
     { "on_backend_error", CT_ENUM, "tempfail", 0, 0, { "tempfail", "accept" }, OFF(on_backend_error),

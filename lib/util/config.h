@@ -36,6 +36,7 @@ typedef struct pi_config {
     char *sandbox_domain;
     cidr_list_t *trusted_networks;
     int backend_timeout_ms;         /* deadline of every backend call */
+    int record_gather_us;           /* group commit's gather window (lib/store/record_batch) */
     int backend_pool_size;          /* connections per backend per process */
     backend_error_policy_t on_backend_error;
     spoof_policy_t unauthenticated_managed_sender;

@@ -1,9 +1,24 @@
 # shellcheck shell=bash
 #
 # tests/integration/common.sh -- the postinbox fixture on top of
-# services.sh: config file, schema, milter processes, provisioning.
+# services.sh: config file, schema, milter and policyd processes,
+# provisioning.  Every script starts its services with pi_setup (pi_init
+# first when it needs more free ports for its config lines).
 #
-#   pi_setup                 PostgreSQL + Redis + schema + milter + Postfix
+#   pi_require [OPTS]        SKIP (exit 77) unless root, the tools and binaries OPTS need are there
+#   pi_init [OPTS]           pi_require + svc_init, once (pi_setup calls it)
+#   pi_setup [OPTS] [LINES]  PostgreSQL + Redis + schema + milter + Postfix, the
+#                            config with LINES; OPTS leave parts out or add one:
+#                              --no-milter   no postinbox-milter (Postfix without smtpd_milters)
+#                              --no-postfix  no Postfix (and no SASL users)
+#                              --no-redis    no Redis ($PI_REDIS names a port nobody listens on)
+#                              --no-migrate  an empty database (the script migrates)
+#                              --policyd     postinbox-policyd started after the schema
+#                              --policy      the policy service as the front door instead of
+#                                            the milter: policy_listen on $POLICY_PORT in every
+#                                            config pi_write_conf writes, policyd started,
+#                                            Postfix with check_policy_service $PI_POLICY in
+#                                            smtpd_recipient_ and smtpd_end_of_data_restrictions
 #   pi_write_conf [LINES]    writes $PI_CONF (extra "key = value" lines appended)
 #   pi_ctl ARGS...           postinboxctl -c $PI_CONF ARGS...
 #   pi_start_milter [PORT] [CONF]   a milter process; waits for its socket
@@ -15,8 +30,11 @@
 #   json_get FIELD           reads JSON on stdin, prints FIELD (a.b.0.c paths)
 #   send_many N PAR FROM     N messages from FROM (SASL as in $AUTH), PAR at a time
 #   pi_require_follower      SKIP unless postinbox-policyd and smtp-sink are there
-#   pi_start_policyd [CONF]  postinbox-policyd -f, log in $SVC_DIR/policyd.log, pid in $PD
-#   pi_stop_policyd          SIGTERM it (SIGKILL after 10 s)
+#   pi_start_policyd [CONF] [LOG]  postinbox-policyd -f (log $SVC_DIR/policyd.log), pid in $PD;
+#                            waits (5 s at most) for the sockets of CONF's policy_listen,
+#                            api_listen and policyd_metrics_listen, else 0.5 s; fails (the
+#                            log's tail on stderr) if it is not up by then
+#   pi_stop_policyd [PID]    SIGTERM it (default $PD; SIGKILL after 10 s), reaps it
 #   pi_ms_behind SQL CMD...  CMD run while SQL's transaction stays open 2 s; prints CMD's ms
 #
 # BUILDDIR (default: the source tree) locates the binaries.
@@ -34,15 +52,38 @@ SANDBOX=sandbox.test
 
 # Integration tests need root (PostgreSQL and Postfix run as their own
 # users) and the service binaries; automake counts exit 77 as SKIP.
+# pi_require [OPTS]: the pi_setup options say what is needed (--no-postfix:
+# no postfix, --no-milter: no milter binary, --policy/--policyd: policyd).
 pi_require() {
-    if [ "$(id -u)" != 0 ] || ! command -v postfix >/dev/null || ! command -v redis-server >/dev/null; then
+    local postfix=1 milter=1 policyd=0 missing=
+    while [ $# -gt 0 ]; do
+        case $1 in
+            --no-postfix) postfix=0 ;;
+            --no-milter) milter=0 ;;
+            --policy | --policyd) policyd=1 ;;
+        esac
+        shift
+    done
+    if [ "$(id -u)" != 0 ] || ! command -v redis-server >/dev/null ||
+        { [ $postfix = 1 ] && ! command -v postfix >/dev/null; }; then
         echo "SKIP: integration tests need root, postfix and redis-server (scripts/install-deps.sh)"
         exit 77
     fi
-    if [ ! -x "$PI_MILTER" ] || [ ! -x "$PI_CTL" ]; then
-        echo "SKIP: build first (missing $PI_MILTER or $PI_CTL)"
+    [ -x "$PI_CTL" ] || missing="$missing $PI_CTL"
+    [ $milter = 0 ] || [ -x "$PI_MILTER" ] || missing="$missing $PI_MILTER"
+    [ $policyd = 0 ] || [ -x "$PI_POLICYD" ] || missing="$missing $PI_POLICYD"
+    if [ -n "$missing" ]; then
+        echo "SKIP: build first (missing$missing)"
         exit 77
     fi
+}
+
+# pi_init [OPTS]: pi_require and svc_init ($SVC_DIR, the ports), once.
+pi_init() {
+    [ -n "${PI_INITED-}" ] && return 0
+    pi_require "$@"
+    svc_init || exit 1
+    PI_INITED=1
 }
 
 pi_write_conf() {
@@ -55,6 +96,7 @@ pi_write_conf() {
         echo "sandbox_domain = $SANDBOX"
         echo "backend_timeout_ms = 1000"
         echo "log_level = info"
+        [ -z "${PI_POLICY_LISTEN-}" ] || echo "policy_listen = $PI_POLICY_LISTEN"
         for line in "$@"; do echo "$line"; done
     } > "$PI_CONF"
     export PI_CONF
@@ -111,16 +153,53 @@ pi_stop_milter() {
 }
 
 pi_setup() {
-    pi_require
-    svc_init || exit 1
+    local milter=1 postfix=1 redis=1 migrate=1 policyd=0 policy=0 opts=()
+    while [ $# -gt 0 ]; do
+        case $1 in
+            --no-milter) milter=0 ;;
+            --no-postfix) postfix=0 ;;
+            --no-redis) redis=0 ;;
+            --no-migrate) migrate=0 ;;
+            --policyd) policyd=1 ;;
+            --policy) policy=1 policyd=1 milter=0 ;;
+            --) shift; break ;;
+            --*) echo "pi_setup: unknown option $1" >&2; exit 1 ;;
+            *) break ;;
+        esac
+        opts+=("$1")
+        shift
+    done
+    [ $milter = 1 ] || opts+=(--no-milter)
+    pi_init "${opts[@]}"
     svc_start_pg || exit 1
-    svc_start_redis || exit 1
+    if [ $redis = 1 ]; then
+        svc_start_redis || exit 1
+    else
+        export PI_REDIS=127.0.0.1:$REDIS_PORT
+    fi
+    if [ $policy = 1 ]; then
+        PI_POLICY_LISTEN=127.0.0.1:$POLICY_PORT
+        export PI_POLICY="inet:$PI_POLICY_LISTEN"
+    fi
     pi_write_conf "$@"
-    pi_ctl migrate >/dev/null || { echo "migrate failed" >&2; exit 1; }
-    pi_start_milter || exit 1
+    if [ $migrate = 1 ]; then
+        pi_ctl migrate >/dev/null || { echo "migrate failed" >&2; exit 1; }
+    fi
+    if [ $milter = 1 ]; then pi_start_milter || exit 1; fi
+    if [ $policyd = 1 ]; then pi_start_policyd || exit 1; fi
+    [ $postfix = 1 ] || return 0
     svc_add_sasl_user alice example.test secret
     svc_add_sasl_user mallory example.test secret
-    svc_start_postfix || exit 1
+    if [ $milter = 1 ]; then
+        svc_start_postfix || exit 1
+    else
+        svc_start_postfix "" || exit 1
+    fi
+    if [ $policy = 1 ]; then
+        svc_postconf -e "smtpd_recipient_restrictions = check_policy_service $PI_POLICY, permit" \
+            "smtpd_end_of_data_restrictions = check_policy_service $PI_POLICY"
+        svc_postfix_reload || exit 1
+    fi
 }
 
 json_get() {
@@ -191,17 +270,43 @@ pi_require_follower() {
 }
 
 pi_start_policyd() {
-    "$PI_POLICYD" -c "${1:-$PI_CONF}" -f >>"$SVC_DIR/policyd.log" 2>&1 &
+    local conf=${1:-$PI_CONF} log=${2:-$SVC_DIR/policyd.log} specs spec up
+    specs=$(sed -n 's/^\(policy\|api\|policyd_metrics\)_listen = //p' "$conf")
+    "$PI_POLICYD" -c "$conf" -f >>"$log" 2>&1 &
     PD=$!
     svc_register_pid "$PD"
-    sleep 0.5
+    if [ -z "$specs" ]; then
+        sleep 0.5
+        _svc_alive "$PD" && return 0
+    else
+        for _ in $(seq 1 100); do
+            up=1
+            for spec in $specs; do
+                if [[ $spec == unix:* ]]; then
+                    [ -S "${spec#unix:}" ] || up=0
+                else
+                    _svc_port_open "${spec##*:}" || up=0
+                fi
+            done
+            [ $up = 1 ] && return 0
+            _svc_alive "$PD" || break
+            sleep 0.05
+        done
+    fi
+    echo "postinbox-policyd did not start ($log):" >&2
+    tail -n 20 "$log" >&2
+    return 1
 }
 
 pi_stop_policyd() {
-    [ -n "${PD:-}" ] || return 0
-    kill "$PD" 2>/dev/null
-    for _ in $(seq 1 100); do kill -0 "$PD" 2>/dev/null || return 0; sleep 0.1; done
-    kill -9 "$PD" 2>/dev/null
+    local pid=${1:-${PD:-}}
+    [ -n "$pid" ] || return 0
+    kill -TERM "$pid" 2>/dev/null
+    if ! _svc_wait_gone 10 "$pid"; then
+        echo "postinbox-policyd $pid ignored SIGTERM for 10 s" >&2
+        kill -KILL "$pid" 2>/dev/null
+    fi
+    wait "$pid" 2>/dev/null
     return 0
 }
 

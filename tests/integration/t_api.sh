@@ -6,15 +6,11 @@
 # sends, status changes with their audit rows and events, delete and purge.
 set -u
 . "$(dirname "$0")/common.sh"
-if ! command -v curl >/dev/null || [ ! -x "$PI_POLICYD" ]; then
-    echo "SKIP: needs curl and $PI_POLICYD"
-    exit 77
-fi
+command -v curl >/dev/null || { echo "SKIP: needs curl"; exit 77; }
+pi_init --policyd
 API_PORT=$(_svc_pick_ports 1) || exit 1
-pi_setup "api_listen = 127.0.0.1:$API_PORT" "api_max_body = 1048576"
+pi_setup --policyd "api_listen = 127.0.0.1:$API_PORT" "api_max_body = 1048576"
 API=http://127.0.0.1:$API_PORT
-pi_start_policyd
-for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$API_PORT") 2>/dev/null && break; sleep 0.1; done
 
 # api METHOD PATH KEY [BODY [CONTENT-TYPE]]: prints "STATUS BODY" (one line).
 api() {

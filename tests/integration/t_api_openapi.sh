@@ -6,18 +6,9 @@
 # Needs PostgreSQL and Redis, no Postfix.
 set -u
 . "$(dirname "$0")/common.sh"
-if [ "$(id -u)" != 0 ] || ! command -v redis-server >/dev/null || [ ! -x "$PI_POLICYD" ] || [ ! -x "$PI_CTL" ]; then
-    echo "SKIP: needs root, redis-server and the built binaries"
-    exit 77
-fi
+pi_init --no-postfix --no-milter --policyd
 API_PORT=$(_svc_pick_ports 1) || exit 1
-svc_init || exit 1
-svc_start_pg || exit 1
-svc_start_redis || exit 1
-pi_write_conf "api_listen = 127.0.0.1:$API_PORT"
-pi_ctl migrate >/dev/null || exit 1
-pi_start_policyd
-for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$API_PORT") 2>/dev/null && break; sleep 0.1; done
+pi_setup --no-postfix --no-milter --policyd "api_listen = 127.0.0.1:$API_PORT"
 
 A=$(pi_account "Acme" acme)
 read -r I1 _ <<<"$(pi_inbox "$A" one)"

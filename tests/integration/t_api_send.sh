@@ -8,16 +8,12 @@
 # inbox key cannot send as another inbox.
 set -u
 . "$(dirname "$0")/common.sh"
-if ! command -v curl >/dev/null || [ ! -x "$PI_POLICYD" ]; then
-    echo "SKIP: needs curl and $PI_POLICYD"
-    exit 77
-fi
+command -v curl >/dev/null || { echo "SKIP: needs curl"; exit 77; }
+pi_init --policyd
 API_PORT=$(_svc_pick_ports 1) || exit 1
-pi_setup "trusted_networks = 127.0.0.0/8"
-pi_write_conf "trusted_networks = 127.0.0.0/8" "api_listen = 127.0.0.1:$API_PORT" \
+# The milter does not read the api_ keys.
+pi_setup --policyd "trusted_networks = 127.0.0.0/8" "api_listen = 127.0.0.1:$API_PORT" \
     "api_submission = 127.0.0.1:$SMTP_PORT" "api_submission_timeout = 10s"
-pi_start_policyd
-for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$API_PORT") 2>/dev/null && break; sleep 0.1; done
 API=http://127.0.0.1:$API_PORT
 
 A=$(pi_account "Acme" acme)

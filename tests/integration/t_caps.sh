@@ -58,9 +58,9 @@ t_eq "two milters, one Redis: 10 records" 10 \
 # Each milter served its 20 sessions: 20 RCPT decisions for the inbox in
 # each log.  (Which of them won the 10 sends is up to the scheduler.)
 t_eq "two milters: the first decided its 20 RCPTs" 20 \
-    "$(grep -c "stage=rcpt direction=outbound rcpt=<m[0-9]*@remote.test> inbox=$RACE2 " "$(pi_milter_log)")"
+    "$(grep -c "stage=rcpt direction=outbound sender=<$RACE2>.* rcpt=<m[0-9]*@remote.test> inbox=$RACE2 " "$(pi_milter_log)")"
 t_eq "two milters: the second decided its 20 RCPTs" 20 \
-    "$(grep -c "stage=rcpt direction=outbound rcpt=<m[0-9]*@remote.test> inbox=$RACE2 " "$(pi_milter_log "$MILTER2_PORT")")"
+    "$(grep -c "stage=rcpt direction=outbound sender=<$RACE2>.* rcpt=<m[0-9]*@remote.test> inbox=$RACE2 " "$(pi_milter_log "$MILTER2_PORT")")"
 
 # Transactions that never finish charge nothing.
 r=$(smtp_send "${AUTH[@]}" --from "$ABORT" --to q1@remote.test,q2@remote.test --quit-after RCPT)

@@ -11,19 +11,7 @@ if [ -f "$here/common.sh" ]; then
 else
     . "$here/../tests/integration/common.sh"
 fi
-
-if [ "$(id -u)" != 0 ] || ! command -v redis-server >/dev/null; then
-    echo "SKIP: needs root and redis-server (scripts/install-deps.sh)"
-    exit 77
-fi
-if [ ! -x "$PI_CTL" ]; then
-    echo "SKIP: build first (missing $PI_CTL)"
-    exit 77
-fi
-svc_init || exit 1
-svc_start_pg || exit 1
-svc_start_redis || exit 1
-pi_write_conf
+pi_setup --no-postfix --no-milter --no-migrate
 
 # ctl_rc ARGS...: exit status only
 ctl_rc() {
@@ -32,12 +20,15 @@ ctl_rc() {
 }
 
 # --- migrate --------------------------------------------------------------
-# Every numbered migration in sql/, in order.
-MIGRATIONS=$(cd "$PI_SRCDIR/sql" && ls [0-9]*.sql | sed 's/\.sql$//')
+# Every migration of sql/migrations, in order, then every definition file
+# of sql/functions, in name order.
+MIGRATIONS=$(cd "$PI_SRCDIR/sql/migrations" && ls [0-9]*.sql | sed 's/\.sql$//')
+DEFINITIONS=$(cd "$PI_SRCDIR/sql/functions" && ls ./*.sql | sed 's|^\./||; s/\.sql$//')
 LAST_VERSION=$(echo "$MIGRATIONS" | tail -n 1 | sed 's/_.*//; s/^0*//')
-t_eq "migrate on an empty database" "$(echo "$MIGRATIONS" | sed 's/^/applied /')" "$(pi_ctl migrate)"
+t_eq "migrate on an empty database" "$(echo "$MIGRATIONS" | sed 's/^/applied /')
+$(echo "$DEFINITIONS" | sed 's|^|applied functions/|')" "$(pi_ctl migrate)"
 t_eq "migrate again is a no-op" "schema up to date" "$(pi_ctl migrate)"
-t_eq "migrate --json" "{\"applied\": [], \"version\": $LAST_VERSION}" \
+t_eq "migrate --json" "{\"applied\": [], \"definitions\": [], \"version\": $LAST_VERSION}" \
     "$(pi_ctl --json migrate | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)))')"
 svc_psql "CREATE DATABASE race" >/dev/null
 sed "s/dbname=postinbox/dbname=race/" "$PI_CONF" > "$SVC_DIR/race.conf"
@@ -47,6 +38,9 @@ wait "${pids[@]}"
 t_eq "5 concurrent migrates apply each migration once" "$(echo "$MIGRATIONS" | wc -l)" \
     "$("$(_svc_pg_bindir)/psql" -At -X -h 127.0.0.1 -p "$PG_PORT" -U postgres -d race \
         -c 'SELECT count(*) FROM postinbox.schema_migration')"
+t_eq "5 concurrent migrates record each definition file once" "$(echo "$DEFINITIONS" | wc -l)" \
+    "$("$(_svc_pg_bindir)/psql" -At -X -h 127.0.0.1 -p "$PG_PORT" -U postgres -d race \
+        -c 'SELECT count(*) FROM postinbox.schema_definition')"
 
 # --- accounts and domains -------------------------------------------------
 out=$(pi_ctl account create --name "O'Brien; DROP TABLE account" --short-id acme)

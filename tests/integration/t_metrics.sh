@@ -12,21 +12,11 @@
 set -u
 . "$(dirname "$0")/common.sh"
 
-pi_require
-if [ ! -x "$PI_POLICYD" ]; then
-    echo "SKIP: build first (missing $PI_POLICYD)"
-    exit 77
-fi
 RECEIVER=$PI_TESTDIR/../webhook_receiver.py
-
-# Two more free ports (svc_init has not run yet: pick after it, below).
-pi_setup_with_metrics() {
-    svc_init || exit 1
-    read -r MPORT PPORT <<<"$(_svc_pick_ports 2)"
-    svc_init() { return 0; }   # pi_setup must keep the directory and ports just chosen
-    pi_setup "metrics_listen = 127.0.0.1:$MPORT" "foreign_domain_cache = 0"
-}
-pi_setup_with_metrics
+# Two more free ports for the metrics listeners.
+pi_init --policyd
+read -r MPORT PPORT <<<"$(_svc_pick_ports 2)"
+pi_setup "metrics_listen = 127.0.0.1:$MPORT" "foreign_domain_cache = 0"
 MAILLOG=$(svc_maillog)
 pi_write_conf "metrics_listen = 127.0.0.1:$MPORT" "foreign_domain_cache = 0" \
     "policyd_metrics_listen = 127.0.0.1:$PPORT" "policy_listen = 127.0.0.1:$POLICY_PORT" \
@@ -140,7 +130,6 @@ svc_psql "INSERT INTO postinbox.webhook_endpoint (account_id, inbox_id, url, sec
 
 pi_start_policyd
 for _ in $(seq 1 50); do grep -q "following the Postfix log" "$SVC_DIR/policyd.log" && break; sleep 0.1; done
-for _ in $(seq 1 50); do _svc_port_open "$PPORT" && break; sleep 0.1; done
 LOG_START=$(wc -l < "$MAILLOG")
 
 # --- milter traffic ------------------------------------------------------------------

@@ -8,25 +8,15 @@
 set -u
 . "$(dirname "$0")/common.sh"
 
-PI_POLICYD=${PI_POLICYD:-$BUILDDIR/policyd/postinbox-policyd}
-pi_require
-if [ ! -x "$PI_POLICYD" ]; then
-    echo "SKIP: build first (missing $PI_POLICYD)"
-    exit 77
-fi
-svc_init || exit 1
-svc_start_pg || exit 1
-export PI_REDIS=127.0.0.1:$REDIS_PORT    # never used by policyd's webhooks
+WEBHOOK_CONF=("webhook_allow_networks = 127.0.0.0/8" "webhook_allow_http = yes"
+    "webhook_poll_interval = 1s" "webhook_retry_schedule = 0s,1s,1s")
+write_conf() { pi_write_conf "${WEBHOOK_CONF[@]}" "$@"; }
+pi_require --no-postfix --no-milter --policyd
+# No Redis: policyd's webhooks never use it.
+pi_setup --no-postfix --no-milter --no-redis "${WEBHOOK_CONF[@]}" "webhook_timeout = 20s"
 SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 LOG=$SVC_DIR/policyd.log
 HOOKS=$SVC_DIR/hooks.jsonl
-
-write_conf() {
-    pi_write_conf "webhook_allow_networks = 127.0.0.0/8" "webhook_allow_http = yes" \
-        "webhook_poll_interval = 1s" "webhook_retry_schedule = 0s,1s,1s" "$@"
-}
-write_conf "webhook_timeout = 20s"
-pi_ctl migrate >/dev/null || { echo "migrate failed" >&2; exit 1; }
 
 # The receiver: /ok answers 200; /hang sleeps 30 s unless $SVC_DIR/hang.off
 # exists.  One JSON line per request, with its own signature check.
@@ -81,12 +71,6 @@ delivery() {  # delivery EVENT PATH: status|attempts|leased|due of its delivery 
                 FROM postinbox.webhook_delivery d JOIN postinbox.webhook_endpoint w ON w.id = d.endpoint_id
                WHERE d.event_id = '$1' AND w.url LIKE '%$2'"
 }
-start_policyd() {
-    "$PI_POLICYD" -c "$PI_CONF" -f >>"$LOG" 2>&1 &
-    PD=$!
-    svc_register_pid "$PD"
-    sleep 0.5
-}
 svc_on_exit() {
     [ "${T_FAILED:-0}" != 0 ] && [ -f "$LOG" ] && { echo "---- $LOG" >&2; tail -40 "$LOG" >&2; }
     return 0
@@ -101,7 +85,7 @@ out=$("$PI_POLICYD" -c "$SVC_DIR/bad.conf" -t 2>&1)
 t_match "-t refuses a bad value, naming the key" "^1 .*webhook_batch_size" "$? $out"
 
 # ---- one signed delivery -------------------------------------------------------------
-start_policyd
+pi_start_policyd
 ID=$(event first)
 if arrived "$ID" 5; then t_ok "an event arrives"; else t_fail "an event arrives"; fi
 t_eq "it is signed with the endpoint's secret" 1 "$(grep -c "\"id\": \"$ID\".*\"sig_ok\": true" "$HOOKS")"
@@ -151,7 +135,7 @@ t_match "SIGTERM: the release is logged" "released 1 leases" "$(cat "$LOG")"
 
 # ---- kill -9 with a request under way: the lease runs out, the event arrives -------------
 write_conf "webhook_timeout = 5s"
-start_policyd
+pi_start_policyd
 sleep 1
 t_eq "after restart the released delivery is claimed again at once" "pending|0|t|t" "$(delivery "$ID" /hang)"
 kill -KILL "$PD"
@@ -159,7 +143,7 @@ wait "$PD" 2>/dev/null
 t_eq "kill -9: the delivery keeps its lease" "pending|0|t" "$(delivery "$ID" /hang | cut -d'|' -f1-3)"
 touch "$SVC_DIR/hang.off"
 write_conf "webhook_timeout = 2s"
-start_policyd
+pi_start_policyd
 # The dead daemon's lease: 5 s + 2 s + 2 x 1 s backend_timeout.
 if arrived "$ID" 20 /hang; then t_ok "kill -9: the event arrives once the lease ran out"; else t_fail "kill -9: the event arrives once the lease ran out"; fi
 sleep 0.5

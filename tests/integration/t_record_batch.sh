@@ -9,12 +9,7 @@
 # mail through both paths.)
 set -u
 . "$(dirname "$0")/common.sh"
-pi_require
-svc_init || exit 1
-svc_start_pg || exit 1
-svc_start_redis || exit 1
-pi_write_conf
-pi_ctl migrate >/dev/null || { echo "migrate failed" >&2; exit 1; }
+pi_setup --no-postfix --no-milter
 
 A=$(pi_account "Acme" acme)
 read -r BOB_ID BOB <<<"$(pi_inbox "$A" bob)"

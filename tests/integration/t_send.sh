@@ -8,10 +8,9 @@
 # outbound from the inbox.  Bad input is refused before any connection.
 set -u
 . "$(dirname "$0")/common.sh"
-pi_setup "trusted_networks = 127.0.0.0/8"
-# api_submission needs $SMTP_PORT, known only once pi_setup has run; the
-# milter does not read these keys.
-pi_write_conf "trusted_networks = 127.0.0.0/8" "api_submission = 127.0.0.1:$SMTP_PORT" \
+pi_init
+# The milter does not read the api_ keys.
+pi_setup "trusted_networks = 127.0.0.0/8" "api_submission = 127.0.0.1:$SMTP_PORT" \
     "api_submission_timeout = 10s" "api_helo = api.test"
 
 A=$(pi_account "Acme" acme)

@@ -10,20 +10,7 @@ set -u
 here=$(dirname "$0")
 # shellcheck source=common.sh
 . "$here/common.sh"
-
-if [ "$(id -u)" != 0 ] || ! command -v redis-server >/dev/null; then
-    echo "SKIP: needs root and redis-server (scripts/install-deps.sh)"
-    exit 77
-fi
-if [ ! -x "$PI_CTL" ]; then
-    echo "SKIP: build first (missing $PI_CTL)"
-    exit 77
-fi
-svc_init || exit 1
-svc_start_pg || exit 1
-svc_start_redis || exit 1
-pi_write_conf
-pi_ctl migrate > /dev/null || { echo "migrate failed" >&2; exit 1; }
+pi_setup --no-postfix --no-milter
 
 ctl_rc() {
     pi_ctl "$@" >/dev/null 2>&1

@@ -24,12 +24,8 @@
 set -u
 . "$(dirname "$0")/common.sh"
 
-PI_POLICYD=${PI_POLICYD:-$BUILDDIR/policyd/postinbox-policyd}
 RECEIVER=$PI_TESTDIR/../webhook_receiver.py
-if [ ! -x "$PI_POLICYD" ]; then
-    echo "SKIP: build first (missing $PI_POLICYD)"
-    exit 77
-fi
+pi_require --policyd
 
 WEBHOOK_CONF=(
     "webhook_allow_networks = 127.0.0.0/8"
@@ -144,30 +140,6 @@ start_receiver() {
     exit 1
 }
 
-# start_policyd CONF NAME - postinbox-policyd -c CONF -f, log in
-# $SVC_DIR/policyd-NAME.log; sets POLICYD_PID; fails if it dies at once.
-POLICYD_PID=
-start_policyd() {
-    local log=$SVC_DIR/policyd-$2.log
-    "$PI_POLICYD" -c "$1" -f >>"$log" 2>&1 &
-    POLICYD_PID=$!
-    svc_register_pid "$POLICYD_PID"
-    sleep 0.5
-    if ! _svc_alive "$POLICYD_PID"; then
-        wait "$POLICYD_PID"
-        echo "postinbox-policyd ($2) exited at once with status $?:" >&2
-        tail -n 20 "$log" >&2
-        return 1
-    fi
-}
-stop_policyd() {
-    [ -n "$1" ] || return 0
-    kill -TERM "$1" 2>/dev/null
-    _svc_wait_gone 10 "$1" || { echo "policyd $1 ignored SIGTERM for 10 s" >&2; kill -KILL "$1" 2>/dev/null; }
-    wait "$1" 2>/dev/null
-    return 0
-}
-
 # A record of the receiver, as JSON: first request under PATH with webhook-id ID.
 rec() { hq "next((r for r in under('$1') if r['id'] == '$2'), None)"; }
 
@@ -231,7 +203,7 @@ t_eq "15 endpoints created ($([ $CTL_WEBHOOK = 1 ] && echo postinboxctl || echo 
     "$(svc_psql "SELECT count(*) FROM postinbox.webhook_endpoint WHERE enabled")"
 [ "$T_FAILED" = 0 ] || { echo "endpoint set-up failed (see $SVC_DIR/ctl.err)" >&2; t_summary; exit 1; }
 
-start_policyd "$PI_CONF" main || { t_fail "postinbox-policyd starts"; t_summary; exit 1; }
+pi_start_policyd "$PI_CONF" "$SVC_DIR/policyd-main.log" || { t_fail "postinbox-policyd starts"; t_summary; exit 1; }
 t_ok "postinbox-policyd -c CONF -f starts and stays up"
 
 # --- message.received / message.sent through Postfix -------------------------
@@ -452,7 +424,7 @@ t_eq "isolation: each account-wide endpoint verifies with its own secret" "true|
 t_eq "no event was delivered twice to an endpoint that answered 2xx at once" 0 \
     "$(hq "sum(c - 1 for c in Counter((r['path'], r['id']) for r in R if r['path'].startswith('/ok/')).values())")"
 
-stop_policyd "$POLICYD_PID"
+pi_stop_policyd
 
 # --- SSRF: no webhook_allow_networks ---------------------------------------------
 
@@ -482,7 +454,7 @@ for spec in "${SSRF_URLS[@]}"; do
 done
 SSRF_IN=$(printf "'%s'," "${SSRF_EPS[@]}")
 SSRF_IN=${SSRF_IN%,}
-start_policyd "$NOALLOW_CONF" noallow || t_fail "policyd starts without webhook_allow_networks"
+pi_start_policyd "$NOALLOW_CONF" "$SVC_DIR/policyd-noallow.log" || t_fail "policyd starts without webhook_allow_networks"
 r=$(smtp_send --from ext@remote.test --to "$SSRF" --header "Subject: ssrf")
 t_match "inbound to ssrf accepted" '^250 ' "$r"
 sqlwait "SELECT count(*) = ${#SSRF_EPS[@]} FROM postinbox.webhook_delivery WHERE endpoint_id IN ($SSRF_IN) AND attempts >= 1" 15
@@ -495,7 +467,7 @@ t_eq "SSRF: the receiver was never reached by any spelling of loopback" "[]" \
     "$(hq "[r['path'] for r in R if r['path'].startswith('/ok/ssrf-')]")"
 t_eq "SSRF: no delivery is marked delivered" 0 \
     "$(svc_psql "SELECT count(*) FROM postinbox.webhook_delivery WHERE endpoint_id IN ($SSRF_IN) AND status = 'delivered'")"
-stop_policyd "$POLICYD_PID"
+pi_stop_policyd
 # Retire them so the next daemon (which allows loopback) leaves them alone.
 svc_psql "UPDATE postinbox.webhook_endpoint SET enabled = false WHERE inbox_id = '$SSRF_ID';
           UPDATE postinbox.webhook_delivery SET status = 'failed' WHERE inbox_id = '$SSRF_ID' AND status = 'pending'"
@@ -503,7 +475,7 @@ svc_psql "UPDATE postinbox.webhook_endpoint SET enabled = false WHERE inbox_id =
 # --- http:// refused unless webhook_allow_http ------------------------------------
 
 EP_NOHTTP=$(add_endpoint "$NOHTTP_ID" "$C" "$BASE/ok/nohttp")
-start_policyd "$NOHTTP_CONF" nohttp || t_fail "policyd starts with webhook_allow_http = no"
+pi_start_policyd "$NOHTTP_CONF" "$SVC_DIR/policyd-nohttp.log" || t_fail "policyd starts with webhook_allow_http = no"
 r=$(smtp_send --from ext@remote.test --to "$NOHTTP" --header "Subject: nohttp")
 t_match "inbound to nohttp accepted" '^250 ' "$r"
 sqlwait "SELECT attempts >= 1 FROM postinbox.webhook_delivery WHERE endpoint_id = '$EP_NOHTTP'" 15
@@ -511,13 +483,13 @@ t_match "http:// with webhook_allow_http = no: attempt refused, error mentions h
     "$(svc_psql "SELECT coalesce(a.status_code::text, 'null') || '|' || coalesce(a.error, '') FROM postinbox.webhook_attempt a
                    JOIN postinbox.webhook_delivery d ON d.id = a.delivery_id WHERE d.endpoint_id = '$EP_NOHTTP' ORDER BY a.attempt LIMIT 1")"
 t_eq "http:// with webhook_allow_http = no: never requested" 0 "$(hq "len(under('/ok/nohttp'))")"
-stop_policyd "$POLICYD_PID"
+pi_stop_policyd
 svc_psql "UPDATE postinbox.webhook_endpoint SET enabled = false WHERE inbox_id = '$NOHTTP_ID';
           UPDATE postinbox.webhook_delivery SET status = 'failed' WHERE inbox_id = '$NOHTTP_ID' AND status = 'pending'"
 
 # --- secret rotation -------------------------------------------------------------
 
-start_policyd "$PI_CONF" rotation || t_fail "policyd starts again"
+pi_start_policyd "$PI_CONF" "$SVC_DIR/policyd-rotation.log" || t_fail "policyd starts again"
 EP_ROT=$(add_endpoint "$ROT_ID" "$C" "$BASE/ok/rot")
 OLD=$(svc_psql "SELECT secret FROM postinbox.webhook_endpoint WHERE id = '$EP_ROT'")
 r=$(smtp_send --from ext@remote.test --to "$ROT" --header "Subject: rot-1")
@@ -555,6 +527,6 @@ t_eq "after the old secret expired: one signature, with the new secret" "[0]" \
 
 t_eq "every request the receiver got carried a valid signature" \
     "[]" "$(hq "[r['path'] + ' ' + str(r['id']) for r in R if not r['verified']]")"
-if _svc_alive "$POLICYD_PID"; then t_ok "postinbox-policyd is still running"; else t_fail "postinbox-policyd is still running"; fi
-stop_policyd "$POLICYD_PID"
+if _svc_alive "$PD"; then t_ok "postinbox-policyd is still running"; else t_fail "postinbox-policyd is still running"; fi
+pi_stop_policyd
 t_summary

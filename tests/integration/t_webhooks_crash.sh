@@ -16,21 +16,12 @@
 set -u
 . "$(dirname "$0")/common.sh"
 
-PI_POLICYD=${PI_POLICYD:-$BUILDDIR/policyd/postinbox-policyd}
 RECEIVER=$PI_TESTDIR/../webhook_receiver.py
-pi_require
-if [ ! -x "$PI_POLICYD" ]; then
-    echo "SKIP: build first (missing $PI_POLICYD)"
-    exit 77
-fi
 N=500
-svc_init || exit 1
-svc_start_pg || exit 1
-svc_start_redis || exit 1
-pi_write_conf "webhook_allow_networks = 127.0.0.0/8" "webhook_allow_http = yes" \
+pi_require --no-postfix --no-milter --policyd
+pi_setup --no-postfix --no-milter "webhook_allow_networks = 127.0.0.0/8" "webhook_allow_http = yes" \
     "webhook_timeout = 2s" "webhook_retry_schedule = 0s,1s,1s,1s" "webhook_poll_interval = 1s" \
     "webhook_max_in_flight = 8"
-pi_ctl migrate >/dev/null || { echo "migrate failed" >&2; exit 1; }
 BASE=http://127.0.0.1:$HTTP_PORT
 HOOKS=$SVC_DIR/hooks.jsonl
 
@@ -38,21 +29,6 @@ hq() { python3 "$RECEIVER" query "$HOOKS" "$1"; }
 # count_path PATH - requests so far under PATH (cheap: grep, for tight loops).
 count_path() { grep -c "\"path\":\"$1\"" "$HOOKS" 2>/dev/null || true; }
 
-DAEMON_PIDS=()
-start_policyd() {   # start_policyd NAME - sets POLICYD_PID
-    "$PI_POLICYD" -c "$PI_CONF" -f >>"$SVC_DIR/policyd-$1.log" 2>&1 &
-    POLICYD_PID=$!
-    svc_register_pid "$POLICYD_PID"
-    DAEMON_PIDS+=("$POLICYD_PID")
-    sleep 0.3
-    _svc_alive "$POLICYD_PID" || { echo "postinbox-policyd $1 died at start:" >&2; tail -20 "$SVC_DIR/policyd-$1.log" >&2; return 1; }
-}
-stop_policyd() {
-    kill -TERM "$1" 2>/dev/null
-    _svc_wait_gone 10 "$1" || kill -KILL "$1" 2>/dev/null
-    wait "$1" 2>/dev/null
-    return 0
-}
 kill9() {   # kill -9 and reap, without bash's "Killed" job notice on stderr
     {
         kill -KILL "$1"
@@ -147,12 +123,12 @@ for ((i = 0; i < 100; i++)); do _svc_port_open "$HTTP_PORT" && break; sleep 0.05
 
 # --- 1. kill -9 mid-burst, restart ------------------------------------------------
 
-start_policyd one || { t_fail "postinbox-policyd starts"; t_summary; exit 1; }
+pi_start_policyd "$PI_CONF" "$SVC_DIR/policyd-one.log" || { t_fail "postinbox-policyd starts"; t_summary; exit 1; }
 INBOX=$CRASH
 burst "$CRASH_ID"
 deadline=$((SECONDS + 30))
 while [ "$(count_path /ok/crash)" -lt 100 ] && [ $SECONDS -lt $deadline ]; do sleep 0.02; done
-kill9 "$POLICYD_PID"
+kill9 "$PD"
 KILLED_AT=$SECONDS KILLED_T=$(date +%s.%N)
 AT_KILL=$(count_path /ok/crash)
 PENDING=$(svc_psql "SELECT count(*) FROM postinbox.webhook_delivery WHERE inbox_id = '$CRASH_ID' AND status = 'pending'")
@@ -164,16 +140,16 @@ else
     t_fail "kill -9 landed mid-burst" "$AT_KILL requests made, $PENDING pending"
 fi
 sleep 1
-start_policyd two || t_fail "postinbox-policyd restarts after kill -9"
+pi_start_policyd "$PI_CONF" "$SVC_DIR/policyd-two.log" || t_fail "postinbox-policyd restarts after kill -9"
 wait_distinct /ok/crash 120
 check_phase "kill -9 + restart" /ok/crash "$CRASH_ID"
 echo "# kill -9 + restart: every delivery settled within $((SECONDS - KILLED_AT)) s of the kill (restart after 1 s); $(redelivered /ok/crash)"
-stop_policyd "$POLICYD_PID"
+pi_stop_policyd "$PD"
 
 # --- 2. two daemons together ---------------------------------------------------
 
-start_policyd pair-a; PA=$POLICYD_PID
-start_policyd pair-b; PB=$POLICYD_PID
+pi_start_policyd "$PI_CONF" "$SVC_DIR/policyd-pair-a.log"; PA=$PD
+pi_start_policyd "$PI_CONF" "$SVC_DIR/policyd-pair-b.log"; PB=$PD
 INBOX=$PAIR
 # Which daemons hold connections to the receiver during the burst.
 ( for ((i = 0; i < 100; i++)); do ss -Htnp "dst 127.0.0.1:$HTTP_PORT" 2>/dev/null; sleep 0.05; done ) >"$SVC_DIR/ss.pair" &
@@ -207,5 +183,5 @@ wait_distinct /ok/pairkill 120
 check_phase "one of two killed" /ok/pairkill "$PAIRKILL_ID"
 echo "# one of two killed: every delivery settled within $((SECONDS - KILLED_AT)) s of the kill; $(redelivered /ok/pairkill)"
 if _svc_alive "$PB"; then t_ok "the surviving daemon is still running"; else t_fail "the surviving daemon is still running"; fi
-stop_policyd "$PB"
+pi_stop_policyd "$PB"
 t_summary

@@ -21,6 +21,7 @@ test_defaults(void **state)
     assert_non_null(cfg);
     assert_int_equal(cfg->backend_timeout_ms, 2000);
     assert_int_equal(cfg->backend_pool_size, 16);
+    assert_int_equal(cfg->record_gather_us, 1000);
     assert_int_equal(cfg->on_backend_error, BACKEND_ERROR_TEMPFAIL);
     assert_int_equal(cfg->unauthenticated_managed_sender, SPOOF_REJECT);
     assert_int_equal(cfg->log_level, LOG_LEVEL_INFO);
@@ -137,10 +138,10 @@ test_parse_int_bounds(void **state)
 {
     static const struct {
         const char *text;
-        int timeout, pool;
+        int timeout, pool, gather;
     } bounds[] = {
-        { "backend_timeout_ms = 20\nbackend_pool_size = 1\n", 20, 1 },
-        { "backend_timeout_ms = 25000\nbackend_pool_size = 512\n", 25000, 512 },
+        { "backend_timeout_ms = 20\nbackend_pool_size = 1\nrecord_gather_us = 0\n", 20, 1, 0 },
+        { "backend_timeout_ms = 25000\nbackend_pool_size = 512\nrecord_gather_us = 10000\n", 25000, 512, 10000 },
     };
     for (size_t i = 0; i < UNIT_ROWS(bounds); i++) {
         char err[256] = "";
@@ -149,6 +150,7 @@ test_parse_int_bounds(void **state)
             fail_msg("%s refused: %s", bounds[i].text, err);
         assert_int_equal(cfg->backend_timeout_ms, bounds[i].timeout);
         assert_int_equal(cfg->backend_pool_size, bounds[i].pool);
+        assert_int_equal(cfg->record_gather_us, bounds[i].gather);
         config_free(cfg);
     }
 }
@@ -174,6 +176,8 @@ static const config_error_row_t config_error_rows[] = {
       { "bad.conf:1:", "backend_pool_size", "not a number" } },
     { "int below range", "\nbackend_timeout_ms = 19\n", { "bad.conf:2:", "backend_timeout_ms", "out of range 20..25000" } },
     { "int above range", "backend_timeout_ms = 25001\n", { "bad.conf:1:", "backend_timeout_ms", "25001" } },
+    { "gather window above range", "record_gather_us = 10001\n",
+      { "bad.conf:1:", "record_gather_us", "out of range 0..10000" } },
     { "pool size zero", "backend_pool_size = 0\n", { "bad.conf:1:", "backend_pool_size", "out of range 1..512" } },
     { "negative int", "backend_pool_size = -4\n", { "bad.conf:1:", "backend_pool_size", "out of range" } },
     { "bad enum", "on_backend_error = retry\n", { "bad.conf:1:", "on_backend_error", "tempfail|accept" } },
@@ -548,7 +552,7 @@ test_print_defaults_round_trip(void **state)
         if (*p)
             uncommented[o++] = *p++;
     }
-    assert_int_equal(settings, 37 + REPLY_COUNT);
+    assert_int_equal(settings, 38 + REPLY_COUNT);
 
     pi_config_t *cfg = config_parse_text(uncommented, "printed.conf", err, sizeof(err));
     if (cfg == NULL)
@@ -557,6 +561,7 @@ test_print_defaults_round_trip(void **state)
     assert_string_equal(cfg->database, def->database);
     assert_int_equal(cidr_list_count(cfg->trusted_networks), cidr_list_count(def->trusted_networks));
     assert_int_equal(cfg->backend_timeout_ms, def->backend_timeout_ms);
+    assert_int_equal(cfg->record_gather_us, def->record_gather_us);
     assert_int_equal(cfg->log_level, def->log_level);
     assert_string_equal(cfg->postfix_log, "");
     assert_string_equal(cfg->postfix_log_state, def->postfix_log_state);

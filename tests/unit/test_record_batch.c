@@ -4,12 +4,13 @@
  * archive's store.o is not linked).  What PostgreSQL does with the
  * documents is tested against a real server in t_record_batch.sh; this
  * checks the batching: who writes what, in which call, and which verdict
- * every caller gets.
+ * every caller gets; and the gather window: who waits for whom, how long.
  */
 #include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "record_batch.h"
 #include "unit.h"
 
@@ -92,6 +93,7 @@ typedef struct {
     const char *doc;
     int rc;
     char err[256];
+    long long took_us;   /* the call of record_batch_write */
     pthread_t thread;
 } caller_t;
 
@@ -99,7 +101,9 @@ static void *
 caller_run(void *arg)
 {
     caller_t *c = arg;
+    long long t0 = clock_us();
     c->rc = record_batch_write(c->rb, c->doc, c->err, sizeof(c->err));
+    c->took_us = clock_us() - t0;
     return NULL;
 }
 
@@ -159,7 +163,7 @@ test_alone(void **state)
 {
     (void)state;
     fake_reset();
-    record_batch_t *rb = record_batch_new(NULL, 1000);
+    record_batch_t *rb = record_batch_new(NULL, 1000, 0);
     char err[256] = "";
     assert_int_equal(record_batch_write(rb, docs[0], err, sizeof(err)), 0);
     assert_int_equal(fake_ncalls, 1);
@@ -173,7 +177,7 @@ test_queued_become_one_batch(void **state)
 {
     (void)state;
     fake_reset();
-    record_batch_t *rb = record_batch_new(NULL, 5000);
+    record_batch_t *rb = record_batch_new(NULL, 5000, 0);
     caller_t c[5];
     run_held(rb, c, docs, 4);
     assert_int_equal(fake_ncalls, 2);
@@ -193,7 +197,7 @@ test_others_go_one_by_one(void **state)
 {
     (void)state;
     fake_reset();
-    record_batch_t *rb = record_batch_new(NULL, 5000);
+    record_batch_t *rb = record_batch_new(NULL, 5000, 0);
     caller_t c[3];
     pthread_mutex_lock(&fake_lock);
     fake_others[0] = 1;   /* positions in the second (queued) batch */
@@ -220,7 +224,7 @@ test_refused_batch_is_written_one_by_one(void **state)
 {
     (void)state;
     fake_reset();
-    record_batch_t *rb = record_batch_new(NULL, 5000);
+    record_batch_t *rb = record_batch_new(NULL, 5000, 0);
     caller_t c[4];
     pthread_mutex_lock(&fake_lock);
     fake_fast_rc = STORE_REFUSED;
@@ -244,7 +248,7 @@ test_unavailable_fails_the_batch(void **state)
 {
     (void)state;
     fake_reset();
-    record_batch_t *rb = record_batch_new(NULL, 5000);
+    record_batch_t *rb = record_batch_new(NULL, 5000, 0);
     caller_t c[3];
     pthread_mutex_lock(&fake_lock);
     fake_fast_rc = STORE_UNAVAILABLE;
@@ -265,7 +269,7 @@ test_deadline_passes_in_the_queue(void **state)
 {
     (void)state;
     fake_reset();
-    record_batch_t *rb = record_batch_new(NULL, 50);   /* 50 ms per document */
+    record_batch_t *rb = record_batch_new(NULL, 50, 0);   /* 50 ms per document */
     caller_t c[2];
     pthread_mutex_lock(&fake_lock);
     fake_hold = 1;
@@ -292,7 +296,7 @@ test_many_threads_all_answered(void **state)
 {
     (void)state;
     fake_reset();
-    record_batch_t *rb = record_batch_new(NULL, 5000);
+    record_batch_t *rb = record_batch_new(NULL, 5000, 0);
     enum { N = 200 };
     static caller_t c[N];
     static char text[N][32];
@@ -306,6 +310,149 @@ test_many_threads_all_answered(void **state)
     }
     assert_true(fake_ncalls >= (N + 63) / 64);   /* at most 64 per call */
     assert_true(fake_ncalls <= N);
+    record_batch_free(rb);
+}
+
+/* ---- the gather window ---------------------------------------------------- */
+
+/* Leaves rb having just written a batch of five (as under load). */
+static void
+make_loaded(record_batch_t *rb)
+{
+    caller_t c[5];
+    run_held(rb, c, docs, 4);
+    assert_int_equal(fake_ncalls, 2);
+    fake_reset();
+}
+
+static void
+test_gather_idle_writer_does_not_wait(void **state)
+{
+    (void)state;
+    fake_reset();
+    record_batch_t *rb = record_batch_new(NULL, 5000, 400 * 1000);   /* a 400 ms window */
+    char err[256] = "";
+    /* idle: documents far apart, the last call carried one */
+    for (int i = 0; i < 3; i++) {
+        long long t0 = clock_us();
+        assert_int_equal(record_batch_write(rb, docs[i], err, sizeof(err)), 0);
+        assert_true(clock_us() - t0 < 100 * 1000);
+        usleep(450 * 1000);   /* longer than the window apart */
+    }
+    assert_int_equal(fake_ncalls, 3);
+    assert_string_equal(fake_calls[2], "fast:[{\"n\":3}]");
+    record_batch_free(rb);
+}
+
+static void
+test_gather_concurrent_writers_form_one_batch(void **state)
+{
+    (void)state;
+    fake_reset();
+    record_batch_t *rb = record_batch_new(NULL, 5000, 400 * 1000);
+    caller_t c[3];
+    make_loaded(rb);
+    /* three writers, 50 ms apart, all within the first one's window */
+    for (int i = 0; i < 3; i++) {
+        caller_start(&c[i], rb, docs[i]);
+        usleep(50 * 1000);
+    }
+    for (int i = 0; i < 3; i++) {
+        pthread_join(c[i].thread, NULL);
+        assert_int_equal(c[i].rc, 0);
+    }
+    assert_int_equal(fake_ncalls, 1);
+    assert_string_equal(fake_calls[0], "fast:[{\"n\":1},{\"n\":2},{\"n\":3}]");
+    /* the first waited out its window, and not much more */
+    assert_true(c[0].took_us >= 390 * 1000);
+    assert_true(c[0].took_us < 1000 * 1000);
+    /* the leader's call gets the time its oldest document has left */
+    assert_true(fake_last_timeout > 4000 && fake_last_timeout <= 4610);
+    record_batch_free(rb);
+}
+
+static void
+test_gather_close_arrivals_wait_for_each_other(void **state)
+{
+    (void)state;
+    fake_reset();
+    record_batch_t *rb = record_batch_new(NULL, 5000, 300 * 1000);
+    caller_t c[2];
+    char err[256] = "";
+    /* idle so far: the first is written alone at once */
+    assert_int_equal(record_batch_write(rb, docs[0], err, sizeof(err)), 0);
+    /* the next two come within the window of the one before: they gather */
+    caller_start(&c[0], rb, docs[1]);
+    usleep(50 * 1000);
+    caller_start(&c[1], rb, docs[2]);
+    pthread_join(c[0].thread, NULL);
+    pthread_join(c[1].thread, NULL);
+    assert_int_equal(c[0].rc, 0);
+    assert_int_equal(c[1].rc, 0);
+    assert_int_equal(fake_ncalls, 2);
+    assert_string_equal(fake_calls[0], "fast:[{\"n\":1}]");
+    assert_string_equal(fake_calls[1], "fast:[{\"n\":2},{\"n\":3}]");
+    record_batch_free(rb);
+}
+
+static void
+test_gather_ends_when_the_batch_is_full(void **state)
+{
+    (void)state;
+    fake_reset();
+    record_batch_t *rb = record_batch_new(NULL, 20000, 3000 * 1000);   /* a 3 s window */
+    enum { N = 64 };
+    static caller_t c[N];
+    static char text[N][32];
+    long long t0;
+    make_loaded(rb);
+    t0 = clock_us();
+    for (int i = 0; i < N; i++) {
+        snprintf(text[i], sizeof(text[i]), "{\"n\":%d}", i);
+        caller_start(&c[i], rb, text[i]);
+    }
+    for (int i = 0; i < N; i++) {
+        pthread_join(c[i].thread, NULL);
+        assert_int_equal(c[i].rc, 0);
+    }
+    assert_true(clock_us() - t0 < 2000 * 1000);   /* 64 documents: no need to wait on */
+    assert_int_equal(fake_ncalls, 1);
+    record_batch_free(rb);
+}
+
+static void
+test_gather_never_past_a_deadline(void **state)
+{
+    (void)state;
+    fake_reset();
+    /* a window far longer than the 200 ms a document may take */
+    record_batch_t *rb = record_batch_new(NULL, 200, 5000 * 1000);
+    caller_t c[1];
+    make_loaded(rb);
+    caller_start(&c[0], rb, docs[0]);
+    pthread_join(c[0].thread, NULL);
+    assert_int_equal(c[0].rc, 0);
+    /* it waited half its time, then went with the half left */
+    assert_true(c[0].took_us >= 90 * 1000 && c[0].took_us < 180 * 1000);
+    assert_true(fake_last_timeout > 50 && fake_last_timeout <= 110);
+    assert_int_equal(fake_ncalls, 1);
+    record_batch_free(rb);
+}
+
+static void
+test_gather_zero_is_no_wait(void **state)
+{
+    (void)state;
+    fake_reset();
+    record_batch_t *rb = record_batch_new(NULL, 5000, 0);
+    caller_t c[2];
+    make_loaded(rb);
+    caller_start(&c[0], rb, docs[0]);
+    pthread_join(c[0].thread, NULL);
+    caller_start(&c[1], rb, docs[1]);
+    pthread_join(c[1].thread, NULL);
+    assert_true(c[0].took_us < 100 * 1000 && c[1].took_us < 100 * 1000);
+    assert_int_equal(fake_ncalls, 2);
     record_batch_free(rb);
 }
 
@@ -323,5 +470,15 @@ main(void)
     unit_add(&suite, "a document whose deadline passes in the queue fails unsent", test_deadline_passes_in_the_queue,
              NULL);
     unit_add(&suite, "200 threads at once: every one answered", test_many_threads_all_answered, NULL);
+    unit_add(&suite, "gather: an idle writer is written at once, whatever the window",
+             test_gather_idle_writer_does_not_wait, NULL);
+    unit_add(&suite, "gather: under load, writers within the window form one batch",
+             test_gather_concurrent_writers_form_one_batch, NULL);
+    unit_add(&suite, "gather: documents that come close together wait for each other",
+             test_gather_close_arrivals_wait_for_each_other, NULL);
+    unit_add(&suite, "gather: a full batch goes without waiting out the window", test_gather_ends_when_the_batch_is_full,
+             NULL);
+    unit_add(&suite, "gather: never more than half of a document's time left", test_gather_never_past_a_deadline, NULL);
+    unit_add(&suite, "gather: record_gather_us = 0 never waits", test_gather_zero_is_no_wait, NULL);
     return unit_run("record_batch", &suite, NULL, NULL);
 }

@@ -1,0 +1,584 @@
+/*
+ * check.c -- the transaction sequence.  See check.h.
+ */
+#include "check.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "address.h"
+#include "clock.h"
+#include "log.h"
+
+#define NOQUEUE "NOQUEUE"
+#define HEADER_RAW_MAX (64 * 1024)   /* raw bytes kept per header of interest */
+/* Recipients remembered per transaction in CHECK_CHARGE; past it the
+ * check counts on (recipients are not told apart any more), so it only
+ * gets stricter. */
+#define CHARGE_RCPTS_MAX 10000
+
+const char *const check_header_names[CHECK_HDR_COUNT] = {
+    "Message-ID", "In-Reply-To", "References", "From", "To", "Cc", "Subject"
+};
+
+struct check {
+    check_env_t env;
+    char client[64];
+    int trusted;
+    /* the current transaction */
+    int unchecked;              /* a backend failed and on_backend_error=accept */
+    int outbound;
+    int authenticated;
+    char queue_id[32];
+    char sender[ADDRESS_MAX + 1];
+    inbox_lookup_t sender_inbox;
+    char who[700];              /* "direction=.. sender=<..> [login=..]" */
+    check_list_t tokens;        /* CHECK_RESERVE: reservations on the sender inbox */
+    check_list_t charged;       /* recipients charged (RESERVE) or let through (CHARGE) */
+    check_rcpt_inbox_t *rcpt_inboxes;
+    size_t rcpt_inbox_count;
+    char *headers[CHECK_HDR_COUNT];
+    size_t header_len[CHECK_HDR_COUNT];
+    size_t size;
+    int content_decided;        /* whether to keep a copy is decided at the first header */
+    int keep_content;
+    msgbuf_t content;
+};
+
+static atomic_ullong check_token_counter;
+
+/* ---- small helpers ----------------------------------------------------------------------------- */
+
+static int
+check_list_add(check_list_t *list, const char *item)
+{
+    char **grown = realloc(list->items, (list->count + 1) * sizeof(char *));
+    if (grown == NULL)
+        return -1;
+    list->items = grown;
+    if ((list->items[list->count] = strdup(item)) == NULL)
+        return -1;
+    list->count++;
+    return 0;
+}
+
+static int
+check_list_has(const check_list_t *list, const char *item)
+{
+    for (size_t i = 0; i < list->count; i++)
+        if (strcmp(list->items[i], item) == 0)
+            return 1;
+    return 0;
+}
+
+static void
+check_list_clear(check_list_t *list)
+{
+    for (size_t i = 0; i < list->count; i++)
+        free(list->items[i]);
+    free(list->items);
+    list->items = NULL;
+    list->count = 0;
+}
+
+static const char *
+check_qid(const check_t *c, const char *queue_id)
+{
+    if (queue_id && *queue_id)
+        return queue_id;
+    return c->queue_id[0] ? c->queue_id : NOQUEUE;
+}
+
+static void
+check_note_queue_id(check_t *c, const char *queue_id)
+{
+    if (queue_id && *queue_id)
+        snprintf(c->queue_id, sizeof(c->queue_id), "%s", queue_id);
+}
+
+/* A reservation or charge name unique across processes and hosts' pids
+ * (time, pid, counter); a given one keeps only [0-9A-Za-z./-]. */
+static void
+check_token(const char *given, char *out, size_t outlen)
+{
+    if (given && *given)
+        snprintf(out, outlen, "%s", given);
+    else
+        snprintf(out, outlen, "%ld.%d.%llu", (long)time(NULL), (int)getpid(),
+                 (unsigned long long)atomic_fetch_add(&check_token_counter, 1));
+    for (char *p = out; *p; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '.' ||
+              ch == '/' || ch == '-'))
+            *p = '_';
+    }
+}
+
+/* A backend failed: 451 4.3.0 or continue per on_backend_error, one line.
+ * With "continue" a milter lets the rest of the transaction through
+ * unchecked (and unrecorded); a policy service asks again next request. */
+static void
+check_backend_error(check_t *c, const char *stage, const char *address, const char *what, const char *err,
+                    const char *queue_id, long long started_us, decision_t *out)
+{
+    decide_backend_error(c->env.cfg, address, out);
+    if (out->action == DECISION_CONTINUE && c->env.mode == CHECK_RESERVE)
+        c->unchecked = 1;
+    log_error("%s: stage=%s %s action=%s reason=backend error=\"%s\" us=%lld", check_qid(c, queue_id), stage, what,
+              out->action == DECISION_CONTINUE ? "accept" : "tempfail", err, clock_us() - started_us);
+}
+
+static void
+check_hook_cap(const check_t *c, limit_verdict_t verdict)
+{
+    if (c->env.hooks && c->env.hooks->cap_hit && verdict != LIMIT_OK)
+        c->env.hooks->cap_hit(verdict);
+}
+
+/* ---- session and transaction ------------------------------------------------------------------- */
+
+check_t *
+check_new(const check_env_t *env, const char *client, int trusted)
+{
+    check_t *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    c->env = *env;
+    c->trusted = trusted;
+    snprintf(c->client, sizeof(c->client), "%s", client && *client ? client : "unknown");
+    return c;
+}
+
+void
+check_use(check_t *c, const check_env_t *env, const char *client, int trusted)
+{
+    c->env = *env;
+    c->trusted = trusted;
+    snprintf(c->client, sizeof(c->client), "%s", client && *client ? client : "unknown");
+}
+
+/* Gives back every reservation of the current message. */
+static void
+check_refund(check_t *c)
+{
+    char err[256];
+    size_t refunded = 0;
+    for (size_t i = 0; i < c->tokens.count; i++) {
+        if (c->env.backend.refund(c->env.backend.ctx, &c->sender_inbox, c->tokens.items[i], err, sizeof(err)) == 0)
+            refunded++;
+        else
+            log_warn("%s: stage=refund inbox=%s token=%s action=lost reason=backend error=\"%s\"", check_qid(c, NULL),
+                     c->sender_inbox.address, c->tokens.items[i], err);
+    }
+    if (refunded)
+        log_info("%s: stage=refund inbox=%s refunded=%zu", check_qid(c, NULL), c->sender_inbox.address, refunded);
+    check_list_clear(&c->tokens);
+}
+
+/* Forgets the current message; reservations must be settled first. */
+static void
+check_clear(check_t *c)
+{
+    check_list_clear(&c->tokens);
+    check_list_clear(&c->charged);
+    for (size_t i = 0; i < c->rcpt_inbox_count; i++)
+        check_list_clear(&c->rcpt_inboxes[i].addresses);
+    free(c->rcpt_inboxes);
+    c->rcpt_inboxes = NULL;
+    c->rcpt_inbox_count = 0;
+    for (int h = 0; h < CHECK_HDR_COUNT; h++) {
+        free(c->headers[h]);
+        c->headers[h] = NULL;
+        c->header_len[h] = 0;
+    }
+    msgbuf_clear(&c->content);
+    c->content_decided = c->keep_content = 0;
+    c->unchecked = c->outbound = c->authenticated = 0;
+    c->queue_id[0] = c->sender[0] = c->who[0] = '\0';
+    memset(&c->sender_inbox, 0, sizeof(c->sender_inbox));
+    c->size = 0;
+}
+
+void
+check_abort(check_t *c)
+{
+    if (c == NULL)
+        return;
+    check_refund(c);
+    check_clear(c);
+}
+
+void
+check_free(check_t *c)
+{
+    if (c == NULL)
+        return;
+    check_abort(c);
+    free(c);
+}
+
+/* ---- MAIL ------------------------------------------------------------------------------------------ */
+
+int
+check_sender(check_t *c, const char *stage, const char *sender_raw, const char *login, const char *queue_id,
+             decision_t *out)
+{
+    char err[256];
+    long long started_us = clock_us();
+    address_status_t st;
+
+    check_note_queue_id(c, queue_id);
+    c->authenticated = login && *login;
+    c->outbound = check_outbound(c, login);
+    st = address_normalize(sender_raw, c->sender, sizeof(c->sender));
+    if (st == ADDRESS_MALFORMED) {
+        decide_malformed(c->env.cfg, out);
+        log_info("%s: stage=%s client=%s action=%s reason=%s", check_qid(c, queue_id), stage, c->client,
+                 decide_action_word(out), out->reason);
+        return 0;
+    }
+    snprintf(c->who, sizeof(c->who), "direction=%s sender=<%s>%s%s", c->outbound ? "outbound" : "inbound", c->sender,
+             c->authenticated ? " login=" : "", c->authenticated ? login : "");
+    memset(&c->sender_inbox, 0, sizeof(c->sender_inbox));
+    if (st == ADDRESS_NULL_SENDER && !c->outbound) {
+        decide_continue(out, REASON(null_sender));
+        return 1;
+    }
+    if (st != ADDRESS_NULL_SENDER &&
+        c->env.backend.lookup(c->env.backend.ctx, c->sender, c->authenticated ? login : NULL, &c->sender_inbox, err,
+                              sizeof(err)) != 0) {
+        check_backend_error(c, stage, c->sender, c->who, err, queue_id, started_us, out);
+        return 0;
+    }
+    decide_sender(c->env.cfg, c->outbound, c->authenticated, st == ADDRESS_NULL_SENDER, &c->sender_inbox, c->sender,
+                  out);
+    if (out->action != DECISION_CONTINUE || (c->outbound && strcmp(stage, "mail") == 0))
+        log_info("%s: stage=%s %s inbox=%s action=%s reason=%s us=%lld", check_qid(c, queue_id), stage, c->who,
+                 c->sender_inbox.found ? c->sender_inbox.address : "-", decide_action_word(out), out->reason,
+                 clock_us() - started_us);
+    return out->action == DECISION_CONTINUE;
+}
+
+int
+check_outbound(const check_t *c, const char *login)
+{
+    return (login && *login) || c->trusted;
+}
+
+void
+check_mail(check_t *c, const char *sender, const char *login, const char *queue_id, decision_t *out)
+{
+    check_abort(c);
+    check_sender(c, "mail", sender, login, queue_id, out);
+}
+
+/* ---- RCPT ------------------------------------------------------------------------------------------ */
+
+/* Notes an accepted recipient that is one of our inboxes. */
+static int
+check_add_rcpt_inbox(check_t *c, const inbox_lookup_t *inbox)
+{
+    for (size_t i = 0; i < c->rcpt_inbox_count; i++)
+        if (strcmp(c->rcpt_inboxes[i].id, inbox->id) == 0)
+            return check_list_add(&c->rcpt_inboxes[i].addresses, inbox->address);
+    check_rcpt_inbox_t *grown = realloc(c->rcpt_inboxes, (c->rcpt_inbox_count + 1) * sizeof(*grown));
+    if (grown == NULL)
+        return -1;
+    c->rcpt_inboxes = grown;
+    memset(&grown[c->rcpt_inbox_count], 0, sizeof(*grown));
+    snprintf(grown[c->rcpt_inbox_count].id, sizeof(grown->id), "%s", inbox->id);
+    c->rcpt_inbox_count++;
+    return check_list_add(&grown[c->rcpt_inbox_count - 1].addresses, inbox->address);
+}
+
+/* Whether rcpt is on the sender inbox's suppression list: 1 when that
+ * decided the recipient (refused, or a backend error), 0 to go on.
+ * Asked before the caps, so a refused recipient costs nothing. */
+static int
+check_suppressed(check_t *c, const char *rcpt, const char *what, const char *queue_id, long long started_us,
+                 decision_t *out)
+{
+    char err[256];
+    suppression_t sup;
+    int rc = c->env.backend.suppressed(c->env.backend.ctx, c->sender_inbox.id, rcpt, &sup, err, sizeof(err));
+
+    if (rc < 0) {
+        check_backend_error(c, "rcpt", c->sender_inbox.address, what, err, queue_id, started_us, out);
+        return 1;
+    }
+    if (rc == 0)
+        return 0;
+    decide_suppressed(c->env.cfg, &c->sender_inbox, rcpt, &sup, out);
+    log_info("%s: stage=rcpt %s action=%s reason=%s source=%s us=%lld", check_qid(c, queue_id), what,
+             decide_action_word(out), out->reason, sup.source, clock_us() - started_us);
+    return 1;
+}
+
+/* CHECK_RESERVE: reserves one send of the sender inbox for rcpt. */
+static void
+check_reserve(check_t *c, const char *rcpt, const char *what, const char *queue_id, long long started_us,
+              decision_t *out)
+{
+    char token[96], err[256];
+    const inbox_lookup_t *sender = &c->sender_inbox;
+    limit_result_t limit;
+
+    check_token(NULL, token, sizeof(token));
+    if (c->env.backend.reserve(c->env.backend.ctx, sender, token, &limit, err, sizeof(err)) != 0) {
+        check_backend_error(c, "rcpt", sender->address, what, err, queue_id, started_us, out);
+        return;
+    }
+    decide_limit(c->env.cfg, sender, &limit, out);
+    check_hook_cap(c, limit.verdict);
+    if (out->action == DECISION_CONTINUE &&
+        (check_list_add(&c->tokens, token) != 0 || check_list_add(&c->charged, rcpt) != 0)) {
+        /* Out of memory: give the send back rather than lose track of it. */
+        c->env.backend.refund(c->env.backend.ctx, sender, token, err, sizeof(err));
+        decide_record_failed(c->env.cfg, sender->address, out);
+    }
+    log_info("%s: stage=rcpt %s action=%s reason=%s sendsToday=%ld/%d burst=%ld/%d us=%lld", check_qid(c, queue_id),
+             what, decide_action_word(out), out->reason, limit.sends_today, sender->daily_limit, limit.burst_used,
+             sender->burst_limit, clock_us() - started_us);
+}
+
+/* CHECK_CHARGE: would this recipient and those already let through in
+ * this transaction fit?  Nothing is reserved: the charge comes at end of
+ * message, for the recipients Postfix actually accepted. */
+static void
+check_fits(check_t *c, const char *rcpt, const char *what, const char *queue_id, long long started_us,
+           decision_t *out)
+{
+    char err[256];
+    const inbox_lookup_t *sender = &c->sender_inbox;
+    limit_result_t limit;
+    int n = (int)c->charged.count + (check_list_has(&c->charged, rcpt) ? 0 : 1);
+
+    if (n < 1)
+        n = 1;
+    if (c->env.backend.fits(c->env.backend.ctx, sender, n, &limit, err, sizeof(err)) != 0) {
+        check_backend_error(c, "rcpt", sender->address, what, err, queue_id, started_us, out);
+        return;
+    }
+    decide_limit(c->env.cfg, sender, &limit, out);
+    check_hook_cap(c, limit.verdict);
+    if (out->action == DECISION_CONTINUE) {
+        out->reason = REASON(fits);
+        if (c->charged.count < CHARGE_RCPTS_MAX && !check_list_has(&c->charged, rcpt))
+            check_list_add(&c->charged, rcpt);
+    }
+    log_info("%s: stage=rcpt %s action=%s reason=%s pending=%d sendsToday=%ld/%d burst=%ld/%d us=%lld",
+             check_qid(c, queue_id), what, decide_action_word(out), out->reason, n, limit.sends_today,
+             sender->daily_limit, limit.burst_used, sender->burst_limit, clock_us() - started_us);
+}
+
+void
+check_rcpt(check_t *c, const char *rcpt_raw, const char *queue_id, decision_t *out)
+{
+    char rcpt[ADDRESS_MAX + 1], err[256], what[1400];
+    inbox_lookup_t inbox;
+    long long started_us = clock_us();
+
+    check_note_queue_id(c, queue_id);
+    if (c->unchecked) {
+        decide_continue(out, REASON(unchecked));
+        return;
+    }
+    if (address_normalize(rcpt_raw, rcpt, sizeof(rcpt)) != ADDRESS_OK) {
+        decide_malformed(c->env.cfg, out);
+        log_info("%s: stage=rcpt %s action=%s reason=%s", check_qid(c, queue_id), c->who, decide_action_word(out),
+                 out->reason);
+        return;
+    }
+    snprintf(what, sizeof(what), "%s rcpt=<%s>", c->who, rcpt);
+    const char *domain = address_domain(rcpt);
+    if (c->env.foreign_domains && domain_cache_is_foreign(c->env.foreign_domains, domain)) {
+        memset(&inbox, 0, sizeof(inbox));
+    } else if (c->env.backend.lookup(c->env.backend.ctx, rcpt, NULL, &inbox, err, sizeof(err)) != 0) {
+        check_backend_error(c, "rcpt", rcpt, what, err, queue_id, started_us, out);
+        return;
+    }
+    decide_recipient(c->env.cfg, &inbox, rcpt, out);
+    if (!inbox.found && out->action == DECISION_CONTINUE && c->env.foreign_domains)
+        domain_cache_note_foreign(c->env.foreign_domains, domain);
+    if (out->action != DECISION_CONTINUE || !c->outbound) {
+        if (out->action != DECISION_CONTINUE || inbox.found)
+            log_info("%s: stage=rcpt %s inbox=%s action=%s reason=%s us=%lld", check_qid(c, queue_id), what,
+                     inbox.found ? inbox.address : "-", decide_action_word(out), out->reason,
+                     clock_us() - started_us);
+        if (out->action != DECISION_CONTINUE)
+            return;
+    } else {
+        snprintf(what, sizeof(what), "%s rcpt=<%s> inbox=%s", c->who, rcpt, c->sender_inbox.address);
+        if (c->sender_inbox.suppressions && check_suppressed(c, rcpt, what, queue_id, started_us, out))
+            return;
+        if (c->env.mode == CHECK_CHARGE) {
+            check_fits(c, rcpt, what, queue_id, started_us, out);
+            return;
+        }
+        check_reserve(c, rcpt, what, queue_id, started_us, out);
+        if (out->action != DECISION_CONTINUE || c->unchecked)
+            return;
+    }
+    if (c->env.mode == CHECK_RESERVE && inbox.found && check_add_rcpt_inbox(c, &inbox) != 0)
+        decide_record_failed(c->env.cfg, rcpt, out);
+}
+
+/* ---- content --------------------------------------------------------------------------------------- */
+
+/* A copy of the message is kept when it goes to an inbox: bounces,
+ * complaints and MIME structure are read from it at end of message. */
+static void
+check_decide_content(check_t *c)
+{
+    if (c->content_decided)
+        return;
+    c->content_decided = 1;
+    c->keep_content = !c->unchecked && c->rcpt_inbox_count > 0 && c->env.cfg->parse_max_size > 0;
+    msgbuf_init(&c->content, c->keep_content ? (size_t)c->env.cfg->parse_max_size : 0);
+}
+
+void
+check_header(check_t *c, const char *name, const char *value)
+{
+    int h;
+    size_t vlen = strlen(value);
+
+    c->size += strlen(name) + 2 + vlen + 2;
+    check_decide_content(c);
+    if (c->keep_content)
+        msgbuf_header(&c->content, name, value);
+    for (h = 0; h < CHECK_HDR_COUNT; h++)
+        if (strcasecmp(name, check_header_names[h]) == 0)
+            break;
+    if (h == CHECK_HDR_COUNT || c->unchecked)
+        return;
+    /* First occurrence wins, except To and Cc, which accumulate. */
+    if (c->headers[h] && h != CHECK_HDR_TO && h != CHECK_HDR_CC)
+        return;
+    if (c->header_len[h] >= HEADER_RAW_MAX)
+        return;
+    size_t keep = vlen;
+    if (c->header_len[h] + 2 + keep > HEADER_RAW_MAX)
+        keep = HEADER_RAW_MAX - c->header_len[h] - 2;
+    char *grown = realloc(c->headers[h], c->header_len[h] + 2 + keep + 1);
+    if (grown == NULL)
+        return;
+    if (c->header_len[h]) {
+        memcpy(grown + c->header_len[h], ", ", 2);
+        c->header_len[h] += 2;
+    }
+    memcpy(grown + c->header_len[h], value, keep);
+    c->header_len[h] += keep;
+    grown[c->header_len[h]] = '\0';
+    c->headers[h] = grown;
+}
+
+void
+check_body(check_t *c, const unsigned char *chunk, size_t len)
+{
+    c->size += len;
+    check_decide_content(c);
+    if (c->keep_content)
+        msgbuf_body(&c->content, chunk, len);
+}
+
+/* ---- end of message -------------------------------------------------------------------------------- */
+
+/* CHECK_RESERVE: the record; the reservations then stand. */
+static void
+check_record(check_t *c, const char *queue_id, long long started_us, decision_t *out)
+{
+    char err[256], report[16] = "";
+    const char *inbox = c->sender_inbox.found ? c->sender_inbox.address : "-";
+    size_t records = c->rcpt_inbox_count + (c->tokens.count > 0 ? 1 : 0);
+
+    decide_continue(out, REASON(accepted));
+    if (c->unchecked || records == 0) {
+        check_clear(c);
+        return;
+    }
+    if (c->keep_content)
+        msgbuf_finish(&c->content);
+    check_message_t msg = {
+        .queue_id = queue_id,
+        .sender = c->sender,
+        .outbound = c->outbound,
+        .sender_inbox = &c->sender_inbox,
+        .charged = &c->charged,
+        .rcpt_inboxes = c->rcpt_inboxes,
+        .rcpt_inbox_count = c->rcpt_inbox_count,
+        .headers = (const char *const *)c->headers,
+        .size = c->size,
+        .content = c->keep_content ? &c->content : NULL,
+    };
+    if (c->env.backend.record(c->env.backend.ctx, &msg, report, err, sizeof(err)) != 0) {
+        /* Never accept a message whose record is missing, whatever
+         * on_backend_error says. */
+        decide_record_failed(c->env.cfg, c->sender_inbox.found ? c->sender_inbox.address : c->sender, out);
+        log_error("%s: stage=eom %s inbox=%s action=tempfail reason=backend error=\"%s\" us=%lld", queue_id, c->who,
+                  inbox, err, clock_us() - started_us);
+        check_abort(c);
+        return;
+    }
+    if (c->env.hooks && c->env.hooks->report && report[0])
+        c->env.hooks->report(report);
+    if (c->env.hooks && c->env.hooks->recorded) {
+        c->env.hooks->recorded("outbound", c->outbound && c->sender_inbox.found && c->charged.count > 0);
+        c->env.hooks->recorded("inbound", c->rcpt_inbox_count);
+    }
+    log_info("%s: stage=eom %s inbox=%s action=accept recipients=%zu inboxRecipients=%zu size=%zu us=%lld", queue_id,
+             c->who, inbox, c->charged.count, c->rcpt_inbox_count, c->size, clock_us() - started_us);
+    check_list_clear(&c->tokens); /* the reservations stand: nothing to refund */
+    check_clear(c);
+}
+
+/* CHECK_CHARGE: every accepted recipient at once, outbound only. */
+static void
+check_charge(check_t *c, const char *queue_id, long n, const char *given_token, long long started_us,
+             decision_t *out)
+{
+    char token[128], err[256], what[1100];
+    const inbox_lookup_t *sender = &c->sender_inbox;
+    limit_result_t limit;
+
+    if (!c->outbound) {
+        decide_continue(out, REASON(inbound));
+        return;
+    }
+    if (n < 1) {
+        decide_continue(out, REASON(no_recipients));
+        log_info("%s: stage=eom %s inbox=%s action=continue reason=%s", check_qid(c, queue_id), c->who,
+                 sender->address, out->reason);
+        return;
+    }
+    check_token(given_token, token, sizeof(token));
+    snprintf(what, sizeof(what), "%s inbox=%s recipients=%ld", c->who, sender->address, n);
+    if (c->env.backend.charge(c->env.backend.ctx, sender, (int)n, token, &limit, err, sizeof(err)) != 0) {
+        check_backend_error(c, "eom", sender->address, what, err, queue_id, started_us, out);
+        return;
+    }
+    decide_limit(c->env.cfg, sender, &limit, out);
+    check_hook_cap(c, limit.verdict);
+    if (out->action == DECISION_CONTINUE)
+        out->reason = limit.already_charged ? REASON(already_charged) : REASON(charged);
+    log_info("%s: stage=eom %s action=%s reason=%s sendsToday=%ld/%d burst=%ld/%d us=%lld", check_qid(c, queue_id),
+             what, out->action == DECISION_CONTINUE ? "accept" : decide_action_word(out), out->reason,
+             limit.sends_today, sender->daily_limit, limit.burst_used, sender->burst_limit, clock_us() - started_us);
+}
+
+void
+check_end(check_t *c, const char *queue_id, long recipient_count, const char *token, decision_t *out)
+{
+    long long started_us = clock_us();
+
+    check_note_queue_id(c, queue_id);
+    if (c->env.mode == CHECK_CHARGE)
+        check_charge(c, check_qid(c, NULL), recipient_count, token, started_us, out);
+    else
+        check_record(c, check_qid(c, NULL), started_us, out);
+}

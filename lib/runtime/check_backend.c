@@ -1,0 +1,92 @@
+/*
+ * check_backend.c -- the core's backend table over a runtime.  See
+ * check_backend.h.
+ */
+#include "check_backend.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "record_doc.h"
+
+static int
+cb_lookup(void *ctx, const char *address, const char *login, inbox_lookup_t *out, char *err, size_t errlen)
+{
+    runtime_t *rt = ctx;
+    return store_lookup(rt->store, address, login, out, err, errlen);
+}
+
+static int
+cb_suppressed(void *ctx, const char *inbox_id, const char *address, suppression_t *out, char *err, size_t errlen)
+{
+    runtime_t *rt = ctx;
+    return store_suppressed(rt->store, inbox_id, address, out, err, errlen);
+}
+
+static int
+cb_reserve(void *ctx, const inbox_lookup_t *inbox, const char *token, limit_result_t *res, char *err,
+           size_t errlen)
+{
+    runtime_t *rt = ctx;
+    return limiter_reserve(rt->limiter, inbox->id, inbox->daily_limit, inbox->burst_limit, token, res, err, errlen);
+}
+
+static int
+cb_refund(void *ctx, const inbox_lookup_t *inbox, const char *token, char *err, size_t errlen)
+{
+    runtime_t *rt = ctx;
+    return limiter_refund(rt->limiter, inbox->id, token, err, errlen);
+}
+
+static int
+cb_fits(void *ctx, const inbox_lookup_t *inbox, int n, limit_result_t *res, char *err, size_t errlen)
+{
+    runtime_t *rt = ctx;
+    return limiter_check(rt->limiter, inbox->id, inbox->daily_limit, inbox->burst_limit, n, res, err, errlen);
+}
+
+static int
+cb_charge(void *ctx, const inbox_lookup_t *inbox, int n, const char *token, limit_result_t *res, char *err,
+          size_t errlen)
+{
+    runtime_t *rt = ctx;
+    return limiter_reserve_n(rt->limiter, inbox->id, inbox->daily_limit, inbox->burst_limit, n, token, res, err,
+                             errlen);
+}
+
+static int
+cb_record(void *ctx, const check_message_t *msg, char report[16], char *err, size_t errlen)
+{
+    runtime_t *rt = ctx;
+    char *doc = record_doc_build(rt->cfg, msg, report);
+    int rc;
+
+    if (doc == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    rc = record_batch_write(rt->records, doc, err, errlen);
+    free(doc);
+    return rc == 0 ? 0 : -1;
+}
+
+void
+check_backend_env(runtime_t *rt, check_mode_t mode, const check_hooks_t *hooks, check_env_t *env)
+{
+    *env = (check_env_t){
+        .cfg = rt->cfg,
+        .backend = {
+            .ctx = rt,
+            .lookup = cb_lookup,
+            .suppressed = cb_suppressed,
+            .reserve = cb_reserve,
+            .refund = cb_refund,
+            .fits = cb_fits,
+            .charge = cb_charge,
+            .record = cb_record,
+        },
+        .foreign_domains = rt->foreign_domains,
+        .hooks = hooks,
+        .mode = mode,
+    };
+}
