@@ -18,10 +18,6 @@
 #include "cmd.h"
 #include "output.h"
 
-#define APIKEY_COLUMNS                                                                                  \
-    "SELECT id, account_id, inbox_id, name, prefix, " CTL_ISO("created_at") ", " CTL_ISO("last_used_at") \
-    ", " CTL_ISO("revoked_at")
-
 static const output_column_t apikey_columns[] = {
     { "ID", "id", 0 },
     { "PREFIX", "prefix", 0 },
@@ -31,22 +27,6 @@ static const output_column_t apikey_columns[] = {
     { "NAME", "name", 40 },
     { NULL, NULL, 0 },
 };
-
-/* One APIKEY_COLUMNS row (never the key, never its hash). */
-static json_t *
-apikey_json(const PGresult *res, int row)
-{
-    json_t *obj = json_object();
-    json_object_set_new(obj, "id", ctl_json_text(res, row, 0));
-    json_object_set_new(obj, "accountId", ctl_json_text(res, row, 1));
-    json_object_set_new(obj, "inboxId", ctl_json_text(res, row, 2));
-    json_object_set_new(obj, "name", ctl_json_text(res, row, 3));
-    json_object_set_new(obj, "prefix", ctl_json_text(res, row, 4));
-    json_object_set_new(obj, "createdAt", ctl_json_text(res, row, 5));
-    json_object_set_new(obj, "lastUsedAt", ctl_json_text(res, row, 6));
-    json_object_set_new(obj, "revokedAt", ctl_json_text(res, row, 7));
-    return obj;
-}
 
 int
 cmd_apikey_create(ctl_t *ctl, const args_t *args)
@@ -103,18 +83,13 @@ cmd_apikey_create(ctl_t *ctl, const args_t *args)
 int
 cmd_apikey_list(ctl_t *ctl, const args_t *args)
 {
-    const char *account;
-    const char *filter[1];
+    admin_filter_t filter = { 0 };
     long limit, offset;
     int rc;
 
-    if ((rc = args_uuid(args, "account", &account)) != 0 || (rc = args_page(args, &limit, &offset)) != 0)
+    if ((rc = args_uuid(args, "account", &filter.account_id)) != 0 || (rc = args_page(args, &limit, &offset)) != 0)
         return rc;
-    filter[0] = account;
-    return ctl_list(ctl, "SELECT count(*) FROM postinbox.api_key WHERE account_id = $1::uuid",
-                    APIKEY_COLUMNS " FROM postinbox.api_key WHERE account_id = $1::uuid"
-                    " ORDER BY created_at DESC, id DESC LIMIT $2::integer OFFSET $3::integer",
-                    1, filter, limit, offset, apikey_json, apikey_columns);
+    return ctl_list(ctl, ADMIN_LIST_APIKEYS, &filter, limit, offset, NULL, apikey_columns);
 }
 
 int
@@ -151,11 +126,11 @@ cmd_apikey_revoke(ctl_t *ctl, const args_t *args)
         output_warn("API key %s is already revoked; nothing changed", id);
     PQclear(res);
     const char *p1[1] = { id };
-    res = ctl_query(ctl, APIKEY_COLUMNS " FROM postinbox.api_key WHERE id = $1::uuid", 1, p1);
+    res = ctl_query(ctl, ADMIN_APIKEY_COLUMNS " FROM postinbox.api_key WHERE id = $1::uuid", 1, p1);
     if (res == NULL)
         return CTL_EXIT_ERROR;
     if (PQntuples(res) == 1)
-        output_object(apikey_json(res, 0), NULL);
+        output_object(admin_apikey_json(res, 0), NULL);
     PQclear(res);
     return 0;
 }

@@ -2,10 +2,12 @@
  * cmd_history.c -- an inbox's message rows, threads and events.
  *
  * Public: cmd_messages, cmd_events, cmd_threads, cmd_thread_show (see cmd.h).
- * Read-only.  The lists are newest first and page with --limit (1..100,
- * default 20) and --offset; "total" counts every row of the inbox
- * (matching --type for events).  thread show prints one thread and its
- * messages oldest first (--limit default 100, --offset).
+ * Read-only; the lists and the thread are lib/admin's (admin_list,
+ * admin_thread_show), as the HTTP API serves them.  The lists are newest
+ * first and page with --limit (1..100, default 20) and --offset; "total"
+ * counts every row of the inbox (matching --type, --after and --before
+ * for events: after inclusive, before exclusive).  thread show prints one
+ * thread and its messages oldest first (--limit default 100, --offset).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +15,7 @@
 
 #include "cmd.h"
 #include "output.h"
-#include "records.h"
+#include "admin_thread.h"
 
 static const output_column_t message_columns[] = {
     { "CREATED", "createdAt", 0 },
@@ -69,78 +71,47 @@ int
 cmd_messages(ctl_t *ctl, const args_t *args)
 {
     char id[40];
-    const char *filter[1] = { id };
     long limit, offset;
     int rc;
 
     if ((rc = history_page(ctl, args, id, &limit, &offset)) != 0)
         return rc;
-    return ctl_list(ctl, "SELECT count(*) FROM postinbox.message WHERE inbox_id = $1::uuid",
-                    RECORDS_MESSAGE_SELECT " WHERE inbox_id = $1::uuid"
-                    " ORDER BY created_at DESC, id DESC LIMIT $2::integer OFFSET $3::integer",
-                    1, filter, limit, offset, records_message_json, message_columns);
+    return ctl_list(ctl, ADMIN_LIST_MESSAGES, &(admin_filter_t){ .inbox_id = id }, limit, offset, NULL,
+                    message_columns);
 }
 
 int
 cmd_threads(ctl_t *ctl, const args_t *args)
 {
     char id[40];
-    const char *filter[1] = { id };
     long limit, offset;
     int rc;
 
     if ((rc = history_page(ctl, args, id, &limit, &offset)) != 0)
         return rc;
-    return ctl_list(ctl, "SELECT count(*) FROM postinbox.thread WHERE inbox_id = $1::uuid",
-                    RECORDS_THREAD_SELECT " WHERE inbox_id = $1::uuid"
-                    " ORDER BY last_message_at DESC, id DESC LIMIT $2::integer OFFSET $3::integer",
-                    1, filter, limit, offset, records_thread_json, thread_columns);
+    return ctl_list(ctl, ADMIN_LIST_THREADS, &(admin_filter_t){ .inbox_id = id }, limit, offset, NULL,
+                    thread_columns);
 }
 
 int
 cmd_thread_show(ctl_t *ctl, const args_t *args)
 {
-    char limit_text[24], offset_text[24];
-    const char *params[3] = { args->pos[0], limit_text, offset_text };
+    admin_t *admin;
+    admin_error_t err;
     long limit, offset;
     long long total;
-    PGresult *res;
     json_t *thread, *rows;
     int rc;
 
     if (!valid_uuid(args->pos[0]))
         return output_usage("\"%s\" is not a thread id (uuid)", args->pos[0]);
-    if ((rc = args_int(args, "limit", 1, 100, 100, &limit, NULL)) != 0 ||
-        (rc = args_int(args, "offset", 0, 2147483647L, 0, &offset, NULL)) != 0)
+    if ((rc = args_int(args, "limit", 1, VALID_PAGE_MAX, VALID_PAGE_MAX, &limit, NULL)) != 0 ||
+        (rc = args_int(args, "offset", 0, VALID_OFFSET_MAX, 0, &offset, NULL)) != 0)
         return rc;
-    snprintf(limit_text, sizeof(limit_text), "%ld", limit);
-    snprintf(offset_text, sizeof(offset_text), "%ld", offset);
-    res = ctl_query(ctl, RECORDS_THREAD_SELECT " WHERE id = $1::uuid", 1, params);
-    if (res == NULL)
+    if ((admin = ctl_admin(ctl)) == NULL)
         return CTL_EXIT_ERROR;
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        return output_error("no thread %s", args->pos[0]);
-    }
-    thread = records_thread_json(res, 0);
-    PQclear(res);
-    if ((rc = ctl_count(ctl, "SELECT count(*) FROM postinbox.message WHERE thread_id = $1::uuid", 1, params,
-                        &total)) != 0) {
-        json_decref(thread);
-        return rc;
-    }
-    res = ctl_query(ctl,
-                    RECORDS_MESSAGE_SELECT " WHERE thread_id = $1::uuid"
-                    " ORDER BY created_at, id LIMIT $2::integer OFFSET $3::integer",
-                    3, params);
-    if (res == NULL) {
-        json_decref(thread);
-        return CTL_EXIT_ERROR;
-    }
-    rows = json_array();
-    for (int r = 0; r < PQntuples(res); r++)
-        json_array_append_new(rows, records_message_json(res, r));
-    PQclear(res);
+    if (admin_thread_show(admin, NULL, args->pos[0], limit, offset, &thread, &rows, &total, &err) != ADMIN_OK)
+        return ctl_fail(&err);
     if (output_json()) {
         json_object_set_new(thread, "messages", rows);
         output_object(thread, NULL);
@@ -155,20 +126,17 @@ cmd_thread_show(ctl_t *ctl, const args_t *args)
 int
 cmd_events(ctl_t *ctl, const args_t *args)
 {
-    char id[40];
-    const char *type = args_value(args, "type");
-    const char *filter[2] = { id, type };
+    admin_filter_t filter = { .type = args_value(args, "type") };
+    char id[40], after[80], before[80];
     long limit, offset;
     int rc;
 
-    if (type != NULL && !valid_event_type(type))
-        return output_usage("--type: \"%s\" is not an event type (e.g. message.sent, inbox.suspended)", type);
-    if ((rc = history_page(ctl, args, id, &limit, &offset)) != 0)
+    if (filter.type != NULL && !valid_event_type(filter.type))
+        return output_usage("--type: \"%s\" is not an event type (e.g. message.sent, inbox.suspended)", filter.type);
+    if ((rc = history_page(ctl, args, id, &limit, &offset)) != 0 ||
+        (rc = ctl_time_arg(ctl, args, "after", after, &filter.after)) != 0 ||
+        (rc = ctl_time_arg(ctl, args, "before", before, &filter.before)) != 0)
         return rc;
-    return ctl_list(ctl,
-                    "SELECT count(*) FROM postinbox.event"
-                    " WHERE inbox_id = $1::uuid AND ($2::text IS NULL OR type = $2)",
-                    RECORDS_EVENT_SELECT " WHERE inbox_id = $1::uuid AND ($2::text IS NULL OR type = $2)"
-                    " ORDER BY created_at DESC, id DESC LIMIT $3::integer OFFSET $4::integer",
-                    2, filter, limit, offset, records_event_json, event_columns);
+    filter.inbox_id = id;
+    return ctl_list(ctl, ADMIN_LIST_EVENTS, &filter, limit, offset, NULL, event_columns);
 }

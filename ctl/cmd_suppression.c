@@ -18,9 +18,6 @@
 #include "address.h"
 #include "cmd.h"
 #include "output.h"
-#include "pgjson.h"
-
-#define SUPPRESSION_COLUMNS "address, source, reason, dsn, message_id, " CTL_ISO("created_at")
 
 static const output_column_t suppression_columns[] = {
     { "CREATED", "createdAt", 0 },
@@ -30,19 +27,6 @@ static const output_column_t suppression_columns[] = {
     { "REASON", "reason", 50 },
     { NULL, NULL, 0 },
 };
-
-static const pgjson_field_t suppression_fields[] = {
-    { "address", 't' }, { "source", 't' }, { "reason", 't' }, { "dsn", 't' }, { "messageId", 't' },
-    { "createdAt", 't' },
-};
-
-static json_t *
-suppression_json(const PGresult *res, int row)
-{
-    json_t *obj = json_object();
-    PGJSON_FIELDS(obj, res, row, 0, suppression_fields);
-    return obj;
-}
 
 /* The inbox (first positional) and --address, normalised as the milter
  * normalises RCPT TO.  0, CTL_EXIT_USAGE or CTL_EXIT_ERROR. */
@@ -61,16 +45,13 @@ int
 cmd_suppression_list(ctl_t *ctl, const args_t *args)
 {
     char id[40];
-    const char *filter[1] = { id };
     long limit, offset;
     int rc;
 
     if ((rc = args_page(args, &limit, &offset)) != 0 || (rc = ctl_resolve_inbox(ctl, args->pos[0], id)) != 0)
         return rc;
-    return ctl_list(ctl, "SELECT count(*) FROM postinbox.suppression WHERE inbox_id = $1::uuid",
-                    "SELECT " SUPPRESSION_COLUMNS " FROM postinbox.suppression WHERE inbox_id = $1::uuid"
-                    " ORDER BY created_at DESC, address LIMIT $2::integer OFFSET $3::integer",
-                    1, filter, limit, offset, suppression_json, suppression_columns);
+    return ctl_list(ctl, ADMIN_LIST_SUPPRESSIONS, &(admin_filter_t){ .inbox_id = id }, limit, offset, NULL,
+                    suppression_columns);
 }
 
 int
@@ -95,8 +76,8 @@ cmd_suppression_add(ctl_t *ctl, const args_t *args)
                     " aud AS ("
                     "   INSERT INTO postinbox.audit (inbox_id, actor, action, new_value, reason)"
                     "   SELECT inbox_id, $4::text, 'suppression.add', address, reason FROM ins)"
-                    " SELECT " SUPPRESSION_COLUMNS ", true FROM ins"
-                    " UNION ALL SELECT " SUPPRESSION_COLUMNS ", false FROM postinbox.suppression"
+                    " SELECT " ADMIN_SUPPRESSION_COLUMNS ", true FROM ins"
+                    " UNION ALL SELECT " ADMIN_SUPPRESSION_COLUMNS ", false FROM postinbox.suppression"
                     "   WHERE inbox_id = $1::uuid AND address = $2",
                     4, params);
     if (res == NULL)
@@ -108,7 +89,7 @@ cmd_suppression_add(ctl_t *ctl, const args_t *args)
     if (strcmp(PQgetvalue(res, 0, 6), "t") != 0)
         output_warn("%s is already on the suppression list of %s (source %s); nothing changed", address,
                     args->pos[0], PQgetvalue(res, 0, 1));
-    output_object(suppression_json(res, 0), NULL);
+    output_object(admin_suppression_json(res, 0), NULL);
     PQclear(res);
     return 0;
 }
@@ -132,7 +113,7 @@ cmd_suppression_remove(ctl_t *ctl, const args_t *args)
                     " aud AS ("
                     "   INSERT INTO postinbox.audit (inbox_id, actor, action, old_value, reason)"
                     "   SELECT inbox_id, $4::text, 'suppression.remove', address, $3::text FROM del)"
-                    " SELECT " SUPPRESSION_COLUMNS " FROM del",
+                    " SELECT " ADMIN_SUPPRESSION_COLUMNS " FROM del",
                     4, params);
     if (res == NULL)
         return CTL_EXIT_ERROR;
@@ -141,7 +122,7 @@ cmd_suppression_remove(ctl_t *ctl, const args_t *args)
         return output_error("%s is not on the suppression list of %s", address, args->pos[0]);
     }
     if (output_json()) {
-        json_t *obj = suppression_json(res, 0);
+        json_t *obj = admin_suppression_json(res, 0);
         json_object_set_new(obj, "removed", json_true());
         output_object(obj, NULL);
     } else {

@@ -2,8 +2,8 @@
  * cmd_webhook_delivery.c -- an endpoint's deliveries, and replay.
  *
  * Public: cmd_webhook_deliveries, cmd_webhook_replay (see cmd.h).
- * deliveries: newest first, each with its last 50 attempts (oldest first)
- * from webhook_attempt.
+ * deliveries: lib/admin's list (as the HTTP API's), newest first, each
+ * with its last 50 attempts (oldest first) from webhook_attempt.
  * replay: in one statement, re-queues the endpoint's deliveries of the
  * events created in [--since, --until), whatever their status, adds the
  * deliveries missing for that window (events from before the endpoint
@@ -20,7 +20,6 @@
 
 #include "cmd.h"
 #include "output.h"
-#include "records.h"
 #include "webhook_common.h"
 
 #define DELIVERY_STATUSES "pending, delivered or failed"
@@ -39,73 +38,16 @@ static const output_column_t delivery_columns[] = {
 int
 cmd_webhook_deliveries(ctl_t *ctl, const args_t *args)
 {
-    const char *id, *status = args_value(args, "status");
-    char limit_text[24], offset_text[24];
+    admin_filter_t filter = { .status = args_value(args, "status") };
     long limit, offset;
-    long long total;
-    PGresult *res;
-    json_t *rows;
     int rc;
 
-    if ((rc = webhook_id_arg(args, &id)) != 0 || (rc = args_page(args, &limit, &offset)) != 0)
+    if ((rc = webhook_id_arg(args, &filter.endpoint_id)) != 0 || (rc = args_page(args, &limit, &offset)) != 0)
         return rc;
-    if (status != NULL && strcmp(status, "pending") != 0 && strcmp(status, "delivered") != 0 &&
-        strcmp(status, "failed") != 0)
+    if (filter.status != NULL && strcmp(filter.status, "pending") != 0 && strcmp(filter.status, "delivered") != 0 &&
+        strcmp(filter.status, "failed") != 0)
         return output_usage("--status must be " DELIVERY_STATUSES);
-    snprintf(limit_text, sizeof(limit_text), "%ld", limit);
-    snprintf(offset_text, sizeof(offset_text), "%ld", offset);
-    const char *params[4] = { id, status, limit_text, offset_text };
-
-    res = ctl_query(ctl,
-                    "SELECT (SELECT count(*) FROM postinbox.webhook_endpoint WHERE id = $1::uuid),"
-                    "       (SELECT count(*) FROM postinbox.webhook_delivery"
-                    "         WHERE endpoint_id = $1::uuid AND ($2::text IS NULL OR status = $2::text))",
-                    2, params);
-    if (res == NULL)
-        return CTL_EXIT_ERROR;
-    if (strcmp(PQgetvalue(res, 0, 0), "0") == 0) {
-        PQclear(res);
-        return output_error("no webhook endpoint %s", id);
-    }
-    total = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-    PQclear(res);
-
-    res = ctl_query(ctl,
-                    RECORDS_DELIVERY_SELECT
-                    " WHERE d.endpoint_id = $1::uuid AND ($2::text IS NULL OR d.status = $2::text)"
-                    " ORDER BY d.created_at DESC, d.id DESC LIMIT $3::integer OFFSET $4::integer",
-                    4, params);
-    if (res == NULL)
-        return CTL_EXIT_ERROR;
-    rows = json_array();
-    for (int r = 0; r < PQntuples(res); r++)
-        json_array_append_new(rows, records_delivery_json(res, r));
-    PQclear(res);
-    output_list(rows, total, offset, delivery_columns);
-    return 0;
-}
-
-/* --since / --until: the ISO-8601 shape here, the value by PostgreSQL.
- * *out NULL when absent.  0, CTL_EXIT_USAGE or CTL_EXIT_ERROR. */
-static int
-replay_time(ctl_t *ctl, const args_t *args, const char *name, char buf[80], const char **out)
-{
-    const char *value = args_value(args, name);
-    char err[512];
-    int rc;
-
-    *out = NULL;
-    if (value == NULL)
-        return 0;
-    if ((rc = webhook_timestamp(name, value, buf, 80)) != 0)
-        return rc;
-    rc = ctl_valid_input(ctl, buf, "timestamptz", err, sizeof(err));
-    if (rc < 0)
-        return CTL_EXIT_ERROR;
-    if (rc == 0)
-        return output_usage("--%s: \"%s\" is not a valid timestamp (%s)", name, value, err);
-    *out = buf;
-    return 0;
+    return ctl_list(ctl, ADMIN_LIST_DELIVERIES, &filter, limit, offset, NULL, delivery_columns);
 }
 
 int
@@ -132,8 +74,8 @@ cmd_webhook_replay(ctl_t *ctl, const args_t *args)
         if (rc != 0)
             return rc;
     }
-    if ((rc = replay_time(ctl, args, "since", since_buf, &since)) != 0 ||
-        (rc = replay_time(ctl, args, "until", until_buf, &until)) != 0)
+    if ((rc = ctl_time_arg(ctl, args, "since", since_buf, &since)) != 0 ||
+        (rc = ctl_time_arg(ctl, args, "until", until_buf, &until)) != 0)
         return rc;
     if (since != NULL && until != NULL) {
         const char *params[2] = { since, until };

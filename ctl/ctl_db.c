@@ -84,27 +84,58 @@ ctl_error_text(char *err)
     return output_oneline(text);
 }
 
+/* The first failed usage read: one warning, the rest shown as null. */
+static void
+ctl_usage_warn(void *arg, const char *inbox_id, const char *err)
+{
+    (void)arg;
+    (void)inbox_id;
+    output_warn("cannot read send counts from Redis (%s); sendsToday shown as null", err);
+}
+
+admin_t *
+ctl_admin(ctl_t *ctl)
+{
+    if (ctl->store != NULL)
+        return &ctl->admin;
+    /* one connection: a CLI run is one thread doing one thing */
+    ctl->store = store_new(ctl->conninfo, 1, ctl->timeout_ms);
+    if (ctl->store == NULL) {
+        output_error("out of memory");
+        return NULL;
+    }
+    ctl->limiter = limiter_new(ctl->cfg->redis, 1, ctl->cfg->backend_timeout_ms, ctl->limiter_error,
+                               sizeof(ctl->limiter_error));
+    admin_init(&ctl->admin, ctl->store, ctl->limiter, NULL, ctl_actor());
+    ctl->admin.limiter_error = ctl->limiter_error;
+    ctl->admin.usage_warn = ctl_usage_warn;
+    return &ctl->admin;
+}
+
+int
+ctl_fail(const admin_error_t *err)
+{
+    char text[sizeof(err->message)];
+
+    if (strcmp(err->reason, "database") != 0)
+        return output_error("%s", err->message);
+    snprintf(text, sizeof(text), "%s", err->message);
+    return output_error("database: %s", ctl_error_text(text));
+}
+
 /* ctl_query; with private_params set an error is reported by its first
  * line only: libpq's DETAIL can quote the failing row, i.e. parameters. */
 static PGresult *
 ctl_query_ex(ctl_t *ctl, const char *sql, int nparams, const char *const *params, int private_params)
 {
-    char err[1024];
+    admin_t *admin = ctl_admin(ctl);
+    admin_error_t err;
     PGresult *res;
 
-    if (ctl->store == NULL) {
-        /* one connection: a CLI run is one thread doing one thing */
-        ctl->store = store_new(ctl->conninfo, 1, ctl->timeout_ms);
-        if (ctl->store == NULL) {
-            output_error("out of memory");
-            return NULL;
-        }
-    }
-    res = store_exec(ctl->store, sql, nparams, params, err, sizeof(err));
-    if (res == NULL && private_params)
-        err[strcspn(err, "\n")] = '\0';
-    if (res == NULL)
-        output_error("database: %s", ctl_error_text(err));
+    if (admin == NULL)
+        return NULL;
+    if ((res = admin_exec(admin, sql, nparams, params, private_params, &err)) == NULL)
+        ctl_fail(&err);
     return res;
 }
 
@@ -148,6 +179,27 @@ ctl_valid_input(ctl_t *ctl, const char *value, const char *type, char *err, size
 }
 
 int
+ctl_time_arg(ctl_t *ctl, const args_t *args, const char *name, char buf[80], const char **out)
+{
+    const char *value = args_value(args, name);
+    char err[512];
+    int rc;
+
+    *out = NULL;
+    if (value == NULL)
+        return 0;
+    if (!valid_timestamp(value, buf, 80))
+        return output_usage("--%s: \"%s\" is not an ISO-8601 timestamp (e.g. 2024-05-01T12:00:00Z)", name, value);
+    rc = ctl_valid_input(ctl, buf, "timestamptz", err, sizeof(err));
+    if (rc < 0)
+        return CTL_EXIT_ERROR;
+    if (rc == 0)
+        return output_usage("--%s: \"%s\" is not a valid timestamp (%s)", name, value, err);
+    *out = buf;
+    return 0;
+}
+
+int
 ctl_count(ctl_t *ctl, const char *sql, int nparams, const char *const *params, long long *count)
 {
     PGresult *res = ctl_query(ctl, sql, nparams, params);
@@ -159,54 +211,22 @@ ctl_count(ctl_t *ctl, const char *sql, int nparams, const char *const *params, l
 }
 
 int
-ctl_list(ctl_t *ctl, const char *count_sql, const char *page_sql, int nfilter, const char *const *filter,
-         long limit, long offset, ctl_row_fn to_json, const struct output_column *columns)
+ctl_list(ctl_t *ctl, admin_list_kind_t kind, const admin_filter_t *filter, long limit, long offset,
+         void (*render)(json_t *row), const struct output_column *columns)
 {
-    char limit_text[24], offset_text[24];
-    const char *params[8];
+    admin_t *admin = ctl_admin(ctl);
+    admin_error_t err;
     long long total;
-    PGresult *res;
     json_t *rows;
-    int rc;
 
-    if (nfilter < 0 || nfilter > 6)
-        return output_error("ctl_list: %d filter parameters", nfilter);
-    for (int i = 0; i < nfilter; i++)
-        params[i] = filter[i];
-    snprintf(limit_text, sizeof(limit_text), "%ld", limit);
-    snprintf(offset_text, sizeof(offset_text), "%ld", offset);
-    params[nfilter] = limit_text;
-    params[nfilter + 1] = offset_text;
-    if ((rc = ctl_count(ctl, count_sql, nfilter, params, &total)) != 0)
-        return rc;
-    if ((res = ctl_query(ctl, page_sql, nfilter + 2, params)) == NULL)
+    if (admin == NULL)
         return CTL_EXIT_ERROR;
-    rows = json_array();
-    for (int r = 0; r < PQntuples(res); r++)
-        json_array_append_new(rows, to_json(res, r));
-    PQclear(res);
+    if (admin_list(admin, kind, filter, limit, offset, &rows, &total, &err) != ADMIN_OK)
+        return ctl_fail(&err);
+    for (size_t i = 0; render != NULL && i < json_array_size(rows); i++)
+        render(json_array_get(rows, i));
     output_list(rows, total, offset, columns);
     return 0;
-}
-
-int
-ctl_usage(ctl_t *ctl, const char *inbox_id, limit_result_t *res)
-{
-    char err[512];
-
-    if (ctl->redis_down)
-        return -1;
-    if (ctl->limiter == NULL) {
-        ctl->limiter = limiter_new(ctl->cfg->redis, 1, ctl->cfg->backend_timeout_ms, err, sizeof(err));
-        if (ctl->limiter == NULL)
-            goto down;
-    }
-    if (limiter_usage(ctl->limiter, inbox_id, res, err, sizeof(err)) == 0)
-        return 0;
-down:
-    ctl->redis_down = 1;
-    output_warn("cannot read send counts from Redis (%s); sendsToday shown as null", err);
-    return -1;
 }
 
 int

@@ -1,16 +1,19 @@
 /*
  * ctl_db.h -- postinboxctl's configuration and backends.
  *
- * Public: ctl_t, ctl_open, ctl_close, ctl_query, ctl_query_private,
- * ctl_valid_input, ctl_count, ctl_list, ctl_usage, ctl_resolve_inbox, ctl_actor,
- * ctl_json_text, ctl_json_int, ctl_json_bool, ctl_json_parsed, CTL_ISO.
+ * Public: ctl_t, ctl_open, ctl_close, ctl_admin, ctl_fail, ctl_query,
+ * ctl_query_private, ctl_valid_input, ctl_time_arg, ctl_count, ctl_list,
+ * ctl_resolve_inbox, ctl_actor, ctl_json_text, ctl_json_int,
+ * ctl_json_bool, ctl_json_parsed, CTL_ISO.
  * One ctl_t per run: the config (the -c file, else the default path if
  * it exists, else built-in defaults), a one-connection store opened on
- * first use and a limiter for reading usage.  Every query goes through
- * store_exec, so it is parameterised and has a deadline: the config's
- * backend_timeout_ms, but at least CTL_MIN_TIMEOUT_MS, since the milter's
- * short deadline is not meant for admin queries.  Errors are reported
- * here (stderr), so callers just return CTL_EXIT_ERROR.
+ * first use and a limiter for reading usage, handed to the admin layer
+ * (lib/admin) as the operator (no acting account) with actor
+ * "postinboxctl:<user>".  Every query goes through admin_exec, so it is
+ * parameterised and has a deadline: the config's backend_timeout_ms, but
+ * at least CTL_MIN_TIMEOUT_MS, since the milter's short deadline is not
+ * meant for admin queries.  Errors are reported here (stderr), so callers
+ * just return CTL_EXIT_ERROR; the first failed usage read warns once.
  */
 #ifndef POSTINBOX_CTL_DB_H
 #define POSTINBOX_CTL_DB_H
@@ -18,6 +21,9 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "admin.h"
+#include "args.h"
+#include "admin_list.h"
 #include "lib/util/config.h" /* not autoconf's config.h, found first via -I. */
 #include "limiter.h"
 #include "pgjson.h"
@@ -34,12 +40,20 @@ typedef struct {
     int timeout_ms;
     store_t *store;
     limiter_t *limiter;
-    int redis_down;        /* warned once; no further Redis calls */
+    char limiter_error[256]; /* why limiter is NULL */
+    admin_t admin;         /* over store and limiter, once store exists */
 } ctl_t;
 
 /* Loads the config.  0, or CTL_EXIT_ERROR after reporting. */
 int ctl_open(ctl_t *ctl, const char *config_path);
 void ctl_close(ctl_t *ctl);
+
+/* The admin layer over this run's backends (opened on first use); NULL
+ * after reporting. */
+admin_t *ctl_admin(ctl_t *ctl);
+/* Reports an admin error ("database: ..." for a failed statement);
+ * returns CTL_EXIT_ERROR. */
+int ctl_fail(const admin_error_t *err);
 
 /* Runs one parameterised statement; NULL after reporting the error. */
 PGresult *ctl_query(ctl_t *ctl, const char *sql, int nparams, const char *const *params);
@@ -52,21 +66,21 @@ PGresult *ctl_query_private(ctl_t *ctl, const char *sql, int nparams, const char
  * in err; -1 on database error (reported). */
 int ctl_valid_input(ctl_t *ctl, const char *value, const char *type, char *err, size_t errlen);
 
+/* --NAME as a time: the ISO-8601 shape (valid_timestamp, "Z" added when
+ * it has no offset) here, the value by PostgreSQL.  0 with *out buf (80
+ * bytes) or NULL when absent; CTL_EXIT_USAGE or CTL_EXIT_ERROR (reported). */
+int ctl_time_arg(ctl_t *ctl, const args_t *args, const char *name, char buf[80], const char **out);
+
 /* Runs a SELECT count(*) ...; 0 with *count, or CTL_EXIT_ERROR (reported). */
 int ctl_count(ctl_t *ctl, const char *sql, int nparams, const char *const *params, long long *count);
 
-/* One page of a list, printed by output_list: count_sql with the nfilter
- * parameters gives "total"; page_sql takes the same parameters plus
- * $nfilter+1 = limit and $nfilter+2 = offset; to_json turns each row
- * into an object.  0, or CTL_EXIT_ERROR (reported). */
+/* One page of the admin list kind, printed by output_list with columns;
+ * render (may be NULL) rewrites each row for people first.  0, or
+ * CTL_EXIT_ERROR (reported; not found as "no inbox SELECTOR" when the
+ * inbox was given as selector). */
 struct output_column;
-typedef json_t *(*ctl_row_fn)(const PGresult *res, int row);
-int ctl_list(ctl_t *ctl, const char *count_sql, const char *page_sql, int nfilter, const char *const *filter,
-             long limit, long offset, ctl_row_fn to_json, const struct output_column *columns);
-
-/* Reads an inbox's usage from Redis.  -1 if Redis is unreachable (a
- * warning is printed the first time; later calls fail at once). */
-int ctl_usage(ctl_t *ctl, const char *inbox_id, limit_result_t *res);
+int ctl_list(ctl_t *ctl, admin_list_kind_t kind, const admin_filter_t *filter, long limit, long offset,
+             void (*render)(json_t *row), const struct output_column *columns);
 
 /* Resolves an inbox given as a uuid or an address (anything with '@').
  * 0 with id filled, CTL_EXIT_USAGE if selector is neither,

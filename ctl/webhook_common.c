@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ctl_db.h"
 #include "output.h"
 
 int
@@ -54,24 +53,6 @@ webhook_events(const char *list, char *out, size_t outlen)
 }
 
 int
-webhook_new_secret(char out[WEBHOOK_SECRET_SIZE])
-{
-    char err[256];
-    if (webhook_input_new_secret(out, err, sizeof(err)) != 0)
-        return output_error("%s", err);
-    return 0;
-}
-
-int
-webhook_timestamp(const char *name, const char *value, char *out, size_t outlen)
-{
-    if (!valid_timestamp(value, out, outlen))
-        return output_usage("--%s: \"%s\" is not an ISO-8601 timestamp (e.g. 2024-05-01T12:00:00Z)", name,
-                            value);
-    return 0;
-}
-
-int
 webhook_id_arg(const args_t *args, const char **id)
 {
     *id = args->pos[0];
@@ -80,13 +61,10 @@ webhook_id_arg(const args_t *args, const char **id)
     return 0;
 }
 
-json_t *
-webhook_events_json(const PGresult *res, int row, int col)
+void
+webhook_events_for_people(json_t *endpoint)
 {
-    json_t *events = ctl_json_parsed(res, row, col);
-    if (!output_json() && json_is_array(events) && json_array_size(events) == 0) {
-        json_decref(events);
-        return json_string("all");
-    }
-    return events;
+    json_t *events = json_object_get(endpoint, "events");
+    if (!output_json() && json_is_array(events) && json_array_size(events) == 0)
+        json_object_set_new(endpoint, "events", json_string("all"));
 }

@@ -1,10 +1,10 @@
 /*
  * webhook_common.h -- what the `postinboxctl webhook` commands share:
- * input checks, secrets, and the endpoint object.
+ * input checks and the endpoint object for people.
  *
- * Public: webhook_url, webhook_events, webhook_new_secret,
- * webhook_timestamp, webhook_id_arg, webhook_events_json,
- * webhook_event_types, WEBHOOK_SECRET_SIZE.
+ * Public: webhook_url, webhook_events, webhook_id_arg,
+ * webhook_events_for_people, webhook_event_types,
+ * WEBHOOK_SECRET_SIZE.
  * The checks report a usage error (exit 2) through output_usage, naming
  * the option.  Nothing here prints a secret.
  */
@@ -12,7 +12,6 @@
 #define POSTINBOX_CTL_WEBHOOK_COMMON_H
 
 #include <jansson.h>
-#include <libpq-fe.h>
 #include <stddef.h>
 
 #include "args.h"
@@ -29,22 +28,12 @@ int webhook_url(const char *url, char out[WEBHOOK_URL_MAX + 1]);
  * every type).  0 or CTL_EXIT_USAGE. */
 int webhook_events(const char *list, char *out, size_t outlen);
 
-/* A new signing secret from RAND_bytes.  0, or CTL_EXIT_ERROR (reported). */
-int webhook_new_secret(char out[WEBHOOK_SECRET_SIZE]);
-
-/* Checks that option name's value has the shape of an ISO-8601 timestamp
- * (YYYY-MM-DD, then optionally [T ]HH:MM[:SS[.frac]] and Z or +-HH[[:]MM])
- * and copies it to out, adding "Z" when it has no offset: a time without
- * one is UTC, as everything postinboxctl prints.  PostgreSQL checks the
- * values (month 13, Feb 30) when casting.  0 or CTL_EXIT_USAGE. */
-int webhook_timestamp(const char *name, const char *value, char *out, size_t outlen);
-
 /* The first positional argument, which must be an endpoint id (uuid).
  * 0 or CTL_EXIT_USAGE. */
 int webhook_id_arg(const args_t *args, const char **id);
 
-/* An event_types column (to_json(text[])::text) as JSON: the array, [] for
- * every type; for people the string "all" instead of an empty array. */
-json_t *webhook_events_json(const PGresult *res, int row, int col);
+/* For people, an endpoint object's empty "events" (every type) as the
+ * string "all"; JSON output keeps the array. */
+void webhook_events_for_people(json_t *endpoint);
 
 #endif

@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "api_auth.h"
 #include "log.h"
 #include "utf8.h"
 #include "validate.h"
@@ -70,18 +71,37 @@ api_error(api_call_t *c, int status, const char *code, const char *fmt, ...)
     free(clean);
 }
 
+/* A failed statement: logged by its first line (libpq's DETAIL can quote
+ * a row), answered without it. */
+static void
+api_backend(api_call_t *c, const char *text)
+{
+    log_warn("api: %s %s: database: %.*s", c->req->method, c->req->path, (int)strcspn(text, "\n"), text);
+    api_error(c, 503, "backend_unavailable", "the database is unavailable, try again later");
+}
+
+void
+api_fail(api_call_t *c, const admin_error_t *err)
+{
+    static const int status[] = {
+        [ADMIN_NOT_FOUND] = 404, [ADMIN_INVALID] = 400, [ADMIN_CONFLICT] = 409, [ADMIN_BACKEND] = 503,
+    };
+
+    if (strcmp(err->reason, "database") == 0)
+        api_backend(c, err->message);
+    else
+        api_error(c, err->status > ADMIN_OK && err->status <= ADMIN_BACKEND ? status[err->status] : 500, err->code,
+                  "%s", err->message);
+}
+
 PGresult *
 api_query(api_call_t *c, const char *sql, int nparams, const char *const *params)
 {
-    char err[512];
-    PGresult *res = store_exec(c->rt->store, sql, nparams, params, err, sizeof(err));
+    admin_error_t err;
+    PGresult *res = admin_exec(&c->admin, sql, nparams, params, 0, &err);
 
-    if (res == NULL) {
-        /* the first line only: libpq's DETAIL can quote a row */
-        err[strcspn(err, "\n")] = '\0';
-        log_warn("api: %s %s: database: %s", c->req->method, c->req->path, err);
-        api_error(c, 503, "backend_unavailable", "the database is unavailable, try again later");
-    }
+    if (res == NULL)
+        api_fail(c, &err);
     return res;
 }
 
@@ -97,49 +117,20 @@ api_page(api_call_t *c, long *limit, long *offset)
 }
 
 void
-api_list(api_call_t *c, const char *count_sql, const char *page_sql, int nfilter, const char *const *filter,
-         long limit, long offset, json_t *(*to_json)(const PGresult *res, int row))
+api_list(api_call_t *c, admin_list_kind_t kind, const admin_filter_t *filter)
 {
-    const char *params[8];
-    char limit_text[24], offset_text[24];
-    PGresult *res;
+    admin_error_t err;
+    long limit, offset;
+    long long total;
     json_t *rows;
-    json_int_t total;
 
-    for (int i = 0; i < nfilter; i++)
-        params[i] = filter[i];
-    snprintf(limit_text, sizeof(limit_text), "%ld", limit);
-    snprintf(offset_text, sizeof(offset_text), "%ld", offset);
-    params[nfilter] = limit_text;
-    params[nfilter + 1] = offset_text;
-    if ((res = api_query(c, count_sql, nfilter, params)) == NULL)
+    if (api_page(c, &limit, &offset) != 0)
         return;
-    total = (json_int_t)strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
-    if ((res = api_query(c, page_sql, nfilter + 2, params)) == NULL)
+    if (admin_list(&c->admin, kind, filter, limit, offset, &rows, &total, &err) != ADMIN_OK) {
+        api_fail(c, &err);
         return;
-    rows = json_array();
-    for (int r = 0; r < PQntuples(res); r++)
-        json_array_append_new(rows, to_json(res, r));
-    PQclear(res);
-    httpd_respond_json(c->resp, 200, json_pack("{s:o,s:I}", "data", rows, "total", total));
-}
-
-int
-api_owned_inbox(api_call_t *c, const char *id)
-{
-    const char *params[2] = { id, c->account_id };
-    PGresult *res = api_query(c, "SELECT 1 FROM postinbox.inbox WHERE id = $1::uuid AND account_id = $2::uuid", 2,
-                              params);
-    int found;
-
-    if (res == NULL)
-        return -1;
-    found = PQntuples(res) == 1;
-    PQclear(res);
-    if (!found)
-        api_error(c, 404, "not_found", "no inbox %s", id);
-    return found;
+    }
+    httpd_respond_json(c->resp, 200, json_pack("{s:o,s:I}", "data", rows, "total", (json_int_t)total));
 }
 
 int
@@ -153,17 +144,48 @@ api_body_fields(api_call_t *c, const apiutil_field_t *spec)
     return 0;
 }
 
-const limit_result_t *
-api_usage(api_call_t *c, const char *inbox_id, limit_result_t *buf)
+/* The first failed usage read of a request; the rest show null. */
+static void
+api_usage_warn(void *arg, const char *inbox_id, const char *err)
 {
-    char err[256];
-    if (c->redis_down)
-        return NULL;
-    if (limiter_usage(c->rt->limiter, inbox_id, buf, err, sizeof(err)) == 0)
-        return buf;
+    (void)arg;
     log_warn("api: usage of inbox %s: redis: %s", inbox_id, err);
-    c->redis_down = 1;
-    return NULL;
+}
+
+/* The key of the request into c, and the admin layer acting as its
+ * account.  0, or -1 after answering 401 (or 503). */
+static int
+api_auth(api_call_t *c)
+{
+    char err[512];
+    api_key_t key;
+
+    switch (api_auth_key(c->rt->store, httpd_header(c->req, "x-api-key"), httpd_header(c->req, "Authorization"), &key,
+                         err, sizeof(err))) {
+    case API_AUTH_OK:
+        break;
+    case API_AUTH_MISSING:
+        api_error(c, 401, "unauthorized", "an API key is required (x-api-key or Authorization: Bearer)");
+        return -1;
+    case API_AUTH_INVALID:
+        api_error(c, 401, "unauthorized", "invalid API key");
+        return -1;
+    case API_AUTH_REVOKED:
+        snprintf(c->key_id, sizeof(c->key_id), "%s", key.id);
+        api_error(c, 401, "unauthorized", "this API key was revoked");
+        return -1;
+    case API_AUTH_BACKEND:
+    default:
+        api_backend(c, err);
+        return -1;
+    }
+    snprintf(c->key_id, sizeof(c->key_id), "%s", key.id);
+    snprintf(c->account_id, sizeof(c->account_id), "%s", key.account_id);
+    snprintf(c->key_inbox_id, sizeof(c->key_inbox_id), "%s", key.inbox_id);
+    snprintf(c->actor, sizeof(c->actor), "api:%s", c->key_id);
+    admin_init(&c->admin, c->rt->store, c->rt->limiter, c->account_id, c->actor);
+    c->admin.usage_warn = api_usage_warn;
+    return 0;
 }
 
 /* Whether content_type is application/json (parameters allowed). */

@@ -2,15 +2,19 @@
  * api.h -- the HTTP admin API of postinbox-policyd (/v1/inboxes ...).
  *
  * Public: api_start, api_stop (for main.c); api_call_t and the helpers
- * the handler modules share (api_error, api_query, api_page, api_list,
- * api_owned_inbox, api_body_fields, api_usage).
+ * the handler modules share (api_error, api_fail, api_query, api_page,
+ * api_list, api_body_fields).
  * Modules: api.c (routes, auth order, errors, JSON bodies, the request
- * log line), api_auth.c (keys), api_inboxes.c, api_history.c (messages,
- * threads, events), api_send.c (POST messages), api_webhooks.c.
+ * log line), api_auth.c (keys, no HTTP), api_inboxes.c, api_history.c
+ * (messages, threads, events), api_send.c (POST messages),
+ * api_webhooks.c.  The handlers parse the request and render the answer;
+ * what they do to the store is lib/admin's, with the key's account as
+ * the acting account, the same functions postinboxctl calls.
  * A request goes: route (404, 405 with Allow) -> key (401) -> path ids
  * (400) -> inbox scope of an inbox key (403) -> Content-Type of a body
  * (415) -> JSON body (400) -> handler.  Every SQL statement carries the
- * key's account in its WHERE clause; an id of another account is 404,
+ * key's account in its WHERE clause (lib/admin does so for every
+ * statement of an acting account); an id of another account is 404,
  * exactly like an id that does not exist, so ids of other accounts
  * cannot be probed.  Backend failures are 503, never a crash.
  */
@@ -20,9 +24,10 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "admin.h"
+#include "admin_list.h"
 #include "apiutil.h"
 #include "httpd.h"
-#include "limiter.h"
 #include "runtime.h"
 
 /* One request being served. */
@@ -36,7 +41,7 @@ typedef struct {
     char actor[64];                  /* "api:<key id>" for audit rows */
     char ids[APIUTIL_MAX_CAPTURES][APIUTIL_CAPTURE_MAX]; /* path parameters */
     json_t *body;                    /* POST/PATCH: the parsed object */
-    int redis_down;                  /* usage failed once: not asked again */
+    admin_t admin;                   /* the key's account acting, once the key is known */
 } api_call_t;
 
 /* Starts the API on cfg->api_listen (nothing if empty).  0, or -1 with err. */
@@ -47,30 +52,20 @@ void api_stop(void);
 /* Answers {"error": {"code", "message"}} with status. */
 void api_error(api_call_t *c, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-/* store_exec with the runtime's store; on failure answers 503 (logged)
- * and returns NULL. */
+/* Answers an admin error: not found 404, invalid 400 (its code),
+ * conflict 409, backend 503 (a failed statement logged, and answered
+ * without the server's text). */
+void api_fail(api_call_t *c, const admin_error_t *err);
+/* admin_exec with the call's admin; on failure answers 503 (logged) and
+ * returns NULL. */
 PGresult *api_query(api_call_t *c, const char *sql, int nparams, const char *const *params);
 /* ?limit= and ?offset=; 0, or -1 after answering 400. */
 int api_page(api_call_t *c, long *limit, long *offset);
-/* Answers 200 {data, total}: count_sql over the nfilter parameters, then
- * page_sql with $nfilter+1 = limit and $nfilter+2 = offset. */
-void api_list(api_call_t *c, const char *count_sql, const char *page_sql, int nfilter, const char *const *filter,
-              long limit, long offset, json_t *(*to_json)(const PGresult *res, int row));
-/* Whether inbox id (already a valid uuid) is one of the key's account:
- * 1 yes; 0 after answering 404; -1 after answering 503. */
-int api_owned_inbox(api_call_t *c, const char *id);
+/* Answers 200 {data, total}: one page of kind (lib/admin's list) with
+ * filter, ?limit and ?offset; or the error. */
+void api_list(api_call_t *c, admin_list_kind_t kind, const admin_filter_t *filter);
 /* Checks c->body against spec; 0, or -1 after answering 400. */
 int api_body_fields(api_call_t *c, const apiutil_field_t *spec);
-/* An inbox's usage from Redis; NULL when Redis is unreachable (logged
- * once per request; the rest of the request does not ask again). */
-const limit_result_t *api_usage(api_call_t *c, const char *inbox_id, limit_result_t *buf);
-
-/* SQL: $1 inbox id, $2 account: the inbox only if it is the account's. */
-#define API_OWNED(col) " AND " col " IN (SELECT id FROM postinbox.inbox WHERE id = $1::uuid AND account_id = $2::uuid)"
-
-/* api_auth.c: fills the key fields of c from the request's key.  0, or
- * -1 after answering 401 (or 503). */
-int api_auth(api_call_t *c);
 
 /* handlers */
 void api_inboxes_list(api_call_t *c);

@@ -131,6 +131,26 @@ t_eq "activate" active "$(echo "$out" | json_get status)"
 t_eq "activate clears the reason" null "$(echo "$out" | json_get statusReason)"
 t_eq "three audit rows" 3 "$(svc_psql "SELECT count(*) FROM postinbox.audit WHERE inbox_id = '$BOB_ID' AND action = 'status'")"
 t_eq "no event for activate" 2 "$(pi_ctl --json events "$BOB_ID" | json_get total)"
+# events --after (inclusive) / --before (exclusive), as the API's ?after= / ?before=
+NEWEST=$(pi_ctl --json events "$BOB_ID" | json_get data.0.createdAt)
+t_eq "events --after the newest event's time: it alone" "1 inbox.disabled" \
+    "$(pi_ctl --json events "$BOB_ID" --after "$NEWEST" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["total"], " ".join(e["type"] for e in d["data"]))')"
+t_eq "events --before the newest event's time: the older one" "1 inbox.suspended" \
+    "$(pi_ctl --json events "$BOB_ID" --before "$NEWEST" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["total"], " ".join(e["type"] for e in d["data"]))')"
+t_eq "events --after 2000-01-01 (no offset: UTC)" 2 "$(pi_ctl --json events "$BOB_ID" --after 2000-01-01 | json_get total)"
+t_eq "events --after 2999-01-01T00:00:00+02:00: none" 0 "$(pi_ctl --json events "$BOB_ID" --after 2999-01-01T00:00:00+02:00 | json_get total)"
+t_eq "events --after with --before and --type" 1 \
+    "$(pi_ctl --json events "$BOB_ID" --after 2000-01-01 --before 2999-01-01 --type inbox.suspended | json_get total)"
+t_match "events --after: human table" '^CREATED +TYPE' "$(pi_ctl events "$BOB_ID" --after 2000-01-01 | head -1)"
+t_match "events --after, nothing left: (none; 0 in total)" '^\(none; 0 in total\)$' \
+    "$(pi_ctl events "$BOB_ID" --after 2999-01-01 | tail -1)"
+t_eq "events --after not a time: exit 2" 2 "$(ctl_rc events "$BOB_ID" --after yesterday)"
+t_match "events --after not a time: names the option" '^postinboxctl: --after: "yesterday" is not an ISO-8601 timestamp' \
+    "$(pi_ctl events "$BOB_ID" --after yesterday 2>&1 >/dev/null | head -1)"
+t_eq "events --before Feb 30: exit 2" 2 "$(ctl_rc events "$BOB_ID" --before 2024-02-30)"
+t_match "events --before Feb 30: names the option" '^postinboxctl: --before: "2024-02-30" is not an ISO-8601 timestamp' \
+    "$(pi_ctl events "$BOB_ID" --before 2024-02-30 2>&1 >/dev/null | head -1)"
+t_eq "events --after of an unknown inbox: exit 1" 1 "$(ctl_rc events nobody@acme.test --after 2000-01-01)"
 t_eq "status of unknown inbox: exit 1" 1 "$(ctl_rc inbox suspend 00000000-0000-0000-0000-000000000000)"
 t_eq "events --type bogus: exit 2" 2 "$(ctl_rc events "$BOB_ID" --type bogus)"
 
