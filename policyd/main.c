@@ -186,7 +186,7 @@ main(int argc, char **argv)
         log_info("following the Postfix log %s", rt->cfg->postfix_log);
     }
     if (rt->cfg->policy_listen[0]) {
-        if (policy_server_start(rt->cfg->policy_listen, err, sizeof(err)) != 0) {
+        if (policy_server_start(rt->cfg->policy_listen, rt->cfg->policy_socket_group, err, sizeof(err)) != 0) {
             log_error("%s", err);
             main_report(&ready_fd, 0);
             return 1;

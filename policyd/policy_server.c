@@ -40,6 +40,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -56,6 +57,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cidr.h"
 #include "log.h"
 #include "policy_check.h"
 #include "policyd_metrics.h"
@@ -103,7 +105,7 @@ policy_block_signals(void)
 /* ---- listening ------------------------------------------------------------ */
 
 static int
-policy_listen_unix(const char *path, char *err, size_t errlen)
+policy_listen_unix(const char *path, const char *group, char *err, size_t errlen)
 {
     struct sockaddr_un sun = { .sun_family = AF_UNIX };
     struct stat st;
@@ -139,9 +141,30 @@ policy_listen_unix(const char *path, char *err, size_t errlen)
             return -1;
         }
     }
-    if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 || listen(fd, POLICY_BACKLOG) != 0) {
+    /* Only the owner and group may connect: created 0600, then 0660 with
+     * the group Postfix's smtpd runs in (policy_socket_group), so no other
+     * local user can ask, and spend an inbox's caps. */
+    mode_t old_umask = umask(0177);
+    int bound = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+    umask(old_umask);
+    if (bound != 0 || listen(fd, POLICY_BACKLOG) != 0) {
         snprintf(err, errlen, "policy_listen unix:%s: bind/listen: %s", path, strerror(errno));
         close(fd);
+        return -1;
+    }
+    if (group && *group) {
+        struct group *gr = getgrnam(group);
+        if (gr == NULL || chown(path, (uid_t)-1, gr->gr_gid) != 0) {
+            snprintf(err, errlen, "policy_socket_group %s: %s", group, gr ? strerror(errno) : "no such group");
+            close(fd);
+            unlink(path);
+            return -1;
+        }
+    }
+    if (chmod(path, 0660) != 0) {
+        snprintf(err, errlen, "policy_listen unix:%s: chmod: %s", path, strerror(errno));
+        close(fd);
+        unlink(path);
         return -1;
     }
     snprintf(policy_srv.unix_path, sizeof(policy_srv.unix_path), "%s", path);
@@ -382,6 +405,25 @@ policy_accepted(int fd, const struct sockaddr_storage *ss, pthread_attr_t *attr,
     }
     pthread_mutex_unlock(&policy_srv.lock);
 
+    /* A TCP peer must be in policy_allow_networks (read at each accept,
+     * so a SIGHUP applies): anyone else who can reach the port could
+     * otherwise charge any inbox's caps.  It gets no answer at all. */
+    if (ss->ss_family == AF_INET || ss->ss_family == AF_INET6) {
+        runtime_t *rt = runtime_acquire();
+        int allowed = rt && cidr_list_match_sockaddr(rt->cfg->policy_allow_networks, (const struct sockaddr *)ss);
+        runtime_release(rt);
+        if (!allowed) {
+            char peer[64];
+            policy_peer_text(ss, peer, sizeof(peer));
+            close(fd);
+            pthread_mutex_lock(&policy_srv.lock);
+            policy_srv.refused++;
+            pthread_mutex_unlock(&policy_srv.lock);
+            log_warn("policy: client=%s not in policy_allow_networks; closed without an answer", peer);
+            return;
+        }
+    }
+
     if ((conn = calloc(1, sizeof(*conn))) == NULL) {
         close(fd);
         return;
@@ -450,7 +492,7 @@ policy_acceptor_main(void *arg)
 /* ---- start and stop -------------------------------------------------------------- */
 
 int
-policy_server_start(const char *listen, char *err, size_t errlen)
+policy_server_start(const char *listen, const char *socket_group, char *err, size_t errlen)
 {
     int fd;
 
@@ -463,7 +505,7 @@ policy_server_start(const char *listen, char *err, size_t errlen)
     pthread_mutex_unlock(&policy_srv.lock);
 
     policy_srv.unix_path[0] = '\0';
-    fd = strncmp(listen, "unix:", 5) == 0 ? policy_listen_unix(listen + 5, err, errlen)
+    fd = strncmp(listen, "unix:", 5) == 0 ? policy_listen_unix(listen + 5, socket_group, err, errlen)
                                            : policy_listen_inet(listen, err, errlen);
     if (fd < 0)
         return -1;

@@ -59,6 +59,10 @@ static const config_key_t config_table[] = {
     /* postinbox-policyd */
     { "policy_listen", CT_STRING, "", 0, 0, { 0 }, OFF(policy_listen),
       "Postfix policy service: host:port or unix:/path; empty = off" },
+    { "policy_allow_networks", CT_CIDR, "127.0.0.0/8 ::1/128", 0, 0, { 0 }, OFF(policy_allow_networks),
+      "clients that may use a TCP policy_listen (CIDR list); any other is closed unanswered" },
+    { "policy_socket_group", CT_STRING, "", 0, 0, { 0 }, OFF(policy_socket_group),
+      "group of a unix:/path policy_listen socket (mode 0660), e.g. postfix; empty = the daemon's" },
     { "api_listen", CT_STRING, "", 0, 0, { 0 }, OFF(api_listen),
       "HTTP admin API: host:port or [v6]:port (e.g. 127.0.0.1:8080); empty = off" },
     { "api_max_body", CT_INT, "1048576", 1024, 67108864, { 0 }, OFF(api_max_body),

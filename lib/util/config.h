@@ -47,6 +47,8 @@ typedef struct pi_config {
     reply_t replies[REPLY_COUNT];
     /* postinbox-policyd */
     char *policy_listen;            /* "" = off; host:port or unix:/path */
+    cidr_list_t *policy_allow_networks; /* peers a TCP policy_listen answers */
+    char *policy_socket_group;      /* group of the unix socket, "" = the daemon's */
     char *api_listen;               /* "" = off; host:port of the HTTP admin API */
     int api_max_body;               /* bytes */
     int api_threads;

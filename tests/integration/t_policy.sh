@@ -250,6 +250,57 @@ else
     t_fail "unix socket: policyd starts"
 fi
 
+# --- only Postfix may ask: a unix socket no other local user can open ------------------
+# The socket lives in a directory every user may enter, so what keeps a local
+# user out is the socket's own mode (0660) and group (policy_socket_group).
+PUB=$(mktemp -d /tmp/pi-policy-pub.XXXXXX)
+chmod 0755 "$PUB"
+cp "$PC" "$PUB/policy_client.py"
+chmod 0644 "$PUB/policy_client.py"
+{ sed "s|^policy_listen = .*|policy_listen = unix:$PUB/policy.sock|" "$PI_CONF"; echo "policy_socket_group = postfix"; } \
+    > "$SVC_DIR/group.conf"
+if pi_start_policyd "$SVC_DIR/group.conf" "$SVC_DIR/policyd-group.log"; then
+    GROUP_PID=$PD
+    t_eq "unix socket: mode 0660, group postfix" "660 postfix" "$(stat -c '%a %G' "$PUB/policy.sock")"
+    RCPT_REQ=$(preq protocol_state=RCPT sender=ext@remote.test "recipient=$CAROL")
+    t_eq "unix socket: Postfix's user (group postfix) is answered" "action=550 5.2.1 inbox $CAROL is disabled" \
+        "$(runuser -u postfix -- /usr/bin/python3 "$PUB/policy_client.py" "unix:$PUB/policy.sock" "$RCPT_REQ" 2>&1)"
+    out=$(runuser -u nobody -- /usr/bin/python3 "$PUB/policy_client.py" "unix:$PUB/policy.sock" "$RCPT_REQ" 2>&1)
+    t_match "unix socket: another local user cannot connect" "Permission denied" "$out"
+    kill -TERM "$GROUP_PID"
+    for _ in $(seq 1 50); do kill -0 "$GROUP_PID" 2>/dev/null || break; sleep 0.1; done
+else
+    t_fail "unix socket with policy_socket_group: policyd starts"
+fi
+rm -rf "$PUB"
+{ sed "s|^policy_listen = .*|policy_listen = unix:$SVC_DIR/bad.sock|" "$PI_CONF"; echo "policy_socket_group = no-such-group-here"; } \
+    > "$SVC_DIR/badgroup.conf"
+"$PI_POLICYD" -c "$SVC_DIR/badgroup.conf" -f >"$SVC_DIR/policyd-badgroup.log" 2>&1 &
+BAD_PID=$!
+for _ in $(seq 1 50); do kill -0 "$BAD_PID" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$BAD_PID" 2>/dev/null; then
+    kill -KILL "$BAD_PID"
+    t_fail "an unknown policy_socket_group stops the start"
+else
+    t_match "an unknown policy_socket_group stops the start, naming it" "policy_socket_group no-such-group-here: no such group" \
+        "$(cat "$SVC_DIR/policyd-badgroup.log")"
+fi
+
+# --- only Postfix may ask: TCP peers outside policy_allow_networks get nothing ------------
+before=$(pi_sends_today "$BOB_ID")
+pi_write_conf "policy_allow_networks = 192.0.2.0/24"
+kill -HUP "$MAIN_PD_PID"
+sleep 0.5
+t_match "a peer outside policy_allow_networks is closed without an answer" "^CLOSED " \
+    "$(pc "$(preq protocol_state=END-OF-MESSAGE "${BOBOUT[@]}" recipient_count=25 queue_id=QX1 instance=x.1)")"
+t_eq "... and charges nothing" "$before" "$(pi_sends_today "$BOB_ID")"
+t_match "... and is logged" "client=127\.0\.0\.1:[0-9]+ not in policy_allow_networks" "$(cat "$PD_LOG")"
+pi_write_conf
+kill -HUP "$MAIN_PD_PID"
+sleep 0.5
+t_eq "loopback (the default) is answered again after a reload" "action=550 5.2.1 inbox $CAROL is disabled" \
+    "$(pc "$(preq protocol_state=RCPT sender=ext@remote.test "recipient=$CAROL")")"
+
 # --- the log -----------------------------------------------------------------------------
 t_match "decision log line: queue id first, key=value" \
     "[0-9A-Z]+: stage=eom direction=outbound sender=<$BOB> login=alice@example\.test inbox=$BOB recipients=1 action=accept reason=charged sendsToday=[0-9]+/250 burst=[0-9]+/25 us=[0-9]+" \

@@ -30,6 +30,12 @@ test_defaults(void **state)
     assert_string_equal(cfg->sandbox_domain, "sandbox.postinbox.test");
     assert_non_null(cfg->trusted_networks);
     assert_int_equal(cidr_list_count(cfg->trusted_networks), 0);
+    /* the policy service answers loopback only unless told otherwise */
+    assert_int_equal(cidr_list_count(cfg->policy_allow_networks), 2);
+    assert_true(cidr_list_match_text(cfg->policy_allow_networks, "127.0.0.1"));
+    assert_true(cidr_list_match_text(cfg->policy_allow_networks, "::1"));
+    assert_false(cidr_list_match_text(cfg->policy_allow_networks, "192.0.2.1"));
+    assert_string_equal(cfg->policy_socket_group, "");
     assert_non_null(strstr(cfg->database, "dbname=postinbox"));
     for (int r = 0; r < REPLY_COUNT; r++) {
         reply_t def;
@@ -552,7 +558,7 @@ test_print_defaults_round_trip(void **state)
         if (*p)
             uncommented[o++] = *p++;
     }
-    assert_int_equal(settings, 38 + REPLY_COUNT);
+    assert_int_equal(settings, 40 + REPLY_COUNT);
 
     pi_config_t *cfg = config_parse_text(uncommented, "printed.conf", err, sizeof(err));
     if (cfg == NULL)
