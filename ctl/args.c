@@ -193,6 +193,6 @@ args_text(const args_t *args, const char *name, size_t max, int required, const 
     if (strlen(*out) > max)
         return output_usage("--%s is longer than %zu bytes", name, max);
     if (!valid_text(*out))
-        return output_usage("--%s must be UTF-8 text without control characters", name);
+        return output_usage("--%s must be UTF-8 text without control or bidi control characters", name);
     return 0;
 }

@@ -127,7 +127,7 @@ cmd_inbox_create(ctl_t *ctl, const args_t *args)
         json_decref(label_array);
         if (bad < 0)
             return output_usage("at most %d --label options", VALID_MAX_LABELS);
-        return output_usage("--label \"%s\": 1-100 bytes of UTF-8 text without control characters", labels[bad - 1]);
+        return output_usage("--label \"%s\": 1-100 bytes of UTF-8 text without control or bidi control characters", labels[bad - 1]);
     }
     if ((rc = args_int(args, "daily-limit", 1, 2147483647L, 0, &in.daily_limit, NULL)) != 0 ||
         (rc = args_int(args, "burst-limit", 1, 2147483647L, 0, &in.burst_limit, NULL)) != 0) {

@@ -45,7 +45,7 @@ inboxes_display_name(api_call_t *c)
 {
     const char *text = json_string_value(json_object_get(c->body, "displayName"));
     if (text != NULL && (text[0] == '\0' || strlen(text) > VALID_DISPLAY_NAME_MAX || !valid_text(text))) {
-        api_error(c, 400, "invalid_field", "displayName: 1-%d bytes of UTF-8 text without control characters",
+        api_error(c, 400, "invalid_field", "displayName: 1-%d bytes of UTF-8 text without control or bidi control characters",
                   VALID_DISPLAY_NAME_MAX);
         return -1;
     }
@@ -60,7 +60,7 @@ inboxes_labels(api_call_t *c, const json_t *labels)
     if (bad < 0)
         api_error(c, 400, "invalid_field", "labels: at most %d", VALID_MAX_LABELS);
     else if (bad > 0)
-        api_error(c, 400, "invalid_field", "labels: each is 1-%d bytes of UTF-8 text without control characters",
+        api_error(c, 400, "invalid_field", "labels: each is 1-%d bytes of UTF-8 text without control or bidi control characters",
                   VALID_LABEL_MAX);
     return bad ? -1 : 0;
 }

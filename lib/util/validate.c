@@ -67,12 +67,26 @@ valid_username(const char *name)
     return strstr(name, "..") == NULL && name[len - 1] != '.';
 }
 
+/* Whether text holds a bidirectional embedding, override or isolate
+ * (U+202A-U+202E, U+2066-U+2069): they make a name display as something
+ * else than it is (an admin reading "evil" as "live"). */
+static int
+valid_has_bidi_control(const char *text)
+{
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+        if (p[0] == 0xe2 && ((p[1] == 0x80 && p[2] >= 0xaa && p[2] <= 0xae) ||
+                             (p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9)))
+            return 1;
+    return 0;
+}
+
 int
 valid_text(const char *text)
 {
     size_t len = strlen(text);
     char *clean = utf8_sanitize(text, len, len + 1);
-    int ok = clean != NULL && strcmp(clean, text) == 0 && strchr(text, '\t') == NULL;
+    int ok = clean != NULL && strcmp(clean, text) == 0 && strchr(text, '\t') == NULL &&
+             !valid_has_bidi_control(text);
     free(clean);
     return ok;
 }

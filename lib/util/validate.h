@@ -23,7 +23,8 @@
 int valid_uuid(const char *text);
 int valid_hostname(const char *name);
 int valid_username(const char *name);
-/* Valid UTF-8 with no control characters (no tab either). */
+/* Valid UTF-8 with no control characters (no tab either) and no
+ * bidirectional embeddings, overrides or isolates (U+202A-E, U+2066-9). */
 int valid_text(const char *text);
 /* A label: 1..VALID_LABEL_MAX bytes of valid_text. */
 int valid_label(const char *text);

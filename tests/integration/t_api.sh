@@ -104,6 +104,9 @@ t_eq "NUL byte: 400" 400 "$(curl -s -o /dev/null -w '%{http_code}' -H "x-api-key
 t_eq "escaped NUL: 400" 400 "$(code "$(api POST /v1/inboxes "$KA" '{"username": "a\u0000b"}')")"
 t_eq "bad username: 400" 400 "$(code "$(api POST /v1/inboxes "$KA" '{"username": "../x"}')")"
 t_eq "control character in displayName: 400" 400 "$(code "$(api POST /v1/inboxes "$KA" '{"displayName": "a\nb"}')")"
+t_eq "bidi override (U+202E) in displayName: 400" 400 \
+    "$(code "$(api POST /v1/inboxes "$KA" $'{"username": "bidi", "displayName": "evil\xe2\x80\xaegnp"}')")"
+t_eq "... and no inbox was created" "" "$(svc_psql "SELECT address FROM postinbox.inbox WHERE address LIKE 'bidi--%'")"
 labels=$(python3 -c 'import json; print(json.dumps({"labels": ["l%d" % i for i in range(51)]}))')
 t_eq "51 labels: 400" 400 "$(code "$(api POST /v1/inboxes "$KA" "$labels")")"
 labels=$(python3 -c 'import json; print(json.dumps({"labels": ["x" * 101]}))')

@@ -288,6 +288,37 @@ test_headers(void **state)
         assert_string_equal(got, row->want);
 }
 
+/* Text an admin reads (display names, labels, reasons): UTF-8, no
+ * controls, no bidi embeddings, overrides or isolates. */
+typedef struct {
+    const char *name;
+    const char *text;
+    int ok;
+} text_row_t;
+
+static const text_row_t text_rows[] = {
+    { "text: plain", "Sales team", 1 },
+    { "text: non-Latin letters", "\xe5\x96\xb6\xe6\xa5\xad J\xc3\xb6rg", 1 },
+    { "text: right-to-left letters alone", "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d", 1 },
+    { "text: U+2019 (near the bidi range) is fine", "O\xe2\x80\x99" "Brien", 1 },
+    { "text: U+202F (just past it) is fine", "a\xe2\x80\xaf" "b", 1 },
+    { "text: tab", "a\tb", 0 },
+    { "text: newline", "a\nb", 0 },
+    { "text: invalid UTF-8", "a\xff" "b", 0 },
+    { "text: U+202A LEFT-TO-RIGHT EMBEDDING", "a\xe2\x80\xaa" "b", 0 },
+    { "text: U+202E RIGHT-TO-LEFT OVERRIDE", "evil\xe2\x80\xaegnp.exe", 0 },
+    { "text: U+2066 LEFT-TO-RIGHT ISOLATE", "a\xe2\x81\xa6" "b", 0 },
+    { "text: U+2069 POP DIRECTIONAL ISOLATE", "a\xe2\x81\xa9", 0 },
+};
+
+static void
+test_text(void **state)
+{
+    const text_row_t *row = *state;
+    assert_int_equal(valid_text(row->text), row->ok);
+    assert_int_equal(valid_label(row->text), row->ok);
+}
+
 int
 main(void)
 {
@@ -299,6 +330,7 @@ main(void)
     unit_add_rows(&suite, test_type, type_rows, sizeof(type_rows[0]), UNIT_ROWS(type_rows));
     unit_add_rows(&suite, test_shape, shape_rows, sizeof(shape_rows[0]), UNIT_ROWS(shape_rows));
     unit_add_rows(&suite, test_headers, header_rows, sizeof(header_rows[0]), UNIT_ROWS(header_rows));
+    unit_add_rows(&suite, test_text, text_rows, sizeof(text_rows[0]), UNIT_ROWS(text_rows));
     unit_add(&suite, "apikey: generate", test_apikey_generate, NULL);
     unit_add(&suite, "apikey: hash and prefix", test_apikey_hash, NULL);
     return unit_run("apiutil", &suite, NULL, NULL);
