@@ -15,10 +15,7 @@
 #include "pgjson.h"
 #include "utf8.h"
 
-/* conninfo with client_encoding=UTF8 appended: we send and expect UTF-8
- * whatever the database encoding or PGCLIENTENCODING.  Later settings
- * win in both conninfo forms. */
-static char *
+char *
 ctl_conninfo_utf8(const char *conninfo)
 {
     const char *suffix;

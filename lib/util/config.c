@@ -30,6 +30,9 @@ typedef struct {
 static const config_key_t config_table[] = {
     { "database", CT_STRING, "host=127.0.0.1 port=5432 dbname=postinbox user=postinbox", 0, 0, { 0 }, OFF(database),
       "libpq connection string (multi-host and target_session_attrs allowed)" },
+    { "migration_database", CT_STRING, "", 0, 0, { 0 }, OFF(migration_database),
+      "libpq connection string postinboxctl migrate uses: the schema owner, apart from the daemons' runtime role "
+      "(database), which it grants what they need; empty = database" },
     { "redis", CT_STRING, "127.0.0.1:6379", 0, 0, { 0 }, OFF(redis), "host:port or unix:/path" },
     { "milter_socket", CT_STRING, "inet:8891@127.0.0.1", 0, 0, { 0 }, OFF(milter_socket),
       "libmilter socket: inet:PORT@HOST or unix:/path" },

@@ -31,6 +31,7 @@ typedef struct {
 
 typedef struct pi_config {
     char *database;                 /* libpq conninfo */
+    char *migration_database;       /* "" = database; the schema owner for postinboxctl migrate */
     char *redis;                    /* host:port or unix:/path */
     char *milter_socket;            /* inet:PORT@HOST or unix:/path */
     char *sandbox_domain;

@@ -21,7 +21,8 @@
 #   svc_init                 temp dir $SVC_DIR, free ports, EXIT trap
 #   svc_register_pid PID     have svc_stop_all kill PID (TERM, then KILL)
 #   svc_stop_all             stop everything, remove $SVC_DIR (idempotent)
-#   svc_start_pg             initdb + start PostgreSQL, create db postinbox
+#   svc_start_pg             initdb + start PostgreSQL, roles postinbox_owner and
+#                            postinbox_app with passwords, db postinbox (owner's)
 #   svc_stop_pg              fast shutdown, waits
 #   svc_start_pg_again       start the same data directory again
 #   svc_psql SQL             psql -At -X -q on db postinbox; prints result
@@ -42,7 +43,7 @@
 #
 # Exported after svc_init: SVC_DIR PG_PORT REDIS_PORT SMTP_PORT MILTER_PORT
 # MILTER2_PORT POLICY_PORT HTTP_PORT.  After svc_start_pg: PI_DATABASE,
-# PG_SOCKDIR.  After svc_start_redis: PI_REDIS.
+# PI_MIGRATION_DATABASE, PGPASSFILE, PG_SOCKDIR.  After svc_start_redis: PI_REDIS.
 #
 # EXIT trap: svc_init installs an EXIT trap (and INT/TERM/HUP traps that
 # just exit, so the EXIT trap runs).  Callers should NOT set their own EXIT
@@ -355,11 +356,17 @@ _svc_pg_ctl_start() {
     fi
 }
 
-# svc_start_pg - initdb (trust, UTF8, C.UTF-8) in $SVC_DIR/pg, start on
-# 127.0.0.1:$PG_PORT (unix socket in $SVC_DIR/pgsock), create database
-# postinbox, export PI_DATABASE.
+# svc_start_pg - initdb (UTF8, C.UTF-8; passwords over TCP with
+# scram-sha-256, peer on the socket) in $SVC_DIR/pg, start on
+# 127.0.0.1:$PG_PORT (unix socket in $SVC_DIR/pgsock), and set it up as a
+# production install should be: the roles postinbox_owner (owns the
+# database and the schema; postinboxctl migrate) and postinbox_app (the
+# daemons' runtime role, granted only what migrate grants it), each with
+# a random password in its own 0600 passfile.  Exports PI_DATABASE (the
+# runtime role), PI_MIGRATION_DATABASE (the owner) and PGPASSFILE (all
+# three passwords, for the tests' own psql -U postgres).
 svc_start_pg() {
-    local bin
+    local bin pw_super pw_owner pw_app
     bin=$(_svc_pg_bindir) || return 1
     export PG_SOCKDIR="$SVC_DIR/pgsock"
     mkdir -p "$SVC_DIR/pg" "$PG_SOCKDIR"
@@ -367,22 +374,44 @@ svc_start_pg() {
     if [ "$(id -u)" -eq 0 ]; then
         chown postgres: "$SVC_DIR/pg" "$PG_SOCKDIR" "$SVC_DIR/pg.log"
     fi
-    chmod 700 "$SVC_DIR/pg"
-    if ! _svc_as postgres "$bin/initdb" -D "$SVC_DIR/pg" -U postgres -A trust \
-        -E UTF8 --locale=C.UTF-8 --no-sync >"$SVC_DIR/initdb.out" 2>&1; then
+    chmod 700 "$SVC_DIR/pg" "$PG_SOCKDIR"
+    pw_super=$(_svc_random_password) pw_owner=$(_svc_random_password) pw_app=$(_svc_random_password)
+    (umask 077
+     printf '%s\n' "$pw_super" >"$SVC_DIR/pg.superpw"
+     printf '127.0.0.1:%s:*:postgres:%s\n127.0.0.1:%s:*:postinbox_owner:%s\n127.0.0.1:%s:*:postinbox_app:%s\n' \
+         "$PG_PORT" "$pw_super" "$PG_PORT" "$pw_owner" "$PG_PORT" "$pw_app" >"$SVC_DIR/pgpass"
+     printf '127.0.0.1:%s:*:postinbox_owner:%s\n' "$PG_PORT" "$pw_owner" >"$SVC_DIR/pgpass.owner"
+     printf '127.0.0.1:%s:*:postinbox_app:%s\n' "$PG_PORT" "$pw_app" >"$SVC_DIR/pgpass.app")
+    [ "$(id -u)" -ne 0 ] || chown postgres "$SVC_DIR/pg.superpw"
+    export PGPASSFILE=$SVC_DIR/pgpass
+    if ! _svc_as postgres "$bin/initdb" -D "$SVC_DIR/pg" -U postgres --auth-host=scram-sha-256 --auth-local=peer \
+        --pwfile="$SVC_DIR/pg.superpw" -E UTF8 --locale=C.UTF-8 --no-sync >"$SVC_DIR/initdb.out" 2>&1; then
         _svc_log "initdb failed:"
         tail -n 20 "$SVC_DIR/initdb.out" >&2
         return 1
     fi
+    rm -f "$SVC_DIR/pg.superpw"
     _svc_pg_ctl_start "$bin" || return 1
-    if ! "$bin/psql" -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres \
-        -c 'CREATE DATABASE postinbox' >"$SVC_DIR/createdb.out" 2>&1; then
-        _svc_log "CREATE DATABASE failed:"
+    if ! "$bin/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres \
+        >"$SVC_DIR/createdb.out" 2>&1 <<SQL; then
+CREATE ROLE postinbox_owner LOGIN PASSWORD '$pw_owner';
+CREATE ROLE postinbox_app LOGIN PASSWORD '$pw_app';
+CREATE DATABASE postinbox OWNER postinbox_owner;
+REVOKE ALL ON DATABASE postinbox FROM PUBLIC;
+GRANT CONNECT, TEMPORARY ON DATABASE postinbox TO postinbox_app;
+SQL
+        _svc_log "creating the roles and the database failed:"
         cat "$SVC_DIR/createdb.out" >&2
         return 1
     fi
-    export PI_DATABASE="host=127.0.0.1 port=$PG_PORT dbname=postinbox user=postgres"
+    export PI_DATABASE="host=127.0.0.1 port=$PG_PORT dbname=postinbox user=postinbox_app passfile=$SVC_DIR/pgpass.app"
+    export PI_MIGRATION_DATABASE="host=127.0.0.1 port=$PG_PORT dbname=postinbox user=postinbox_owner passfile=$SVC_DIR/pgpass.owner"
     return 0
+}
+
+# _svc_random_password - 24 random characters [A-Za-z0-9].
+_svc_random_password() {
+    head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 24
 }
 
 # svc_stop_pg - fast shutdown, waits until stopped.  No-op if not running.
