@@ -153,7 +153,9 @@ main(int argc, char **argv)
     }
     /* After daemonising: the listener's thread would not survive fork. */
     if (rt->cfg->metrics_listen[0]) {
-        if (milter_metrics_start(rt->cfg->metrics_listen, err, sizeof(err)) != 0) {
+        httpd_limits_t limits = { .request_timeout_ms = rt->cfg->http_request_timeout_ms,
+                                  .max_connections_per_ip = rt->cfg->http_max_connections_per_ip };
+        if (milter_metrics_start(rt->cfg->metrics_listen, &limits, err, sizeof(err)) != 0) {
             log_error("metrics_listen: %s", err);
             fprintf(stderr, "postinbox-milter: metrics_listen: %s\n", err);
             return 1;

@@ -214,7 +214,9 @@ main(int argc, char **argv)
         return 1;
     }
     if (rt->cfg->policyd_metrics_listen[0]) {
-        if (policyd_metrics_start(rt->cfg->policyd_metrics_listen, err, sizeof(err)) != 0) {
+        httpd_limits_t limits = { .request_timeout_ms = rt->cfg->http_request_timeout_ms,
+                                  .max_connections_per_ip = rt->cfg->http_max_connections_per_ip };
+        if (policyd_metrics_start(rt->cfg->policyd_metrics_listen, &limits, err, sizeof(err)) != 0) {
             log_error("policyd_metrics_listen: %s", err);
             main_report(&ready_fd, 0);
             if (policy_started)
