@@ -55,6 +55,9 @@ main_reload_thread(void *arg)
         runtime_t *old = runtime_acquire();
         if (old && strcmp(old->cfg->metrics_listen, rt->cfg->metrics_listen) != 0)
             log_warn("metrics_listen changed to \"%s\": takes effect at the next restart", rt->cfg->metrics_listen);
+        if (old && (old->cfg->http_request_timeout_ms != rt->cfg->http_request_timeout_ms
+                    || old->cfg->http_max_connections_per_ip != rt->cfg->http_max_connections_per_ip))
+            log_warn("http_request_timeout_ms/http_max_connections_per_ip changed: takes effect at the next restart");
         runtime_release(old);
         log_set_level(rt->cfg->log_level);
         runtime_install(rt);
