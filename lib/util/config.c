@@ -96,6 +96,13 @@ static const config_key_t config_table[] = {
       "message.deferred for the first deferral of each recipient only, or for every retry" },
     { "policyd_metrics_listen", CT_STRING, "", 0, 0, { 0 }, OFF(policyd_metrics_listen),
       "postinbox-policyd's Prometheus /metrics: host:port or [v6]:port (loopback!); empty = off; read at start" },
+    /* every HTTP listener: api_listen, metrics_listen, policyd_metrics_listen */
+    { "http_request_timeout_ms", CT_INT, "15000", 1000, 300000, { 0 }, OFF(http_request_timeout_ms),
+      "a request (line, headers, body) not in whole this many ms after it began is cut off, however "
+      "steadily it trickles; read at start" },
+    { "http_max_connections_per_ip", CT_INT, "16", 1, 256, { 0 }, OFF(http_max_connections_per_ip),
+      "open connections one client address may hold on each HTTP listener; the next is refused (logged); "
+      "read at start" },
     /* automatic suspension, applied where bounces and complaints are recorded */
     { "suspend_bounce_rate", CT_PERCENT, "10%", 0, 1000000, { 0 }, OFF(suspend_bounce_rate),
       "suspend an inbox whose hard bounces reach this share of its sends within suspend_window (0% = never)" },

@@ -294,6 +294,9 @@ test_policyd_keys(void **state)
     assert_string_equal(def->api_listen, "");
     assert_int_equal(def->api_max_body, 1048576);
     assert_int_equal(def->api_threads, 4);
+    /* Every HTTP listener: a whole-request deadline and a per-address limit. */
+    assert_int_equal(def->http_request_timeout_ms, 15000);
+    assert_int_equal(def->http_max_connections_per_ip, 16);
     config_free(def);
 
     pi_config_t *cfg = config_parse_text("webhook_timeout = 1500ms\nwebhook_retry_schedule = 0s 1s,2m\n"
@@ -304,7 +307,8 @@ test_policyd_keys(void **state)
                                          "deferred_events = every\n"
                                          "metrics_listen = 127.0.0.1:9187\n"
                                          "policyd_metrics_listen = [::1]:9188\n"
-                                         "api_listen = 127.0.0.1:8080\napi_max_body = 2048\napi_threads = 2\n",
+                                         "api_listen = 127.0.0.1:8080\napi_max_body = 2048\napi_threads = 2\n"
+                                         "http_request_timeout_ms = 2000\nhttp_max_connections_per_ip = 3\n",
                                          "p.conf", err, sizeof(err));
     if (cfg == NULL)
         fail_msg("refused: %s", err);
@@ -324,8 +328,20 @@ test_policyd_keys(void **state)
     assert_string_equal(cfg->api_listen, "127.0.0.1:8080");
     assert_int_equal(cfg->api_max_body, 2048);
     assert_int_equal(cfg->api_threads, 2);
+    assert_int_equal(cfg->http_request_timeout_ms, 2000);
+    assert_int_equal(cfg->http_max_connections_per_ip, 3);
     config_free(cfg);
     /* bounds */
+    cfg = config_parse_text("http_request_timeout_ms = 999\n", "p.conf", err, sizeof(err));
+    assert_null(cfg);
+    assert_non_null(strstr(err, "http_request_timeout_ms"));
+    cfg = config_parse_text("http_request_timeout_ms = 300001\n", "p.conf", err, sizeof(err));
+    assert_null(cfg);
+    cfg = config_parse_text("http_max_connections_per_ip = 0\n", "p.conf", err, sizeof(err));
+    assert_null(cfg);
+    assert_non_null(strstr(err, "http_max_connections_per_ip"));
+    cfg = config_parse_text("http_max_connections_per_ip = 257\n", "p.conf", err, sizeof(err));
+    assert_null(cfg);
     cfg = config_parse_text("api_threads = 0\n", "p.conf", err, sizeof(err));
     assert_null(cfg);
     assert_non_null(strstr(err, "api_threads"));
@@ -562,7 +578,7 @@ test_print_defaults_round_trip(void **state)
         if (*p)
             uncommented[o++] = *p++;
     }
-    assert_int_equal(settings, 43 + REPLY_COUNT);
+    assert_int_equal(settings, 45 + REPLY_COUNT);
 
     pi_config_t *cfg = config_parse_text(uncommented, "printed.conf", err, sizeof(err));
     if (cfg == NULL)
@@ -582,6 +598,8 @@ test_print_defaults_round_trip(void **state)
     assert_int_equal(cfg->suspend_min_sends, def->suspend_min_sends);
     assert_string_equal(cfg->api_submission, def->api_submission);
     assert_int_equal(cfg->api_submission_timeout_ms, def->api_submission_timeout_ms);
+    assert_int_equal(cfg->http_request_timeout_ms, def->http_request_timeout_ms);
+    assert_int_equal(cfg->http_max_connections_per_ip, def->http_max_connections_per_ip);
     assert_string_equal(cfg->api_helo, def->api_helo);
     for (int r = 0; r < REPLY_COUNT; r++) {
         assert_int_equal(cfg->replies[r].code, def->replies[r].code);
