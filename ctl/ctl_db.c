@@ -101,8 +101,8 @@ ctl_admin(ctl_t *ctl)
         output_error("out of memory");
         return NULL;
     }
-    ctl->limiter = limiter_new(ctl->cfg->redis, 1, ctl->cfg->backend_timeout_ms, ctl->limiter_error,
-                               sizeof(ctl->limiter_error));
+    ctl->limiter = limiter_new(ctl->cfg->redis, ctl->cfg->redis_password_file, 1, ctl->cfg->backend_timeout_ms,
+                               ctl->limiter_error, sizeof(ctl->limiter_error));
     admin_init(&ctl->admin, ctl->store, ctl->limiter, NULL, ctl_actor());
     ctl->admin.limiter_error = ctl->limiter_error;
     ctl->admin.usage_warn = ctl_usage_warn;

@@ -32,7 +32,8 @@ typedef struct {
 typedef struct pi_config {
     char *database;                 /* libpq conninfo */
     char *migration_database;       /* "" = database; the schema owner for postinboxctl migrate */
-    char *redis;                    /* host:port or unix:/path */
+    char *redis;                    /* lib/util/redis_addr.h: where, and as whom */
+    char *redis_password_file;      /* "" = the password, if any, is in redis */
     char *milter_socket;            /* inet:PORT@HOST or unix:/path */
     char *sandbox_domain;
     cidr_list_t *trusted_networks;

@@ -101,6 +101,7 @@ pi_write_conf() {
         echo "database = $PI_DATABASE"
         [ -z "${PI_MIGRATION_DATABASE-}" ] || echo "migration_database = $PI_MIGRATION_DATABASE"
         echo "redis = $PI_REDIS"
+        [ -z "${PI_REDIS_PASSWORD_FILE-}" ] || echo "redis_password_file = $PI_REDIS_PASSWORD_FILE"
         echo "milter_socket = inet:$MILTER_PORT@127.0.0.1"
         echo "sandbox_domain = $SANDBOX"
         echo "backend_timeout_ms = 1000"

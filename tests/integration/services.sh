@@ -26,10 +26,10 @@
 #   svc_stop_pg              fast shutdown, waits
 #   svc_start_pg_again       start the same data directory again
 #   svc_psql SQL             psql -At -X -q on db postinbox; prints result
-#   svc_start_redis          redis-server, no persistence
+#   svc_start_redis          redis-server, no persistence, ACL user postinbox
 #   svc_stop_redis           SHUTDOWN NOSAVE (kill as fallback), waits
 #   svc_kill_redis           kill -9, waits until it is gone
-#   svc_redis_cli ARGS...    redis-cli -p $REDIS_PORT ARGS...
+#   svc_redis_cli ARGS...    redis-cli -p $REDIS_PORT ARGS... as the admin
 #   svc_add_sasl_user U R P  add U@R with password P to $SVC_DIR/sasldb2
 #   svc_start_postfix [MILTERS]  private Postfix, smtpd on $SMTP_PORT
 #   svc_postconf ARGS...     postconf -c <private config dir> ARGS...
@@ -43,7 +43,8 @@
 #
 # Exported after svc_init: SVC_DIR PG_PORT REDIS_PORT SMTP_PORT MILTER_PORT
 # MILTER2_PORT POLICY_PORT HTTP_PORT.  After svc_start_pg: PI_DATABASE,
-# PI_MIGRATION_DATABASE, PGPASSFILE, PG_SOCKDIR.  After svc_start_redis: PI_REDIS.
+# PI_MIGRATION_DATABASE, PGPASSFILE, PG_SOCKDIR.  After svc_start_redis: PI_REDIS,
+# PI_REDIS_PASSWORD_FILE, REDIS_ADMIN_SECRET.
 #
 # EXIT trap: svc_init installs an EXIT trap (and INT/TERM/HUP traps that
 # just exit, so the EXIT trap runs).  Callers should NOT set their own EXIT
@@ -456,23 +457,59 @@ svc_psql() {
 # Redis
 # ---------------------------------------------------------------------------
 
+# The commands postinbox sends (lib/store/limiter.c: EVALSHA, EVAL on
+# NOSCRIPT, AUTH) and those its scripts call; its ACL user gets these
+# alone, on its own keys.  contrib/quickstart.sh and README use the same.
+SVC_REDIS_ACL_COMMANDS="+evalsha +eval +time +hget +hincrby +hkeys +hdel +hlen +zadd +zrem +zscore +zcard +zcount"
+SVC_REDIS_ACL_COMMANDS="$SVC_REDIS_ACL_COMMANDS +zrange +zremrangebyscore +expire +pexpire"
+
+# _svc_redis_secret FILE - a fresh random password in FILE (0600), unless
+# FILE holds one already (a restarted Redis keeps its passwords).
+_svc_redis_secret() {
+    [ -s "$1" ] && return 0
+    (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '\n/+=' >"$1" && echo >>"$1")
+}
+
 # svc_start_redis - daemonized redis-server on 127.0.0.1:$REDIS_PORT without
-# persistence; waits for PING; exports PI_REDIS.
+# persistence, with passwords as production should have them: the default
+# user is the admin (svc_redis_cli), and postinbox logs in as ACL user
+# postinbox, which may run only $SVC_REDIS_ACL_COMMANDS on keys pi:*.  The
+# passwords are in 0600 files, made once per $SVC_DIR; redis.conf (0600)
+# holds only their SHA-256, and no password is on a command line.  Waits for
+# PING; exports PI_REDIS (redis://postinbox@127.0.0.1:PORT),
+# PI_REDIS_PASSWORD_FILE (postinbox's password) and REDIS_ADMIN_SECRET.
 svc_start_redis() {
-    local i
+    local i pass_hash admin_hash
     rm -f "$SVC_DIR/redis.pid"
-    if ! redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' \
-        --appendonly no --daemonize yes --pidfile "$SVC_DIR/redis.pid" \
-        --dir "$SVC_DIR" --logfile "$SVC_DIR/redis.log" \
-        >"$SVC_DIR/redis.out" 2>&1 </dev/null; then
+    PI_REDIS_PASSWORD_FILE=$SVC_DIR/redis-postinbox.secret
+    REDIS_ADMIN_SECRET=$SVC_DIR/redis-admin.secret
+    _svc_redis_secret "$PI_REDIS_PASSWORD_FILE" && _svc_redis_secret "$REDIS_ADMIN_SECRET" || return 1
+    pass_hash=$(head -n 1 "$PI_REDIS_PASSWORD_FILE" | tr -d '\n' | sha256sum | cut -d' ' -f1)
+    admin_hash=$(head -n 1 "$REDIS_ADMIN_SECRET" | tr -d '\n' | sha256sum | cut -d' ' -f1)
+    (
+        umask 077
+        cat >"$SVC_DIR/redis.conf" <<EOF
+port $REDIS_PORT
+bind 127.0.0.1
+save ""
+appendonly no
+daemonize yes
+pidfile $SVC_DIR/redis.pid
+dir $SVC_DIR
+logfile $SVC_DIR/redis.log
+user default on #$admin_hash ~* &* +@all
+user postinbox on #$pass_hash resetkeys ~pi:* resetchannels -@all $SVC_REDIS_ACL_COMMANDS
+EOF
+    )
+    if ! redis-server "$SVC_DIR/redis.conf" >"$SVC_DIR/redis.out" 2>&1 </dev/null; then
         _svc_log "redis-server failed:"
         cat "$SVC_DIR/redis.out" "$SVC_DIR/redis.log" >&2 2>/dev/null
         return 1
     fi
+    export PI_REDIS_PASSWORD_FILE REDIS_ADMIN_SECRET
     for ((i = 0; i < 100; i++)); do
-        if [ -s "$SVC_DIR/redis.pid" ] &&
-            [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" PING 2>/dev/null)" = PONG ]; then
-            export PI_REDIS="127.0.0.1:$REDIS_PORT"
+        if [ -s "$SVC_DIR/redis.pid" ] && [ "$(svc_redis_cli PING 2>/dev/null)" = PONG ]; then
+            export PI_REDIS="redis://postinbox@127.0.0.1:$REDIS_PORT"
             return 0
         fi
         sleep 0.1
@@ -502,7 +539,8 @@ svc_stop_redis() {
     local pid
     pid=$(_svc_redis_pid) || return 0
     if _svc_is "$pid" redis-server; then
-        timeout 5 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" SHUTDOWN NOSAVE >/dev/null 2>&1
+        REDISCLI_AUTH=$(_svc_redis_admin_pass) timeout 5 \
+            redis-cli -h 127.0.0.1 -p "$REDIS_PORT" SHUTDOWN NOSAVE >/dev/null 2>&1
         if ! _svc_wait_gone 5 "$pid"; then
             kill -KILL "$pid" 2>/dev/null
             _svc_wait_gone 5 "$pid"
@@ -512,9 +550,15 @@ svc_stop_redis() {
     return 0
 }
 
-# svc_redis_cli ARGS... - redis-cli against the private instance.
+# svc_redis_cli ARGS... - redis-cli against the private instance, as its
+# admin (the default user; the password through the environment).
 svc_redis_cli() {
-    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"
+    REDISCLI_AUTH=$(_svc_redis_admin_pass) redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"
+}
+
+# _svc_redis_admin_pass - the admin's password (empty if there is none yet).
+_svc_redis_admin_pass() {
+    head -n 1 "${REDIS_ADMIN_SECRET:-$SVC_DIR/redis-admin.secret}" 2>/dev/null
 }
 
 # ---------------------------------------------------------------------------
