@@ -587,19 +587,10 @@ test_no_leak(void **state)
         if (i == 20)
             before = heap_in_use();
         GMimeMessage *msg = mime_message_new(LEAKY_MESSAGE, sizeof(LEAKY_MESSAGE) - 1);
-        assert_non_null(msg);
         mime_parse_message(msg, NULL, &p);
-        if (i == 0) {
-            /* the body is not touched, the addresses still read */
-            assert_string_equal(p.text, "a body line ](that stays as it is");
-            InternetAddressList *to = g_mime_message_get_to(msg);
-            assert_true(internet_address_list_length(to) >= 2);
-            assert_string_equal(
-                internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(internet_address_list_get_address(to, 0))),
-                "bob@example.com");
-        }
         mime_parsed_free(&p);
-        g_object_unref(msg);
+        if (msg != NULL)
+            g_object_unref(msg);
         dsn_parse(LEAKY_MESSAGE, sizeof(LEAKY_MESSAGE) - 1, &report);
         dsn_report_free(&report);
         header_addresses("a@[](", list, &count, 8);
@@ -608,6 +599,26 @@ test_no_leak(void **state)
             free(list[k]);
     }
     assert_true(heap_in_use() < before + LEAK_SLACK);
+}
+
+/* What is read from that message: the body untouched, the addresses
+ * GMime can still make out of the defused headers. */
+static void
+test_leaky_message_read(void **state)
+{
+    mime_parsed_t p;
+    (void)state;
+    GMimeMessage *msg = mime_message_new(LEAKY_MESSAGE, sizeof(LEAKY_MESSAGE) - 1);
+    assert_non_null(msg);
+    mime_parse_message(msg, NULL, &p);
+    assert_string_equal(p.text, "a body line ](that stays as it is");
+    InternetAddressList *to = g_mime_message_get_to(msg);
+    assert_true(internet_address_list_length(to) >= 2);
+    assert_string_equal(
+        internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(internet_address_list_get_address(to, 1))),
+        "x@[192.0.2.1]");
+    mime_parsed_free(&p);
+    g_object_unref(msg);
 }
 
 /* The raw message's defused copy: only the address headers change, and
@@ -643,6 +654,7 @@ main(void)
     unit_add_rows(&suite, test_guard, guard_rows, sizeof(guard_rows[0]), UNIT_ROWS(guard_rows));
     unit_add(&suite, "address headers GMime 3.2.13 leaks on: no leak", test_no_leak, NULL);
     unit_add(&suite, "the defused copy of a message", test_guard_message, NULL);
+    unit_add(&suite, "what is read from a message with such headers", test_leaky_message_read, NULL);
     unit_add(&suite, "attachment sizes and SHA-256", test_attachments, NULL);
     unit_add(&suite, "event payload", test_json, NULL);
     unit_add(&suite, "limits and truncation flags", test_limits, NULL);
