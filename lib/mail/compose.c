@@ -288,6 +288,26 @@ compose_same_address(InternetAddress *got, const char *want)
            strcasecmp(at, want_at) == 0;
 }
 
+/* Whether two display names say the same once folding is undone: every
+ * run of spaces, TABs, CRs and LFs is one space, none at either end. */
+static int
+compose_same_name(const char *got, const char *want)
+{
+    const char *a = got ? got : "", *b = want;
+    for (;;) {
+        while (*a == ' ' || *a == '\t' || *a == '\r' || *a == '\n')
+            a++;
+        while (*b == ' ' || *b == '\t' || *b == '\r' || *b == '\n')
+            b++;
+        if (*a == '\0' || *b == '\0')
+            return *a == *b;
+        while (*a && *b && !strchr(" \t\r\n", *a) && *a == *b)
+            a++, b++;
+        if (!((*a == '\0' || strchr(" \t\r\n", *a)) && (*b == '\0' || strchr(" \t\r\n", *b))))
+            return 0;
+    }
+}
+
 /* One header list read back: exactly the mailboxes of addrs, in order,
  * with their display names, no group.  0, or -1 naming the first that
  * differs. */
@@ -301,10 +321,13 @@ compose_read_back_list(InternetAddressList *list, const char *field, const compo
                             count);
     for (size_t i = 0; i < count; i++) {
         InternetAddress *ia = internet_address_list_get_address(list, (int)i);
-        const char *name = internet_address_get_name(ia);
-        if (!compose_same_address(ia, addrs[i].addr) || strcmp(name ? name : "", addrs[i].name) != 0)
-            return compose_fail(err, "invalid_address", "%s[%zu]: the header would read as another address", field,
-                                i);
+        if (!compose_same_address(ia, addrs[i].addr))
+            return compose_fail(err, "invalid_address",
+                                "%s[%zu]: the header would read as another address (an IDN must be valid A-labels)",
+                                field, i);
+        if (!compose_same_name(internet_address_get_name(ia), addrs[i].name))
+            return compose_fail(err, "invalid_address",
+                                "%s[%zu]: the display name would read as another text (an encoded-word?)", field, i);
     }
     return 0;
 }
