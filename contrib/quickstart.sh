@@ -57,8 +57,14 @@ demo_stop
 mkdir -p "$DEMO"
 chmod 755 "$DEMO"
 : > "$DEMO/pids"
-if [ -f "$DEMO/pg/PG_VERSION" ]; then
-    export PG_SOCKDIR=$DEMO/pgsock PI_DATABASE="host=127.0.0.1 port=$PG_PORT dbname=postinbox user=postgres"
+# PostgreSQL as production should run it (services.sh): passwords over
+# TCP, a schema owner for `postinboxctl migrate` and a runtime role for the
+# daemons, each password in a 0600 passfile.  A demo directory from before
+# the roles existed is started afresh.
+if [ -f "$DEMO/pg/PG_VERSION" ] && [ -s "$DEMO/pgpass.app" ]; then
+    export PG_SOCKDIR=$DEMO/pgsock PGPASSFILE=$DEMO/pgpass
+    export PI_DATABASE="host=127.0.0.1 port=$PG_PORT dbname=postinbox user=postinbox_app passfile=$DEMO/pgpass.app"
+    export PI_MIGRATION_DATABASE="host=127.0.0.1 port=$PG_PORT dbname=postinbox user=postinbox_owner passfile=$DEMO/pgpass.owner"
     svc_start_pg_again
 else
     rm -rf "$DEMO/pg"
@@ -69,10 +75,18 @@ fi
 # 0600 file ($DEMO/redis-postinbox.secret); redis-cli as the admin needs
 # REDISCLI_AUTH=$(cat $DEMO/redis-admin.secret).
 svc_start_redis
+# The service login the API submits with: a SASL user with a fresh
+# password in a file only root and the postinbox group read.
+getent group postinbox >/dev/null || groupadd --system postinbox
+SUBMIT_SECRET=$DEMO/submission.secret
+[ -s "$SUBMIT_SECRET" ] || (umask 077 && head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 24 >"$SUBMIT_SECRET" && echo >>"$SUBMIT_SECRET")
+chgrp postinbox "$SUBMIT_SECRET"; chmod 0640 "$SUBMIT_SECRET"
 CONF=$DEMO/postinbox.conf
-cat > "$CONF" <<CONF
+(umask 027 && cat > "$CONF") <<CONF
 # postinbox demo config (contrib/quickstart.sh); see contrib/postinbox.conf.example
+# Mode 0640 root:postinbox: it names the passfiles and secret files.
 database = $PI_DATABASE
+migration_database = $PI_MIGRATION_DATABASE
 redis = $PI_REDIS
 redis_password_file = $PI_REDIS_PASSWORD_FILE
 milter_socket = inet:$MILTER_PORT@127.0.0.1
@@ -90,7 +104,13 @@ policyd_metrics_listen = 127.0.0.1:$POLICYD_METRICS_PORT
 # Delivery status from the demo Postfix's own log.
 postfix_log = $DEMO/postfix/maillog
 postfix_log_state = $DEMO/postfix_log.state
+# The API's sends: AUTH PLAIN as the service login, so trusted_networks
+# stays empty and no other local process can send as an inbox.
+api_submission = 127.0.0.1:$SMTP_PORT
+api_submission_login = postinbox-api@demo.test
+api_submission_password_file = $SUBMIT_SECRET
 CONF
+chgrp postinbox "$CONF"; chmod 0640 "$CONF"
 CTL="$TOP/ctl/postinboxctl -c $CONF"
 $CTL migrate
 nohup "$TOP/milter/postinbox-milter" -c "$CONF" -f >> "$DEMO/milter.log" 2>&1 &
@@ -98,6 +118,7 @@ echo $! > "$DEMO/milter.pid"
 for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$MILTER_PORT") 2>/dev/null && break; sleep 0.1; done
 echo "postinbox-milter listening on inet:$MILTER_PORT@127.0.0.1 (log: $DEMO/milter.log)"
 svc_add_sasl_user agent demo.test demo-password
+svc_add_sasl_user postinbox-api demo.test "$(head -1 "$SUBMIT_SECRET")"
 svc_start_postfix "inet:127.0.0.1:$MILTER_PORT"
 echo "Postfix listening on 127.0.0.1:$SMTP_PORT with smtpd_milters = inet:127.0.0.1:$MILTER_PORT"
 
@@ -115,9 +136,11 @@ $CTL inbox suspend "$PAUSED" --reason "demo: suspended inbox" >/dev/null
 $CTL login grant --login agent@demo.test --inbox "$AGENT" >/dev/null
 echo "inbox $AGENT (SASL login agent@demo.test / demo-password may send as it)"
 RECEIVER_PORT=8090
-: > "$DEMO/webhooks.jsonl"
+# Received payloads, the webhook secret and the API key are secrets: 0600.
+(umask 077 && : > "$DEMO/webhooks.jsonl")
+chmod 600 "$DEMO/webhooks.jsonl"
 if ! $CTL --json webhook list --inbox "$AGENT" | grep -q "127.0.0.1:$RECEIVER_PORT/ok/agent"; then
-    $CTL --json webhook add --inbox "$AGENT" --url "http://127.0.0.1:$RECEIVER_PORT/ok/agent" > "$DEMO/webhook.json"
+    (umask 077 && $CTL --json webhook add --inbox "$AGENT" --url "http://127.0.0.1:$RECEIVER_PORT/ok/agent" > "$DEMO/webhook.json")
 fi
 SECRET=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["secret"])' "$DEMO/webhook.json")
 nohup python3 "$TOP/tests/webhook_receiver.py" --port "$RECEIVER_PORT" --log "$DEMO/webhooks.jsonl" \
@@ -187,7 +210,7 @@ PY
 
 step "The HTTP admin API (api_listen = 127.0.0.1:$API_PORT) with an account key"
 if [ ! -s "$DEMO/api.key" ]; then
-    $CTL --json apikey create --account "$acct" --name quickstart | json key > "$DEMO/api.key"
+    (umask 077 && $CTL --json apikey create --account "$acct" --name quickstart | json key > "$DEMO/api.key")
 fi
 KEY=$(cat "$DEMO/api.key")
 AGENT_ID=$($CTL --json inbox show "$AGENT" | json id)
@@ -204,6 +227,14 @@ d = json.load(sys.stdin)
 print("  total threads: %s" % d.get("total"))
 for t in d.get("data", []):
     print("  %s  %s messages  %s" % (t.get("subject"), t.get("messageCount"), ", ".join(t.get("participants") or [])))'
+echo "\$ curl -H 'x-api-key: pik_...' -d '{\"to\": \"friend@remote.test\", ...}' http://127.0.0.1:$API_PORT/v1/inboxes/$AGENT_ID/messages"
+curl -s -H "x-api-key: $KEY" -H 'Content-Type: application/json' \
+    -d '{"to": "friend@remote.test", "subject": "Sent through the API", "text": "Submitted with AUTH as the service login."}' \
+    "http://127.0.0.1:$API_PORT/v1/inboxes/$AGENT_ID/messages" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print("  " + ("status %s, messageId %s, queueId %s" % (d.get("status"), d.get("messageId"), d.get("queueId"))
+              if "error" not in d else "error %s: %s" % (d["error"]["code"], d["error"]["message"])))'
 echo "\$ curl http://127.0.0.1:$API_PORT/v1/inboxes   (no key)"
 curl -s "http://127.0.0.1:$API_PORT/v1/inboxes" | sed 's/^/  /'; echo
 
