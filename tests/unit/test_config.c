@@ -682,9 +682,18 @@ test_redis_form(void **state)
     assert_string_equal(addr.password, "");
 }
 
+/* 64 and 256 letters: a host one byte over redis_addr_t's host[256]. */
+#define HOST64 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define HOST256 HOST64 HOST64 HOST64 HOST64
+#define DIGITS64 "1111111111111111111111111111111111111111111111111111111111111111"
+
 /* Bad values: the error names the key and the problem, never the password
  * ("hunter2" in every row that has one). */
 static const config_error_row_t redis_error_rows[] = {
+    /* found by tests/fuzz/fuzz_config: 256..299 bytes of host overran host[256] */
+    { "redis: a host of 256 bytes", "redis = redis://u:hunter2@" HOST256 ":1\n", { "redis", "host is too long" } },
+    { "redis: an [IPv6] host of 260 bytes", "redis = redis://u:hunter2@[" DIGITS64 DIGITS64 DIGITS64 DIGITS64 "1111]:1\n",
+      { "redis", "host is too long" } },
     { "redis: no port", "redis = 127.0.0.1\n", { "bad.conf:1:", "redis", "is not one of" } },
     { "redis: port 0", "redis = redis://u:hunter2@127.0.0.1:0\n", { "bad.conf:1:", "not 1..65535", "u:***@" } },
     { "redis: port too big", "redis = redis://:hunter2@h:65536\n",
