@@ -10,6 +10,7 @@
 # FUZZ_TARGETS (default: all of fuzz.mk's) picks targets to run.
 # Without clang/libFuzzer the test SKIPs, except under CI=true, where it
 # fails: a fuzz target that cannot build is never a pass.
+# test-timeout: 900
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 BUILDDIR=${BUILDDIR:-$top}
