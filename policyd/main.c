@@ -141,6 +141,15 @@ main(int argc, char **argv)
         fprintf(stderr, "postinbox-policyd: %s\n", err);
         return 1;
     }
+    if (check_only && cfg->secret_key_file[0] != '\0') {
+        secretbox_t *box = secretbox_load(cfg->secret_key_file, cfg->secret_key_file_old, err, sizeof(err));
+        if (box == NULL) {
+            fprintf(stderr, "postinbox-policyd: %s\n", err);
+            config_free(cfg);
+            return 1;
+        }
+        secretbox_free(box);
+    }
     if (check_only) {
         printf("postinbox-policyd: config OK\n");
         config_free(cfg);
