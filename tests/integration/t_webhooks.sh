@@ -594,6 +594,27 @@ if [ "$CTL_WEBHOOK" = 1 ]; then
     hwait "len(under('/ok/bob-sent')) > $before" 15
     t_eq "after encrypt-secrets: delivered, and the receiver verified the signature" true \
         "$(hq "len(under('/ok/bob-sent')) > $before and under('/ok/bob-sent')[-1]['verified']")"
+    # A sealed value copied from another endpoint's row (the endpoint id is
+    # bound to it) does not open: the attempt fails, nothing is sent.
+    read -r MOVED_ID MOVED <<<"$(pi_inbox "$C" moved)"
+    EP_MOVED=$(add_endpoint "$MOVED_ID" "$C" "$BASE/ok/moved")
+    svc_psql "UPDATE postinbox.webhook_endpoint SET secret = (SELECT secret FROM postinbox.webhook_endpoint WHERE id = '$EP_BOB')
+               WHERE id = '$EP_MOVED'" >/dev/null
+    r=$(smtp_send --from ext@remote.test --to "$MOVED" --header "Subject: moved secret")
+    t_match "inbound to moved accepted" '^250 ' "$r"
+    sqlwait "SELECT attempts >= 1 FROM postinbox.webhook_delivery WHERE endpoint_id = '$EP_MOVED'" 15
+    t_match "a secret moved to another endpoint's row: the attempt fails on the secret, no HTTP status" \
+        '^null\|secret: .*does not authenticate' \
+        "$(svc_psql "SELECT coalesce(a.status_code::text, 'null') || '|' || coalesce(a.error, '') FROM postinbox.webhook_attempt a
+                       JOIN postinbox.webhook_delivery d ON d.id = a.delivery_id WHERE d.endpoint_id = '$EP_MOVED' ORDER BY a.attempt LIMIT 1")"
+    t_eq "a secret moved to another endpoint's row: the receiver got nothing" 0 "$(hq "len(under('/ok/moved'))")"
+    svc_psql "UPDATE postinbox.webhook_endpoint SET enabled = false WHERE id = '$EP_MOVED';
+              UPDATE postinbox.webhook_delivery SET status = 'failed' WHERE endpoint_id = '$EP_MOVED' AND status = 'pending'"
+    leaked=0
+    while read -r _ secret; do
+        grep -qF -e "${secret#whsec_}" "$SVC_DIR"/policyd-*.log "$SVC_DIR"/ctl.err 2>/dev/null && leaked=$((leaked + 1))
+    done <"$SVC_DIR/ctl-secrets"
+    t_eq "no secret in policyd's logs or postinboxctl's stderr" 0 "$leaked"
 fi
 
 # --- whole run -------------------------------------------------------------------
