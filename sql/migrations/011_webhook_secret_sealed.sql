@@ -1,4 +1,4 @@
--- 010_webhook_secret_sealed.sql -- webhook signing secrets encrypted at rest.
+-- 011_webhook_secret_sealed.sql -- webhook signing secrets encrypted at rest.
 --
 -- webhook_endpoint.secret and previous_secret hold either a secret sealed
 -- by lib/net/secretbox.c with the key of secret_key_file
