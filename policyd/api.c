@@ -85,12 +85,13 @@ api_fail(api_call_t *c, const admin_error_t *err)
 {
     static const int status[] = {
         [ADMIN_NOT_FOUND] = 404, [ADMIN_INVALID] = 400, [ADMIN_CONFLICT] = 409, [ADMIN_BACKEND] = 503,
+        [ADMIN_FORBIDDEN] = 403,
     };
 
     if (strcmp(err->reason, "database") == 0)
         api_backend(c, err->message);
     else
-        api_error(c, err->status > ADMIN_OK && err->status <= ADMIN_BACKEND ? status[err->status] : 500, err->code,
+        api_error(c, err->status > ADMIN_OK && err->status <= ADMIN_FORBIDDEN ? status[err->status] : 500, err->code,
                   "%s", err->message);
 }
 

@@ -13,6 +13,12 @@
  * are null and the answer is still 200, as in `postinboxctl inbox show`,
  * since the database part is true and an admin panel should still show
  * it.
+ *
+ * Who may change a status: only an account key, and never one the
+ * operator or the automatic suspension policy set while it is not active
+ * (403 status_locked, naming who and why; sql/functions/admin.sql); the
+ * inbox object's statusBy says who set the current status.  An inbox key
+ * can neither change its inbox's status nor DELETE (disable or purge) it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,11 +183,14 @@ api_inboxes_delete(api_call_t *c)
         api_error(c, 400, "invalid_parameter", "purge must be true or false");
         return;
     }
+    /* As for PATCH of status: an inbox key must not disable its own
+     * inbox (turning an operator's suspension into disabled) nor purge it. */
+    if (c->key_inbox_id[0]) {
+        api_error(c, 403, "forbidden", "%s an inbox needs an account key",
+                  purge != NULL && strcmp(purge, "true") == 0 ? "purging" : "disabling");
+        return;
+    }
     if (purge != NULL && strcmp(purge, "true") == 0) {
-        if (c->key_inbox_id[0]) {
-            api_error(c, 403, "forbidden", "purging an inbox needs an account key");
-            return;
-        }
         result = admin_inbox_purge(&c->admin, c->ids[0], &err);
     } else {
         result = admin_inbox_set_status(&c->admin, c->ids[0], "disabled", NULL, &changed, &err);

@@ -37,6 +37,7 @@ typedef enum {
     ADMIN_INVALID,     /* input the database or a rule refused */
     ADMIN_CONFLICT,    /* the thing exists already */
     ADMIN_BACKEND,     /* PostgreSQL failed, or answered what it should not */
+    ADMIN_FORBIDDEN,   /* the caller may not do this to this row (a tenant and an operator's suspension) */
 } admin_status_t;
 
 typedef struct {

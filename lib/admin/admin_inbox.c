@@ -104,16 +104,27 @@ admin_inbox_create(admin_t *a, const admin_inbox_new_t *in, int live, json_t **o
     return admin_inbox_show(a, id, live, out, err);
 }
 
-/* After a statement answering one boolean: whether it found the inbox. */
+/* After a statement answering (inbox_found, locked_by, locked_reason):
+ * not found, refused because the operator or the policy set the status
+ * (ADMIN_FORBIDDEN, the message says who and why), or ADMIN_OK. */
 static admin_status_t
-admin_found(PGresult *res, const char *id, admin_error_t *err)
+admin_locked(PGresult *res, const char *id, admin_error_t *err)
 {
-    int found;
+    admin_status_t status = ADMIN_OK;
     if (res == NULL)
         return ADMIN_BACKEND;
-    found = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "t") != 0)
+        status = admin_fail(err, ADMIN_NOT_FOUND, "not_found", "inbox", "no inbox %s", id);
+    else if (!PQgetisnull(res, 0, 1)) {
+        const char *by = PQgetvalue(res, 0, 1);
+        const char *why = PQgetisnull(res, 0, 2) ? "" : PQgetvalue(res, 0, 2);
+        status = admin_fail(err, ADMIN_FORBIDDEN, "status_locked", by,
+                            "the inbox's status was set by %s%s%s; only the operator can change it",
+                            strcmp(by, "policy") == 0 ? "the automatic suspension policy" : "the operator",
+                            *why ? ": " : "", why);
+    }
     PQclear(res);
-    return found ? ADMIN_OK : admin_fail(err, ADMIN_NOT_FOUND, "not_found", "inbox", "no inbox %s", id);
+    return status;
 }
 
 admin_status_t
@@ -128,11 +139,12 @@ admin_inbox_update(admin_t *a, const char *id, const admin_inbox_change_t *chang
         return admin_fail(err, ADMIN_BACKEND, "internal", "memory", "out of memory");
     const char *params[9] = { id, a->account_id, change->set_display ? "true" : "false", change->display_name,
                               change->labels ? "true" : "false", labels, change->status, NULL, a->actor };
-    status = admin_found(admin_exec(a,
-                                    "SELECT postinbox.inbox_update($1::uuid, $2::uuid, $3::boolean, $4, $5::boolean,"
-                                    "   ARRAY(SELECT jsonb_array_elements_text(coalesce($6::jsonb, '[]'))), $7, $8, $9)",
-                                    9, params, 0, err),
-                         id, err);
+    status = admin_locked(admin_exec(a,
+                                     "SELECT inbox_found, locked_by, locked_reason FROM postinbox.inbox_update($1::uuid,"
+                                     " $2::uuid, $3::boolean, $4, $5::boolean,"
+                                     " ARRAY(SELECT jsonb_array_elements_text(coalesce($6::jsonb, '[]'))), $7, $8, $9)",
+                                     9, params, 0, err),
+                          id, err);
     free(labels);
     return status != ADMIN_OK ? status : admin_inbox_show(a, id, live, out, err);
 }
@@ -143,26 +155,23 @@ admin_inbox_set_status(admin_t *a, const char *id, const char *status, const cha
 {
     const char *params[5] = { id, status, reason, a->actor, a->account_id };
     PGresult *res = admin_exec(a,
-                               "SELECT old_status, changed FROM postinbox.inbox_set_status($1::uuid, $2, $3, $4,"
-                               " $5::uuid)",
+                               "SELECT old_status IS NOT NULL, locked_by, locked_reason, changed"
+                               " FROM postinbox.inbox_set_status($1::uuid, $2, $3, $4, $5::uuid)",
                                5, params, 0, err);
-    int found;
 
-    *changed = 0;
-    if (res == NULL)
-        return ADMIN_BACKEND;
-    found = !PQgetisnull(res, 0, 0);
-    *changed = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
-    PQclear(res);
-    return found ? ADMIN_OK : admin_fail(err, ADMIN_NOT_FOUND, "not_found", "inbox", "no inbox %s", id);
+    *changed = res != NULL && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 3), "t") == 0;
+    return admin_locked(res, id, err);
 }
 
 admin_status_t
 admin_inbox_purge(admin_t *a, const char *id, admin_error_t *err)
 {
     const char *params[3] = { id, a->account_id, a->actor };
-    return admin_found(admin_exec(a, "SELECT postinbox.inbox_purge($1::uuid, $2::uuid, $3)", 3, params, 0, err), id,
-                       err);
+    return admin_locked(admin_exec(a,
+                                   "SELECT inbox_found, locked_by, locked_reason"
+                                   " FROM postinbox.inbox_purge($1::uuid, $2::uuid, $3)",
+                                   3, params, 0, err),
+                        id, err);
 }
 
 int

@@ -222,6 +222,16 @@ check_free(check_t *c)
     free(c);
 }
 
+/* Whether login is the service login the API submits with
+ * (api_submission_login): it may send as any inbox, because only the
+ * daemons know its password and they have checked the caller's key. */
+static int
+check_service_login(const check_t *c, const char *login)
+{
+    const char *service = c->env.cfg->api_submission_login;
+    return login && *login && service && *service && strcasecmp(login, service) == 0;
+}
+
 /* ---- MAIL ------------------------------------------------------------------------------------------ */
 
 int
@@ -231,6 +241,7 @@ check_sender(check_t *c, const char *stage, const char *sender_raw, const char *
     char err[256];
     long long started_us = clock_us();
     address_status_t st;
+    int service;
 
     check_note_queue_id(c, queue_id);
     c->authenticated = login && *login;
@@ -249,12 +260,15 @@ check_sender(check_t *c, const char *stage, const char *sender_raw, const char *
         decide_continue(out, REASON(null_sender));
         return 1;
     }
+    service = check_service_login(c, login);
     if (st != ADDRESS_NULL_SENDER &&
-        c->env.backend.lookup(c->env.backend.ctx, c->sender, c->authenticated ? login : NULL, &c->sender_inbox, err,
-                              sizeof(err)) != 0) {
+        c->env.backend.lookup(c->env.backend.ctx, c->sender, c->authenticated && !service ? login : NULL,
+                              &c->sender_inbox, err, sizeof(err)) != 0) {
         check_backend_error(c, stage, c->sender, c->who, err, queue_id, started_us, out);
         return 0;
     }
+    if (service)
+        c->sender_inbox.granted = c->sender_inbox.found && c->sender_inbox.managed ? 1 : 0;
     decide_sender(c->env.cfg, c->outbound, c->authenticated, st == ADDRESS_NULL_SENDER, &c->sender_inbox, c->sender,
                   out);
     if (out->action != DECISION_CONTINUE || (c->outbound && strcmp(stage, "mail") == 0))

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "compose.h"
+#include "secret_file.h"
 #include "smtp_client.h"
 
 #define SEND_RETRY_BACKEND 5      /* s, after 451 4.3.0 or an unreachable Postfix */
@@ -237,7 +238,7 @@ send_as_inbox(const pi_config_t *cfg, const char *from_address, const char *disp
     compose_error_t cerr;
     smtp_submission_t sub;
     smtp_outcome_t outcome;
-    char host[64];
+    char host[64], password[256] = "";
     int port;
 
     memset(out, 0, sizeof(*out));
@@ -252,11 +253,20 @@ send_as_inbox(const pi_config_t *cfg, const char *from_address, const char *disp
         send_fail(out, 500, "internal", "api_submission \"%s\" is not IP:port", cfg->api_submission);
         goto done;
     }
+    if (*cfg->api_submission_login) {
+        char perr[300];
+        if (secret_file_read(cfg->api_submission_password_file, password, sizeof(password), perr, sizeof(perr)) < 0) {
+            send_fail(out, 500, "internal", "api_submission_password_file: %s", perr);
+            goto done;
+        }
+    }
     sub = (smtp_submission_t){
         .host = host,
         .port = port,
         .timeout_ms = (int)cfg->api_submission_timeout_ms,
         .helo = cfg->api_helo,
+        .login = cfg->api_submission_login,
+        .password = password,
         .from = from_address,
         .rcpts = (const char *const *)msg.rcpts,
         .rcpt_count = msg.rcpt_count,
@@ -290,6 +300,7 @@ send_as_inbox(const pi_config_t *cfg, const char *from_address, const char *disp
         snprintf(out->smtp_reply, sizeof(out->smtp_reply), "%d%s%s %.400s", outcome.reply.code,
                  outcome.reply.xcode[0] ? " " : "", outcome.reply.xcode, outcome.reply.text);
 done:
+    explicit_bzero(password, sizeof(password));
     compose_message_free(&msg);
     free(to);
     free(cc);

@@ -11,14 +11,20 @@
  * Every network step has a deadline (api_submission_timeout, for the
  * whole submission).  Thread-safe.  Logs nothing.
  *
- * REQUIREMENT: the milter must see the submission as outbound.  The host
- * that runs the caller (postinbox-policyd, postinboxctl send) must be in
- * the milter's trusted_networks -- e.g. "trusted_networks = 127.0.0.1/32"
- * with the default api_submission = 127.0.0.1:25.  A trusted client's
- * MAIL FROM an inbox is outbound from that inbox; without it the milter
- * answers 550 5.7.1 "may only send with authentication" (-> 403).
- * Postfix itself must accept relaying from that client (mynetworks).
- *
+ * Credentials: with api_submission_login set, the submission
+ * authenticates with AUTH PLAIN as that login, its password read from
+ * api_submission_password_file at each send.  The milter and the policy
+ * service let that login -- the service login -- send as any inbox
+ * (lib/core/check.c); the caller (the API after checking the key,
+ * postinboxctl run by the admin) has already decided which inbox may
+ * send.  A local user without the password is an unauthenticated client
+ * like any other, so trusted_networks can stay empty.  Without a login,
+ * the submitting host must be in the milter's trusted_networks (the old
+ * way, for hosts without local users).  Postfix must offer AUTH PLAIN at
+ * api_submission (contrib/postfix/master.cf.snippet has a loopback
+ * service for it); a missing AUTH, a refused login or a missing password
+ * file is a 502 submission_refused / 500 internal, not a 403.
+
  * Nothing is sent and no connection is made when the request is bad (400).
  * A refused recipient refuses the whole send (RSET; the milter refunds
  * what it reserved), so the send is all or nothing.
@@ -38,7 +44,8 @@
  *   429 burst_limit        451 4.7.1 "... retry in N s": retry_after = N
  *   429 daily_limit        451 4.7.1 "... resets at T": retry_after = T - now
  *   429 rate_limited       another 4.7.1 text: retry_after = 60
- *   502 submission_refused 5xx at greeting, EHLO, DATA, or a non-5.7 5xx at
+ *   502 submission_refused 5xx at greeting, EHLO, AUTH (or no AUTH PLAIN
+ *                          offered), DATA, or a non-5.7 5xx at
  *                          MAIL: our own Postfix is misconfigured
  *   503 backend_unavailable  4.3.x (PostgreSQL/Redis down): retry_after = 5
  *   503 temporarily_refused  any other 4xx (e.g. 450 4.2.1 recipient
@@ -48,7 +55,8 @@
  *   504 submission_outcome_unknown  the message was sent but no reply came
  *                          within the deadline: it may be queued; look it
  *                          up by message_id before sending again
- *   500 internal           out of memory, bad api_submission
+ *   500 internal           out of memory, bad api_submission, unreadable
+ *                          api_submission_password_file
  */
 #ifndef POSTINBOX_SEND_H
 #define POSTINBOX_SEND_H

@@ -5,7 +5,9 @@
  * Public: smtp_stage_t, smtp_reply_t, smtp_submission_t, smtp_outcome_t,
  * smtp_submit, smtp_stage_name, smtp_parse_reply_line.
  * One call is one connection: connect (non-blocking, then poll), the
- * greeting, EHLO (HELO if EHLO is refused), MAIL FROM, one RCPT TO per
+ * greeting, EHLO (HELO if EHLO is refused), AUTH PLAIN (RFC 4954) when a
+ * login is given -- an EHLO reply without AUTH PLAIN is a refusal at
+ * SMTP_STAGE_AUTH with reply code 0 -- MAIL FROM, one RCPT TO per
  * recipient, DATA with CRLF line ends and dot-stuffing, QUIT.  Nothing is
  * pipelined, so each reply belongs to the command just sent.  The whole
  * submission has one deadline (timeout_ms) and every blocking step --
@@ -35,6 +37,7 @@ typedef enum {
     SMTP_STAGE_CONNECT = 0,
     SMTP_STAGE_GREETING,
     SMTP_STAGE_EHLO,
+    SMTP_STAGE_AUTH,        /* AUTH PLAIN, when a login is given */
     SMTP_STAGE_MAIL,
     SMTP_STAGE_RCPT,
     SMTP_STAGE_DATA,        /* the DATA command (354 expected) */
@@ -55,6 +58,8 @@ typedef struct {
     int port;
     int timeout_ms;            /* the whole submission */
     const char *helo;
+    const char *login;         /* SASL login for AUTH PLAIN, or NULL/"" for none */
+    const char *password;      /* its password (never logged, never in the outcome) */
     const char *from;          /* envelope sender, without <> */
     const char *const *rcpts;  /* envelope recipients, without <> */
     size_t rcpt_count;
@@ -80,7 +85,7 @@ typedef struct {
 /* Submits one message.  Fills *out and returns out->status. */
 smtp_status_t smtp_submit(const smtp_submission_t *sub, smtp_outcome_t *out);
 
-/* "connect", "greeting", "EHLO", "MAIL", "RCPT", "DATA", "message", "QUIT". */
+/* "connect", "greeting", "EHLO", "AUTH", "MAIL", "RCPT", "DATA", "message", "QUIT". */
 const char *smtp_stage_name(smtp_stage_t stage);
 
 /* Parses one reply line (without CRLF): 1 if it is "NNN text" (the last

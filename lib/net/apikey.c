@@ -3,6 +3,7 @@
  */
 #include "apikey.h"
 
+#include <ctype.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -11,29 +12,27 @@
 #include <string.h>
 #include <strings.h>
 
-static const char apikey_b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+#include "base64.h"
 
 int
 apikey_generate(char out[APIKEY_SIZE], char *err, size_t errlen)
 {
-    unsigned char raw[33] = { 0 }; /* 32 random bytes, one zero byte to make 11 groups of 3 */
-    char *p = out + 4;
+    unsigned char raw[32];
+    char text[BASE64_ENCODED_LEN(32)];
 
     if (RAND_bytes(raw, 32) != 1) {
         snprintf(err, errlen, "RAND_bytes: %s", ERR_error_string(ERR_get_error(), NULL));
         return -1;
     }
-    memcpy(out, "pik_", 4);
-    for (int i = 0; i < 33; i += 3) {
-        unsigned long v = ((unsigned long)raw[i] << 16) | ((unsigned long)raw[i + 1] << 8) | raw[i + 2];
-        *p++ = apikey_b64url[(v >> 18) & 63];
-        *p++ = apikey_b64url[(v >> 12) & 63];
-        *p++ = apikey_b64url[(v >> 6) & 63];
-        *p++ = apikey_b64url[v & 63];
+    /* 32 bytes are 43 characters without padding */
+    if (base64_encode(raw, sizeof(raw), text, sizeof(text), BASE64_URL | BASE64_NOPAD) != 43) {
+        snprintf(err, errlen, "base64_encode failed");
+        return -1;
     }
-    /* 32 bytes are 43 characters without padding: drop the 44th */
-    out[4 + 43] = '\0';
+    memcpy(out, "pik_", 4);
+    memcpy(out + 4, text, 44);
     OPENSSL_cleanse(raw, sizeof(raw));
+    OPENSSL_cleanse(text, sizeof(text));
     return 0;
 }
 
@@ -61,7 +60,7 @@ apikey_well_formed(const char *key)
     if (strlen(key) != APIKEY_SIZE - 1 || strncmp(key, "pik_", 4) != 0)
         return 0;
     for (const char *p = key + 4; *p; p++)
-        if (strchr(apikey_b64url, *p) == NULL)
+        if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
             return 0;
     return 1;
 }

@@ -8,7 +8,8 @@
 
 static const pgjson_field_t inbox_fields[] = {
     { "id", 't' }, { "address", 't' }, { "displayName", 't' }, { "accountId", 't' }, { "domainId", 't' },
-    { "kind", 't' }, { "status", 't' }, { "statusReason", 't' }, { "dailySendLimit", 'i' }, { "burstLimit", 'i' },
+    { "kind", 't' }, { "status", 't' }, { "statusReason", 't' }, { "statusBy", 't' },
+    { "dailySendLimit", 'i' }, { "burstLimit", 'i' },
 };
 static const pgjson_field_t inbox_tail_fields[] = {
     { "totalSent", 'i' }, { "bounceCount", 'i' }, { "complaintCount", 'i' }, { "labels", 'j' },

@@ -22,7 +22,7 @@
 /* inbox i, with its domain d and limits l */
 #define RECORDS_INBOX_COLUMNS                                                                         \
     "SELECT i.id, i.address, i.display_name, i.account_id, i.domain_id, d.kind, i.status,"           \
-    " i.status_reason, l.daily, l.burst, i.total_sent, i.bounce_count, i.complaint_count,"             \
+    " i.status_reason, i.status_by, l.daily, l.burst, i.total_sent, i.bounce_count, i.complaint_count,"             \
     " to_json(i.labels)::text, " PGJSON_ISO("i.created_at") ", " PGJSON_ISO("i.updated_at")
 #define RECORDS_INBOX_FROM                                                                            \
     " FROM postinbox.inbox i JOIN postinbox.domain d ON d.id = i.domain_id"                           \

@@ -112,8 +112,12 @@ static const config_key_t config_table[] = {
       "never suspend automatically on fewer sends than this within suspend_window" },
     /* sending as an inbox through the API (lib/mail/send.c) */
     { "api_submission", CT_HOSTPORT, "127.0.0.1:25", 0, 0, { 0 }, OFF(api_submission),
-      "Postfix smtpd the API submits mail to, IP:port or [IPv6]:port; the submitting host must be in the "
-      "milter's trusted_networks" },
+      "Postfix smtpd the API and postinboxctl send submit mail to, IP:port or [IPv6]:port" },
+    { "api_submission_login", CT_STRING, "", 0, 0, { 0 }, OFF(api_submission_login),
+      "SASL login the API and postinboxctl send authenticate with (AUTH PLAIN); the milter and the policy "
+      "service let this login, and only it, send as any inbox; empty = submit without AUTH" },
+    { "api_submission_password_file", CT_STRING, "", 0, 0, { 0 }, OFF(api_submission_password_file),
+      "file whose first line is api_submission_login's password (not readable by other users); read at each send" },
     { "api_submission_timeout", CT_DURATION, "30s", 1000, 600000, { 0 }, OFF(api_submission_timeout_ms),
       "deadline of one whole submission: connect, every reply, the message data" },
     { "api_helo", CT_HOSTNAME, "postinbox-api", 0, 0, { 0 }, OFF(api_helo), "the name the API gives in EHLO" },
@@ -447,6 +451,11 @@ config_parse_text(const char *text, const char *name, char *err, size_t errlen)
             config_free(cfg);
             return NULL;
         }
+    }
+    if ((*cfg->api_submission_login != '\0') != (*cfg->api_submission_password_file != '\0')) {
+        snprintf(err, errlen, "%s: api_submission_login and api_submission_password_file go together", name);
+        config_free(cfg);
+        return NULL;
     }
     return cfg;
 }

@@ -75,6 +75,8 @@ typedef struct pi_config {
     /* sending as an inbox through the API (lib/mail/send.c) */
     char *api_submission;           /* "IP:port" or "[IPv6]:port" of the Postfix smtpd */
     long api_submission_timeout_ms; /* deadline of one whole submission */
+    char *api_submission_login;     /* "" = no AUTH; else the service login (lib/core/check.c) */
+    char *api_submission_password_file;
     char *api_helo;                 /* EHLO name */
 } pi_config_t;
 

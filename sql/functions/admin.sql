@@ -99,13 +99,22 @@ END
 $$;
 
 -- Sets an inbox's status with its audit row and (suspended, disabled)
--- its inbox.* event, atomically.  old_status NULL: no such inbox (of
--- p_account, when given); changed false: it had that status already.
+-- its inbox.* event, atomically, and records who set it (status_by):
+-- the operator when p_account is NULL (postinboxctl), else the tenant
+-- (the API acting for p_account).  old_status NULL: no such inbox (of
+-- p_account, when given); changed false: it had that status already, or
+-- the change was refused.  A tenant may not change a status that is not
+-- active and that the operator or the policy set (a suspension for
+-- abuse, an automatic suspension on bounce or complaint rates): then
+-- locked_by says who set it ('operator', 'policy') and locked_reason
+-- why, and nothing changes.
 CREATE OR REPLACE FUNCTION inbox_set_status(p_id uuid, p_status text, p_reason text, p_actor text, p_account uuid,
-                                 OUT old_status text, OUT changed boolean)
+                                 OUT old_status text, OUT changed boolean, OUT locked_by text,
+                                 OUT locked_reason text)
 LANGUAGE plpgsql AS $$
 DECLARE
     ib postinbox.inbox;
+    v_by text := CASE WHEN p_account IS NULL THEN 'operator' ELSE 'tenant' END;
 BEGIN
     changed := false;
     SELECT * INTO ib FROM postinbox.inbox
@@ -117,7 +126,12 @@ BEGIN
     IF ib.status = p_status THEN
         RETURN;
     END IF;
-    UPDATE postinbox.inbox SET status = p_status, status_reason = p_reason, updated_at = now()
+    IF v_by = 'tenant' AND ib.status <> 'active' AND ib.status_by IN ('operator', 'policy') THEN
+        locked_by := ib.status_by;
+        locked_reason := ib.status_reason;
+        RETURN;
+    END IF;
+    UPDATE postinbox.inbox SET status = p_status, status_reason = p_reason, status_by = v_by, updated_at = now()
      WHERE id = p_id;
     INSERT INTO postinbox.audit (inbox_id, actor, action, old_value, new_value, reason)
         VALUES (p_id, p_actor, 'status', ib.status, p_status, p_reason);
@@ -130,17 +144,27 @@ BEGIN
 END
 $$;
 
--- PATCH /v1/inboxes/{id}: display name and labels (each only when its
--- p_set_* is true), then the status through inbox_set_status(), in one
--- transaction.  false: no such inbox of p_account.
+-- PATCH /v1/inboxes/{id}: the status through inbox_set_status(), then
+-- the display name and labels (each only when its p_set_* is true), in
+-- one transaction.  inbox_found false: no such inbox of p_account.  locked_by
+-- set: the status change was refused (see inbox_set_status) and nothing
+-- else changed either.
 CREATE OR REPLACE FUNCTION inbox_update(p_id uuid, p_account uuid, p_set_display boolean, p_display text,
                              p_set_labels boolean, p_labels text[], p_status text, p_reason text,
-                             p_actor text)
-RETURNS boolean LANGUAGE plpgsql AS $$
+                             p_actor text, OUT inbox_found boolean, OUT locked_by text, OUT locked_reason text)
+LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM 1 FROM postinbox.inbox WHERE id = p_id AND account_id = p_account FOR UPDATE;
-    IF NOT FOUND THEN
-        RETURN false;
+    inbox_found := FOUND;
+    IF NOT inbox_found THEN
+        RETURN;
+    END IF;
+    IF p_status IS NOT NULL THEN
+        SELECT s.locked_by, s.locked_reason INTO locked_by, locked_reason
+          FROM postinbox.inbox_set_status(p_id, p_status, p_reason, p_actor, p_account) s;
+        IF locked_by IS NOT NULL THEN
+            RETURN;
+        END IF;
     END IF;
     IF p_set_display OR p_set_labels THEN
         UPDATE postinbox.inbox SET
@@ -153,10 +177,6 @@ BEGIN
                updated_at = now()
          WHERE id = p_id;
     END IF;
-    IF p_status IS NOT NULL THEN
-        PERFORM postinbox.inbox_set_status(p_id, p_status, p_reason, p_actor, p_account);
-    END IF;
-    RETURN true;
 END
 $$;
 
@@ -164,21 +184,31 @@ $$;
 -- (messages, threads, events, webhooks, deliveries, suppressions, login
 -- grants and keys go by ON DELETE CASCADE).  The audit row is written
 -- first, naming the inbox; the delete then sets its inbox_id NULL, so
--- old_value keeps the id and address.  false: no such inbox of p_account.
-CREATE OR REPLACE FUNCTION inbox_purge(p_id uuid, p_account uuid, p_actor text)
-RETURNS boolean LANGUAGE plpgsql AS $$
+-- old_value keeps the id and address.  inbox_found false: no such inbox of
+-- p_account.  An inbox the operator or the policy suspended or disabled
+-- is not purged by its tenant (locked_by, locked_reason as in
+-- inbox_set_status): the history is the evidence, and a purge would free
+-- the address for a fresh inbox without the suspension.
+CREATE OR REPLACE FUNCTION inbox_purge(p_id uuid, p_account uuid, p_actor text, OUT inbox_found boolean,
+                            OUT locked_by text, OUT locked_reason text)
+LANGUAGE plpgsql AS $$
 DECLARE
     ib postinbox.inbox;
 BEGIN
     SELECT * INTO ib FROM postinbox.inbox WHERE id = p_id AND account_id = p_account FOR UPDATE;
-    IF NOT FOUND THEN
-        RETURN false;
+    inbox_found := FOUND;
+    IF NOT inbox_found THEN
+        RETURN;
+    END IF;
+    IF ib.status <> 'active' AND ib.status_by IN ('operator', 'policy') THEN
+        locked_by := ib.status_by;
+        locked_reason := ib.status_reason;
+        RETURN;
     END IF;
     INSERT INTO postinbox.audit (inbox_id, actor, action, old_value)
         VALUES (p_id, p_actor, 'inbox.purge',
                 jsonb_build_object('inboxId', ib.id, 'address', ib.address, 'accountId', ib.account_id,
                                    'status', ib.status)::text);
     DELETE FROM postinbox.inbox WHERE id = p_id;
-    RETURN true;
 END
 $$;

@@ -118,7 +118,7 @@ BEGIN
     IF ib.status <> 'active' THEN
         RETURN false;
     END IF;
-    UPDATE postinbox.inbox SET status = 'suspended', status_reason = why, updated_at = now()
+    UPDATE postinbox.inbox SET status = 'suspended', status_reason = why, status_by = 'policy', updated_at = now()
      WHERE id = p_inbox;
     INSERT INTO postinbox.audit (inbox_id, actor, action, old_value, new_value, reason)
     VALUES (p_inbox, 'postinbox', 'status', ib.status, 'suspended', why);

@@ -19,8 +19,10 @@
 #                                            config pi_write_conf writes, policyd started,
 #                                            Postfix with check_policy_service $PI_POLICY in
 #                                            smtpd_recipient_ and smtpd_end_of_data_restrictions
-#   pi_write_conf [LINES]    writes $PI_CONF (extra "key = value" lines appended), with
-#                            secret_key_file = $PI_SECRET_KEY (made once, mode 0600), so
+#   pi_write_conf [LINES]    writes $PI_CONF (extra "key = value" lines appended); every
+#                            config names the service login $PI_SUBMIT_LOGIN (a SASL user
+#                            pi_setup adds) and its password file $PI_SUBMIT_SECRET (0600),
+#                            and secret_key_file = $PI_SECRET_KEY (made once, mode 0600), so
 #                            every test runs with webhook secrets encrypted at rest
 #   pi_secret_open ID VALUE  prints the webhook secret a stored VALUE of endpoint ID holds
 #                            (opened in Python with $PI_SECRET_KEY, independent of the C code)
@@ -87,6 +89,12 @@ pi_init() {
     [ -n "${PI_INITED-}" ] && return 0
     pi_require "$@"
     svc_init || exit 1
+    # The service login the API and postinboxctl send submit with
+    # (api_submission_login): a fresh password, in a file only root reads.
+    PI_SUBMIT_LOGIN=postinbox-api@example.test
+    PI_SUBMIT_SECRET=$SVC_DIR/submission.secret
+    (umask 077 && head -c 18 /dev/urandom | base64 | tr -d '\n/+=' >"$PI_SUBMIT_SECRET" && echo >>"$PI_SUBMIT_SECRET")
+    export PI_SUBMIT_LOGIN PI_SUBMIT_SECRET
     PI_INITED=1
 }
 
@@ -106,6 +114,8 @@ pi_write_conf() {
         echo "log_level = info"
         echo "secret_key_file = $PI_SECRET_KEY"
         [ -z "${PI_POLICY_LISTEN-}" ] || echo "policy_listen = $PI_POLICY_LISTEN"
+        echo "api_submission_login = $PI_SUBMIT_LOGIN"
+        echo "api_submission_password_file = $PI_SUBMIT_SECRET"
         for line in "$@"; do echo "$line"; done
     } > "$PI_CONF"
     export PI_CONF PI_SECRET_KEY
@@ -217,6 +227,7 @@ pi_setup() {
     if [ $milter = 1 ]; then pi_start_milter || exit 1; fi
     if [ $policyd = 1 ]; then pi_start_policyd || exit 1; fi
     [ $postfix = 1 ] || return 0
+    svc_add_sasl_user "${PI_SUBMIT_LOGIN%@*}" "${PI_SUBMIT_LOGIN#*@}" "$(head -1 "$PI_SUBMIT_SECRET")"
     svc_add_sasl_user alice example.test secret
     svc_add_sasl_user mallory example.test secret
     if [ $milter = 1 ]; then

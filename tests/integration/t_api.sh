@@ -239,8 +239,31 @@ t_eq "inbox key cannot lift its inbox's suspension: 403" "403 forbidden" "$(code
 t_eq "inbox key cannot set any status: 403" 403 "$(code "$(api PATCH "/v1/inboxes/$A1_ID" "$KI" '{"status": "suspended", "labels": ["z"]}')")"
 t_eq "refused status change: still suspended, labels untouched" 'suspended ["mine"]' \
     "$(svc_psql "SELECT status || ' ' || to_json(labels)::text FROM postinbox.inbox WHERE id = '$A1_ID'")"
-t_eq "the account key may lift it" "200 active" \
+# Nor may the account's key lift what the operator (or the policy) set.
+t_eq "the inbox says who suspended it" "operator abuse" \
+    "$(api GET "/v1/inboxes/$A1_ID" "$KA" | cut -d' ' -f2- | json_get statusBy) $(api GET "/v1/inboxes/$A1_ID" "$KA" | cut -d' ' -f2- | json_get statusReason)"
+r=$(api PATCH "/v1/inboxes/$A1_ID" "$KA" '{"status": "active", "labels": ["lifted"]}')
+t_eq "the account key cannot lift an operator's suspension: 403 status_locked" "403 status_locked" "$(code "$r") $(errcode "$r")"
+t_match "the refusal says who and why" "set by the operator: abuse; only the operator can change it" \
+    "$(body "$r" | json_get error.message)"
+r=$(api PATCH "/v1/inboxes/$A1_ID" "$KA" '{"status": "disabled"}')
+t_eq "nor turn it into disabled: 403" "403 status_locked" "$(code "$r") $(errcode "$r")"
+t_eq "DELETE (disable) by the account key: 403" "403 status_locked" \
+    "$(r=$(api DELETE "/v1/inboxes/$A1_ID" "$KA"); echo "$(code "$r") $(errcode "$r")")"
+t_eq "DELETE ?purge=true by the account key: 403" "403 status_locked" \
+    "$(r=$(api DELETE "/v1/inboxes/$A1_ID?purge=true" "$KA"); echo "$(code "$r") $(errcode "$r")")"
+t_eq "all refused: still suspended by the operator, reason and labels kept, no audit row" \
+    'suspended operator abuse ["mine"] 1' \
+    "$(svc_psql "SELECT status || ' ' || status_by || ' ' || status_reason || ' ' || to_json(labels)::text || ' ' || (SELECT count(*) FROM postinbox.audit a WHERE a.inbox_id = i.id AND a.action = 'status') FROM postinbox.inbox i WHERE id = '$A1_ID'")"
+pi_ctl inbox activate "$A1" --reason "reviewed" >/dev/null
+r=$(api PATCH "/v1/inboxes/$A1_ID" "$KA" '{"status": "suspended"}')
+t_eq "the tenant's own suspension: statusBy tenant" "200 suspended tenant" \
+    "$(code "$r") $(body "$r" | json_get status) $(body "$r" | json_get statusBy)"
+t_eq "which its account key may lift" "200 active" \
     "$(api PATCH "/v1/inboxes/$A1_ID" "$KA" '{"status": "active"}' | { read -r c b; echo "$c $(echo "$b" | json_get status)"; })"
+r=$(api DELETE "/v1/inboxes/$A1_ID" "$KI")
+t_eq "an inbox key cannot DELETE (disable) its own inbox: 403, still active" "403 forbidden active" \
+    "$(code "$r") $(errcode "$r") $(svc_psql "SELECT status FROM postinbox.inbox WHERE id = '$A1_ID'")"
 
 # --- webhooks ------------------------------------------------------------------------------
 r=$(api POST "/v1/inboxes/$A1_ID/webhooks" "$KA" '{"url": "HTTPS://hooks.example.test/x", "events": ["message.sent", "message.received"]}')

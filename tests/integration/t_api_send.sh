@@ -1,25 +1,29 @@
 #!/usr/bin/env bash
 # t_api_send.sh -- POST /v1/inboxes/{id}/messages end to end: curl ->
-# postinbox-policyd's API -> the local Postfix (api_submission, from
-# 127.0.0.1 in trusted_networks) -> postinbox-milter's checks and caps ->
+# postinbox-policyd's API -> the local Postfix (api_submission, with
+# AUTH PLAIN as the service login api_submission_login; trusted_networks
+# stays empty) -> postinbox-milter's checks and caps ->
 # the rows.  202 with messageId and queueId for a queued message; the burst
 # guard answers 429 with Retry-After and the milter's reason, and charges
 # nothing more; a suspended inbox 403; bad input 400 before any SMTP; an
-# inbox key cannot send as another inbox.
+# inbox key cannot send as another inbox.  A local user without the
+# service login's password (runuser -u nobody) cannot send as any inbox,
+# of this account or another; a wrong or unreadable password file fails
+# the send cleanly and charges nothing.
 set -u
 . "$(dirname "$0")/common.sh"
 command -v curl >/dev/null || { echo "SKIP: needs curl"; exit 77; }
 pi_init --policyd
 API_PORT=$(_svc_pick_ports 1) || exit 1
 # The milter does not read the api_ keys.
-pi_setup --policyd "trusted_networks = 127.0.0.0/8" "api_listen = 127.0.0.1:$API_PORT" \
+pi_setup --policyd "api_listen = 127.0.0.1:$API_PORT" \
     "api_submission = 127.0.0.1:$SMTP_PORT" "api_submission_timeout = 10s"
 API=http://127.0.0.1:$API_PORT
 
 A=$(pi_account "Acme" acme)
 read -r BURST_ID BURST <<<"$(pi_inbox "$A" bursty --burst-limit 2)"
 read -r SUSP_ID SUSP <<<"$(pi_inbox "$A" susp)"
-read -r OTHER_ID _ <<<"$(pi_inbox "$A" other)"
+read -r OTHER_ID OTHER <<<"$(pi_inbox "$A" other)"
 pi_ctl inbox suspend "$SUSP" --reason "test: suspended" >/dev/null
 KA=$(pi_ctl --json apikey create --account "$A" --name admin | json_get key)
 KI=$(pi_ctl --json apikey create --account "$A" --inbox "$OTHER_ID" --name other | json_get key)
@@ -68,5 +72,66 @@ r=$(post "$BURST_ID" "$KI" '{"to": "friend@remote.test", "subject": "s", "text":
 t_eq "an inbox key cannot send as another inbox: 403, nothing sent" "403 2" "${r%% *} $(rows_of "$BURST_ID")"
 r=$(post "$OTHER_ID" "$KI" '{"to": "friend@remote.test", "subject": "mine", "text": "t"}')
 t_eq "but sends as its own inbox: 202" 202 "${r%% *}"
+
+# --- credentials: the API authenticates; a local user without them sends as nobody ---
+t_eq "the config trusts no network: the sends above were authenticated" "" "$(grep '^trusted_networks' "$PI_CONF")"
+t_match "Postfix saw the API's submissions as the service login" "sasl_method=PLAIN, sasl_username=$PI_SUBMIT_LOGIN" \
+    "$(cat "$(svc_maillog)")"
+B=$(pi_account "Second" second)
+read -r FOREIGN_ID FOREIGN <<<"$(pi_inbox "$B" victim)"
+PUB=$(mktemp -d /tmp/pi-smtp.XXXXXX)
+chmod 755 "$PUB"
+cat >"$PUB/mail_from.py" <<'PY'
+# mail_from.py PORT FROM [LOGIN PASSWORD]: the reply to MAIL FROM (or to AUTH when it fails), "CODE TEXT".
+import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=20)
+s.ehlo("local.test")
+if len(sys.argv) > 3:
+    try:
+        s.login(sys.argv[3], sys.argv[4])
+    except smtplib.SMTPAuthenticationError as e:
+        print(e.smtp_code, e.smtp_error.decode())
+        sys.exit(0)
+code, text = s.mail(sys.argv[2])
+if code == 250:
+    code, text = s.rcpt("victim@foreign.test")
+print(code, text.decode().replace("\n", " "))
+s.quit()
+PY
+as_nobody() { runuser -u nobody -- /usr/bin/python3 "$PUB/mail_from.py" "$SMTP_PORT" "$@" 2>&1; }
+sends_other=$(pi_sends_today "$OTHER_ID") rows_other=$(rows_of "$OTHER_ID")
+t_match "a local user without credentials cannot send as an inbox: 550 5.7.1" "^550 5\.7\.1 .*may only send with authentication" \
+    "$(as_nobody "$OTHER")"
+t_match "nor as another account's inbox" "^550 5\.7\.1 " "$(as_nobody "$FOREIGN")"
+t_match "nor as one spelled with quotes" "^550 5\.7\.1 " "$(as_nobody "\"${OTHER%@*}\"@${OTHER#*@}")"
+t_match "guessing the service login's password: 535" "^535 " "$(as_nobody "$OTHER" "$PI_SUBMIT_LOGIN" wrong-password)"
+t_match "a tenant's own login is not the service login: not granted" "^553 5\.7\.1 " \
+    "$(as_nobody "$FOREIGN" alice@example.test secret)"
+t_eq "the password file is closed to other users" "no" \
+    "$(runuser -u nobody -- cat "$PI_SUBMIT_SECRET" >/dev/null 2>&1 && echo yes || echo no)"
+t_eq "none of it charged or recorded anything" "$sends_other $rows_other 0 0" \
+    "$(pi_sends_today "$OTHER_ID") $(rows_of "$OTHER_ID") $(pi_sends_today "$FOREIGN_ID") $(rows_of "$FOREIGN_ID")"
+rm -rf "$PUB"
+
+# The same sending code with a bad password file (postinboxctl send shares it).
+bad_send() {
+    local conf=$SVC_DIR/bad-submit.conf
+    sed "s|^api_submission_password_file = .*|api_submission_password_file = $1|" "$PI_CONF" >"$conf"
+    "$PI_CTL" -c "$conf" --json send "$OTHER" --to friend@remote.test --subject s --text t 2>/dev/null
+}
+printf 'not-the-password\n' >"$SVC_DIR/wrong.secret"; chmod 600 "$SVC_DIR/wrong.secret"
+out=$(bad_send "$SVC_DIR/wrong.secret")
+t_eq "a wrong password: 502 submission_refused (our own setup), nothing charged" "502 submission_refused $sends_other" \
+    "$(json_get status <<<"$out") $(json_get error.code <<<"$out") $(pi_sends_today "$OTHER_ID")"
+t_match "and the reply names AUTH, not the password" "^AUTH: " "$(json_get error.message <<<"$out")"
+t_eq "the password never appears in the reply" "" "$(grep -F not-the-password <<<"$out")"
+printf 'x\n' >"$SVC_DIR/open.secret"; chmod 644 "$SVC_DIR/open.secret"
+out=$(bad_send "$SVC_DIR/open.secret")
+t_eq "a password file everyone can read: 500, refused before connecting" "500 internal" \
+    "$(json_get status <<<"$out") $(json_get error.code <<<"$out")"
+t_match "naming the file's mode" "readable by other users" "$(json_get error.message <<<"$out")"
+out=$(bad_send "$SVC_DIR/missing.secret")
+t_match "a missing password file: 500 naming the file" "^500 .*missing.secret: No such file" \
+    "$(json_get status <<<"$out") $(json_get error.message <<<"$out")"
 
 t_summary

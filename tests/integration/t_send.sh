@@ -4,13 +4,13 @@
 # real PostgreSQL and Redis: what the caller gets back (status, Message-ID,
 # queue id, retry-after, reason), the row the milter recorded and the
 # sends it charged.  Caps, status checks and suppression are the milter's:
-# the submission comes from 127.0.0.1, in trusted_networks, so it is
-# outbound from the inbox.  Bad input is refused before any connection.
+# the submission authenticates as the service login (api_submission_login,
+# common.sh provisions it), so it is outbound from the inbox.  Bad input is refused before any connection.
 set -u
 . "$(dirname "$0")/common.sh"
 pi_init
 # The milter does not read the api_ keys.
-pi_setup "trusted_networks = 127.0.0.0/8" "api_submission = 127.0.0.1:$SMTP_PORT" \
+pi_setup "api_submission = 127.0.0.1:$SMTP_PORT" \
     "api_submission_timeout = 10s" "api_helo = api.test"
 
 A=$(pi_account "Acme" acme)

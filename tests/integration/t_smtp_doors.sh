@@ -147,6 +147,7 @@ table_row() {
     case $auth in
         -) ;;
         alice | mallory) args+=(-a PLAIN -au "$auth@example.test" -ap secret) ;;
+        service) args+=(-a PLAIN -au "$PI_SUBMIT_LOGIN" -ap "$(head -1 "$PI_SUBMIT_SECRET")") ;;
         *) t_fail "$DOOR: $ROW_NAME: unknown login $auth" ;;
     esac
     if [ "$sends" != - ]; then

@@ -23,10 +23,10 @@ pi_setup
 LOG=$SVC_DIR/policyd.log
 MAILLOG=$(svc_maillog)
 PFCONF=$SVC_DIR/postfix/etc
+read -r OKP BADP SOFTP APIP <<<"$(_svc_pick_ports 4)"
 pi_write_conf "postfix_log = $MAILLOG" "postfix_log_state = $SVC_DIR/postfix_log.state" "log_level = debug" \
-    "suspend_min_sends = 10" "suspend_bounce_rate = 20%"
+    "suspend_min_sends = 10" "suspend_bounce_rate = 20%" "api_listen = 127.0.0.1:$APIP"
 
-read -r OKP BADP SOFTP <<<"$(_svc_pick_ports 3)"
 smtp-sink -u postfix 127.0.0.1:"$OKP" 100 & svc_register_pid $!
 smtp-sink -u postfix -f rcpt 127.0.0.1:"$BADP" 100 & svc_register_pid $!
 smtp-sink -u postfix -r rcpt 127.0.0.1:"$SOFTP" 100 & svc_register_pid $!
@@ -180,6 +180,14 @@ t_eq "inbox.suspended payload" "$S2_ID $S2 10 2 0 0.2 0 86400 $WHY" \
 t_eq "the bounce that tipped it is suppressed too" bounce "$(suppressed "$S2_ID" b2@bounce.test)"
 r=$(send "$S2" a9@remote.test)
 t_match "the next MAIL FROM of the suspended inbox: 550 5.7.1 ... suspended" "^550 5\.7\.1 .*$S2.* suspended" "$r"
+KEY=$(pi_ctl --json apikey create --account "$A" --name tenant | json_get key)
+out=$(curl -s -w ' %{http_code}' -X PATCH -H "x-api-key: $KEY" -H 'Content-Type: application/json' \
+    --data-binary '{"status": "active"}' "http://127.0.0.1:$APIP/v1/inboxes/$S2_ID")
+t_eq "the tenant's key cannot lift the automatic suspension: 403 status_locked" "403 status_locked" \
+    "${out##* } $(json_get error.code <<<"${out% *}")"
+t_match "the refusal names the policy and its reason" "set by the automatic suspension policy: bounce rate" \
+    "$(json_get error.message <<<"${out% *}")"
+t_eq "still suspended, statusBy policy" "suspended policy" "$(q "SELECT status || ' ' || status_by FROM postinbox.inbox WHERE id = '$S2_ID'")"
 POLICY='{"bounceRate":0.2,"complaintRate":0.005,"windowSeconds":86400,"minSends":10}'
 t_eq "check_suspension again: false, still one event" "f 1" \
     "$(q "SELECT postinbox.check_suspension('$S2_ID', '$POLICY')") $(q "SELECT count(*) FROM postinbox.event WHERE inbox_id = '$S2_ID' AND type = 'inbox.suspended'")"

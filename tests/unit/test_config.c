@@ -230,6 +230,10 @@ static const config_error_row_t config_error_rows[] = {
     { "window below a minute", "suspend_window = 30s\n", { "bad.conf:1:", "suspend_window", "out of range" } },
     { "window over 30 days", "suspend_window = 31d\n", { "bad.conf:1:", "suspend_window", "out of range" } },
     { "min sends zero", "suspend_min_sends = 0\n", { "bad.conf:1:", "suspend_min_sends", "out of range" } },
+    { "submission login without its password file", "api_submission_login = api@example.test\n",
+      { "bad.conf", "api_submission_login and api_submission_password_file" } },
+    { "submission password file without a login", "api_submission_password_file = /etc/postinbox/submission.secret\n",
+      { "bad.conf", "go together" } },
     { "submission without port", "api_submission = 127.0.0.1\n", { "bad.conf:1:", "api_submission", "IP:port" } },
     { "submission host name (never resolved)", "api_submission = localhost:25\n",
       { "bad.conf:1:", "api_submission", "IP:port" } },
@@ -565,7 +569,7 @@ test_print_defaults_round_trip(void **state)
         if (*p)
             uncommented[o++] = *p++;
     }
-    assert_int_equal(settings, 42 + REPLY_COUNT);
+    assert_int_equal(settings, 44 + REPLY_COUNT);
 
     pi_config_t *cfg = config_parse_text(uncommented, "printed.conf", err, sizeof(err));
     if (cfg == NULL)
