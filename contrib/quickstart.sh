@@ -64,6 +64,10 @@ else
     rm -rf "$DEMO/pg"
     svc_start_pg
 fi
+# Redis as production should run it: postinbox logs in as its own ACL user
+# (only its scripts' commands, only keys pi:*) with a password kept in a
+# 0600 file ($DEMO/redis-postinbox.secret); redis-cli as the admin needs
+# REDISCLI_AUTH=$(cat $DEMO/redis-admin.secret).
 svc_start_redis
 CONF=$DEMO/postinbox.conf
 RECEIVER_PORT=8090
@@ -76,6 +80,7 @@ cat > "$CONF" <<CONF
 # postinbox demo config (contrib/quickstart.sh); see contrib/postinbox.conf.example
 database = $PI_DATABASE
 redis = $PI_REDIS
+redis_password_file = $PI_REDIS_PASSWORD_FILE
 milter_socket = inet:$MILTER_PORT@127.0.0.1
 sandbox_domain = sandbox.demo.test
 log_level = info

@@ -15,10 +15,7 @@
 #include "pgjson.h"
 #include "utf8.h"
 
-/* conninfo with client_encoding=UTF8 appended: we send and expect UTF-8
- * whatever the database encoding or PGCLIENTENCODING.  Later settings
- * win in both conninfo forms. */
-static char *
+char *
 ctl_conninfo_utf8(const char *conninfo)
 {
     const char *suffix;
@@ -105,8 +102,8 @@ ctl_admin(ctl_t *ctl)
         output_error("out of memory");
         return NULL;
     }
-    ctl->limiter = limiter_new(ctl->cfg->redis, 1, ctl->cfg->backend_timeout_ms, ctl->limiter_error,
-                               sizeof(ctl->limiter_error));
+    ctl->limiter = limiter_new(ctl->cfg->redis, ctl->cfg->redis_password_file, 1, ctl->cfg->backend_timeout_ms,
+                               ctl->limiter_error, sizeof(ctl->limiter_error));
     if (ctl->cfg->secret_key_file[0] == '\0')
         snprintf(ctl->secrets_error, sizeof(ctl->secrets_error), "secret_key_file is not set in the config");
     else

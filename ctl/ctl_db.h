@@ -50,6 +50,10 @@ typedef struct {
 
 /* Loads the config.  0, or CTL_EXIT_ERROR after reporting. */
 int ctl_open(ctl_t *ctl, const char *config_path);
+/* conninfo with client_encoding=UTF8 appended (malloc'd): we send and
+ * expect UTF-8 whatever the database encoding or PGCLIENTENCODING.  Later
+ * settings win in both conninfo forms. */
+char *ctl_conninfo_utf8(const char *conninfo);
 void ctl_close(ctl_t *ctl);
 
 /* The admin layer over this run's backends (opened on first use); NULL

@@ -279,8 +279,48 @@ fail:
     return -1;
 }
 
+/* Grants the runtime role (the user of runtime_conninfo) what the
+ * daemons need, unless it is the role migrating; says so when tell (the
+ * schema changed).  Granted on every run, so switching an installed
+ * database to a runtime role needs nothing more.  0 or -1 with err. */
+static int
+migrate_grant_runtime(PGconn *conn, const char *runtime_conninfo, int tell, char *err, size_t errlen)
+{
+    char *perr = NULL, role[256] = "";
+    PQconninfoOption *opts = PQconninfoParse(runtime_conninfo, &perr);
+    PGresult *res;
+    int same;
+
+    if (opts == NULL) {
+        snprintf(err, errlen, "database: %s", perr ? output_oneline(perr) : "cannot be parsed");
+        PQfreemem(perr);
+        return -1;
+    }
+    for (PQconninfoOption *o = opts; o->keyword; o++)
+        if (strcmp(o->keyword, "user") == 0 && o->val)
+            snprintf(role, sizeof(role), "%s", o->val);
+    PQconninfoFree(opts);
+    if (role[0] == '\0') {
+        snprintf(err, errlen, "database names no user: cannot tell which role to grant the runtime privileges to");
+        return -1;
+    }
+    const char *params[1] = { role };
+    res = migrate_exec(conn, "SELECT current_user = $1", 1, params, MIGRATE_CALL_TIMEOUT_MS, err, errlen);
+    if (res == NULL)
+        return -1;
+    same = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    if (same)
+        return 0;
+    if (migrate_do(conn, "SELECT postinbox.grant_runtime($1)", 1, params, err, errlen) != 0)
+        return -1;
+    if (tell)
+        output_line("granted runtime privileges to %s", role);
+    return 0;
+}
+
 int
-migrate_run(const pi_config_t *cfg, const char *conninfo)
+migrate_run(const pi_config_t *cfg, const char *conninfo, const char *runtime_conninfo)
 {
     char err[1024];
     int connect_ms = cfg->backend_timeout_ms < 2000 ? 2000 : cfg->backend_timeout_ms;
@@ -351,6 +391,12 @@ migrate_run(const pi_config_t *cfg, const char *conninfo)
                     newest, migrations_count > 0 ? migrations[migrations_count - 1].version : 0);
     if (json_array_size(applied) == 0 && json_array_size(defined) == 0)
         output_line("schema up to date");
+    if (runtime_conninfo != NULL && !newer &&
+        migrate_grant_runtime(conn, runtime_conninfo, json_array_size(applied) + json_array_size(defined) > 0, err,
+                              sizeof(err)) != 0) {
+        rc = output_error("granting the runtime role: %s", err);
+        goto out;
+    }
     if (output_json()) {
         json_t *doc = json_object();
         json_object_set(doc, "applied", applied);

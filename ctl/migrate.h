@@ -46,7 +46,12 @@ extern const size_t definitions_count;
  * "applied NNN_name" for each migration and "applied functions/name" for
  * each definition file, or "schema up to date" ({"applied": [...],
  * "definitions": [...], "version": N} with --json).  Returns the exit
- * status (errors reported; nothing is applied then). */
-int migrate_run(const pi_config_t *cfg, const char *conninfo);
+ * status (errors reported; nothing is applied then).  runtime_conninfo,
+ * when not NULL, is the daemons' connection string: when its user is not
+ * the one migrating, that role is granted what the daemons need
+ * (postinbox.grant_runtime(), sql/functions/grants.sql) on every run,
+ * and "granted runtime privileges to ROLE" is printed when the schema
+ * changed. */
+int migrate_run(const pi_config_t *cfg, const char *conninfo, const char *runtime_conninfo);
 
 #endif

@@ -95,8 +95,18 @@ static const ctl_command_t ctl_commands[] = {
 static int
 cmd_migrate(ctl_t *ctl, const args_t *args)
 {
+    char *owner;
+    int rc;
+
     (void)args;
-    return migrate_run(ctl->cfg, ctl->conninfo);
+    if (*ctl->cfg->migration_database == '\0')
+        return migrate_run(ctl->cfg, ctl->conninfo, NULL);
+    owner = ctl_conninfo_utf8(ctl->cfg->migration_database);
+    if (owner == NULL)
+        return output_error("out of memory");
+    rc = migrate_run(ctl->cfg, owner, ctl->conninfo);
+    free(owner);
+    return rc;
 }
 
 /* Prints the usage of every command of group (all when group is NULL). */

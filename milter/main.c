@@ -55,6 +55,9 @@ main_reload_thread(void *arg)
         runtime_t *old = runtime_acquire();
         if (old && strcmp(old->cfg->metrics_listen, rt->cfg->metrics_listen) != 0)
             log_warn("metrics_listen changed to \"%s\": takes effect at the next restart", rt->cfg->metrics_listen);
+        if (old && (old->cfg->http_request_timeout_ms != rt->cfg->http_request_timeout_ms
+                    || old->cfg->http_max_connections_per_ip != rt->cfg->http_max_connections_per_ip))
+            log_warn("http_request_timeout_ms/http_max_connections_per_ip changed: takes effect at the next restart");
         runtime_release(old);
         log_set_level(rt->cfg->log_level);
         runtime_install(rt);
@@ -153,7 +156,9 @@ main(int argc, char **argv)
     }
     /* After daemonising: the listener's thread would not survive fork. */
     if (rt->cfg->metrics_listen[0]) {
-        if (milter_metrics_start(rt->cfg->metrics_listen, err, sizeof(err)) != 0) {
+        httpd_limits_t limits = { .request_timeout_ms = rt->cfg->http_request_timeout_ms,
+                                  .max_connections_per_ip = rt->cfg->http_max_connections_per_ip };
+        if (milter_metrics_start(rt->cfg->metrics_listen, &limits, err, sizeof(err)) != 0) {
             log_error("metrics_listen: %s", err);
             fprintf(stderr, "postinbox-milter: metrics_listen: %s\n", err);
             return 1;

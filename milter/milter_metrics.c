@@ -82,7 +82,7 @@ milter_metrics_init(void)
 }
 
 int
-milter_metrics_start(const char *listen, char *err, size_t errlen)
+milter_metrics_start(const char *listen, const httpd_limits_t *limits, char *err, size_t errlen)
 {
     sigset_t block, saved;
     /* The listener's threads leave libmilter's signals (and the reload
@@ -93,7 +93,7 @@ milter_metrics_start(const char *listen, char *err, size_t errlen)
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &block, &saved);
-    mm.server = metrics_http_listen(mm.registry, listen, NULL, NULL, err, errlen);
+    mm.server = metrics_http_listen(mm.registry, listen, limits, NULL, NULL, err, errlen);
     pthread_sigmask(SIG_SETMASK, &saved, NULL);
     return mm.server ? 0 : -1;
 }

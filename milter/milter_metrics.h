@@ -17,12 +17,14 @@
 #include <stddef.h>
 
 #include "decide.h"
+#include "httpd.h"
 #include "limiter.h"
 
 /* Declares everything (before the first runtime_new).  0, or -1 out of memory. */
 int milter_metrics_init(void);
-/* Serves /metrics on listen ("host:port"); after daemonising.  0 or -1 with err. */
-int milter_metrics_start(const char *listen, char *err, size_t errlen);
+/* Serves /metrics on listen ("host:port") within limits; after
+ * daemonising.  0 or -1 with err. */
+int milter_metrics_start(const char *listen, const httpd_limits_t *limits, char *err, size_t errlen);
 void milter_metrics_stop(void);
 
 /* One decision at stage "mail", "rcpt" or "eom". */

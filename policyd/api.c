@@ -306,8 +306,15 @@ api_start(const pi_config_t *cfg, char *err, size_t errlen)
 {
     if (cfg->api_listen[0] == '\0')
         return 0;
-    api_server = httpd_start(cfg->api_listen, (size_t)cfg->api_max_body, cfg->api_threads, 30, api_handle, NULL,
-                             err, errlen);
+    httpd_options_t opts = {
+        .name = "api",
+        .max_body = (size_t)cfg->api_max_body,
+        .threads = cfg->api_threads,
+        .idle_timeout_s = 30,
+        .limits = { .request_timeout_ms = cfg->http_request_timeout_ms,
+                    .max_connections_per_ip = cfg->http_max_connections_per_ip },
+    };
+    api_server = httpd_start(cfg->api_listen, &opts, api_handle, NULL, err, errlen);
     return api_server ? 0 : -1;
 }
 

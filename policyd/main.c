@@ -118,6 +118,9 @@ main_reload(void)
         log_warn("postfix_log/postfix_log_state changed: takes effect at the next restart");
     if (old && strcmp(old->cfg->policyd_metrics_listen, rt->cfg->policyd_metrics_listen) != 0)
         log_warn("policyd_metrics_listen changed: takes effect at the next restart");
+    if (old && (old->cfg->http_request_timeout_ms != rt->cfg->http_request_timeout_ms
+                || old->cfg->http_max_connections_per_ip != rt->cfg->http_max_connections_per_ip))
+        log_warn("http_request_timeout_ms/http_max_connections_per_ip changed: takes effect at the next restart");
     runtime_release(old);
     log_set_level(rt->cfg->log_level);
     runtime_install(rt);
@@ -230,7 +233,9 @@ main(int argc, char **argv)
         return 1;
     }
     if (rt->cfg->policyd_metrics_listen[0]) {
-        if (policyd_metrics_start(rt->cfg->policyd_metrics_listen, err, sizeof(err)) != 0) {
+        httpd_limits_t limits = { .request_timeout_ms = rt->cfg->http_request_timeout_ms,
+                                  .max_connections_per_ip = rt->cfg->http_max_connections_per_ip };
+        if (policyd_metrics_start(rt->cfg->policyd_metrics_listen, &limits, err, sizeof(err)) != 0) {
             log_error("policyd_metrics_listen: %s", err);
             main_report(&ready_fd, 0);
             if (policy_started)

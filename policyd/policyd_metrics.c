@@ -126,9 +126,9 @@ policyd_metrics_refresh(void *ctx)
 }
 
 int
-policyd_metrics_start(const char *listen, char *err, size_t errlen)
+policyd_metrics_start(const char *listen, const httpd_limits_t *limits, char *err, size_t errlen)
 {
-    pm.server = metrics_http_listen(pm.registry, listen, policyd_metrics_refresh, NULL, err, errlen);
+    pm.server = metrics_http_listen(pm.registry, listen, limits, policyd_metrics_refresh, NULL, err, errlen);
     return pm.server ? 0 : -1;
 }
 

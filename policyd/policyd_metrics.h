@@ -18,14 +18,15 @@
 #include <stddef.h>
 
 #include "decide.h"
+#include "httpd.h"
 #include "webhook_retry.h"
 
 #define POLICYD_METRICS_PENDING_MS 5000
 
 /* Declares everything (before the first runtime_new).  0, or -1 out of memory. */
 int policyd_metrics_init(void);
-/* Serves /metrics on listen ("host:port").  0 or -1 with err. */
-int policyd_metrics_start(const char *listen, char *err, size_t errlen);
+/* Serves /metrics on listen ("host:port") within limits.  0 or -1 with err. */
+int policyd_metrics_start(const char *listen, const httpd_limits_t *limits, char *err, size_t errlen);
 void policyd_metrics_stop(void);
 
 /* One webhook attempt: HTTP status (0: none) and error text, latency,

@@ -234,6 +234,21 @@ check_service_login(const check_t *c, const char *login)
 
 /* ---- MAIL ------------------------------------------------------------------------------------------ */
 
+/* A malformed address as the client gave it, for its log line: without
+ * the brackets the milter's macro has and the policy service's has not,
+ * at most 300 bytes (lib/util/log escapes what they hold). */
+static int
+check_given(const char *raw, const char **start)
+{
+    size_t len = raw ? strlen(raw) : 0;
+    *start = raw ? raw : "";
+    if (len >= 2 && raw[0] == '<' && raw[len - 1] == '>') {
+        (*start)++;
+        len -= 2;
+    }
+    return (int)(len > 300 ? 300 : len);
+}
+
 int
 check_sender(check_t *c, const char *stage, const char *sender_raw, const char *login, const char *queue_id,
              decision_t *out)
@@ -249,8 +264,10 @@ check_sender(check_t *c, const char *stage, const char *sender_raw, const char *
     st = address_normalize(sender_raw, c->sender, sizeof(c->sender));
     if (st == ADDRESS_MALFORMED) {
         decide_malformed(c->env.cfg, out);
-        log_info("%s: stage=%s client=%s action=%s reason=%s", check_qid(c, queue_id), stage, c->client,
-                 decide_action_word(out), out->reason);
+        const char *given;
+        int given_len = check_given(sender_raw, &given);
+        log_info("%s: stage=%s client=%s action=%s reason=%s sender=<%.*s>", check_qid(c, queue_id), stage,
+                 c->client, decide_action_word(out), out->reason, given_len, given);
         return 0;
     }
     snprintf(c->who, sizeof(c->who), "direction=%s sender=<%s>%s%s", c->outbound ? "outbound" : "inbound", c->sender,
@@ -404,8 +421,10 @@ check_rcpt(check_t *c, const char *rcpt_raw, const char *queue_id, decision_t *o
     }
     if (address_normalize(rcpt_raw, rcpt, sizeof(rcpt)) != ADDRESS_OK) {
         decide_malformed(c->env.cfg, out);
-        log_info("%s: stage=rcpt %s action=%s reason=%s", check_qid(c, queue_id), c->who, decide_action_word(out),
-                 out->reason);
+        const char *given;
+        int given_len = check_given(rcpt_raw, &given);
+        log_info("%s: stage=rcpt %s action=%s reason=%s rcpt=<%.*s>", check_qid(c, queue_id), c->who,
+                 decide_action_word(out), out->reason, given_len, given);
         return;
     }
     snprintf(what, sizeof(what), "%s rcpt=<%s>", c->who, rcpt);

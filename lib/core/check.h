@@ -38,6 +38,8 @@
  *        recipients=N inboxRecipients=N size=N us=N                   (CHECK_RESERVE)
  *   QID: stage=eom direction=D sender=<S> [login=L] inbox=I recipients=N
  *        action=A reason=R sendsToday=N/LIMIT burst=N/LIMIT us=N       (CHECK_CHARGE)
+ *   QID: stage=mail client=C action=A reason=malformed sender=<as given, at most 300 bytes>
+ *   QID: stage=rcpt direction=D sender=<S> [login=L] action=A reason=malformed rcpt=<as given ...>
  *   QID: stage=refund inbox=I refunded=N
  *   QID: stage=S ... action=accept|tempfail reason=backend error="..." us=N
  * Not thread-safe: one check_t per SMTP session or policy connection.

@@ -14,10 +14,17 @@
  * Header injection is impossible by construction: every string comes
  * with its length, and a NUL, CR, LF or other control character in a
  * header field (address, name, subject, message id), or invalid UTF-8
- * anywhere, is refused before GMime sees it.  Bodies may hold line
- * breaks but no NUL.  Addresses are "local@domain", "<local@domain>" or
- * "Name <local@domain>", checked by address_normalize and ASCII only
- * (SMTPUTF8 is not offered).  Sizes are bounded (COMPOSE_MAX_*).
+ * anywhere, is refused before GMime sees it.  Bodies may hold no NUL;
+ * their line ends are LF or CRLF, both written as CRLF, and a CR not
+ * followed by LF is refused (invalid_body), so no bare CR or LF reaches
+ * DATA.  Addresses are "local@domain", "<local@domain>" or
+ * "Name <local@domain>", read with address_canonical's ADDRESS_STRICT
+ * grammar (one '@', a dot-atom or one quoted string, a dotted host name;
+ * ASCII only: SMTPUTF8 is not offered, an IDN is written as A-labels).
+ * The envelope recipient and the header mailbox are the same canonical
+ * value, and the written header is read back with GMime's parser: a
+ * header that would read as a group or another address is refused.
+ * Sizes are bounded (COMPOSE_MAX_*).
  *
  * Thread-safe (GMime is initialised once, through header_init).  Logs nothing.
  */
@@ -59,7 +66,7 @@ typedef struct {
     char *data;              /* the message, CRLF line ends, NUL-terminated */
     size_t len;
     char message_id[COMPOSE_MESSAGE_ID_SIZE]; /* "<hex@domain-of-inbox>" as in the header */
-    char **rcpts;            /* envelope recipients (To then Cc), duplicates removed */
+    char **rcpts;            /* envelope recipients (To then Cc), canonical, as in the header; duplicates removed */
     size_t rcpt_count;
 } compose_message_t;
 
@@ -72,7 +79,8 @@ typedef struct {
  * compose_message_free).  0, or -1 with *err filled and *out empty.
  * Error codes: missing_field, invalid_address, too_many_recipients,
  * invalid_header (a control character in a header field), invalid_utf8,
- * invalid_body (a NUL), too_large, invalid_message_id, internal. */
+ * invalid_body (a NUL, or a CR not followed by LF), too_large,
+ * invalid_message_id, internal. */
 int compose_build(const compose_request_t *req, compose_message_t *out, compose_error_t *err);
 void compose_message_free(compose_message_t *msg);
 

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "gmime_guard.h"
 #include "utf8.h"
 
 #define DSN_MAX_PARTS 200           /* MIME parts visited */
@@ -280,16 +281,29 @@ recipient_find(dsn_report_t *report, const char *address)
 
 /* ---- field blocks (message/delivery-status, message/feedback-report) ------- */
 
+/* raw[0..len) as a message, its address headers through lib/mail/gmime_guard
+ * first; NULL if GMime finds no message or out of memory. */
+static GMimeMessage *
+message_parse(const char *raw, size_t len)
+{
+    char *defused;
+    if (gmime_guard_message(raw, len, &defused) < 0)
+        return NULL;
+    GMimeStream *stream = g_mime_stream_mem_new_with_buffer(defused ? defused : raw, len); /* a copy */
+    free(defused);
+    GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+    g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+    GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
+    g_object_unref(parser);
+    g_object_unref(stream);
+    return msg;
+}
+
 /* GMime reads one block of "Name: value" fields as a message's headers. */
 static GMimeObject *
 fields_parse(const char *block, size_t len)
 {
-    GMimeStream *stream = g_mime_stream_mem_new_with_buffer(block, len);
-    GMimeParser *parser = g_mime_parser_new_with_stream(stream);
-    g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
-    GMimeMessage *fields = g_mime_parser_construct_message(parser, NULL);
-    g_object_unref(parser);
-    g_object_unref(stream);
+    GMimeMessage *fields = message_parse(block, len);
     return fields ? GMIME_OBJECT(fields) : NULL;
 }
 
@@ -872,12 +886,7 @@ dsn_parse(const char *raw, size_t len, dsn_report_t *report)
     if (raw == NULL || len == 0)
         return DSN_KIND_NONE;
 
-    GMimeStream *stream = g_mime_stream_mem_new_with_buffer(raw, len);
-    GMimeParser *parser = g_mime_parser_new_with_stream(stream);
-    g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
-    GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
-    g_object_unref(parser);
-    g_object_unref(stream);
+    GMimeMessage *msg = message_parse(raw, len);
     if (msg == NULL)
         return DSN_KIND_NONE;
     dsn_parse_message(msg, report);

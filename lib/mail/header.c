@@ -1,6 +1,7 @@
 /*
  * header.c -- RFC 2047 decoding and address lists through GMime, then
- * utf8_sanitize / address_normalize.  See header.h.
+ * utf8_sanitize / address_normalize; values through lib/mail/gmime_guard
+ * first.  See header.h.
  */
 #include "header.h"
 
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "address.h"
+#include "gmime_guard.h"
 #include "utf8.h"
 
 /* Groups inside groups are not RFC 5322, but a parser may build them. */
@@ -117,6 +119,7 @@ header_addresses(const char *raw, char **list, size_t *count, size_t max)
         return 0;
     if ((unfolded = header_unfold(raw, &len)) == NULL)
         return -1;
+    gmime_guard_value(unfolded, len); /* GMime 3.2.13 would leak on some values */
     addresses = internet_address_list_parse(NULL, unfolded);
     free(unfolded);
     if (addresses == NULL)

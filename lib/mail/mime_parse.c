@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "gmime_guard.h"
 #include "reply_extract.h"
 #include "utf8.h"
 
@@ -158,12 +159,15 @@ parser_warning(gint64 offset, GMimeParserWarning errcode, const gchar *item, gpo
 GMimeMessage *
 mime_message_new(const char *raw, size_t len)
 {
-    if (raw == NULL)
+    char *defused;
+    if (raw == NULL || gmime_guard_message(raw, len, &defused) < 0)
         return NULL;
     parse_state_t *state = g_new0(parse_state_t, 1);
     state->options = g_mime_parser_options_new();
     g_mime_parser_options_set_warning_callback(state->options, parser_warning, state);
-    GMimeStream *stream = g_mime_stream_mem_new_with_buffer(raw, len);
+    /* the stream holds its own copy */
+    GMimeStream *stream = g_mime_stream_mem_new_with_buffer(defused ? defused : raw, len);
+    free(defused);
     GMimeParser *parser = g_mime_parser_new_with_stream(stream);
     g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
     GMimeMessage *msg = g_mime_parser_construct_message(parser, state->options);

@@ -10,8 +10,30 @@
  * all of it), else (chunked) once the body has ended, its excess read and
  * dropped; a client that goes on for HTTPD_DISCARD_MAX bytes more is
  * disconnected.  The connection is closed after a 413.
+ *
+ * What libmicrohttpd (0.9.75) does itself, and why the framing check is
+ * ours: of two Content-Length headers it takes the first, with both
+ * Content-Length and Transfer-Encoding it reads chunked, "Content-Length :"
+ * (a space before the colon) is a header of another name, so no body at
+ * all, and Transfer-Encoding on HTTP/1.0 is honoured -- each a way for a
+ * proxy and us to disagree on where a body ends.  So the first call of
+ * the access handler, which comes once the headers are in and before the
+ * body is read, runs every header through lib/net/http_framing and
+ * answers 400 (or 501) and closes.  A malformed Content-Length value
+ * ("5, 5", "+5") is answered 400 by libmicrohttpd before we see it (its
+ * own HTML body: it has no hook for that answer).
+ *
+ * The connection callbacks feed lib/net/httpd_conns: the accept policy
+ * refuses an address over its limit (libmicrohttpd's own per-IP limit,
+ * one higher, backs it against two threads accepting at once), the
+ * connection notifier tracks the descriptor, the URI logger marks a
+ * keep-alive connection's next request line and the completion notifier
+ * the end of a request.
  */
 #include "httpd.h"
+
+#include "http_framing.h"
+#include "httpd_conns.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -29,12 +51,14 @@ struct httpd {
     httpd_handler_t handler;
     void *ctx;
     size_t max_body;
+    httpd_conns_t *conns;
 };
 
 typedef struct {
     char *body;
     size_t len;
     int too_large;
+    int answered;       /* refused at the headers: read nothing more, answer nothing more */
     size_t discarded;   /* bytes of a too-large body dropped */
 } request_state_t;
 
@@ -131,16 +155,38 @@ httpd_peer(struct MHD_Connection *conn, char *out, size_t outlen)
                   (socklen_t)outlen);
 }
 
-/* The 413 answer; the connection is closed after it. */
+/* An error answer in the API's form; the connection is closed after it. */
+static enum MHD_Result
+httpd_refuse(struct MHD_Connection *conn, int status, const char *code, const char *message)
+{
+    httpd_response_t out = { 0 };
+    httpd_respond_json(&out, status, json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message));
+    httpd_add_header(&out, MHD_HTTP_HEADER_CONNECTION, "close");
+    return httpd_send(conn, &out);
+}
+
 static enum MHD_Result
 httpd_too_large(struct MHD_Connection *conn)
 {
-    httpd_response_t out = { 0 };
-    httpd_respond_json(&out, 413,
-                       json_pack("{s:{s:s,s:s}}", "error", "code", "payload_too_large", "message",
-                                 "the request body is too large"));
-    httpd_add_header(&out, MHD_HTTP_HEADER_CONNECTION, "close");
-    return httpd_send(conn, &out);
+    return httpd_refuse(conn, 413, "payload_too_large", "the request body is too large");
+}
+
+static enum MHD_Result
+httpd_framing_each(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size, const char *value,
+                   size_t value_size)
+{
+    (void)kind;
+    (void)value_size;
+    http_framing_header(cls, key, key_size, value);
+    return MHD_YES;
+}
+
+/* The connection's entry in h->conns, or NULL. */
+static httpd_conn_t *
+httpd_conn_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info ? info->socket_context : NULL;
 }
 
 static enum MHD_Result
@@ -149,20 +195,33 @@ httpd_access(void *cls, struct MHD_Connection *conn, const char *url, const char
 {
     httpd_t *h = cls;
     request_state_t *st = *con_cls;
-    (void)version;
 
     if (st == NULL) {
-        /* Headers only: a declared length over the limit is refused
-         * before a byte of the body is read. */
+        /* Headers only: a body without a single end, or a declared
+         * length over the limit, is refused before a byte of it is read. */
         const char *declared = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        http_framing_t framing = { 0 };
+        const char *code, *message;
+        int status;
         if ((st = calloc(1, sizeof(*st))) == NULL)
             return MHD_NO;
         *con_cls = st;
+        MHD_get_connection_values_n(conn, MHD_HEADER_KIND, httpd_framing_each, &framing);
+        if ((status = http_framing_verdict(&framing, version, &code, &message)) != 0) {
+            st->answered = 1;
+            return httpd_refuse(conn, status, code, message);
+        }
         if (declared != NULL && strtoull(declared, NULL, 10) > h->max_body) {
-            st->too_large = 1;
+            st->too_large = st->answered = 1;
             return httpd_too_large(conn);
         }
         return MHD_YES;
+    }
+    if (st->answered) {
+        /* Answered at the headers (the connection closes after it). */
+        st->discarded += *upload_data_size;
+        *upload_data_size = 0;
+        return st->discarded > HTTPD_DISCARD_MAX ? MHD_NO : MHD_YES;
     }
     if (*upload_data_size > 0) {
         size_t n = *upload_data_size;
@@ -183,8 +242,9 @@ httpd_access(void *cls, struct MHD_Connection *conn, const char *url, const char
         return MHD_YES;
     }
     if (st->too_large)
-        return st->discarded > 0 ? httpd_too_large(conn) : MHD_YES; /* by Content-Length: answered already */
+        return httpd_too_large(conn); /* chunked, its excess dropped */
 
+    httpd_conns_request_received(h->conns, httpd_conn_of(conn));
     httpd_request_t req = {
         .method = method, .path = url, .body = st->body ? st->body : "", .body_len = st->len, .conn = conn,
     };
@@ -197,15 +257,49 @@ httpd_access(void *cls, struct MHD_Connection *conn, const char *url, const char
 static void
 httpd_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
+    httpd_t *h = cls;
     request_state_t *st = *con_cls;
-    (void)cls;
-    (void)conn;
     (void)toe;
     if (st != NULL) {
         free(st->body);
         free(st);
         *con_cls = NULL;
     }
+    httpd_conns_request_done(h->conns, httpd_conn_of(conn));
+}
+
+static enum MHD_Result
+httpd_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    httpd_t *h = cls;
+    (void)addrlen;
+    return httpd_conns_admit(h->conns, addr) ? MHD_YES : MHD_NO;
+}
+
+static void
+httpd_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                 enum MHD_ConnectionNotificationCode toe)
+{
+    httpd_t *h = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *fd = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        const union MHD_ConnectionInfo *addr = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        *socket_context = fd ? httpd_conns_opened(h->conns, fd->connect_fd, addr ? addr->client_addr : NULL) : NULL;
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        httpd_conns_closed(h->conns, *socket_context);
+        *socket_context = NULL;
+    }
+}
+
+/* Called once per request line: a keep-alive connection's next request
+ * starts its deadline here.  Returns the request's initial state: none. */
+static void *
+httpd_request_line(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    httpd_t *h = cls;
+    (void)uri;
+    httpd_conns_request_line(h->conns, httpd_conn_of(conn));
+    return NULL;
 }
 
 /* "host:port" or "[v6]:port" into a socket address. */
@@ -250,12 +344,13 @@ httpd_address(const char *listen, struct sockaddr_storage *out, char *err, size_
 }
 
 httpd_t *
-httpd_start(const char *listen, size_t max_body, int threads, int timeout_seconds, httpd_handler_t handler,
-            void *ctx, char *err, size_t errlen)
+httpd_start(const char *listen, const httpd_options_t *opts, httpd_handler_t handler, void *ctx, char *err,
+            size_t errlen)
 {
     struct sockaddr_storage addr;
     httpd_t *h;
     unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD;
+    int per_ip = opts->limits.max_connections_per_ip;
 
     if (httpd_address(listen, &addr, err, errlen) != 0)
         return NULL;
@@ -267,17 +362,28 @@ httpd_start(const char *listen, size_t max_body, int threads, int timeout_second
     }
     h->handler = handler;
     h->ctx = ctx;
-    h->max_body = max_body;
-    h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, httpd_access, h,
+    h->max_body = opts->max_body;
+    h->conns = httpd_conns_new(opts->name, opts->limits.request_timeout_ms, opts->idle_timeout_s * 1000, per_ip);
+    if (h->conns == NULL) {
+        snprintf(err, errlen, "out of memory, or no thread for request deadlines");
+        free(h);
+        return NULL;
+    }
+    h->daemon = MHD_start_daemon(flags, 0, httpd_accept, h, httpd_access, h,
                                  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-                                 MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(threads > 0 ? threads : 1),
-                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)timeout_seconds,
+                                 MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(opts->threads > 0 ? opts->threads : 1),
+                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)opts->idle_timeout_s,
                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)256,
+                                 /* a backstop one over ours (0: none) */
+                                 MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)(per_ip > 0 ? per_ip + 1 : 0),
                                  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
-                                 MHD_OPTION_NOTIFY_COMPLETED, httpd_completed, NULL,
+                                 MHD_OPTION_NOTIFY_COMPLETED, httpd_completed, h,
+                                 MHD_OPTION_NOTIFY_CONNECTION, httpd_connection, h,
+                                 MHD_OPTION_URI_LOG_CALLBACK, httpd_request_line, h,
                                  MHD_OPTION_END);
     if (h->daemon == NULL) {
         snprintf(err, errlen, "cannot listen on %s (address in use, or not ours)", listen);
+        httpd_conns_free(h->conns);
         free(h);
         return NULL;
     }
@@ -289,6 +395,9 @@ httpd_stop(httpd_t *h)
 {
     if (h == NULL)
         return;
+    /* The daemon first: it closes every connection (closed frees its
+     * entry) while the deadline thread may still shut some down. */
     MHD_stop_daemon(h->daemon);
+    httpd_conns_free(h->conns);
     free(h);
 }

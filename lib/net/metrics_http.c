@@ -36,14 +36,17 @@ metrics_http_handle(void *ctx, const httpd_request_t *req, httpd_response_t *res
 }
 
 httpd_t *
-metrics_http_listen(metrics_t *m, const char *listen, void (*before_render)(void *), void *ctx, char *err,
-                    size_t errlen)
+metrics_http_listen(metrics_t *m, const char *listen, const httpd_limits_t *limits, void (*before_render)(void *),
+                    void *ctx, char *err, size_t errlen)
 {
+    /* One thread: a scrape every few seconds; a 10 s idle timeout. */
+    httpd_options_t opts = { .name = "metrics", .max_body = 1024, .threads = 1, .idle_timeout_s = 10 };
     if (m == NULL) {
         snprintf(err, errlen, "no metrics registry");
         return NULL;
     }
     metrics_set_before_render(m, before_render, ctx);
-    /* One thread: a scrape every few seconds; a 10 s idle timeout. */
-    return httpd_start(listen, 1024, 1, 10, metrics_http_handle, m, err, errlen);
+    if (limits != NULL)
+        opts.limits = *limits;
+    return httpd_start(listen, &opts, metrics_http_handle, m, err, errlen);
 }

@@ -30,7 +30,7 @@ runtime_new(pi_config_t *cfg, char *err, size_t errlen)
     rt->cfg = cfg;
     rt->store = store_new(cfg->database, cfg->backend_pool_size, cfg->backend_timeout_ms);
     rt->records = rt->store ? record_batch_new(rt->store, cfg->backend_timeout_ms, cfg->record_gather_us) : NULL;
-    rt->limiter = limiter_new(cfg->redis, cfg->backend_pool_size, cfg->backend_timeout_ms, err, errlen);
+    rt->limiter = limiter_new(cfg->redis, cfg->redis_password_file, cfg->backend_pool_size, cfg->backend_timeout_ms, err, errlen);
     rt->foreign_domains = domain_cache_new(cfg->foreign_domain_cache_ms);
     if (rt->store == NULL || rt->records == NULL || rt->limiter == NULL || rt->foreign_domains == NULL) {
         if (rt->store == NULL || rt->records == NULL || rt->foreign_domains == NULL)

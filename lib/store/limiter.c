@@ -13,6 +13,8 @@
 
 #include "clock.h"
 #include "pool.h"
+#include "redis_addr.h"
+#include "secret_file.h"
 
 #define LIMITER_WINDOW_MS 60000
 #define LIMITER_CHARGED_MS (15 * 60000)   /* how long reserve_n remembers a token */
@@ -121,30 +123,78 @@ typedef struct {
 } limiter_script_t;
 
 struct limiter {
-    char host[256];
-    int port;          /* 0: host is a unix socket path */
+    redis_addr_t addr;  /* where, and the credentials (the password never leaves it) */
+    char who[400];      /* redis_addr_describe of addr, for errors */
     int timeout_ms;
     pool_t *pool;
     limiter_script_t reserve, refund, usage, reserve_n;
     metrics_backend_t metrics;  /* zero: none */
 };
 
+static struct timeval
+limiter_timeval(int ms)
+{
+    return (struct timeval){ .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+}
+
+/* AUTH [user] password on a fresh connection, within the time left of
+ * the open's deadline.  0, or -1 with err naming the user, never the
+ * password. */
+static int
+limiter_auth(limiter_t *lim, redisContext *c, long long deadline_ms, char *err, size_t errlen)
+{
+    const char *argv[3] = { "AUTH" };
+    size_t lens[3] = { 4 };
+    int argc = 1;
+    int left = (int)(deadline_ms - clock_ms());
+
+    if (redisSetTimeout(c, limiter_timeval(left > 0 ? left : 1)) != REDIS_OK) {
+        snprintf(err, errlen, "redis setsockopt timeout: %s", c->errstr);
+        return -1;
+    }
+    if (lim->addr.user[0] != '\0') {
+        argv[argc] = lim->addr.user;
+        lens[argc++] = strlen(lim->addr.user);
+    }
+    argv[argc] = lim->addr.password;
+    lens[argc++] = strlen(lim->addr.password);
+    redisReply *reply = redisCommandArgv(c, argc, argv, lens);
+    if (reply == NULL) {
+        snprintf(err, errlen, "redis AUTH at %s: %s", lim->who, c->errstr[0] ? c->errstr : "no reply");
+        return -1;
+    }
+    if (reply->type == REDIS_REPLY_ERROR) {
+        /* Redis does not echo the password; should one ever, it is cut. */
+        char *echo = strstr(reply->str, lim->addr.password);
+        if (echo != NULL)
+            *echo = '\0';
+        snprintf(err, errlen, "redis AUTH refused at %s: %s", lim->who, reply->str);
+        freeReplyObject(reply);
+        return -1;
+    }
+    freeReplyObject(reply);
+    return 0;
+}
+
 static void *
 limiter_open(void *arg, int timeout_ms, char *err, size_t errlen)
 {
     limiter_t *lim = arg;
-    struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
-    struct timeval op = { .tv_sec = lim->timeout_ms / 1000, .tv_usec = (lim->timeout_ms % 1000) * 1000 };
-    redisContext *c = lim->port ? redisConnectWithTimeout(lim->host, lim->port, tv)
-                                : redisConnectUnixWithTimeout(lim->host, tv);
+    long long deadline_ms = clock_ms() + timeout_ms;
+    redisContext *c = lim->addr.port
+                          ? redisConnectWithTimeout(lim->addr.host, lim->addr.port, limiter_timeval(timeout_ms))
+                          : redisConnectUnixWithTimeout(lim->addr.host, limiter_timeval(timeout_ms));
     if (c == NULL || c->err) {
-        snprintf(err, errlen, "redis connect %s%s%d: %s", lim->host, lim->port ? ":" : "", lim->port,
-                 c ? c->errstr : "out of memory");
+        snprintf(err, errlen, "redis connect %s: %s", lim->who, c ? c->errstr : "out of memory");
         if (c)
             redisFree(c);
         return NULL;
     }
-    if (redisSetTimeout(c, op) != REDIS_OK) {
+    if (lim->addr.has_password && limiter_auth(lim, c, deadline_ms, err, errlen) != 0) {
+        redisFree(c);
+        return NULL;
+    }
+    if (redisSetTimeout(c, limiter_timeval(lim->timeout_ms)) != REDIS_OK) {
         snprintf(err, errlen, "redis setsockopt timeout: %s", c->errstr);
         redisFree(c);
         return NULL;
@@ -172,28 +222,37 @@ limiter_script_init(limiter_script_t *s, const char *source)
 }
 
 limiter_t *
-limiter_new(const char *spec, int pool_size, int timeout_ms, char *err, size_t errlen)
+limiter_new(const char *spec, const char *password_file, int pool_size, int timeout_ms, char *err, size_t errlen)
 {
+    char perr[256];
     limiter_t *lim = calloc(1, sizeof(*lim));
     if (lim == NULL) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    if (strncmp(spec, "unix:", 5) == 0) {
-        snprintf(lim->host, sizeof(lim->host), "%s", spec + 5);
-    } else {
-        const char *colon = strrchr(spec, ':');
-        char *end;
-        long port = colon ? strtol(colon + 1, &end, 10) : 0;
-        if (colon == NULL || colon == spec || *end != '\0' || port < 1 || port > 65535 ||
-            (size_t)(colon - spec) >= sizeof(lim->host)) {
-            snprintf(err, errlen, "redis \"%s\" is not host:port or unix:/path", spec);
-            free(lim);
+    if (redis_addr_parse(spec, &lim->addr, perr, sizeof(perr)) != 0) {
+        snprintf(err, errlen, "redis %s", perr);
+        free(lim);
+        return NULL;
+    }
+    if (password_file != NULL && *password_file != '\0') {
+        if (lim->addr.has_password) {
+            snprintf(err, errlen, "redis has a password and redis_password_file is set: give one of them");
+            limiter_free(lim);
             return NULL;
         }
-        memcpy(lim->host, spec, (size_t)(colon - spec));
-        lim->port = (int)port;
+        if (secret_file_read(password_file, lim->addr.password, sizeof(lim->addr.password), perr, sizeof(perr)) < 0) {
+            snprintf(err, errlen, "redis_password_file %s", perr);
+            limiter_free(lim);
+            return NULL;
+        }
+        lim->addr.has_password = 1;
+    } else if (lim->addr.user[0] != '\0' && !lim->addr.has_password) {
+        snprintf(err, errlen, "redis names user %s but no password", lim->addr.user);
+        limiter_free(lim);
+        return NULL;
     }
+    redis_addr_describe(&lim->addr, lim->who, sizeof(lim->who));
     lim->timeout_ms = timeout_ms;
     limiter_script_init(&lim->reserve, reserve_lua);
     limiter_script_init(&lim->refund, refund_lua);
@@ -202,7 +261,7 @@ limiter_new(const char *spec, int pool_size, int timeout_ms, char *err, size_t e
     lim->pool = pool_new(&limiter_pool_ops, lim, pool_size);
     if (lim->pool == NULL) {
         snprintf(err, errlen, "out of memory");
-        free(lim);
+        limiter_free(lim);
         return NULL;
     }
     return lim;
@@ -221,6 +280,7 @@ limiter_free(limiter_t *lim)
     if (lim == NULL)
         return;
     pool_free(lim->pool);
+    redis_addr_clear(&lim->addr);
     free(lim);
 }
 
@@ -269,6 +329,10 @@ limiter_eval(limiter_t *lim, const limiter_script_t *script, int nkeys, int argc
             continue;
         }
         if (reply->type == REDIS_REPLY_ERROR) {
+            /* A connection that lost its authentication (Redis restarted
+             * with a password, the ACL user reset) is opened again. */
+            if (strncmp(reply->str, "NOAUTH", 6) == 0)
+                broken = 1;
             snprintf(err, errlen, "redis script: %s", reply->str);
             freeReplyObject(reply);
             reply = NULL;

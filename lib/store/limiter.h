@@ -23,6 +23,10 @@
  * The policy service, which cannot see a transaction end, instead checks
  * without reserving at RCPT (limiter_check) and charges all recipients at
  * once, for good, at end of message (limiter_reserve_n).
+ * A connection authenticates (AUTH [user] password, lib/util/redis_addr.h)
+ * right after connecting, within the same deadline; a refused AUTH fails
+ * the call as Redis being down would, with an error naming the address
+ * and the user, never the password.
  * Every call has a deadline (hiredis socket timeout) and is timed (and
  * counted when it fails) in the metrics given to limiter_set_metrics, as
  * backend "redis", call reserve, refund, usage, check or
@@ -38,9 +42,12 @@
 
 typedef struct limiter limiter_t;
 
-/* spec is "host:port" or "unix:/path"; NULL with err if unparsable.
+/* spec is the redis config value (lib/util/redis_addr.h); password_file
+ * (NULL or "" = none) holds the password instead, read here once
+ * (lib/util/secret_file.h).  NULL with err if either is unusable.
  * Connections are opened lazily. */
-limiter_t *limiter_new(const char *spec, int pool_size, int timeout_ms, char *err, size_t errlen);
+limiter_t *limiter_new(const char *spec, const char *password_file, int pool_size, int timeout_ms, char *err,
+                       size_t errlen);
 void limiter_free(limiter_t *lim);
 /* Times every later call into metrics (copied; its families must outlive
  * the limiter). */

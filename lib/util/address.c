@@ -7,11 +7,16 @@
  * milter then refuses it cleanly.  What is kept is canonical, as Postfix
  * logs it: quotes and backslashes that are not needed are gone, so
  * "agent--demo"@d, agent\-\-demo@d and agent--demo@d are one address.
+ * ADDRESS_STRICT (addresses we write ourselves, lib/mail/compose) reads
+ * no more than RFC 5321 writes: one dot-atom or one quoted string, an
+ * address literal that is an IP address or a general literal.
  */
 #include "address.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 /* A character of an RFC 5322 atom (8-bit clean, as Postfix): printable,
  * not a space and not one of the specials. */
@@ -72,37 +77,104 @@ address_domain_ok(const char *in, size_t len, char *out)
     return 1;
 }
 
+/* A strict address literal: "[" IPv4 "]", "[IPv6:" IPv6 "]" or a
+ * general literal "[tag:text]" of LDH tag and printable dtext (RFC 5321
+ * 4.1.3), in[0..len) including the brackets. */
+static int
+address_literal_strict(const char *in, size_t len)
+{
+    char body[256];
+    unsigned char addr[16];
+    const char *colon;
+    size_t n = len - 2;
+
+    if (n == 0 || n >= sizeof(body))
+        return 0;
+    memcpy(body, in + 1, n);
+    body[n] = '\0';
+    if (inet_pton(AF_INET, body, addr) == 1)
+        return 1;
+    if (strncasecmp(body, "IPv6:", 5) == 0)
+        return inet_pton(AF_INET6, body + 5, addr) == 1;
+    colon = strchr(body, ':');
+    if (colon == NULL || colon == body || colon[1] == '\0' || colon[-1] == '-')
+        return 0;
+    for (const char *p = body; p < colon; p++)
+        if (!isalnum((unsigned char)*p) && *p != '-')
+            return 0;
+    for (const char *p = colon + 1; *p; p++)
+        if (*p < 33 || *p > 126 || *p == '[' || *p == ']' || *p == '\\')
+            return 0;
+    return 1;
+}
+
+/* ADDRESS_STRICT's local part: one dot-atom or one quoted string of
+ * printable ASCII (RFC 5321 Dot-string / Quoted-string) ending right
+ * before the '@' at in[at].  The unquoted, unescaped text goes to local. */
+static int
+address_local_strict(const char *in, size_t at, char *local, size_t *local_len)
+{
+    size_t n = 0;
+    if (at == 0 || at > ADDRESS_MAX)
+        return 0;
+    if (in[0] != '"') {
+        for (size_t i = 0; i < at; i++) {
+            if ((unsigned char)in[i] >= 0x80)
+                return 0;
+            local[n++] = in[i];
+        }
+        *local_len = n;
+        return address_dot_atom(local, n);
+    }
+    if (at < 3 || in[at - 1] != '"')
+        return 0;
+    for (size_t i = 1; i + 1 < at; i++) {
+        unsigned char c = (unsigned char)in[i];
+        if (c == '\\' && i + 2 < at)
+            c = (unsigned char)in[++i];
+        else if (c == '\\' || c == '"')
+            return 0;
+        if (c < 0x20 || c >= 0x7f)
+            return 0;
+        local[n++] = (char)c;
+    }
+    *local_len = n;
+    return n > 0;
+}
+
 address_status_t
-address_normalize(const char *in, char *out, size_t outlen)
+address_canonical(const char *in, unsigned flags, char *out, size_t outlen)
 {
     size_t len, start = 0, at = 0, n, o = 0, local_len = 0;
     char local[ADDRESS_MAX + 1];
-    int ats = 0;
+    int ats = 0, strict = (flags & ADDRESS_STRICT) != 0;
 
     if (outlen < ADDRESS_MAX + 1 || in == NULL)
         return ADDRESS_MALFORMED;
     out[0] = '\0';
     len = strlen(in);
-    while (len > 0 && isspace((unsigned char)in[len - 1]))
-        len--;
-    while (start < len && isspace((unsigned char)in[start]))
-        start++;
-    if (start < len && in[start] == '<') {
-        if (in[len - 1] != '>')
-            return ADDRESS_MALFORMED;
-        start++;
-        len--;
-    }
-    /* RFC 5321 source route "@a,@b:user@host": keep only the mailbox. */
-    if (start < len && in[start] == '@') {
-        const char *colon = memchr(in + start, ':', len - start);
-        if (colon == NULL)
-            return ADDRESS_MALFORMED;
-        start = (size_t)(colon - in) + 1;
+    if (!strict) {
+        while (len > 0 && isspace((unsigned char)in[len - 1]))
+            len--;
+        while (start < len && isspace((unsigned char)in[start]))
+            start++;
+        if (start < len && in[start] == '<') {
+            if (in[len - 1] != '>')
+                return ADDRESS_MALFORMED;
+            start++;
+            len--;
+        }
+        /* RFC 5321 source route "@a,@b:user@host": keep only the mailbox. */
+        if (start < len && in[start] == '@') {
+            const char *colon = memchr(in + start, ':', len - start);
+            if (colon == NULL)
+                return ADDRESS_MALFORMED;
+            start = (size_t)(colon - in) + 1;
+        }
     }
     n = len > start ? len - start : 0;
     if (n == 0)
-        return ADDRESS_NULL_SENDER;
+        return strict ? ADDRESS_MALFORMED : ADDRESS_NULL_SENDER;
     if (n > 2 * ADDRESS_MAX)
         return ADDRESS_MALFORMED;
     in += start;
@@ -140,6 +212,10 @@ address_normalize(const char *in, char *out, size_t outlen)
     }
     if (ats != 1 || local_len == 0 || memchr(in + at + 1, '"', n - at - 1) != NULL)
         return ADDRESS_MALFORMED;
+    /* Strict: what was read above must also have been written as RFC 5321
+     * writes it (no escapes outside quotes, no quoted pieces, no specials). */
+    if (strict && !address_local_strict(in, at, local, &local_len))
+        return ADDRESS_MALFORMED;
     /* The canonical form: the local part quoted only when it must be. */
     int quote = !address_dot_atom(local, local_len);
     if (quote)
@@ -149,7 +225,7 @@ address_normalize(const char *in, char *out, size_t outlen)
             goto malformed; /* longer than a local part may be */
         if (quote && (local[i] == '"' || local[i] == '\\'))
             out[o++] = '\\';
-        out[o++] = (char)tolower((unsigned char)local[i]);
+        out[o++] = (flags & ADDRESS_KEEP_CASE) ? local[i] : (char)tolower((unsigned char)local[i]);
     }
     if (quote)
         out[o++] = '"';
@@ -158,11 +234,21 @@ address_normalize(const char *in, char *out, size_t outlen)
     out[o++] = '@';
     if (!address_domain_ok(in + at + 1, n - at - 1, out + o))
         goto malformed;
+    if (strict && in[at + 1] == '[' && !address_literal_strict(in + at + 1, n - at - 1))
+        goto malformed;
+    if (flags & ADDRESS_KEEP_CASE)
+        memcpy(out + o, in + at + 1, n - at - 1);
     out[o + n - at - 1] = '\0';
     return ADDRESS_OK;
 malformed:
     out[0] = '\0';
     return ADDRESS_MALFORMED;
+}
+
+address_status_t
+address_normalize(const char *in, char *out, size_t outlen)
+{
+    return address_canonical(in, 0, out, outlen);
 }
 
 const char *

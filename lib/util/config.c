@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { CT_STRING, CT_INT, CT_ENUM, CT_CIDR, CT_CIDR_PORTS, CT_LOGLEVEL, CT_BOOL, CT_DURATION, CT_DURATION_LIST, CT_PERCENT, CT_HOSTPORT, CT_HOSTNAME } config_type_t;
+#include "redis_addr.h"
+
+typedef enum { CT_STRING, CT_INT, CT_ENUM, CT_CIDR, CT_CIDR_PORTS, CT_LOGLEVEL, CT_BOOL, CT_DURATION, CT_DURATION_LIST, CT_PERCENT, CT_HOSTPORT, CT_HOSTNAME, CT_REDIS } config_type_t;
 
 typedef struct {
     const char *name;
@@ -30,7 +32,15 @@ typedef struct {
 static const config_key_t config_table[] = {
     { "database", CT_STRING, "host=127.0.0.1 port=5432 dbname=postinbox user=postinbox", 0, 0, { 0 }, OFF(database),
       "libpq connection string (multi-host and target_session_attrs allowed)" },
-    { "redis", CT_STRING, "127.0.0.1:6379", 0, 0, { 0 }, OFF(redis), "host:port or unix:/path" },
+    { "migration_database", CT_STRING, "", 0, 0, { 0 }, OFF(migration_database),
+      "libpq connection string postinboxctl migrate uses: the schema owner, apart from the daemons' runtime role "
+      "(database), which it grants what they need; empty = database" },
+    { "redis", CT_REDIS, "127.0.0.1:6379", 0, 0, { 0 }, OFF(redis),
+      "HOST:PORT, unix:/PATH, redis://[USER[:PASSWORD]@]HOST[:PORT] or unix://[USER[:PASSWORD]@]/PATH "
+      "(USER: an ACL user, else the default user; percent-encode ':', '@', '/', '%' in USER and PASSWORD)" },
+    { "redis_password_file", CT_STRING, "", 0, 0, { 0 }, OFF(redis_password_file),
+      "file whose first line is the Redis password (not readable by other users), instead of PASSWORD in "
+      "redis; read at start and reload" },
     { "milter_socket", CT_STRING, "inet:8891@127.0.0.1", 0, 0, { 0 }, OFF(milter_socket),
       "libmilter socket: inet:PORT@HOST or unix:/path" },
     { "sandbox_domain", CT_STRING, "sandbox.postinbox.test", 0, 0, { 0 }, OFF(sandbox_domain),
@@ -101,6 +111,13 @@ static const config_key_t config_table[] = {
       "message.deferred for the first deferral of each recipient only, or for every retry" },
     { "policyd_metrics_listen", CT_STRING, "", 0, 0, { 0 }, OFF(policyd_metrics_listen),
       "postinbox-policyd's Prometheus /metrics: host:port or [v6]:port (loopback!); empty = off; read at start" },
+    /* every HTTP listener: api_listen, metrics_listen, policyd_metrics_listen */
+    { "http_request_timeout_ms", CT_INT, "15000", 1000, 300000, { 0 }, OFF(http_request_timeout_ms),
+      "a request (line, headers, body) not in whole this many ms after it began is cut off, however "
+      "steadily it trickles; read at start" },
+    { "http_max_connections_per_ip", CT_INT, "16", 1, 256, { 0 }, OFF(http_max_connections_per_ip),
+      "open connections one client address may hold on each HTTP listener; the next is refused (logged); "
+      "read at start" },
     /* automatic suspension, applied where bounces and complaints are recorded */
     { "suspend_bounce_rate", CT_PERCENT, "10%", 0, 1000000, { 0 }, OFF(suspend_bounce_rate),
       "suspend an inbox whose hard bounces reach this share of its sends within suspend_window (0% = never)" },
@@ -134,9 +151,17 @@ config_set(pi_config_t *cfg, const config_key_t *key, const char *value, char *e
     switch (key->type) {
     case CT_HOSTPORT:
     case CT_HOSTNAME:
+    case CT_REDIS:
     case CT_STRING: {
         char host[64];
         int port;
+        if (key->type == CT_REDIS) {
+            redis_addr_t addr;
+            int rc = redis_addr_parse(value, &addr, err, errlen);
+            redis_addr_clear(&addr);
+            if (rc != 0)
+                return -1;
+        }
         if (key->type == CT_HOSTPORT && config_parse_hostport(value, host, sizeof(host), &port) != 0) {
             snprintf(err, errlen, "\"%s\" is not IP:port or [IPv6]:port", value);
             return -1;
@@ -416,8 +441,35 @@ config_line(pi_config_t *cfg, char *line, char *err, size_t errlen)
             return -1;
         }
     }
+    /* A key is a word; anything else may be a value missing its "key =",
+     * perhaps a password, and is not repeated. */
+    if (key[strspn(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")] != '\0') {
+        snprintf(err, errlen, "unknown key (a key is letters, digits and '_')");
+        return -1;
+    }
     snprintf(err, errlen, "unknown key \"%.64s\"", key);
     return -1;
+}
+
+/* The redis key and redis_password_file together: exactly one password
+ * source when a USER is named, never two. */
+static int
+config_check_redis(const pi_config_t *cfg, char *err, size_t errlen)
+{
+    redis_addr_t addr;
+    int rc = 0;
+    if (redis_addr_parse(cfg->redis, &addr, err, errlen) != 0)
+        return -1;   /* cannot happen: config_set checked it */
+    if (addr.has_password && *cfg->redis_password_file != '\0') {
+        snprintf(err, errlen, "redis has a password and redis_password_file is set: give one of them");
+        rc = -1;
+    } else if (addr.user[0] != '\0' && !addr.has_password && *cfg->redis_password_file == '\0') {
+        snprintf(err, errlen, "redis names user %s but no password: add redis_password_file (or :PASSWORD)",
+                 addr.user);
+        rc = -1;
+    }
+    redis_addr_clear(&addr);
+    return rc;
 }
 
 pi_config_t *
@@ -454,6 +506,12 @@ config_parse_text(const char *text, const char *name, char *err, size_t errlen)
     }
     if ((*cfg->api_submission_login != '\0') != (*cfg->api_submission_password_file != '\0')) {
         snprintf(err, errlen, "%s: api_submission_login and api_submission_password_file go together", name);
+        config_free(cfg);
+        return NULL;
+    }
+    char rerr[256];
+    if (config_check_redis(cfg, rerr, sizeof(rerr)) != 0) {
+        snprintf(err, errlen, "%s: %s", name, rerr);
         config_free(cfg);
         return NULL;
     }
@@ -514,7 +572,7 @@ config_free(pi_config_t *cfg)
     for (size_t i = 0; i < CONFIG_KEYS; i++) {
         void *field = (char *)cfg + config_table[i].offset;
         if (config_table[i].type == CT_STRING || config_table[i].type == CT_HOSTPORT ||
-            config_table[i].type == CT_HOSTNAME)
+            config_table[i].type == CT_HOSTNAME || config_table[i].type == CT_REDIS)
             free(*(char **)field);
         else if (config_table[i].type == CT_CIDR || config_table[i].type == CT_CIDR_PORTS)
             cidr_list_free(*(cidr_list_t **)field);

@@ -31,7 +31,9 @@ typedef struct {
 
 typedef struct pi_config {
     char *database;                 /* libpq conninfo */
-    char *redis;                    /* host:port or unix:/path */
+    char *migration_database;       /* "" = database; the schema owner for postinboxctl migrate */
+    char *redis;                    /* lib/util/redis_addr.h: where, and as whom */
+    char *redis_password_file;      /* "" = the password, if any, is in redis */
     char *milter_socket;            /* inet:PORT@HOST or unix:/path */
     char *sandbox_domain;
     cidr_list_t *trusted_networks;
@@ -67,6 +69,9 @@ typedef struct pi_config {
     char *postfix_log_state;        /* "" = do not persist the position */
     deferred_events_t deferred_events;
     char *policyd_metrics_listen;   /* "" = off; policyd's /metrics, host:port */
+    /* every HTTP listener: the API and both /metrics (lib/net/httpd) */
+    int http_request_timeout_ms;    /* receiving one whole request */
+    int http_max_connections_per_ip;
     /* automatic suspension (sql/functions/suppression.sql, lib/core/suspend.c) */
     double suspend_bounce_rate;     /* fraction of sends, 0.1 for "10%"; 0 = off */
     double suspend_complaint_rate;

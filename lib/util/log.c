@@ -1,7 +1,12 @@
 /*
  * log.c -- stderr or syslog output with a level threshold.
  * See log.h.  Each line is written with one write(2)/syslog(3) call so
- * lines from concurrent milter threads never interleave.
+ * lines from concurrent milter threads never interleave.  The formatted
+ * message is escaped here, once for every caller (utf8_escape): request
+ * paths, headers, SMTP addresses and HELO names come from outside, and a
+ * CR/LF, an ESC sequence or invalid UTF-8 in them must neither forge a
+ * line nor reach a terminal.  A backslash is left as it is, so "\x1b"
+ * typed by a client reads as four characters, not as an escape.
  */
 #include "log.h"
 
@@ -11,6 +16,8 @@
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "utf8.h"
 
 static volatile log_level_t log_threshold = LOG_LEVEL_INFO;
 static int log_to_stderr = 1;
@@ -49,17 +56,20 @@ log_emit(log_level_t level, const char *fmt, va_list ap)
 {
     static const char *tags[] = { "debug", "info", "warning", "error" };
     static const int prio[] = { LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR };
-    char body[2048];
+    char raw[2048];
+    char body[4096]; /* escaped: a line of controls grows fourfold, cut at 4 KB */
+    int rawlen;
 
     if (level < log_threshold)
         return;
-    vsnprintf(body, sizeof(body), fmt, ap);
-    /* Never let a header value with CR/LF forge a second log line. */
-    for (char *p = body; *p; p++)
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
+    rawlen = vsnprintf(raw, sizeof(raw), fmt, ap);
+    if (rawlen < 0)
+        rawlen = 0;
+    if ((size_t)rawlen >= sizeof(raw))
+        rawlen = (int)sizeof(raw) - 1;
+    utf8_escape(raw, (size_t)rawlen, body, sizeof(body));
     if (log_to_stderr) {
-        char line[2200];
+        char line[sizeof(body) + 128];
         char stamp[32];
         struct timespec ts;
         struct tm tm;
@@ -68,8 +78,10 @@ log_emit(log_level_t level, const char *fmt, va_list ap)
         strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
         int n = snprintf(line, sizeof(line), "%s.%03ldZ %s[%d]: %s: %s\n", stamp,
                          ts.tv_nsec / 1000000, log_ident, (int)getpid(), tags[level], body);
-        if (n > (int)sizeof(line) - 1)
+        if (n > (int)sizeof(line) - 1) {
             n = (int)sizeof(line) - 1;
+            line[n - 1] = '\n';
+        }
         if (write(STDERR_FILENO, line, (size_t)n) < 0) {
             /* nowhere left to report it */
         }

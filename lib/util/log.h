@@ -3,7 +3,10 @@
  *
  * Public: log_open, log_set_level, log_level_parse, log_debug .. log_error.
  * Lines go to stderr (foreground, tests) or to syslog (mail facility).
- * The level is checked here, never at call sites.  Lines about a message
+ * The level is checked here, never at call sites.  Every message is
+ * escaped here too (utf8_escape): control bytes (CR, LF, TAB, ESC ...),
+ * DEL, C1 controls and invalid UTF-8 appear as \xNN, valid UTF-8 as it
+ * is, so input quoted in a line can never forge one.  Lines about a message
  * start with the Postfix queue id by convention of the callers
  * ("4Bx9Qz1kHrz: inbox=... action=reject reason=disabled").
  */

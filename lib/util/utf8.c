@@ -101,3 +101,42 @@ utf8_is_valid(const char *in, size_t len)
     }
     return 1;
 }
+
+size_t
+utf8_escape(const char *in, size_t len, char *out, size_t outlen)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)in;
+    size_t o = 0;
+
+    if (outlen == 0)
+        return 0;
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_sequence(p + i, len - i);
+        /* A C1 control (U+0080..U+009F, "\xc2\x9b" is CSI) is as
+         * active on a UTF-8 terminal as ESC: both its bytes are escaped. */
+        size_t escape = n == 0 || (n == 1 && (p[i] < 0x20 || p[i] == 0x7f)) ? 1
+                        : (n == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0)       ? 2
+                                                                              : 0;
+        if (escape > 0) {
+            /* Byte by byte as \xNN: a control, or a byte that starts no
+             * valid sequence (the next byte is looked at afresh). */
+            if (o + 4 * escape >= outlen)
+                break;
+            for (size_t k = 0; k < escape; k++, i++) {
+                out[o++] = '\\';
+                out[o++] = 'x';
+                out[o++] = hex[p[i] >> 4];
+                out[o++] = hex[p[i] & 0xf];
+            }
+            continue;
+        }
+        if (o + n >= outlen)
+            break;
+        memcpy(out + o, p + i, n);
+        o += n;
+        i += n;
+    }
+    out[o] = '\0';
+    return o;
+}

@@ -93,7 +93,7 @@ pi_init() {
     # (api_submission_login): a fresh password, in a file only root reads.
     PI_SUBMIT_LOGIN=postinbox-api@example.test
     PI_SUBMIT_SECRET=$SVC_DIR/submission.secret
-    (umask 077 && head -c 18 /dev/urandom | base64 | tr -d '\n/+=' >"$PI_SUBMIT_SECRET" && echo >>"$PI_SUBMIT_SECRET")
+    (umask 077 && _svc_random_password >"$PI_SUBMIT_SECRET" && echo >>"$PI_SUBMIT_SECRET")
     export PI_SUBMIT_LOGIN PI_SUBMIT_SECRET
     PI_INITED=1
 }
@@ -107,17 +107,22 @@ pi_write_conf() {
     {
         echo "# written by tests/integration/common.sh"
         echo "database = $PI_DATABASE"
+        [ -z "${PI_MIGRATION_DATABASE-}" ] || echo "migration_database = $PI_MIGRATION_DATABASE"
         echo "redis = $PI_REDIS"
+        [ -z "${PI_REDIS_PASSWORD_FILE-}" ] || echo "redis_password_file = $PI_REDIS_PASSWORD_FILE"
         echo "milter_socket = inet:$MILTER_PORT@127.0.0.1"
         echo "sandbox_domain = $SANDBOX"
         echo "backend_timeout_ms = 1000"
         echo "log_level = info"
         echo "secret_key_file = $PI_SECRET_KEY"
         [ -z "${PI_POLICY_LISTEN-}" ] || echo "policy_listen = $PI_POLICY_LISTEN"
-        echo "api_submission_login = $PI_SUBMIT_LOGIN"
-        echo "api_submission_password_file = $PI_SUBMIT_SECRET"
+        if [ -n "${PI_SUBMIT_LOGIN-}" ]; then
+            echo "api_submission_login = $PI_SUBMIT_LOGIN"
+            echo "api_submission_password_file = $PI_SUBMIT_SECRET"
+        fi
         for line in "$@"; do echo "$line"; done
     } > "$PI_CONF"
+    chmod 0640 "$PI_CONF"
     export PI_CONF PI_SECRET_KEY
 }
 

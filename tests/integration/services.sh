@@ -21,14 +21,15 @@
 #   svc_init                 temp dir $SVC_DIR, free ports, EXIT trap
 #   svc_register_pid PID     have svc_stop_all kill PID (TERM, then KILL)
 #   svc_stop_all             stop everything, remove $SVC_DIR (idempotent)
-#   svc_start_pg             initdb + start PostgreSQL, create db postinbox
+#   svc_start_pg             initdb + start PostgreSQL, roles postinbox_owner and
+#                            postinbox_app with passwords, db postinbox (owner's)
 #   svc_stop_pg              fast shutdown, waits
 #   svc_start_pg_again       start the same data directory again
 #   svc_psql SQL             psql -At -X -q on db postinbox; prints result
-#   svc_start_redis          redis-server, no persistence
+#   svc_start_redis          redis-server, no persistence, ACL user postinbox
 #   svc_stop_redis           SHUTDOWN NOSAVE (kill as fallback), waits
 #   svc_kill_redis           kill -9, waits until it is gone
-#   svc_redis_cli ARGS...    redis-cli -p $REDIS_PORT ARGS...
+#   svc_redis_cli ARGS...    redis-cli -p $REDIS_PORT ARGS... as the admin
 #   svc_add_sasl_user U R P  add U@R with password P to $SVC_DIR/sasldb2
 #   svc_start_postfix [MILTERS]  private Postfix, smtpd on $SMTP_PORT
 #   svc_postconf ARGS...     postconf -c <private config dir> ARGS...
@@ -42,7 +43,8 @@
 #
 # Exported after svc_init: SVC_DIR PG_PORT REDIS_PORT SMTP_PORT MILTER_PORT
 # MILTER2_PORT POLICY_PORT HTTP_PORT.  After svc_start_pg: PI_DATABASE,
-# PG_SOCKDIR.  After svc_start_redis: PI_REDIS.
+# PI_MIGRATION_DATABASE, PGPASSFILE, PG_SOCKDIR.  After svc_start_redis: PI_REDIS,
+# PI_REDIS_PASSWORD_FILE, REDIS_ADMIN_SECRET.
 #
 # EXIT trap: svc_init installs an EXIT trap (and INT/TERM/HUP traps that
 # just exit, so the EXIT trap runs).  Callers should NOT set their own EXIT
@@ -355,11 +357,17 @@ _svc_pg_ctl_start() {
     fi
 }
 
-# svc_start_pg - initdb (trust, UTF8, C.UTF-8) in $SVC_DIR/pg, start on
-# 127.0.0.1:$PG_PORT (unix socket in $SVC_DIR/pgsock), create database
-# postinbox, export PI_DATABASE.
+# svc_start_pg - initdb (UTF8, C.UTF-8; passwords over TCP with
+# scram-sha-256, peer on the socket) in $SVC_DIR/pg, start on
+# 127.0.0.1:$PG_PORT (unix socket in $SVC_DIR/pgsock), and set it up as a
+# production install should be: the roles postinbox_owner (owns the
+# database and the schema; postinboxctl migrate) and postinbox_app (the
+# daemons' runtime role, granted only what migrate grants it), each with
+# a random password in its own 0600 passfile.  Exports PI_DATABASE (the
+# runtime role), PI_MIGRATION_DATABASE (the owner) and PGPASSFILE (all
+# three passwords, for the tests' own psql -U postgres).
 svc_start_pg() {
-    local bin
+    local bin pw_super pw_owner pw_app
     bin=$(_svc_pg_bindir) || return 1
     export PG_SOCKDIR="$SVC_DIR/pgsock"
     mkdir -p "$SVC_DIR/pg" "$PG_SOCKDIR"
@@ -367,22 +375,44 @@ svc_start_pg() {
     if [ "$(id -u)" -eq 0 ]; then
         chown postgres: "$SVC_DIR/pg" "$PG_SOCKDIR" "$SVC_DIR/pg.log"
     fi
-    chmod 700 "$SVC_DIR/pg"
-    if ! _svc_as postgres "$bin/initdb" -D "$SVC_DIR/pg" -U postgres -A trust \
-        -E UTF8 --locale=C.UTF-8 --no-sync >"$SVC_DIR/initdb.out" 2>&1; then
+    chmod 700 "$SVC_DIR/pg" "$PG_SOCKDIR"
+    pw_super=$(_svc_random_password) pw_owner=$(_svc_random_password) pw_app=$(_svc_random_password)
+    (umask 077
+     printf '%s\n' "$pw_super" >"$SVC_DIR/pg.superpw"
+     printf '127.0.0.1:%s:*:postgres:%s\n127.0.0.1:%s:*:postinbox_owner:%s\n127.0.0.1:%s:*:postinbox_app:%s\n' \
+         "$PG_PORT" "$pw_super" "$PG_PORT" "$pw_owner" "$PG_PORT" "$pw_app" >"$SVC_DIR/pgpass"
+     printf '127.0.0.1:%s:*:postinbox_owner:%s\n' "$PG_PORT" "$pw_owner" >"$SVC_DIR/pgpass.owner"
+     printf '127.0.0.1:%s:*:postinbox_app:%s\n' "$PG_PORT" "$pw_app" >"$SVC_DIR/pgpass.app")
+    [ "$(id -u)" -ne 0 ] || chown postgres "$SVC_DIR/pg.superpw"
+    export PGPASSFILE=$SVC_DIR/pgpass
+    if ! _svc_as postgres "$bin/initdb" -D "$SVC_DIR/pg" -U postgres --auth-host=scram-sha-256 --auth-local=peer \
+        --pwfile="$SVC_DIR/pg.superpw" -E UTF8 --locale=C.UTF-8 --no-sync >"$SVC_DIR/initdb.out" 2>&1; then
         _svc_log "initdb failed:"
         tail -n 20 "$SVC_DIR/initdb.out" >&2
         return 1
     fi
+    rm -f "$SVC_DIR/pg.superpw"
     _svc_pg_ctl_start "$bin" || return 1
-    if ! "$bin/psql" -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres \
-        -c 'CREATE DATABASE postinbox' >"$SVC_DIR/createdb.out" 2>&1; then
-        _svc_log "CREATE DATABASE failed:"
+    if ! "$bin/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres \
+        >"$SVC_DIR/createdb.out" 2>&1 <<SQL; then
+CREATE ROLE postinbox_owner LOGIN PASSWORD '$pw_owner';
+CREATE ROLE postinbox_app LOGIN PASSWORD '$pw_app';
+CREATE DATABASE postinbox OWNER postinbox_owner;
+REVOKE ALL ON DATABASE postinbox FROM PUBLIC;
+GRANT CONNECT, TEMPORARY ON DATABASE postinbox TO postinbox_app;
+SQL
+        _svc_log "creating the roles and the database failed:"
         cat "$SVC_DIR/createdb.out" >&2
         return 1
     fi
-    export PI_DATABASE="host=127.0.0.1 port=$PG_PORT dbname=postinbox user=postgres"
+    export PI_DATABASE="host=127.0.0.1 port=$PG_PORT dbname=postinbox user=postinbox_app passfile=$SVC_DIR/pgpass.app"
+    export PI_MIGRATION_DATABASE="host=127.0.0.1 port=$PG_PORT dbname=postinbox user=postinbox_owner passfile=$SVC_DIR/pgpass.owner"
     return 0
+}
+
+# _svc_random_password - 24 random characters [A-Za-z0-9].
+_svc_random_password() {
+    head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 24
 }
 
 # svc_stop_pg - fast shutdown, waits until stopped.  No-op if not running.
@@ -427,23 +457,59 @@ svc_psql() {
 # Redis
 # ---------------------------------------------------------------------------
 
+# The commands postinbox sends (lib/store/limiter.c: EVALSHA, EVAL on
+# NOSCRIPT, AUTH) and those its scripts call; its ACL user gets these
+# alone, on its own keys.  contrib/quickstart.sh and README use the same.
+SVC_REDIS_ACL_COMMANDS="+evalsha +eval +time +hget +hincrby +hkeys +hdel +hlen +zadd +zrem +zscore +zcard +zcount"
+SVC_REDIS_ACL_COMMANDS="$SVC_REDIS_ACL_COMMANDS +zrange +zremrangebyscore +expire +pexpire"
+
+# _svc_redis_secret FILE - a fresh random password in FILE (0600), unless
+# FILE holds one already (a restarted Redis keeps its passwords).
+_svc_redis_secret() {
+    [ -s "$1" ] && return 0
+    (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '\n/+=' >"$1" && echo >>"$1")
+}
+
 # svc_start_redis - daemonized redis-server on 127.0.0.1:$REDIS_PORT without
-# persistence; waits for PING; exports PI_REDIS.
+# persistence, with passwords as production should have them: the default
+# user is the admin (svc_redis_cli), and postinbox logs in as ACL user
+# postinbox, which may run only $SVC_REDIS_ACL_COMMANDS on keys pi:*.  The
+# passwords are in 0600 files, made once per $SVC_DIR; redis.conf (0600)
+# holds only their SHA-256, and no password is on a command line.  Waits for
+# PING; exports PI_REDIS (redis://postinbox@127.0.0.1:PORT),
+# PI_REDIS_PASSWORD_FILE (postinbox's password) and REDIS_ADMIN_SECRET.
 svc_start_redis() {
-    local i
+    local i pass_hash admin_hash
     rm -f "$SVC_DIR/redis.pid"
-    if ! redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' \
-        --appendonly no --daemonize yes --pidfile "$SVC_DIR/redis.pid" \
-        --dir "$SVC_DIR" --logfile "$SVC_DIR/redis.log" \
-        >"$SVC_DIR/redis.out" 2>&1 </dev/null; then
+    PI_REDIS_PASSWORD_FILE=$SVC_DIR/redis-postinbox.secret
+    REDIS_ADMIN_SECRET=$SVC_DIR/redis-admin.secret
+    _svc_redis_secret "$PI_REDIS_PASSWORD_FILE" && _svc_redis_secret "$REDIS_ADMIN_SECRET" || return 1
+    pass_hash=$(head -n 1 "$PI_REDIS_PASSWORD_FILE" | tr -d '\n' | sha256sum | cut -d' ' -f1)
+    admin_hash=$(head -n 1 "$REDIS_ADMIN_SECRET" | tr -d '\n' | sha256sum | cut -d' ' -f1)
+    (
+        umask 077
+        cat >"$SVC_DIR/redis.conf" <<EOF
+port $REDIS_PORT
+bind 127.0.0.1
+save ""
+appendonly no
+daemonize yes
+pidfile $SVC_DIR/redis.pid
+dir $SVC_DIR
+logfile $SVC_DIR/redis.log
+user default on #$admin_hash ~* &* +@all
+user postinbox on #$pass_hash resetkeys ~pi:* resetchannels -@all $SVC_REDIS_ACL_COMMANDS
+EOF
+    )
+    if ! redis-server "$SVC_DIR/redis.conf" >"$SVC_DIR/redis.out" 2>&1 </dev/null; then
         _svc_log "redis-server failed:"
         cat "$SVC_DIR/redis.out" "$SVC_DIR/redis.log" >&2 2>/dev/null
         return 1
     fi
+    export PI_REDIS_PASSWORD_FILE REDIS_ADMIN_SECRET
     for ((i = 0; i < 100; i++)); do
-        if [ -s "$SVC_DIR/redis.pid" ] &&
-            [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" PING 2>/dev/null)" = PONG ]; then
-            export PI_REDIS="127.0.0.1:$REDIS_PORT"
+        if [ -s "$SVC_DIR/redis.pid" ] && [ "$(svc_redis_cli PING 2>/dev/null)" = PONG ]; then
+            export PI_REDIS="redis://postinbox@127.0.0.1:$REDIS_PORT"
             return 0
         fi
         sleep 0.1
@@ -473,7 +539,8 @@ svc_stop_redis() {
     local pid
     pid=$(_svc_redis_pid) || return 0
     if _svc_is "$pid" redis-server; then
-        timeout 5 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" SHUTDOWN NOSAVE >/dev/null 2>&1
+        REDISCLI_AUTH=$(_svc_redis_admin_pass) timeout 5 \
+            redis-cli -h 127.0.0.1 -p "$REDIS_PORT" SHUTDOWN NOSAVE >/dev/null 2>&1
         if ! _svc_wait_gone 5 "$pid"; then
             kill -KILL "$pid" 2>/dev/null
             _svc_wait_gone 5 "$pid"
@@ -483,9 +550,15 @@ svc_stop_redis() {
     return 0
 }
 
-# svc_redis_cli ARGS... - redis-cli against the private instance.
+# svc_redis_cli ARGS... - redis-cli against the private instance, as its
+# admin (the default user; the password through the environment).
 svc_redis_cli() {
-    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"
+    REDISCLI_AUTH=$(_svc_redis_admin_pass) redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"
+}
+
+# _svc_redis_admin_pass - the admin's password (empty if there is none yet).
+_svc_redis_admin_pass() {
+    head -n 1 "${REDIS_ADMIN_SECRET:-$SVC_DIR/redis-admin.secret}" 2>/dev/null
 }
 
 # ---------------------------------------------------------------------------

@@ -10,6 +10,9 @@
 # service login's password (runuser -u nobody) cannot send as any inbox,
 # of this account or another; a wrong or unreadable password file fails
 # the send cleanly and charges nothing.
+# Recipients are read with one strict grammar and Postfix receives the
+# same address in the envelope and in To/Cc (read from its queue file with
+# postcat); a body with a bare CR is refused (issue 10, item 7).
 set -u
 . "$(dirname "$0")/common.sh"
 command -v curl >/dev/null || { echo "SKIP: needs curl"; exit 77; }
@@ -133,5 +136,56 @@ t_match "naming the file's mode" "readable by other users" "$(json_get error.mes
 out=$(bad_send "$SVC_DIR/missing.secret")
 t_match "a missing password file: 500 naming the file" "^500 .*missing.secret: No such file" \
     "$(json_get status <<<"$out") $(json_get error.message <<<"$out")"
+
+# ---- issue 10, item 7: what To and Cc show is what the envelope says ----
+# A message whose Subject starts with "hold-" stays in Postfix's hold queue,
+# so the test reads what Postfix received from its queue file.
+printf '/^Subject: hold-/ HOLD\n' >"$SVC_DIR/hold_checks"
+svc_postconf -e "header_checks = regexp:$SVC_DIR/hold_checks" && svc_postfix_reload
+# received QUEUE_ID: "envelope=A,B headers=A,B groups=N": the envelope
+# recipients and the mailboxes of To and Cc as a mail client's RFC 5322
+# parser reads them (local part unquoted, as Postfix keeps it), sorted,
+# lower-cased; groups = how many named groups the headers hold.
+received() {
+    postcat -c "$(_SVC_PF_CONF)" -q "$1" 2>/dev/null | python3 -c '
+import email, email.policy, sys
+text = sys.stdin.read()
+env = sorted(l[len("recipient: "):].lower() for l in text.splitlines() if l.startswith("recipient: "))
+content = text.split("*** MESSAGE CONTENTS", 1)[1].split("\n", 1)[1].split("*** HEADER EXTRACTED", 1)[0]
+msg = email.message_from_string(content, policy=email.policy.default)
+hdr, groups = [], 0
+for name in ("To", "Cc"):
+    for h in msg.get_all(name) or []:
+        for g in h.groups:
+            groups += g.display_name is not None
+            hdr += [(a.username + "@" + a.domain).lower() for a in g.addresses]
+print("envelope=%s headers=%s groups=%d" % (",".join(env), ",".join(sorted(hdr)), groups))'
+}
+r=$(post "$OTHER_ID" "$KA" '{"to": ["Name <\tbob@remote.test>", "\"a.b\"@remote.test", "\"Mallory:ceo\"@bank.test"],
+    "cc": ["Mallory: <ceo2@bank.test>", "Carol.Case@Remote.Test"], "subject": "hold-agree", "text": "line 1\nline 2\r\n"}')
+t_eq "canonical recipients: 202 queued" "202 queued" "${r%% *} $(field "$r" status)"
+t_eq "Postfix received the same recipients in the envelope and in To/Cc, no group, no TAB" \
+    "envelope=a.b@remote.test,bob@remote.test,carol.case@remote.test,ceo2@bank.test,mallory:ceo@bank.test headers=a.b@remote.test,bob@remote.test,carol.case@remote.test,ceo2@bank.test,mallory:ceo@bank.test groups=0" \
+    "$(received "$(field "$r" queueId)")"
+t_eq "the RCPT TO lines Postfix logged carry no TAB" 0 "$(grep -c $'to=<\t' "$(svc_maillog)")"
+
+before=$(connects)
+while IFS='|' read -r what code body; do
+    r=$(post "$OTHER_ID" "$KA" "$body")
+    t_eq "refused with 400 $code: $what" "400 $code" "${r%% *} $(field "$r" error.code)"
+done <<'ROWS'
+a group delivering elsewhere|invalid_address|{"to": "Mallory:ceo@bank.example;@evil.example", "subject": "hold-x", "text": "t"}
+':' in the domain|invalid_address|{"to": "bob@example.o2:g", "subject": "hold-x", "text": "t"}
+unquoted ':' (To would show a group)|invalid_address|{"to": "Mallory:ceo@bank.example", "subject": "hold-x", "text": "t"}
+unquoted ',' (To would show two addresses)|invalid_address|{"to": ["ok@remote.test"], "cc": "a,b@remote.test", "subject": "hold-x", "text": "t"}
+a trailing dot unquoted|invalid_address|{"to": "x <yz.@w>", "subject": "hold-x", "text": "t"}
+a domain without a dot (the check looks at the domain)|invalid_address|{"to": "x <\"yz.\"@w>", "subject": "hold-x", "text": "t"}
+a body of one CR|invalid_body|{"to": "ok@remote.test", "subject": "hold-x", "text": "\r"}
+a bare CR in the text|invalid_body|{"to": "ok@remote.test", "subject": "hold-x", "text": "a\rb\r\n"}
+a bare CR in the html|invalid_body|{"to": "ok@remote.test", "subject": "hold-x", "text": "ok", "html": "<p>\r</p>"}
+ROWS
+t_match "the message names the rule" "CR not followed by LF" \
+    "$(field "$(post "$OTHER_ID" "$KA" '{"to": "ok@remote.test", "subject": "s", "text": "\r"}')" error.message)"
+t_eq "refused recipients and bodies never reached Postfix" "$before" "$(connects)"
 
 t_summary

@@ -26,11 +26,12 @@ MIGRATIONS=$(cd "$PI_SRCDIR/sql/migrations" && ls [0-9]*.sql | sed 's/\.sql$//')
 DEFINITIONS=$(cd "$PI_SRCDIR/sql/functions" && ls ./*.sql | sed 's|^\./||; s/\.sql$//')
 LAST_VERSION=$(echo "$MIGRATIONS" | tail -n 1 | sed 's/_.*//; s/^0*//')
 t_eq "migrate on an empty database" "$(echo "$MIGRATIONS" | sed 's/^/applied /')
-$(echo "$DEFINITIONS" | sed 's|^|applied functions/|')" "$(pi_ctl migrate)"
+$(echo "$DEFINITIONS" | sed 's|^|applied functions/|')
+granted runtime privileges to postinbox_app" "$(pi_ctl migrate)"
 t_eq "migrate again is a no-op" "schema up to date" "$(pi_ctl migrate)"
 t_eq "migrate --json" "{\"applied\": [], \"definitions\": [], \"version\": $LAST_VERSION}" \
     "$(pi_ctl --json migrate | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)))')"
-svc_psql "CREATE DATABASE race" >/dev/null
+svc_psql "CREATE DATABASE race OWNER postinbox_owner" >/dev/null
 sed "s/dbname=postinbox/dbname=race/" "$PI_CONF" > "$SVC_DIR/race.conf"
 pids=()
 for _ in 1 2 3 4 5; do "$PI_CTL" -c "$SVC_DIR/race.conf" migrate > /dev/null & pids+=($!); done

@@ -98,6 +98,9 @@ static const address_row_t address_rows[] = {
     { "label of 64", BAD("<bob@aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.com>") },
     { "TAB in a quoted local part", BAD("<\"a\tb\"@d.test>") },
     { "trailing backslash", BAD("<ab\\@d.test>") },
+    { "a group delivering elsewhere (issue 10)", BAD("Mallory:ceo@bank.example;@evil.example") },
+    { "an address literal followed by an open comment", BAD("a@[](") },
+    { "a display name is not an envelope address", BAD("x <yz.@w>") },
     { "local part of 65", SIZED(65, 20, ADDRESS_MALFORMED) },
     { "255 characters in all", SIZED(64, 190, ADDRESS_MALFORMED) },
     { "300 characters", SIZED(40, 259, ADDRESS_MALFORMED) },
@@ -145,6 +148,84 @@ test_address(void **state)
     assert_string_equal(again, out);
 }
 
+/* ---- ADDRESS_STRICT | ADDRESS_KEEP_CASE: what lib/mail/compose sends ---- */
+
+typedef struct {
+    const char *name;
+    const char *in;
+    const char *want; /* NULL: ADDRESS_MALFORMED */
+} strict_row_t;
+
+static const strict_row_t strict_rows[] = {
+    { "strict: dot-atom, case kept", "Bob.Smith@Example.COM", "Bob.Smith@Example.COM" },
+    { "strict: needless quotes dropped", "\"a.b\"@x.test", "a.b@x.test" },
+    { "strict: needed quotes kept", "\"a..b\"@x.test", "\"a..b\"@x.test" },
+    { "strict: a quoted ':' stays quoted (one mailbox)", "\"Mallory:ceo\"@bank.example",
+      "\"Mallory:ceo\"@bank.example" },
+    { "strict: a quoted-pair unescaped where not needed", "\"a\\b\"@x.test", "ab@x.test" },
+    { "strict: an escaped quote stays escaped", "\"a\\\"b\"@x.test", "\"a\\\"b\"@x.test" },
+    { "strict: IPv4 literal", "a@[192.0.2.1]", "a@[192.0.2.1]" },
+    { "strict: IPv6 literal", "a@[IPv6:2001:db8::1]", "a@[IPv6:2001:db8::1]" },
+    { "strict: general literal", "a@[x-tag:some.text]", "a@[x-tag:some.text]" },
+    { "strict: A-labels", "a@xn--bcher-kva.example", "a@xn--bcher-kva.example" },
+    { "strict: plus and hyphens", "a+tag--x@sub-domain.example", "a+tag--x@sub-domain.example" },
+    { "strict: a group that delivers elsewhere", "Mallory:ceo@bank.example;@evil.example", NULL },
+    { "strict: ':' in the domain", "bob@example.o2:g", NULL },
+    { "strict: unquoted ':'", "Mallory:ceo@bank.example", NULL },
+    { "strict: unquoted ','", "a,b@x.test", NULL },
+    { "strict: unquoted ';'", "a;b@x.test", NULL },
+    { "strict: a comment", "a(b)c@x.test", NULL },
+    { "strict: trailing dot unquoted", "yz.@w.test", NULL },
+    { "strict: two dots unquoted", "a..b@x.test", NULL },
+    { "strict: backslash outside quotes", "a\\-b@x.test", NULL },
+    { "strict: quoted pieces", "\"a\".\"b\"@x.test", NULL },
+    { "strict: quoted then unquoted", "\"a\"b@x.test", NULL },
+    { "strict: angle brackets", "<a@x.test>", NULL },
+    { "strict: leading space", " a@x.test", NULL },
+    { "strict: leading TAB", "\ta@x.test", NULL },
+    { "strict: trailing TAB", "a@x.test\t", NULL },
+    { "strict: source route", "@r.test:a@x.test", NULL },
+    { "strict: empty is not the null sender", "", NULL },
+    { "strict: <> is not the null sender", "<>", NULL },
+    { "strict: empty literal", "a@[]", NULL },
+    { "strict: literal followed by an open comment", "a@[](", NULL },
+    { "strict: short IPv4 literal", "a@[1.2.3]", NULL },
+    { "strict: IPv4 out of range", "a@[999.1.1.1]", NULL },
+    { "strict: bad IPv6 literal", "a@[IPv6:zz::1]", NULL },
+    { "strict: a literal with a space", "a@[1.2.3.4 ]", NULL },
+    { "strict: UTF-8 local part (no SMTPUTF8)", "j\xc3\xb6rg@x.test", NULL },
+    { "strict: U-label domain", "a@b\xc3\xbc" "cher.example", NULL },
+    { "strict: two '@'", "a@b@c.d", NULL },
+    { "strict: control in quotes", "\"a\x01" "b\"@x.test", NULL },
+    { "strict: DEL in quotes", "\"a\x7f\"@x.test", NULL },
+    { "strict: empty quoted string", "\"\"@x.test", NULL },
+    { "strict: open comment after the domain", "a@b.c(", NULL },
+};
+
+static void
+test_strict(void **state)
+{
+    const strict_row_t *row = *state;
+    char out[ADDRESS_MAX + 1], again[ADDRESS_MAX + 1];
+    address_status_t st = address_canonical(row->in, ADDRESS_STRICT | ADDRESS_KEEP_CASE, out, sizeof(out));
+    if (row->want == NULL) {
+        if (st != ADDRESS_MALFORMED)
+            fail_msg("\"%s\": accepted as \"%s\"", row->in, out);
+        assert_string_equal(out, "");
+        return;
+    }
+    if (st != ADDRESS_OK)
+        fail_msg("\"%s\": refused (%d)", row->in, st);
+    assert_string_equal(out, row->want);
+    /* canonical is a fixed point, and lower-cased it is what every door looks up */
+    assert_int_equal(address_canonical(out, ADDRESS_STRICT | ADDRESS_KEEP_CASE, again, sizeof(again)), ADDRESS_OK);
+    assert_string_equal(again, out);
+    char lower[ADDRESS_MAX + 1], normalized[ADDRESS_MAX + 1];
+    assert_int_equal(address_canonical(row->in, ADDRESS_STRICT, lower, sizeof(lower)), ADDRESS_OK);
+    assert_int_equal(address_normalize(row->in, normalized, sizeof(normalized)), ADDRESS_OK);
+    assert_string_equal(lower, normalized);
+}
+
 /* A too-small output buffer or a NULL input is refused, not overrun. */
 static void
 test_address_bad_arguments(void **state)
@@ -175,6 +256,7 @@ main(void)
 {
     static unit_suite_t suite;
     unit_add_rows(&suite, test_address, address_rows, sizeof(address_rows[0]), UNIT_ROWS(address_rows));
+    unit_add_rows(&suite, test_strict, strict_rows, sizeof(strict_rows[0]), UNIT_ROWS(strict_rows));
     unit_add(&suite, "small buffer or NULL input refused", test_address_bad_arguments, NULL);
     unit_add(&suite, "address_domain", test_address_domain, NULL);
     return unit_run("address", &suite, NULL, NULL);

@@ -206,7 +206,7 @@ static void
 test_usage_latch(void **state)
 {
     char err[256];
-    limiter_t *lim = limiter_new("127.0.0.1:1", 1, 500, err, sizeof(err));
+    limiter_t *lim = limiter_new("127.0.0.1:1", NULL, 1, 500, err, sizeof(err));
     warned_t warned = { 0 };
     limit_result_t buf;
     admin_t a;

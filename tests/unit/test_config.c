@@ -10,6 +10,7 @@
 /* The path, not "config.h": the top-level autoconf config.h comes first
  * on the include path (-I.) and would shadow lib/util/config.h. */
 #include "config.h"
+#include "redis_addr.h"
 #include "suspend.h"
 
 /* ---- defaults ------------------------------------------------------------ */
@@ -297,6 +298,9 @@ test_policyd_keys(void **state)
     assert_string_equal(def->api_listen, "");
     assert_int_equal(def->api_max_body, 1048576);
     assert_int_equal(def->api_threads, 4);
+    /* Every HTTP listener: a whole-request deadline and a per-address limit. */
+    assert_int_equal(def->http_request_timeout_ms, 15000);
+    assert_int_equal(def->http_max_connections_per_ip, 16);
     config_free(def);
 
     pi_config_t *cfg = config_parse_text("webhook_timeout = 1500ms\nwebhook_retry_schedule = 0s 1s,2m\n"
@@ -308,7 +312,8 @@ test_policyd_keys(void **state)
                                          "deferred_events = every\n"
                                          "metrics_listen = 127.0.0.1:9187\n"
                                          "policyd_metrics_listen = [::1]:9188\n"
-                                         "api_listen = 127.0.0.1:8080\napi_max_body = 2048\napi_threads = 2\n",
+                                         "api_listen = 127.0.0.1:8080\napi_max_body = 2048\napi_threads = 2\n"
+                                         "http_request_timeout_ms = 2000\nhttp_max_connections_per_ip = 3\n",
                                          "p.conf", err, sizeof(err));
     if (cfg == NULL)
         fail_msg("refused: %s", err);
@@ -331,8 +336,20 @@ test_policyd_keys(void **state)
     assert_string_equal(cfg->api_listen, "127.0.0.1:8080");
     assert_int_equal(cfg->api_max_body, 2048);
     assert_int_equal(cfg->api_threads, 2);
+    assert_int_equal(cfg->http_request_timeout_ms, 2000);
+    assert_int_equal(cfg->http_max_connections_per_ip, 3);
     config_free(cfg);
     /* bounds */
+    cfg = config_parse_text("http_request_timeout_ms = 999\n", "p.conf", err, sizeof(err));
+    assert_null(cfg);
+    assert_non_null(strstr(err, "http_request_timeout_ms"));
+    cfg = config_parse_text("http_request_timeout_ms = 300001\n", "p.conf", err, sizeof(err));
+    assert_null(cfg);
+    cfg = config_parse_text("http_max_connections_per_ip = 0\n", "p.conf", err, sizeof(err));
+    assert_null(cfg);
+    assert_non_null(strstr(err, "http_max_connections_per_ip"));
+    cfg = config_parse_text("http_max_connections_per_ip = 257\n", "p.conf", err, sizeof(err));
+    assert_null(cfg);
     cfg = config_parse_text("api_threads = 0\n", "p.conf", err, sizeof(err));
     assert_null(cfg);
     assert_non_null(strstr(err, "api_threads"));
@@ -569,7 +586,7 @@ test_print_defaults_round_trip(void **state)
         if (*p)
             uncommented[o++] = *p++;
     }
-    assert_int_equal(settings, 44 + REPLY_COUNT);
+    assert_int_equal(settings, 48 + REPLY_COUNT);
 
     pi_config_t *cfg = config_parse_text(uncommented, "printed.conf", err, sizeof(err));
     if (cfg == NULL)
@@ -589,7 +606,11 @@ test_print_defaults_round_trip(void **state)
     assert_int_equal(cfg->suspend_min_sends, def->suspend_min_sends);
     assert_string_equal(cfg->api_submission, def->api_submission);
     assert_int_equal(cfg->api_submission_timeout_ms, def->api_submission_timeout_ms);
+    assert_int_equal(cfg->http_request_timeout_ms, def->http_request_timeout_ms);
+    assert_int_equal(cfg->http_max_connections_per_ip, def->http_max_connections_per_ip);
     assert_string_equal(cfg->api_helo, def->api_helo);
+    assert_string_equal(cfg->redis, def->redis);
+    assert_string_equal(cfg->redis_password_file, "");
     for (int r = 0; r < REPLY_COUNT; r++) {
         assert_int_equal(cfg->replies[r].code, def->replies[r].code);
         assert_string_equal(cfg->replies[r].xcode, def->replies[r].xcode);
@@ -599,6 +620,171 @@ test_print_defaults_round_trip(void **state)
     config_free(cfg);
     free(uncommented);
     free(printed);
+}
+
+/* ---- the redis key (lib/util/redis_addr) ------------------------------------------ */
+
+typedef struct {
+    const char *name;
+    const char *spec;
+    const char *host;
+    int port;
+    const char *user, *password; /* password NULL: none */
+    const char *described;
+} redis_form_row_t;
+
+static const redis_form_row_t redis_form_rows[] = {
+    { "redis: the old host:port", "127.0.0.1:6379", "127.0.0.1", 6379, "", NULL, "127.0.0.1:6379" },
+    { "redis: the old host name:port", "redis.internal:6380", "redis.internal", 6380, "", NULL,
+      "redis.internal:6380" },
+    { "redis: the old unix:/path", "unix:/run/redis/redis.sock", "/run/redis/redis.sock", 0, "", NULL,
+      "/run/redis/redis.sock" },
+    { "redis: URL without credentials, default port", "redis://10.0.0.5", "10.0.0.5", 6379, "", NULL,
+      "10.0.0.5:6379" },
+    { "redis: URL with an ACL user and password", "redis://postinbox:s3cret@127.0.0.1:6390", "127.0.0.1", 6390,
+      "postinbox", "s3cret", "127.0.0.1:6390 as user postinbox" },
+    { "redis: URL with a password only (requirepass)", "redis://:s3cret@db.example.net:6379", "db.example.net",
+      6379, "", "s3cret", "db.example.net:6379 as the default user" },
+    { "redis: URL with a user only (password from the file)", "redis://postinbox@[::1]:7000", "::1", 7000,
+      "postinbox", NULL, "[::1]:7000" },
+    { "redis: percent-decoded user and password", "redis://pi%2Duser:p%3Aa%40s%2Fs%25w%C3%B6rd@h:1", "h", 1,
+      "pi-user", "p:a@s/s%w\xc3\xb6rd", "h:1 as user pi-user" },
+    { "redis: an unencoded '@' and '/' in the password still work", "redis://u:a@b/c@host:2", "host", 2, "u",
+      "a@b/c", "host:2 as user u" },
+    { "redis: unix URL without credentials", "unix:///run/redis.sock", "/run/redis.sock", 0, "", NULL,
+      "/run/redis.sock" },
+    { "redis: unix URL with an ACL user and password", "unix://postinbox:pw%40x@/run/redis.sock",
+      "/run/redis.sock", 0, "postinbox", "pw@x", "/run/redis.sock as user postinbox" },
+    { "redis: unix URL with a password only", "unix://:pw@/var/run/r.sock", "/var/run/r.sock", 0, "", "pw",
+      "/var/run/r.sock as the default user" },
+};
+
+static void
+test_redis_form(void **state)
+{
+    const redis_form_row_t *row = *state;
+    redis_addr_t addr;
+    char err[256] = "", described[400];
+    if (redis_addr_parse(row->spec, &addr, err, sizeof(err)) != 0)
+        fail_msg("%s refused: %s", row->spec, err);
+    assert_string_equal(addr.host, row->host);
+    assert_int_equal(addr.port, row->port);
+    assert_string_equal(addr.user, row->user);
+    assert_int_equal(addr.has_password, row->password != NULL);
+    if (row->password)
+        assert_string_equal(addr.password, row->password);
+    redis_addr_describe(&addr, described, sizeof(described));
+    assert_string_equal(described, row->described);
+    /* the config takes it too (a user alone needs redis_password_file) */
+    char text[512];
+    snprintf(text, sizeof(text), "redis = %s\n%s", row->spec,
+             row->user[0] && !row->password ? "redis_password_file = /etc/postinbox/redis.secret\n" : "");
+    pi_config_t *cfg = config_parse_text(text, "redis.conf", err, sizeof(err));
+    if (cfg == NULL)
+        fail_msg("config refused %s: %s", row->spec, err);
+    assert_string_equal(cfg->redis, row->spec);
+    config_free(cfg);
+    redis_addr_clear(&addr);
+    assert_int_equal(addr.has_password, 0);
+    assert_string_equal(addr.password, "");
+}
+
+/* Bad values: the error names the key and the problem, never the password
+ * ("hunter2" in every row that has one). */
+static const config_error_row_t redis_error_rows[] = {
+    { "redis: no port", "redis = 127.0.0.1\n", { "bad.conf:1:", "redis", "is not one of" } },
+    { "redis: port 0", "redis = redis://u:hunter2@127.0.0.1:0\n", { "bad.conf:1:", "not 1..65535", "u:***@" } },
+    { "redis: port too big", "redis = redis://:hunter2@h:65536\n",
+      { "bad.conf:1:", "not 1..65535", "\"redis://:***@h" } },
+    { "redis: port not a number", "redis = redis://u:hunter2@h:63x9\n", { "redis", "not 1..65535" } },
+    { "redis: no host", "redis = redis://u:hunter2@:6379\n", { "redis", "has no host" } },
+    { "redis: bad host", "redis = redis://u:hunter2@ho st:6379\n", { "redis", "bad host name" } },
+    { "redis: bad IPv6 host", "redis = redis://u:hunter2@[::g]:6379\n", { "redis", "[IPv6]" } },
+    { "redis: bad percent escape in the password", "redis = redis://u:hunter2%4@h:1\n",
+      { "redis", "password has a '%' not followed by two hex digits" } },
+    { "redis: percent escape at the very end", "redis = redis://u:hunter2%@h:1\n", { "redis", "two hex digits" } },
+    { "redis: NUL in the password", "redis = redis://u:hunter2%00@h:1\n", { "redis", "password holds a NUL" } },
+    { "redis: CR in the password", "redis = redis://u:hunter2%0D@h:1\n", { "redis", "control byte" } },
+    { "redis: bad escape in the user", "redis = redis://u%zz:hunter2@h:1\n", { "redis", "user has a '%'" } },
+    { "redis: space in the user", "redis = redis://a%20b:hunter2@h:1\n", { "redis", "user holds a space" } },
+    { "redis: empty password", "redis = redis://u:@h:1\n", { "redis", "empty password" } },
+    { "redis: '@' with nothing before it", "redis = redis://@h:1\n", { "redis", "neither user nor password" } },
+    { "redis: a database path", "redis = redis://u:hunter2@h:6379/2\n", { "redis", "database 0", "u:***@h" } },
+    { "redis: a query", "redis = redis://u:hunter2@h:6379?db=1\n", { "redis", "query" } },
+    { "redis: TLS", "redis = rediss://u:hunter2@h:6380\n", { "redis", "TLS", "rediss://u:***@h" } },
+    { "redis: credentials in the plain form", "redis = u:hunter2@h:6379\n",
+      { "redis", "redis:// or unix://", "\"***@h:6379\"" } },
+    { "redis: unix URL with a relative path", "redis = unix://u:hunter2@run/redis.sock\n",
+      { "redis", "absolute socket path" } },
+    { "redis: unix URL without a path", "redis = unix://u:hunter2@\n", { "redis", "absolute socket path" } },
+    { "redis: the old unix form with a relative path", "redis = unix:redis.sock\n", { "redis", "unix:/" } },
+    { "redis: a user without any password", "redis = redis://postinbox@h:6379\n",
+      { "bad.conf", "user postinbox", "redis_password_file" } },
+    { "redis: a password twice", "redis = redis://postinbox:hunter2@h:6379\nredis_password_file = /x\n",
+      { "bad.conf", "give one of them" } },
+    { "redis: a value without its key is not repeated", "redis redis://u:hunter2=x@h:1\n",
+      { "bad.conf:1:", "unknown key" } },
+};
+
+static void
+test_redis_error(void **state)
+{
+    const config_error_row_t *row = *state;
+    char err[256] = "";
+    pi_config_t *cfg = config_parse_text(row->text, "bad.conf", err, sizeof(err));
+    if (cfg != NULL) {
+        config_free(cfg);
+        fail_msg("accepted: %s", row->text);
+    }
+    for (int i = 0; i < 3 && row->want[i]; i++) {
+        if (strstr(err, row->want[i]) == NULL)
+            fail_msg("error \"%s\" lacks \"%s\"", err, row->want[i]);
+    }
+    if (strstr(err, "hunter2") != NULL)
+        fail_msg("error \"%s\" shows the password", err);
+    assert_null(strpbrk(err, "\r\n"));
+}
+
+/* redis_addr_redact: what a message may show of the value. */
+static void
+test_redis_redact(void **state)
+{
+    static const struct {
+        const char *spec, *shown;
+    } rows[] = {
+        { "127.0.0.1:6379", "127.0.0.1:6379" },
+        { "unix:/run/redis.sock", "unix:/run/redis.sock" },
+        { "redis://h:1", "redis://h:1" },
+        { "redis://postinbox@h:1", "redis://postinbox@h:1" },
+        { "redis://postinbox:hunter2@h:1", "redis://postinbox:***@h:1" },
+        { "redis://:hunter2@h:1", "redis://:***@h:1" },
+        { "redis://u:hun@ter/2@h:1", "redis://u:***@h:1" },
+        { "unix://u:hunter2@/run/r.sock", "unix://u:***@/run/r.sock" },
+        { "unix:///run/a:b@c", "unix:///run/a:b@c" },
+        { "u:hunter2@h:1", "***@h:1" },
+        { "rediss://u:hunter2@h:1", "rediss://u:***@h:1" },
+    };
+    (void)state;
+    for (size_t i = 0; i < UNIT_ROWS(rows); i++) {
+        char out[128];
+        redis_addr_redact(rows[i].spec, out, sizeof(out));
+        if (strcmp(out, rows[i].shown) != 0)
+            fail_msg("%s shown as %s, not %s", rows[i].spec, out, rows[i].shown);
+    }
+}
+
+/* A password file alone (requirepass, the old host:port form) is fine. */
+static void
+test_redis_password_file(void **state)
+{
+    char err[256] = "";
+    (void)state;
+    pi_config_t *cfg = config_parse_text("redis = 127.0.0.1:6379\nredis_password_file = /etc/postinbox/redis.secret\n",
+                                         "redis.conf", err, sizeof(err));
+    if (cfg == NULL)
+        fail_msg("refused: %s", err);
+    assert_string_equal(cfg->redis_password_file, "/etc/postinbox/redis.secret");
+    config_free(cfg);
 }
 
 int
@@ -618,6 +804,11 @@ main(void)
                   UNIT_ROWS(config_error_rows));
     unit_add_rows(&suite, test_reply_override, reply_override_rows, sizeof(reply_override_rows[0]),
                   UNIT_ROWS(reply_override_rows));
+    unit_add_rows(&suite, test_redis_form, redis_form_rows, sizeof(redis_form_rows[0]), UNIT_ROWS(redis_form_rows));
+    unit_add_rows(&suite, test_redis_error, redis_error_rows, sizeof(redis_error_rows[0]),
+                  UNIT_ROWS(redis_error_rows));
+    unit_add(&suite, "redis: the password is masked in any repeated value", test_redis_redact, NULL);
+    unit_add(&suite, "redis: redis_password_file with the plain form", test_redis_password_file, NULL);
     unit_add(&suite, "config_load reads a file", test_load_valid_file, NULL);
     unit_add(&suite, "config_load errors name the path and line", test_load_error_names_path, NULL);
     unit_add(&suite, "config_load refuses a file with a NUL byte", test_load_nul_byte, NULL);

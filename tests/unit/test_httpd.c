@@ -3,13 +3,16 @@
  * handler sees of a request (method, path, query, headers, body with
  * NULs), what arrives of its response (status, headers, body), the body
  * limit (413 without calling the handler, by Content-Length or chunked),
- * bad listen addresses, a port in use, and a clean stop.
+ * bodies without a single end (400/501 before the handler), the
+ * whole-request deadline and the per-address connection limit, bad
+ * listen addresses, a port in use, and a clean stop.
  */
 #define _GNU_SOURCE /* strcasestr, memmem */
 #include "unit.h"
 
 #include <pthread.h>
 #include <string.h>
+#include <time.h>
 
 #include "http_client.h"
 #include "httpd.h"
@@ -43,6 +46,8 @@ handler(void *ctx, const httpd_request_t *req, httpd_response_t *resp)
 
     if (strcmp(req->path, "/empty") == 0)
         return; /* nothing filled in: the server answers 500 */
+    if (strcmp(req->path, "/sleep") == 0)
+        usleep(800 * 1000); /* the handler's time, longer than test_deadline's deadline */
     if (strcmp(req->path, "/json") == 0) {
         httpd_respond_json(resp, 200, json_pack("{s:i}", "n", 1));
         return;
@@ -54,6 +59,9 @@ handler(void *ctx, const httpd_request_t *req, httpd_response_t *resp)
 static httpd_t *server;
 static int port;
 
+static const httpd_options_t opts = { .name = "test", .max_body = MAX_BODY, .threads = 2, .idle_timeout_s = 5 };
+static const httpd_options_t opts_small = { .name = "test", .max_body = 16, .threads = 1, .idle_timeout_s = 5 };
+
 static int
 setup(void **state)
 {
@@ -62,7 +70,7 @@ setup(void **state)
     for (int tries = 0; server == NULL && tries < 20; tries++) {
         port = http_free_port();
         snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
-        server = httpd_start(listen, MAX_BODY, 2, 5, handler, NULL, err, sizeof(err));
+        server = httpd_start(listen, &opts, handler, NULL, err, sizeof(err));
     }
     return server ? 0 : -1;
 }
@@ -119,6 +127,44 @@ static const request_row_t request_rows[] = {
       REQ("POST /big HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
           "a\r\n0123456789\r\na\r\n0123456789\r\n0\r\n\r\n"),
       413, 0, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, 0 },
+    /* Framing (lib/net/http_framing): refused at the headers, never "the first wins". */
+    { "two equal Content-Length: 400, handler not called",
+      REQ("POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello"),
+      400, 0, NULL, NULL, NULL, NULL, NULL, 0, "\r\nConnection: close",
+      REQ("{\"error\":{\"code\":\"bad_request\",\"message\":\"more than one Content-Length header\"}}") },
+    { "conflicting Content-Length (a second request hidden in the body): 400, nothing served",
+      REQ("POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\nContent-Length: 40\r\n\r\n"
+          "GET /smuggled HTTP/1.1\r\nHost: t\r\n\r\n"),
+      400, 0, NULL, NULL, NULL, NULL, NULL, 0, "\r\nConnection: close",
+      REQ("{\"error\":{\"code\":\"bad_request\",\"message\":\"more than one Content-Length header\"}}") },
+    { "Content-Length with Transfer-Encoding: 400",
+      REQ("POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
+          "3\r\nabc\r\n0\r\n\r\n"),
+      400, 0, NULL, NULL, NULL, NULL, NULL, 0, "\r\nConnection: close",
+      REQ("{\"error\":{\"code\":\"bad_request\",\"message\":\"both Content-Length and Transfer-Encoding: "
+          "the body's end is ambiguous\"}}") },
+    { "Transfer-Encoding before Content-Length: 400 too",
+      REQ("POST /p HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n"
+          "3\r\nabc\r\n0\r\n\r\n"),
+      400, 0, NULL, NULL, NULL, NULL, NULL, 0, "\r\nConnection: close", NULL, 0 },
+    { "two Transfer-Encoding: 400",
+      REQ("POST /p HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"
+          "3\r\nabc\r\n0\r\n\r\n"),
+      400, 0, NULL, NULL, NULL, NULL, NULL, 0, "\r\nConnection: close", NULL, 0 },
+    { "a space before the colon (\"Content-Length : 5\"): 400",
+      REQ("POST /p HTTP/1.1\r\nHost: t\r\nContent-Length : 5\r\n\r\nhello"),
+      400, 0, NULL, NULL, NULL, NULL, NULL, 0, "\r\nConnection: close", NULL, 0 },
+    { "Transfer-Encoding on HTTP/1.0: 400",
+      REQ("POST /p HTTP/1.0\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"),
+      400, 0, NULL, NULL, NULL, NULL, NULL, 0, "\r\nConnection: close", NULL, 0 },
+    { "Transfer-Encoding gzip: 501",
+      REQ("POST /p HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\nabc"),
+      501, 0, NULL, NULL, NULL, NULL, NULL, 0, "\r\nConnection: close",
+      REQ("{\"error\":{\"code\":\"not_implemented\",\"message\":\"Transfer-Encoding other than chunked is not "
+          "supported\"}}") },
+    { "a malformed Content-Length: libmicrohttpd's own 400",
+      REQ("POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: 5, 5\r\n\r\nhello"),
+      400, 0, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, 0 },
     { "a handler that fills nothing gives 500",
       REQ("GET /empty HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"),
       500, 1, "GET", "/empty", "(null)", "(null)", "", 0, NULL, "", 0 },
@@ -198,7 +244,7 @@ test_bad_listen(void **state)
 {
     const listen_row_t *row = *state;
     char err[256] = "";
-    httpd_t *h = httpd_start(row->listen, 16, 1, 5, handler, NULL, err, sizeof(err));
+    httpd_t *h = httpd_start(row->listen, &opts_small, handler, NULL, err, sizeof(err));
     assert_null(h);
     assert_non_null(strstr(err, row->error_part));
 }
@@ -209,7 +255,7 @@ test_port_in_use(void **state)
     (void)state;
     char listen[64], err[256] = "";
     snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
-    assert_null(httpd_start(listen, 16, 1, 5, handler, NULL, err, sizeof(err)));
+    assert_null(httpd_start(listen, &opts_small, handler, NULL, err, sizeof(err)));
     assert_non_null(strstr(err, "cannot listen"));
 }
 
@@ -235,7 +281,7 @@ test_clean_stop(void **state)
     close(idle);
 
     snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
-    server = httpd_start(listen, MAX_BODY, 2, 5, handler, NULL, err, sizeof(err));
+    server = httpd_start(listen, &opts, handler, NULL, err, sizeof(err));
     assert_non_null(server);
     http_response_t r;
     static const char get[] = "GET /again HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
@@ -243,6 +289,137 @@ test_clean_stop(void **state)
     assert_int_equal(r.status, 201);
     free(r.body);
     httpd_stop(NULL); /* a no-op */
+}
+
+static long long
+now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+connect_to(int to_port)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)to_port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    return fd;
+}
+
+/* Bytes the server sent before closing fd (waits at most wait_ms), or -1
+ * if it is still open then. */
+static ssize_t
+closed_within(int fd, int wait_ms)
+{
+    char buf[512];
+    ssize_t total = 0;
+    long long until = now_ms() + wait_ms;
+    for (;;) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        long long left = until - now_ms();
+        if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+            return -1;
+        ssize_t n = recv(fd, buf, sizeof(buf), 0);
+        if (n <= 0)
+            return total;
+        total += n;
+    }
+}
+
+static httpd_t *
+start_with(const httpd_limits_t *limits, int *out_port)
+{
+    httpd_options_t o = opts;
+    char listen[64], err[256];
+    httpd_t *h = NULL;
+    o.limits = *limits;
+    for (int tries = 0; h == NULL && tries < 20; tries++) {
+        *out_port = http_free_port();
+        snprintf(listen, sizeof(listen), "127.0.0.1:%d", *out_port);
+        h = httpd_start(listen, &o, handler, NULL, err, sizeof(err));
+    }
+    assert_non_null(h);
+    return h;
+}
+
+/* A 300 ms whole-request deadline: a client trickling its headers (one
+ * line every 100 ms, each resetting the 5 s idle timeout) is cut off
+ * unanswered within a tick of it; a handler slower than the deadline is
+ * not (its time is not the client's), nor a kept-alive connection idle
+ * longer than the deadline between two requests. */
+static void
+test_deadline(void **state)
+{
+    (void)state;
+    httpd_limits_t limits = { .request_timeout_ms = 300 };
+    int p;
+    httpd_t *h = start_with(&limits, &p);
+
+    int fd = connect_to(p);
+    long long start = now_ms(), cut = 0;
+    assert_true(send(fd, "GET /t HTTP/1.1\r\n", 17, MSG_NOSIGNAL) == 17);
+    for (int i = 0; i < 50 && cut == 0; i++) {
+        if (closed_within(fd, 100) == 0)
+            cut = now_ms();
+        else if (send(fd, "X-Slow: y\r\n", 11, MSG_NOSIGNAL) != 11)
+            cut = now_ms();
+    }
+    close(fd);
+    assert_true(cut != 0);
+    assert_true(cut - start >= 250);
+    assert_true(cut - start < 1500);
+
+    static const char slow[] = "GET /sleep HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    http_response_t r;
+    assert_int_equal(http_exchange(p, slow, sizeof(slow) - 1, &r), 0);
+    assert_int_equal(r.status, 201);
+    free(r.body);
+
+    fd = connect_to(p);
+    static const char first[] = "GET /a HTTP/1.1\r\nHost: t\r\n\r\n";
+    static const char second[] = "GET /b HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    char buf[4096];
+    assert_true(send(fd, first, sizeof(first) - 1, MSG_NOSIGNAL) == (ssize_t)(sizeof(first) - 1));
+    assert_true(recv(fd, buf, sizeof(buf), 0) > 12);
+    usleep(600 * 1000);
+    assert_true(send(fd, second, sizeof(second) - 1, MSG_NOSIGNAL) == (ssize_t)(sizeof(second) - 1));
+    ssize_t n = recv(fd, buf, sizeof(buf) - 1, 0);
+    assert_true(n > 12);
+    assert_memory_equal(buf, "HTTP/1.1 201", 12);
+    close(fd);
+    httpd_stop(h);
+}
+
+/* Two connections per address: the third is closed unanswered; once one
+ * of the two has gone, a new one is served. */
+static void
+test_per_ip_limit(void **state)
+{
+    (void)state;
+    httpd_limits_t limits = { .max_connections_per_ip = 2 };
+    int p;
+    httpd_t *h = start_with(&limits, &p);
+    int a = connect_to(p), b = connect_to(p);
+    assert_true(send(a, "GET /a HTTP/1.1\r\n", 17, MSG_NOSIGNAL) == 17);
+    assert_true(send(b, "GET /b HTTP/1.1\r\n", 17, MSG_NOSIGNAL) == 17);
+    usleep(200 * 1000);
+    int c = connect_to(p);
+    send(c, "GET /c HTTP/1.1\r\nHost: t\r\n\r\n", 29, MSG_NOSIGNAL);
+    assert_int_equal(closed_within(c, 2000), 0);
+    close(c);
+    close(a);
+    usleep(300 * 1000);
+    static const char get[] = "GET /d HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    http_response_t r;
+    assert_int_equal(http_exchange(p, get, sizeof(get) - 1, &r), 0);
+    assert_int_equal(r.status, 201);
+    free(r.body);
+    close(b);
+    httpd_stop(h);
 }
 
 int
@@ -254,5 +431,9 @@ main(void)
     unit_add_rows(&suite, test_bad_listen, listen_rows, sizeof(listen_rows[0]), UNIT_ROWS(listen_rows));
     unit_add(&suite, "a port in use is an error at start", test_port_in_use, NULL);
     unit_add(&suite, "stop with an idle connection open is clean; the port is free again", test_clean_stop, NULL);
+    unit_add(&suite, "a trickled request is cut off at its deadline; a slow handler and an idle keep-alive are not",
+             test_deadline, NULL);
+    unit_add(&suite, "over the per-address limit: closed unanswered; served again once one has gone",
+             test_per_ip_limit, NULL);
     return unit_run("httpd", &suite, setup, teardown);
 }

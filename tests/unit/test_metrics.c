@@ -279,7 +279,7 @@ test_listener(void **state)
     for (int tries = 0; h == NULL && tries < 20; tries++) {
         port = http_free_port();
         snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
-        h = metrics_http_listen(m, listen, refresh, g, err, sizeof(err));
+        h = metrics_http_listen(m, listen, NULL, refresh, g, err, sizeof(err));
     }
     assert_non_null(h);
 
