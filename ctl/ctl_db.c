@@ -13,6 +13,7 @@
 #include "args.h"
 #include "output.h"
 #include "pgjson.h"
+#include "sends_seed.h"
 #include "utf8.h"
 
 char *
@@ -104,6 +105,8 @@ ctl_admin(ctl_t *ctl)
     }
     ctl->limiter = limiter_new(ctl->cfg->redis, ctl->cfg->redis_password_file, 1, ctl->cfg->backend_timeout_ms,
                                ctl->limiter_error, sizeof(ctl->limiter_error));
+    if (ctl->limiter != NULL)
+        limiter_set_seeder(ctl->limiter, sends_seed, ctl->store);
     if (ctl->cfg->secret_key_file[0] == '\0')
         snprintf(ctl->secrets_error, sizeof(ctl->secrets_error), "secret_key_file is not set in the config");
     else

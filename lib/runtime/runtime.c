@@ -3,6 +3,8 @@
  */
 #include "runtime.h"
 
+#include "sends_seed.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +42,7 @@ runtime_new(pi_config_t *cfg, char *err, size_t errlen)
     }
     store_set_metrics(rt->store, &runtime_backend_metrics);
     limiter_set_metrics(rt->limiter, &runtime_backend_metrics);
+    limiter_set_seeder(rt->limiter, sends_seed, rt->store);
     return rt;
 }
 

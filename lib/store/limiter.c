@@ -22,6 +22,8 @@
 #define LIMITER_CHARGED_MS (15 * 60000)   /* how long reserve_n remembers a token */
 #define LIMITER_HOLD_MS (60 * 60000)      /* how long a reservation can be refunded, a voided token remembered */
 #define LIMITER_VOID 3                    /* a script's verdict: the token was given back before it ran */
+#define LIMITER_EVAL_ARGS (16 + 2 * LIMITER_SEED_BURST_MAX)
+#define LIMITER_UNSEEDED 4                /* a script's verdict: today's counters are not known to Redis */
 #define LIMITER_PENDING_MAX 100000        /* refunds waiting for Redis to answer again */
 #define LIMITER_RETRY_MS 1000             /* how often the waiting refunds are tried */
 
@@ -34,6 +36,7 @@ static const char reserve_lua[] =
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "local day = math.floor(tonumber(t[1]) / 86400)\n"
+    "if redis.call('HEXISTS', KEYS[2], 's' .. day) == 0 then return {4, 0, 0, 0, 0} end\n"
     "local window = tonumber(ARGV[4])\n"
     "local reset = (day + 1) * 86400\n"
     "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)\n"
@@ -51,7 +54,7 @@ static const char reserve_lua[] =
      * and push the key's expiry past the end of today. */
     "if daily == 1 then\n"
     "  for _, d in ipairs(redis.call('HKEYS', KEYS[2])) do\n"
-    "    if tonumber(d) < day - 1 then redis.call('HDEL', KEYS[2], d) end\n"
+    "    if (tonumber((string.gsub(d, '^s', ''))) or day) < day - 1 then redis.call('HDEL', KEYS[2], d) end\n"
     "  end\n"
     "  redis.call('EXPIRE', KEYS[2], 172800)\n"
     "end\n"
@@ -97,6 +100,7 @@ static const char usage_lua[] =
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "local day = math.floor(tonumber(t[1]) / 86400)\n"
+    "if redis.call('HEXISTS', KEYS[2], 's' .. day) == 0 then return {4, 0, 0, 0, 0} end\n"
     "local daily = tonumber(redis.call('HGET', KEYS[2], day) or '0')\n"
     "local burst = redis.call('ZCOUNT', KEYS[1], '(' .. (now - tonumber(ARGV[1])), '+inf')\n"
     "return {0, daily, burst, 0, (day + 1) * 86400}\n";
@@ -111,6 +115,7 @@ static const char reserve_n_lua[] =
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "local day = math.floor(tonumber(t[1]) / 86400)\n"
+    "if redis.call('HEXISTS', KEYS[2], 's' .. day) == 0 then return {4, 0, 0, 0, 0, 0} end\n"
     "local n = tonumber(ARGV[3])\n"
     "local window = tonumber(ARGV[4])\n"
     "local token = ARGV[5]\n"
@@ -138,13 +143,35 @@ static const char reserve_n_lua[] =
     "daily = redis.call('HINCRBY', KEYS[2], day, n)\n"
     "if redis.call('HLEN', KEYS[2]) > 1 then\n"
     "  for _, d in ipairs(redis.call('HKEYS', KEYS[2])) do\n"
-    "    if tonumber(d) < day - 1 then redis.call('HDEL', KEYS[2], d) end\n"
+    "    if (tonumber((string.gsub(d, '^s', ''))) or day) < day - 1 then redis.call('HDEL', KEYS[2], d) end\n"
     "  end\n"
     "end\n"
     "redis.call('EXPIRE', KEYS[2], 172800)\n"
     "redis.call('ZADD', KEYS[3], now, token)\n"
     "redis.call('PEXPIRE', KEYS[3], ARGV[6])\n"
     "return {0, daily, burst + n, 0, reset, 0}\n";
+
+/* Today's counters rebuilt from the database, once: sets the day's count
+ * and the last minute's sends, and the day's seed mark 's<day>' that the
+ * other scripts ask for.  A second seeder of the same day changes nothing.
+ * KEYS: burst, daily.  ARGV: day (UTC day number the count is for), count,
+ * window ms, then pairs (time ms, sends) of the last window.  Returns 1 when
+ * it seeded, 0 when the day was seeded already (or is not Redis's today). */
+static const char seed_lua[] =
+    "local t = redis.call('TIME')\n"
+    "local day = math.floor(tonumber(t[1]) / 86400)\n"
+    "if tonumber(ARGV[1]) ~= day or redis.call('HEXISTS', KEYS[2], 's' .. day) == 1 then return 0 end\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "redis.call('HSET', KEYS[2], day, ARGV[2], 's' .. day, 1)\n"
+    "redis.call('EXPIRE', KEYS[2], 172800)\n"
+    "for i = 4, #ARGV - 1, 2 do\n"
+    "  local at = tonumber(ARGV[i])\n"
+    "  if at > now - tonumber(ARGV[3]) then\n"
+    "    for k = 1, tonumber(ARGV[i + 1]) do redis.call('ZADD', KEYS[1], at, 'seed:' .. at .. ':' .. k) end\n"
+    "  end\n"
+    "end\n"
+    "redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) + 1000)\n"
+    "return 1\n";
 
 typedef struct {
     const char *source;
@@ -163,8 +190,10 @@ struct limiter {
     char who[400];      /* redis_addr_describe of addr, for errors */
     int timeout_ms;
     pool_t *pool;
-    limiter_script_t reserve, refund, usage, reserve_n;
+    limiter_script_t reserve, refund, usage, reserve_n, seed;
     metrics_backend_t metrics;  /* zero: none */
+    limiter_seeder_fn seeder;   /* NULL: counters Redis lost are an error */
+    void *seeder_ctx;
     /* Refunds Redis did not answer, retried by a thread until they are
      * made (or older than LIMITER_HOLD_MS). */
     pthread_mutex_t mu;
@@ -304,6 +333,7 @@ limiter_new(const char *spec, const char *password_file, int pool_size, int time
     limiter_script_init(&lim->refund, refund_lua);
     limiter_script_init(&lim->usage, usage_lua);
     limiter_script_init(&lim->reserve_n, reserve_n_lua);
+    limiter_script_init(&lim->seed, seed_lua);
     lim->pool = pool_new(&limiter_pool_ops, lim, pool_size);
     if (lim->pool == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -311,6 +341,13 @@ limiter_new(const char *spec, const char *password_file, int pool_size, int time
         return NULL;
     }
     return lim;
+}
+
+void
+limiter_set_seeder(limiter_t *lim, limiter_seeder_fn fn, void *ctx)
+{
+    lim->seeder = fn;
+    lim->seeder_ctx = ctx;
 }
 
 void
@@ -340,20 +377,32 @@ limiter_free(limiter_t *lim)
     free(lim);
 }
 
+/* Whether a failed command failed because the connection was already
+ * dead (closed or reset by a server that went away), not because it timed
+ * out: then it cannot have run. */
+static int
+limiter_stale(const redisContext *c)
+{
+    if (c->err == REDIS_ERR_EOF)
+        return 1;
+    return c->err == REDIS_ERR_IO && (c->errstr[0] == '\0' || strstr(c->errstr, "reset") != NULL ||
+                                      strstr(c->errstr, "Broken pipe") != NULL);
+}
+
 /* Runs a script by SHA, loading it on NOSCRIPT.  argv[0..] are the
  * arguments after EVALSHA; returns the reply or NULL with err. */
 static redisReply *
 limiter_eval(limiter_t *lim, const limiter_script_t *script, int nkeys, int argc, const char **argv,
              char *err, size_t errlen)
 {
-    const char *full[16];
-    size_t lens[16];
+    const char *full[LIMITER_EVAL_ARGS];
+    size_t lens[LIMITER_EVAL_ARGS];
     char nkeys_text[8];
     redisReply *reply = NULL;
     redisContext *c;
     int broken = 0;
 
-    if (argc + 3 > 16) {
+    if (argc + 3 > LIMITER_EVAL_ARGS) {
         snprintf(err, errlen, "too many script arguments");
         return NULL;
     }
@@ -369,8 +418,19 @@ limiter_eval(limiter_t *lim, const limiter_script_t *script, int nkeys, int argc
     c = pool_get(lim->pool, lim->timeout_ms, err, errlen);
     if (c == NULL)
         return NULL;
-    for (int attempt = 0; attempt < 2; attempt++) {
+    for (int attempt = 0, stale_retry = 1; attempt < 2; attempt++) {
         reply = redisCommandArgv(c, argc + 3, full, lens);
+        if (reply == NULL && stale_retry && limiter_stale(c)) {
+            /* The server this pooled handle knew is gone (restarted,
+             * failed over): the command reached no live server, so it
+             * is sent once more on a fresh connection. */
+            stale_retry = 0;
+            pool_put(lim->pool, c, 1);
+            if ((c = pool_get(lim->pool, lim->timeout_ms, err, errlen)) == NULL)
+                return NULL;
+            attempt--;
+            continue;
+        }
         if (reply == NULL) {
             snprintf(err, errlen, "redis: %s", c->errstr[0] ? c->errstr : "no reply");
             broken = 1;
@@ -427,6 +487,10 @@ limiter_read_result(redisReply *reply, limit_result_t *res, char *err, size_t er
             snprintf(err, errlen, "redis script: element %zu not an integer", i);
             return -1;
         }
+    }
+    if (reply->element[0]->integer == LIMITER_UNSEEDED) {
+        snprintf(err, errlen, "redis does not know today's counters of this inbox");
+        return LIMITER_UNSEEDED;
     }
     if (reply->element[0]->integer == LIMITER_VOID) {
         snprintf(err, errlen, "redis: the token was given back before its script ran");
@@ -536,6 +600,45 @@ limiter_reserve_n_run(limiter_t *lim, const char *inbox_id, int daily_limit, int
         return -1;
     }
     return limiter_run_n(lim, inbox_id, daily_limit, burst_limit, n, token, res, err, errlen);
+}
+
+/* Rebuilds an inbox's counters for today from the seeder.  0 or -1 (err). */
+static int
+limiter_seed(limiter_t *lim, const char *inbox_id, char *err, size_t errlen)
+{
+    limiter_seed_t seed;
+    char burst[80], daily[80], held[80], day[24], count[24], window[16];
+    char times[LIMITER_SEED_BURST_MAX][2][24];
+    const char *argv[5 + 2 * LIMITER_SEED_BURST_MAX];
+    int argc = 0;
+
+    if (lim->seeder == NULL) {
+        snprintf(err + strlen(err), errlen - strlen(err), ", and nothing to rebuild them from");
+        return -1;
+    }
+    memset(&seed, 0, sizeof(seed));
+    if (lim->seeder(lim->seeder_ctx, inbox_id, &seed, err, errlen) != 0)
+        return -1;
+    limiter_keys(inbox_id, burst, daily, held);
+    snprintf(day, sizeof(day), "%ld", seed.day);
+    snprintf(count, sizeof(count), "%ld", seed.sends_today);
+    snprintf(window, sizeof(window), "%d", LIMITER_WINDOW_MS);
+    argv[argc++] = burst;
+    argv[argc++] = daily;
+    argv[argc++] = day;
+    argv[argc++] = count;
+    argv[argc++] = window;
+    for (int i = 0; i < seed.nburst && i < LIMITER_SEED_BURST_MAX; i++) {
+        snprintf(times[i][0], sizeof(times[i][0]), "%lld", seed.burst[i].ms);
+        snprintf(times[i][1], sizeof(times[i][1]), "%d", seed.burst[i].sends);
+        argv[argc++] = times[i][0];
+        argv[argc++] = times[i][1];
+    }
+    redisReply *reply = limiter_eval(lim, &lim->seed, 2, argc, argv, err, errlen);
+    if (reply == NULL)
+        return -1;
+    freeReplyObject(reply);
+    return 0;
 }
 
 /* ---- refunds Redis did not answer ----------------------------------------------- */
@@ -682,6 +785,9 @@ limiter_reserve(limiter_t *lim, const char *inbox_id, int daily_limit, int burst
 {
     long long started_us = clock_us();
     int rc = limiter_reserve_run(lim, inbox_id, daily_limit, burst_limit, token, res, err, errlen);
+    if (rc == LIMITER_UNSEEDED && (rc = limiter_seed(lim, inbox_id, err, errlen)) == 0)
+        rc = limiter_reserve_run(lim, inbox_id, daily_limit, burst_limit, token, res, err, errlen);
+    rc = rc != 0 ? -1 : 0;
     metrics_backend_call(&lim->metrics, "redis", "reserve", started_us, rc != 0);
     return rc;
 }
@@ -702,6 +808,9 @@ limiter_usage(limiter_t *lim, const char *inbox_id, limit_result_t *res, char *e
 {
     long long started_us = clock_us();
     int rc = limiter_usage_run(lim, inbox_id, res, err, errlen);
+    if (rc == LIMITER_UNSEEDED && (rc = limiter_seed(lim, inbox_id, err, errlen)) == 0)
+        rc = limiter_usage_run(lim, inbox_id, res, err, errlen);
+    rc = rc != 0 ? -1 : 0;
     metrics_backend_call(&lim->metrics, "redis", "usage", started_us, rc != 0);
     return rc;
 }
@@ -711,6 +820,9 @@ limiter_check(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_l
 {
     long long started_us = clock_us();
     int rc = limiter_check_run(lim, inbox_id, daily_limit, burst_limit, n, res, err, errlen);
+    if (rc == LIMITER_UNSEEDED && (rc = limiter_seed(lim, inbox_id, err, errlen)) == 0)
+        rc = limiter_check_run(lim, inbox_id, daily_limit, burst_limit, n, res, err, errlen);
+    rc = rc != 0 ? -1 : 0;
     metrics_backend_call(&lim->metrics, "redis", "check", started_us, rc != 0);
     return rc;
 }
@@ -720,6 +832,9 @@ limiter_reserve_n(limiter_t *lim, const char *inbox_id, int daily_limit, int bur
 {
     long long started_us = clock_us();
     int rc = limiter_reserve_n_run(lim, inbox_id, daily_limit, burst_limit, n, token, res, err, errlen);
+    if (rc == LIMITER_UNSEEDED && (rc = limiter_seed(lim, inbox_id, err, errlen)) == 0)
+        rc = limiter_reserve_n_run(lim, inbox_id, daily_limit, burst_limit, n, token, res, err, errlen);
+    rc = rc != 0 ? -1 : 0;
     metrics_backend_call(&lim->metrics, "redis", "reserve_n", started_us, rc != 0);
     return rc;
 }

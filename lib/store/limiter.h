@@ -2,6 +2,7 @@
  * limiter.h -- per-inbox daily cap and burst guard in Redis.
  *
  * Public: limiter_new, limiter_reserve, limiter_refund, limiter_pending,
+ * limiter_set_seeder, limiter_seed_t,
  * limiter_usage, limiter_check, limiter_reserve_n, limiter_free,
  * limiter_set_metrics.
  *
@@ -48,6 +49,23 @@
 
 typedef struct limiter limiter_t;
 
+/* Today's sends of an inbox as the database knows them, to rebuild
+ * counters Redis lost (restarted empty, failed over to an empty replica,
+ * flushed): the UTC day number, the sends of that day, and the last
+ * minute's sends in per-second buckets (time ms rounded up, count). */
+#define LIMITER_SEED_BURST_MAX 64
+typedef struct {
+    long day;
+    long sends_today;
+    struct {
+        long long ms;
+        int sends;
+    } burst[LIMITER_SEED_BURST_MAX];
+    int nburst;
+} limiter_seed_t;
+typedef int (*limiter_seeder_fn)(void *ctx, const char *inbox_id, limiter_seed_t *out, char *err, size_t errlen);
+
+
 /* spec is the redis config value (lib/util/redis_addr.h); password_file
  * (NULL or "" = none) holds the password instead, read here once
  * (lib/util/secret_file.h).  NULL with err if either is unusable.
@@ -55,6 +73,15 @@ typedef struct limiter limiter_t;
 limiter_t *limiter_new(const char *spec, const char *password_file, int pool_size, int timeout_ms, char *err,
                        size_t errlen);
 void limiter_free(limiter_t *lim);
+/* Where counters Redis does not know come from.  Every script asks for
+ * the day's seed mark; without it (Redis lost its data, or the first call
+ * of a day) the limiter calls fn once, seeds Redis with what it returns
+ * (once, whoever comes first), and runs the call again, so no decision is
+ * ever made from an empty counter.  Without a seeder, or when fn fails,
+ * the call fails (451 4.3.0).  Sends reserved but not yet recorded when
+ * Redis lost its data are not in the database: a cap can be passed by at
+ * most the transactions in flight at that moment. */
+void limiter_set_seeder(limiter_t *lim, limiter_seeder_fn fn, void *ctx);
 /* Times every later call into metrics (copied; its families must outlive
  * the limiter). */
 void limiter_set_metrics(limiter_t *lim, const metrics_backend_t *metrics);
