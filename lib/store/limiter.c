@@ -714,14 +714,7 @@ limiter_retry_thread(void *arg)
             next = clock_ms() + LIMITER_RETRY_MS;
             continue;
         }
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += left / 1000;
-        until.tv_nsec += (left % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        struct timespec until = clock_realtime_after(left);
         pthread_cond_timedwait(&lim->wake, &lim->mu, &until);
     }
     pthread_mutex_unlock(&lim->mu);
