@@ -1,4 +1,4 @@
--- 011_record_deadline.sql -- every record call carries the deadline by
+-- 012_record_deadline.sql -- every record call carries the deadline by
 -- which it must commit, or not at all (sql/functions/record.sql,
 -- "Deadlines"): record_message() and record_fast() take it as a second
 -- argument.  The one-argument definitions are dropped here;
