@@ -6,6 +6,7 @@
 
 #include <hiredis/hiredis.h>
 #include <openssl/sha.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -281,7 +282,17 @@ limiter_close(void *handle)
     redisFree(handle);
 }
 
-static const pool_ops_t limiter_pool_ops = { .open = limiter_open, .close = limiter_close };
+/* An idle connection with something to read was closed or reset by a
+ * server that went away (a restart, a failover): replace it before use. */
+static int
+limiter_alive(void *handle)
+{
+    redisContext *c = handle;
+    struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+    return c->err == 0 && c->fd >= 0 && poll(&pfd, 1, 0) == 0;
+}
+
+static const pool_ops_t limiter_pool_ops = { .open = limiter_open, .close = limiter_close, .alive = limiter_alive };
 
 /* SHA1 hex of a script, as Redis names it for EVALSHA. */
 static void
