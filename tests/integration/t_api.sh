@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test-timeout: 600
 # t_api.sh -- the HTTP admin API of postinbox-policyd, with curl, against
 # the real daemon, PostgreSQL, Redis and Postfix: every endpoint, every
 # auth failure, cross-account and cross-inbox access (refused, nothing
