@@ -5,7 +5,7 @@
 #
 # The limit: TEST_TIMEOUT (seconds) if set, else a line
 # "# test-timeout: SECONDS" among the first 30 lines of a test script,
-# else 300 s; TEST_TIMEOUT_SCALE (a whole number, default 1) multiplies it
+# else 400 s; TEST_TIMEOUT_SCALE (a whole number, default 1) multiplies it
 # (slower builds: sanitizers, valgrind).  Past the limit, timeout(1) sends
 # SIGTERM to the test's whole process group (the script, its jobs, the
 # milter and policyd it started), so the script's EXIT trap stops its
@@ -24,7 +24,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 limit=${TEST_TIMEOUT:-}
 if [ -z "$limit" ]; then
-    limit=300
+    limit=400
     if [ "$(head -c 2 "$test" 2>/dev/null)" = '#!' ]; then
         own=$(head -n 30 "$test" | sed -n 's/^# test-timeout: \([0-9][0-9]*\)$/\1/p' | head -n 1)
         [ -n "$own" ] && limit=$own

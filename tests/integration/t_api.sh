@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test-timeout: 600
+# test-timeout: 900
 # t_api.sh -- the HTTP admin API of postinbox-policyd, with curl, against
 # the real daemon, PostgreSQL, Redis and Postfix: every endpoint, every
 # auth failure, cross-account and cross-inbox access (refused, nothing

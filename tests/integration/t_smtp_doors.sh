@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test-timeout: 600
+# test-timeout: 900
 # t_smtp_doors.sh -- the SMTP reply table (smtp_table.tsv) against both
 # front doors, each through a real Postfix with real PostgreSQL and Redis:
 # first the milter (smtpd_milters), then postinbox-policyd's policy service
