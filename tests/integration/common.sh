@@ -21,7 +21,11 @@
 #                                            smtpd_recipient_ and smtpd_end_of_data_restrictions
 #   pi_write_conf [LINES]    writes $PI_CONF (extra "key = value" lines appended); every
 #                            config names the service login $PI_SUBMIT_LOGIN (a SASL user
-#                            pi_setup adds) and its password file $PI_SUBMIT_SECRET (0600)
+#                            pi_setup adds) and its password file $PI_SUBMIT_SECRET (0600),
+#                            and secret_key_file = $PI_SECRET_KEY (made once, mode 0600), so
+#                            every test runs with webhook secrets encrypted at rest
+#   pi_secret_open ID VALUE  prints the webhook secret a stored VALUE of endpoint ID holds
+#                            (opened in Python with $PI_SECRET_KEY, independent of the C code)
 #   pi_ctl ARGS...           postinboxctl -c $PI_CONF ARGS...
 #   pi_start_milter [PORT] [CONF]   a milter process; waits for its socket
 #   pi_stop_milter [PORT]    stops the milter on PORT (default $MILTER_PORT)
@@ -98,6 +102,10 @@ pi_init() {
 
 pi_write_conf() {
     PI_CONF=$SVC_DIR/postinbox.conf
+    PI_SECRET_KEY=$SVC_DIR/secret.key
+    if [ ! -s "$PI_SECRET_KEY" ]; then
+        (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$PI_SECRET_KEY")
+    fi
     {
         echo "# written by tests/integration/common.sh"
         echo "database = $PI_DATABASE"
@@ -108,6 +116,7 @@ pi_write_conf() {
         echo "sandbox_domain = $SANDBOX"
         echo "backend_timeout_ms = 1000"
         echo "log_level = info"
+        echo "secret_key_file = $PI_SECRET_KEY"
         [ -z "${PI_POLICY_LISTEN-}" ] || echo "policy_listen = $PI_POLICY_LISTEN"
         if [ -n "${PI_SUBMIT_LOGIN-}" ]; then
             echo "api_submission_login = $PI_SUBMIT_LOGIN"
@@ -116,7 +125,27 @@ pi_write_conf() {
         for line in "$@"; do echo "$line"; done
     } > "$PI_CONF"
     chmod 0640 "$PI_CONF"
-    export PI_CONF
+    export PI_CONF PI_SECRET_KEY
+}
+
+pi_secret_open() {
+    python3 - "$PI_SECRET_KEY" "$1" "$2" <<'EOF'
+import base64, hashlib, sys
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+key_file, endpoint, value = sys.argv[1:]
+if not value.startswith("v1:"):
+    print(value)
+    sys.exit(0)
+text = open(key_file).read().strip()
+key = bytes.fromhex(text) if len(text) == 64 else base64.b64decode(text)
+kid = hashlib.sha256(b"postinbox secret_key_file id" + key).hexdigest()[:8]
+_, value_kid, body = value.split(":", 2)
+if value_kid != kid:
+    sys.exit("sealed with key %s, not %s" % (value_kid, kid))
+raw = base64.b64decode(body, validate=True)
+aad = ("v1:%s:%s" % (kid, endpoint)).encode()
+print(AESGCM(key).decrypt(raw[:12], raw[12:], aad).decode())
+EOF
 }
 
 pi_ctl() {

@@ -277,6 +277,10 @@ t_match "webhook create: secret once" '^whsec_' "$(body "$r" | json_get secret)"
 t_eq "webhook create: scheme lower-cased, events ordered" 'https://hooks.example.test/x ["message.received", "message.sent"]' \
     "$(body "$r" | json_get url) $(body "$r" | json_get events)"
 WID=$(body "$r" | json_get id)
+t_match "webhook create: stored encrypted, not the secret (psql)" '^v1:[0-9a-f]{8}:' \
+    "$(svc_psql "SELECT secret FROM postinbox.webhook_endpoint WHERE id = '$WID'")"
+t_eq "webhook create: the stored value opens to the secret given once" "$(body "$r" | json_get secret)" \
+    "$(pi_secret_open "$WID" "$(svc_psql "SELECT secret FROM postinbox.webhook_endpoint WHERE id = '$WID'")")"
 t_eq "webhook add audited" 1 "$(svc_psql "SELECT count(*) FROM postinbox.audit WHERE action = 'webhook.add' AND actor LIKE 'api:%'")"
 r=$(api GET "/v1/inboxes/$A1_ID/webhooks/$WID" "$KA")
 t_eq "webhook get: no secret" "200 null" "$(code "$r") $(body "$r" | json_get secret)"
@@ -285,6 +289,18 @@ for bad in '{"url": "ftp://x.test/"}' '{"url": "https://u:p@x.test/"}' '{"url": 
            '{"url": "https://x.test/", "events": ["message.bogus"]}' '{"url": 5}' '{}'; do
     t_eq "webhook create $bad: 400" 400 "$(code "$(api POST "/v1/inboxes/$A1_ID/webhooks" "$KA" "$bad")")"
 done
+n_w=$(svc_psql "SELECT count(*) FROM postinbox.webhook_endpoint")
+for host in 127.0.0.1 127.1 2130706433 0x7f.1 10.0.0.1 169.254.169.254 '[::1]' '[::ffff:127.0.0.1]' \
+    '[::127.0.0.1]' '[64:ff9b::7f00:1]' '[2002:7f00:1::]' '[fd00::1]'; do
+    r=$(api POST "/v1/inboxes/$A1_ID/webhooks" "$KA" "{\"url\": \"https://$host/h\"}")
+    t_eq "webhook create https://$host: 400 private_address" "400 private_address" "$(code "$r") $(errcode "$r")"
+done
+t_match "private_address names the address and its class" '127\.0\.0\.1 is a loopback address' \
+    "$(body "$(api POST "/v1/inboxes/$A1_ID/webhooks" "$KA" '{"url": "https://0x7f.1/h"}')" | json_get error.message)"
+t_eq "webhook PATCH to https://[::1]: 400 private_address" "400 private_address" \
+    "$(r=$(api PATCH "/v1/inboxes/$A1_ID/webhooks/$WID" "$KA" '{"url": "https://[::1]:8443/h"}'); echo "$(code "$r") $(errcode "$r")")"
+t_eq "private addresses wrote nothing" "$n_w https://hooks.example.test/x" \
+    "$(svc_psql "SELECT count(*) FROM postinbox.webhook_endpoint") $(svc_psql "SELECT url FROM postinbox.webhook_endpoint WHERE id = '$WID'")"
 r=$(api POST "/v1/inboxes/$A1_ID/webhooks" "$KA" "{\"url\": \"https://x.test/\", \"events\": [\"$(printf 'a%.0s' $(seq 1 99))\u00e9\"]}")
 t_eq "webhook create, bad event type cut inside a character: 400" "400 invalid_field" "$(code "$r") $(errcode "$r")"
 r=$(api PATCH "/v1/inboxes/$A1_ID/webhooks/$WID" "$KA" '{"enabled": false}')
