@@ -37,9 +37,11 @@
 #   send_many N PAR FROM     N messages from FROM (SASL as in $AUTH), PAR at a time
 #   pi_require_follower      SKIP unless postinbox-policyd and smtp-sink are there
 #   pi_start_policyd [CONF] [LOG]  postinbox-policyd -f (log $SVC_DIR/policyd.log), pid in $PD;
-#                            waits (5 s at most) for the sockets of CONF's policy_listen,
-#                            api_listen and policyd_metrics_listen, else 0.5 s; fails (the
-#                            log's tail on stderr) if it is not up by then
+#                            waits (20 s at most) until it is ready: a new "started:" line
+#                            in LOG (logged once the log follower, the listeners and the
+#                            webhook dispatcher are up) and the sockets of CONF's
+#                            policy_listen, api_listen and policyd_metrics_listen accept;
+#                            fails (the log's tail on stderr) if it is not ready by then
 #   pi_stop_policyd [PID]    SIGTERM it (default $PD; SIGKILL after 10 s), reaps it
 #   pi_ms_behind SQL CMD...  CMD run while SQL's transaction stays open 2 s; prints CMD's ms
 #
@@ -315,29 +317,31 @@ pi_require_follower() {
 }
 
 pi_start_policyd() {
-    local conf=${1:-$PI_CONF} log=${2:-$SVC_DIR/policyd.log} specs spec up
+    local conf=${1:-$PI_CONF} log=${2:-$SVC_DIR/policyd.log} specs spec up before i
     specs=$(sed -n 's/^\(policy\|api\|policyd_metrics\)_listen = //p' "$conf")
+    before=$(grep -c 'started: webhooks' "$log" 2>/dev/null)
+    # (a config that logs warnings only never says "started:")
+    tail -n 1 <(grep '^log_level = ' "$conf") | grep -Eq '= (warn|error)$' && before=-1
     "$PI_POLICYD" -c "$conf" -f >>"$log" 2>&1 &
     PD=$!
     svc_register_pid "$PD"
-    if [ -z "$specs" ]; then
-        sleep 0.5
-        _svc_alive "$PD" && return 0
-    else
-        for _ in $(seq 1 100); do
-            up=1
-            for spec in $specs; do
-                if [[ $spec == unix:* ]]; then
-                    [ -S "${spec#unix:}" ] || up=0
-                else
-                    _svc_port_open "${spec##*:}" || up=0
-                fi
-            done
-            [ $up = 1 ] && return 0
-            _svc_alive "$PD" || break
-            sleep 0.05
+    # Ready: it logged "started:" (after its listeners, the log follower and
+    # the webhook dispatcher are up) and every socket of CONF accepts.
+    for ((i = 0; i < 400; i++)); do
+        up=1
+        [ "$before" = -1 ] || [ "$(grep -c 'started: webhooks' "$log" 2>/dev/null)" -gt "${before:-0}" ] || up=0
+        for spec in $specs; do
+            [ $up = 1 ] || break
+            if [[ $spec == unix:* ]]; then
+                [ -S "${spec#unix:}" ] || up=0
+            else
+                _svc_port_open "${spec##*:}" || up=0
+            fi
         done
-    fi
+        [ $up = 1 ] && return 0
+        _svc_alive "$PD" || break
+        sleep 0.05
+    done
     echo "postinbox-policyd did not start ($log):" >&2
     tail -n 20 "$log" >&2
     return 1

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test-timeout: 900
 # t_send.sh -- sending as an inbox through the API path (send_as_inbox,
 # driven by `postinboxctl send`), through a real Postfix with the milter,
 # real PostgreSQL and Redis: what the caller gets back (status, Message-ID,

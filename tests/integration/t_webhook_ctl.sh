@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test-timeout: 900
 # t_webhook_ctl.sh -- `postinboxctl webhook ...` against a real PostgreSQL
 # (and Redis, which the inbox commands read): endpoint add/list/show with
 # their JSON shapes, secrets (format, never listed, rotation with grace),

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test-timeout: 900
 # t_webhooks.sh -- postinbox-policyd's webhook dispatcher end to end: real
 # mail through Postfix + postinbox-milter writes events into PostgreSQL,
 # postinbox-policyd delivers them to tests/webhook_receiver.py, a real HTTP
