@@ -8,9 +8,11 @@
  * shape (http(s), host[:port], printable ASCII, no credentials), known
  * event types ([] or absent: every type).  Plain http:// is refused
  * unless webhook_allow_http = yes, since the dispatcher would refuse it
- * anyway and an API client sees no warning.  Which addresses a URL may
- * reach is checked when the dispatcher connects (lib/net/ssrf.c, on the
- * address actually connected to), not here: DNS can change.  The secret
+ * anyway and an API client sees no warning.  A host that is a literal
+ * private, loopback, link-local ... address (any spelling, IPv6 forms
+ * that embed one included) not in webhook_allow_networks is 400
+ * private_address; a host name is checked when the dispatcher connects
+ * (lib/net/ssrf.c, on the address actually connected to): DNS can change.  The secret
  * (whsec_...) is in the answer to POST only.  The statements are
  * lib/admin's (admin_webhook.c, admin_list.c), as postinboxctl's: every
  * change writes an audit row (webhook.add / webhook.update /
@@ -29,9 +31,16 @@
 static int
 webhooks_url(api_call_t *c, const char *url, char out[WEBHOOK_URL_MAX + 1])
 {
-    char err[160];
+    char err[160], address[SSRF_ADDRESS_LEN];
+    const char *class;
     if (webhook_input_url(url, out, err, sizeof(err)) != 0) {
         api_error(c, 400, "invalid_field", "url %s", err);
+        return -1;
+    }
+    if ((class = webhook_input_private_host(out, c->rt->cfg->webhook_allow_networks, address)) != NULL) {
+        api_error(c, 400, "private_address",
+                  "url: %s is a %s address, which webhooks may not reach (not in the operator's "
+                  "webhook_allow_networks)", address, class);
         return -1;
     }
     if (strncmp(out, "http://", 7) == 0 && !c->rt->cfg->webhook_allow_http) {

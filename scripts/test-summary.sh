@@ -3,19 +3,50 @@
 # line per test program and a closing "N passed, M failed[, K skipped]".
 # cmocka programs count their cases ("[  PASSED  ] N test(s)"); the
 # integration scripts end with their own "N passed, M failed" line.  A log
-# with no count at all (a crash) counts as one failure.  Exits non-zero if
-# anything failed or make check itself failed (STATUS).
+# with no count at all (a crash, a time limit) counts as one failure.
+# Exits non-zero if anything failed or make check itself failed (STATUS).
+#
+# Only this run's results count: the tests are those of the Makefile's
+# TESTS (make print-tests), each result must be newer than
+# tests/.test-run-stamp (scripts/test.sh touches it before make check);
+# a test without a fresh result is a failure ("no result from this run"),
+# and results of tests that are no longer in TESTS are never read.
+# With CI=true a skipped test is a failure, its SKIP line the reason.
 cd "$(dirname "$0")/.."
 make_status=${1:-0}
+stamp=tests/.test-run-stamp
 passed=0 failed=0 skipped=0
-for trs in $(find tests -name '*.trs' | sort); do
-    log=${trs%.trs}.log
-    name=${trs%.trs}
+if [ ! -f "$stamp" ]; then
+    echo "no $stamp: run the tests with scripts/test.sh (it marks the start of the run)"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+tests=$(make -s print-tests 2>/dev/null)
+if [ -z "$tests" ]; then
+    echo "make print-tests named no test"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+for name in $tests; do
+    name=${name%.exe}
+    trs=$name.trs
+    log=$name.log
+    if [ ! -f "$trs" ] || [ ! "$trs" -nt "$stamp" ]; then
+        echo "FAIL  $name: no result from this run"
+        failed=$((failed + 1))
+        continue
+    fi
     result=$(sed -n 's/^:test-result: //p' "$trs" | head -n 1)
     p=0 f=0
     if [ "$result" = SKIP ]; then
-        skipped=$((skipped + 1))
-        echo "SKIP  $name"
+        reason=$(grep -m 1 '^SKIP' "$log" 2>/dev/null)
+        if [ "${CI-}" = true ]; then
+            echo "FAIL  $name: skipped, and CI=true makes a skip a failure (${reason:-no SKIP line in $log})"
+            failed=$((failed + 1))
+        else
+            echo "SKIP  $name${reason:+: $reason}"
+            skipped=$((skipped + 1))
+        fi
         continue
     fi
     line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
@@ -34,7 +65,7 @@ for trs in $(find tests -name '*.trs' | sort); do
     fi
     if [ "$f" -gt 0 ]; then
         echo "FAIL  $name: $p passed, $f failed -- log follows"
-        grep -E '^(FAIL|\[  FAILED|\[  ERROR)|error|Error' "$log" | head -n 40 | sed 's/^/    /'
+        grep -E '^(FAIL|SKIP|\[  FAILED|\[  ERROR)|error|Error' "$log" | head -n 40 | sed 's/^/    /'
     else
         echo "ok    $name: $p passed"
     fi
