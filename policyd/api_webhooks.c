@@ -25,6 +25,7 @@
 
 #include "admin_webhook.h"
 #include "api.h"
+#include "api_fields.h"
 #include "webhook_input.h"
 
 /* Checks url (when given) into out.  0, or -1 after answering 400. */
@@ -94,17 +95,12 @@ api_webhooks_list(api_call_t *c)
 void
 api_webhooks_create(api_call_t *c)
 {
-    static const apiutil_field_t spec[] = {
-        { "url", APIUTIL_STRING, 1 },
-        { "events", APIUTIL_STRING_ARRAY, 0 },
-        { NULL, 0, 0 },
-    };
     char url[WEBHOOK_URL_MAX + 1], events[512] = "{}";
     admin_webhook_new_t in = { .inbox_id = c->ids[0], .url = url, .events = events };
     json_t *list = json_object_get(c->body, "events"), *obj;
     admin_error_t err;
 
-    if (api_body_fields(c, spec) != 0 || webhooks_url(c, json_string_value(json_object_get(c->body, "url")), url) != 0)
+    if (api_body_fields(c, api_fields_webhook_create) != 0 || webhooks_url(c, json_string_value(json_object_get(c->body, "url")), url) != 0)
         return;
     if (list != NULL && webhooks_events(c, list, events, sizeof(events)) != 0)
         return;
@@ -123,19 +119,13 @@ api_webhooks_get(api_call_t *c)
 void
 api_webhooks_update(api_call_t *c)
 {
-    static const apiutil_field_t spec[] = {
-        { "url", APIUTIL_STRING, 0 },
-        { "events", APIUTIL_STRING_ARRAY, 0 },
-        { "enabled", APIUTIL_BOOLEAN, 0 },
-        { NULL, 0, 0 },
-    };
     const char *url_in = json_string_value(json_object_get(c->body, "url"));
     json_t *list = json_object_get(c->body, "events"), *enabled = json_object_get(c->body, "enabled");
     char url[WEBHOOK_URL_MAX + 1], events[512] = "{}";
     admin_webhook_change_t change = { .enabled = enabled ? json_is_true(enabled) : -1 };
     admin_error_t err;
 
-    if (api_body_fields(c, spec) != 0)
+    if (api_body_fields(c, api_fields_webhook_update) != 0)
         return;
     if (url_in != NULL && webhooks_url(c, url_in, url) != 0)
         return;

@@ -9,45 +9,13 @@
 
 #include <stdio.h>
 
+#include "api_fields.h"
 #include "apiutil.h"
 #include "validate.h"
 
-static const apiutil_field_t inbox_create[] = {
-    { "username", APIUTIL_STRING, 0 },
-    { "displayName", APIUTIL_STRING_OR_NULL, 0 },
-    { "domainId", APIUTIL_STRING_OR_NULL, 0 },
-    { "labels", APIUTIL_STRING_ARRAY, 0 },
-    { NULL, 0, 0 },
-};
-static const apiutil_field_t inbox_update[] = {
-    { "displayName", APIUTIL_STRING_OR_NULL, 0 },
-    { "labels", APIUTIL_STRING_ARRAY, 0 },
-    { "status", APIUTIL_STRING, 0 },
-    { NULL, 0, 0 },
-};
-static const apiutil_field_t send_message[] = {
-    { "to", APIUTIL_STRINGS, 1 },
-    { "cc", APIUTIL_STRINGS, 0 },
-    { "subject", APIUTIL_STRING, 1 },
-    { "text", APIUTIL_STRING, 0 },
-    { "html", APIUTIL_STRING, 0 },
-    { "inReplyTo", APIUTIL_STRING, 0 },
-    { "references", APIUTIL_STRING_ARRAY, 0 },
-    { NULL, 0, 0 },
-};
-static const apiutil_field_t webhook_create[] = {
-    { "url", APIUTIL_STRING, 1 },
-    { "events", APIUTIL_STRING_ARRAY, 0 },
-    { NULL, 0, 0 },
-};
-static const apiutil_field_t webhook_update[] = {
-    { "url", APIUTIL_STRING, 0 },
-    { "events", APIUTIL_STRING_ARRAY, 0 },
-    { "enabled", APIUTIL_BOOLEAN, 0 },
-    { NULL, 0, 0 },
-};
-static const apiutil_field_t *const specs[] = { inbox_create, inbox_update, send_message, webhook_create,
-                                                webhook_update };
+static const apiutil_field_t *const specs[] = { api_fields_inbox_create, api_fields_inbox_update,
+                                                api_fields_send_message, api_fields_webhook_create,
+                                                api_fields_webhook_update };
 
 /* The string checks of the inbox endpoints, on a copy (ascii_lower writes). */
 static void
