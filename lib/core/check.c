@@ -532,7 +532,36 @@ check_body(check_t *c, const unsigned char *chunk, size_t len)
 
 /* ---- end of message -------------------------------------------------------------------------------- */
 
-/* CHECK_RESERVE: the record; the reservations then stand. */
+/* CHECK_RESERVE: settles the message's reservations, before the record,
+ * so that a milter killed between the two leaves the sends charged (the
+ * cap errs toward less) rather than a record Redis gives back.  0 to go
+ * on (settled, or queued until the backend answers), -1 when the settle is
+ * lost: then the message is tempfailed and refunded (out), because its
+ * sends would be given back as leaked. */
+static int
+check_settle(check_t *c, const char *queue_id, long long started_us, decision_t *out)
+{
+    char err[300];
+    int rc;
+
+    if (c->tokens.count == 0)
+        return 0;
+    rc = c->env.backend.settle(c->env.backend.ctx, &c->sender_inbox, (const char *const *)c->tokens.items,
+                               c->tokens.count, err, sizeof(err));
+    if (rc == 0)
+        return 0;
+    log_warn("%s: stage=settle inbox=%s tokens=%zu action=%s reason=backend error=\"%s\"", queue_id,
+             c->sender_inbox.address, c->tokens.count, rc > 0 ? "queued" : "lost", err);
+    if (rc > 0)
+        return 0;
+    decide_record_failed(c->env.cfg, c->sender_inbox.address, out);
+    log_error("%s: stage=eom %s inbox=%s action=tempfail reason=backend error=\"%s\" us=%lld", queue_id, c->who,
+              c->sender_inbox.address, err, clock_us() - started_us);
+    check_abort(c);
+    return -1;
+}
+
+/* CHECK_RESERVE: the settle, then the record; the reservations then stand. */
 static void
 check_record(check_t *c, const char *queue_id, long long started_us, decision_t *out)
 {
@@ -541,6 +570,8 @@ check_record(check_t *c, const char *queue_id, long long started_us, decision_t 
     size_t records = c->rcpt_inbox_count + (c->tokens.count > 0 ? 1 : 0);
 
     decide_continue(out, REASON(accepted));
+    if (check_settle(c, queue_id, started_us, out) != 0)
+        return;
     if (c->unchecked || records == 0) {
         check_clear(c);
         return;
@@ -576,7 +607,7 @@ check_record(check_t *c, const char *queue_id, long long started_us, decision_t 
     }
     log_info("%s: stage=eom %s inbox=%s action=accept recipients=%zu inboxRecipients=%zu size=%zu us=%lld", queue_id,
              c->who, inbox, c->charged.count, c->rcpt_inbox_count, c->size, clock_us() - started_us);
-    check_list_clear(&c->tokens); /* the reservations stand: nothing to refund */
+    check_list_clear(&c->tokens); /* settled: the reservations stand, nothing to refund */
     check_clear(c);
 }
 

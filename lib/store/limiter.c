@@ -25,19 +25,48 @@
 #define LIMITER_VOID 3                    /* a script's verdict: the token was given back before it ran */
 #define LIMITER_EVAL_ARGS (16 + 2 * LIMITER_SEED_BURST_MAX)
 #define LIMITER_UNSEEDED 4                /* a script's verdict: today's counters are not known to Redis */
-#define LIMITER_PENDING_MAX 100000        /* refunds waiting for Redis to answer again */
-#define LIMITER_RETRY_MS 1000             /* how often the waiting refunds are tried */
+#define LIMITER_PENDING_MAX 100000        /* refunds and settles waiting for Redis to answer again */
+#define LIMITER_RETRY_MS 1000             /* how often the waiting refunds and settles are tried */
+#define LIMITER_LEAKS_PER_CALL 256        /* leaked reservations one script gives back at most */
+#define LIMITER_DAILY_KEEP_S 172800       /* the daily hash (and held) outlive two days of quiet */
+#define LIMITER_RESERVATION_TIMEOUT_MS 900000 /* limiter_set_reservation_timeout's default */
+
+/* The start of every script that decides or shows an inbox's counters:
+ * gives back the leaked reservations, those still held (never settled,
+ * never refunded) longer than the reservation timeout -- their milter died
+ * in the transaction.  Each is taken off the day it was reserved on and
+ * off the burst window, at most LIMITER_LEAKS_PER_CALL per call (the next
+ * call goes on), so a script's work stays bounded.  Needs `now`; its
+ * arguments are the keys burst, daily, held and the timeout in ms. */
+#define LIMITER_LEAKED_LUA                                                                         \
+    "local function give_back_leaked(burst_key, daily_key, held_key, timeout)\n"                  \
+    "  local old = redis.call('ZRANGEBYSCORE', held_key, '-inf', now - tonumber(timeout),\n"      \
+    "                         'WITHSCORES', 'LIMIT', 0, " LIMITER_STR(LIMITER_LEAKS_PER_CALL) ")\n" \
+    "  for i = 1, #old, 2 do\n"                                                                    \
+    "    local d = math.floor(tonumber(old[i + 1]) / 86400000)\n"                                  \
+    "    local have = tonumber(redis.call('HGET', daily_key, d) or '0')\n"                         \
+    "    if have > 0 then redis.call('HINCRBY', daily_key, d, -1) end\n"                           \
+    "    redis.call('ZREM', burst_key, old[i])\n"                                                  \
+    "    redis.call('ZREM', held_key, old[i])\n"                                                   \
+    "  end\n"                                                                                     \
+    "end\n"
+#define LIMITER_STR_(x) #x
+#define LIMITER_STR(x) LIMITER_STR_(x)
 
 /* KEYS: burst, daily, held, void.  ARGV: daily limit, burst limit, token,
- * window ms, hold ms.  Returns {verdict, sends today, burst used, retry
- * ms, reset}; verdict 3 (LIMITER_VOID) when the token was given back
- * before the script ran (a reservation that arrived late). */
+ * window ms, reservation timeout ms.  Returns {verdict, sends today, burst
+ * used, retry ms, reset}; verdict 3 (LIMITER_VOID) when the token was given
+ * back before the script ran (a reservation that arrived late).  A held
+ * reservation leaves held when it is settled (settle_lua), refunded, or
+ * given back as leaked; the key outlives two quiet days, as daily does. */
 static const char reserve_lua[] =
     "if redis.call('ZSCORE', KEYS[4], ARGV[3]) then return {3, 0, 0, 0, 0} end\n"
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "local day = math.floor(tonumber(t[1]) / 86400)\n"
     "if redis.call('HEXISTS', KEYS[2], 's' .. day) == 0 then return {4, 0, 0, 0, 0} end\n"
+    LIMITER_LEAKED_LUA
+    "give_back_leaked(KEYS[1], KEYS[2], KEYS[3], ARGV[5])\n"
     "local window = tonumber(ARGV[4])\n"
     "local reset = (day + 1) * 86400\n"
     "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)\n"
@@ -59,21 +88,71 @@ static const char reserve_lua[] =
     "  end\n"
     "  redis.call('EXPIRE', KEYS[2], 172800)\n"
     "end\n"
-    "redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[5]))\n"
     "redis.call('ZADD', KEYS[3], now, ARGV[3])\n"
-    "redis.call('PEXPIRE', KEYS[3], ARGV[5])\n"
+    "redis.call('EXPIRE', KEYS[3], " LIMITER_STR(LIMITER_DAILY_KEEP_S) ")\n"
     "return {0, daily, burst + 1, 0, reset}\n";
 
-/* Gives back a reservation (held) or a charge of ARGV[2] sends (charged),
- * once; a token that is neither -- its script has not run yet, or never
- * will -- is voided instead, so that it charges nothing if it runs late.
- * KEYS: burst, daily, held, charged, void.  ARGV: token, n, hold ms.
- * Returns 1 if something was given back, 0 if the token was voided. */
+/* End of message: the message's reservations are settled, moved from held
+ * to settled with their reservation time, so they are never given back as
+ * leaked (the charge stands) yet a refund still finds them (a record that
+ * fails after the settle gives them back).  A token neither held, settled
+ * nor voided was given back meanwhile as leaked (a transaction slower than
+ * the reservation timeout) or lost with Redis's data: it is charged again,
+ * now, without a cap check (the message is on its way), so the count stays
+ * exact.  A token already settled or voided (refunded) is left alone, so a
+ * settle retried after a lost answer changes nothing.  settled keeps the
+ * last hold ms.
+ * KEYS: burst, daily, held, settled, void.  ARGV: window ms, hold ms,
+ * then the tokens.  Returns {0, tokens charged again}, or {4, 0} when one
+ * must be charged and Redis does not know today's counters (seed, retry). */
+static const char settle_lua[] =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local day = math.floor(tonumber(t[1]) / 86400)\n"
+    "local again = {}\n"
+    "for i = 3, #ARGV do\n"
+    "  local tok = ARGV[i]\n"
+    "  local at = redis.call('ZSCORE', KEYS[3], tok)\n"
+    "  if at then\n"
+    "    redis.call('ZREM', KEYS[3], tok)\n"
+    "    redis.call('ZADD', KEYS[4], at, tok)\n"
+    "  elseif not redis.call('ZSCORE', KEYS[4], tok) and not redis.call('ZSCORE', KEYS[5], tok) then\n"
+    "    again[#again + 1] = tok\n"
+    "  end\n"
+    "end\n"
+    "if #again > 0 then\n"
+    "  if redis.call('HEXISTS', KEYS[2], 's' .. day) == 0 then return {4, 0} end\n"
+    "  for _, tok in ipairs(again) do\n"
+    "    redis.call('ZADD', KEYS[1], now, tok)\n"
+    "    redis.call('ZADD', KEYS[4], now, tok)\n"
+    "  end\n"
+    "  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]) + 1000)\n"
+    "  redis.call('HINCRBY', KEYS[2], day, #again)\n"
+    "  redis.call('EXPIRE', KEYS[2], " LIMITER_STR(LIMITER_DAILY_KEEP_S) ")\n"
+    "end\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - tonumber(ARGV[2]))\n"
+    "redis.call('PEXPIRE', KEYS[4], ARGV[2])\n"
+    "return {0, #again}\n";
+
+/* Gives back a reservation (held, or settled at end of message) or a
+ * charge of ARGV[2] sends (charged), once.  A reservation given back, and
+ * a token that is none of these -- its script has not run yet, or never
+ * will, or it was given back as leaked -- is voided, so that it charges
+ * nothing if its reserve runs late or its settle comes after.
+ * KEYS: burst, daily, held, charged, void, settled.  ARGV: token, n, hold ms.
+ * Returns 1 if something was given back, 0 if the token was only voided. */
 static const char refund_lua[] =
     "local token, n = ARGV[1], tonumber(ARGV[2])\n"
     "local at = redis.call('ZSCORE', KEYS[3], token)\n"
+    "local reservation = at\n"
     "if at then\n"
     "  redis.call('ZREM', KEYS[3], token)\n"
+    "else\n"
+    "  at = redis.call('ZSCORE', KEYS[6], token)\n"
+    "  reservation = at\n"
+    "  if at then redis.call('ZREM', KEYS[6], token) end\n"
+    "end\n"
+    "if at then\n"
     "  redis.call('ZREM', KEYS[1], token)\n"
     "  n = 1\n"
     "else\n"
@@ -83,31 +162,36 @@ static const char refund_lua[] =
     "    for i = 1, n do redis.call('ZREM', KEYS[1], token .. ':' .. i) end\n"
     "  end\n"
     "end\n"
-    "if not at then\n"
+    "if reservation or not at then\n"
     "  local t = redis.call('TIME')\n"
     "  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now - tonumber(ARGV[3]))\n"
     "  redis.call('ZADD', KEYS[5], now, token)\n"
     "  redis.call('PEXPIRE', KEYS[5], ARGV[3])\n"
-    "  return 0\n"
     "end\n"
+    "if not at then return 0 end\n"
     "local day = math.floor(tonumber(at) / 86400000)\n"
     "local have = tonumber(redis.call('HGET', KEYS[2], day) or '0')\n"
     "if have > 0 then redis.call('HINCRBY', KEYS[2], day, -math.min(n, have)) end\n"
     "return 1\n";
 
-/* KEYS: burst, daily.  Returns {0, sends today, burst used, 0, reset}. */
+/* KEYS: burst, daily, held.  ARGV: window ms, reservation timeout ms.
+ * Gives back the leaked reservations first (the only write).  Returns
+ * {0, sends today, burst used, 0, reset}. */
 static const char usage_lua[] =
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "local day = math.floor(tonumber(t[1]) / 86400)\n"
     "if redis.call('HEXISTS', KEYS[2], 's' .. day) == 0 then return {4, 0, 0, 0, 0} end\n"
+    LIMITER_LEAKED_LUA
+    "give_back_leaked(KEYS[1], KEYS[2], KEYS[3], ARGV[2])\n"
     "local daily = tonumber(redis.call('HGET', KEYS[2], day) or '0')\n"
     "local burst = redis.call('ZCOUNT', KEYS[1], '(' .. (now - tonumber(ARGV[1])), '+inf')\n"
     "return {0, daily, burst, 0, (day + 1) * 86400}\n";
 
-/* KEYS: burst, daily, charged, void.  ARGV: daily limit, burst limit, n,
- * window ms, token ("" = only check), charged memory ms.  Returns {verdict,
+/* KEYS: burst, daily, charged, void, held.  ARGV: daily limit, burst limit,
+ * n, window ms, token ("" = only check), charged memory ms, reservation
+ * timeout ms (the leaked reservations are given back first).  Returns {verdict,
  * sends today, burst used, retry ms, reset, already charged}; verdict 3
  * (LIMITER_VOID) for a token given back before the script ran.  Nothing
  * is written unless all n fit (besides trimming expired window entries). */
@@ -117,6 +201,8 @@ static const char reserve_n_lua[] =
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "local day = math.floor(tonumber(t[1]) / 86400)\n"
     "if redis.call('HEXISTS', KEYS[2], 's' .. day) == 0 then return {4, 0, 0, 0, 0, 0} end\n"
+    LIMITER_LEAKED_LUA
+    "give_back_leaked(KEYS[1], KEYS[2], KEYS[5], ARGV[7])\n"
     "local n = tonumber(ARGV[3])\n"
     "local window = tonumber(ARGV[4])\n"
     "local token = ARGV[5]\n"
@@ -179,10 +265,12 @@ typedef struct {
     char sha[41];
 } limiter_script_t;
 
+/* A refund (of n sends) or a settle (of one token) Redis did not answer. */
 typedef struct {
     char inbox_id[40];
     char token[128];
     int n;
+    int settle;
     long long since_ms;
 } limiter_pending_t;
 
@@ -190,13 +278,14 @@ struct limiter {
     redis_addr_t addr;  /* where, and the credentials (the password never leaves it) */
     char who[400];      /* redis_addr_describe of addr, for errors */
     int timeout_ms;
+    long reservation_timeout_ms; /* a held reservation older than this is leaked */
     pool_t *pool;
-    limiter_script_t reserve, refund, usage, reserve_n, seed;
+    limiter_script_t reserve, refund, usage, reserve_n, seed, settle;
     metrics_backend_t metrics;  /* zero: none */
     limiter_seeder_fn seeder;   /* NULL: counters Redis lost are an error */
     void *seeder_ctx;
-    /* Refunds Redis did not answer, retried by a thread until they are
-     * made (or older than LIMITER_HOLD_MS). */
+    /* Refunds and settles Redis did not answer, retried in order by a
+     * thread until they are made (or older than LIMITER_HOLD_MS). */
     pthread_mutex_t mu;
     pthread_cond_t wake;
     limiter_pending_t *pending;
@@ -340,11 +429,13 @@ limiter_new(const char *spec, const char *password_file, int pool_size, int time
     }
     redis_addr_describe(&lim->addr, lim->who, sizeof(lim->who));
     lim->timeout_ms = timeout_ms;
+    lim->reservation_timeout_ms = LIMITER_RESERVATION_TIMEOUT_MS;
     limiter_script_init(&lim->reserve, reserve_lua);
     limiter_script_init(&lim->refund, refund_lua);
     limiter_script_init(&lim->usage, usage_lua);
     limiter_script_init(&lim->reserve_n, reserve_n_lua);
     limiter_script_init(&lim->seed, seed_lua);
+    limiter_script_init(&lim->settle, settle_lua);
     lim->pool = pool_new(&limiter_pool_ops, lim, pool_size);
     if (lim->pool == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -359,6 +450,13 @@ limiter_set_seeder(limiter_t *lim, limiter_seeder_fn fn, void *ctx)
 {
     lim->seeder = fn;
     lim->seeder_ctx = ctx;
+}
+
+void
+limiter_set_reservation_timeout(limiter_t *lim, long ms)
+{
+    if (lim && ms > 0)
+        lim->reservation_timeout_ms = ms;
 }
 
 void
@@ -406,16 +504,23 @@ static redisReply *
 limiter_eval(limiter_t *lim, const limiter_script_t *script, int nkeys, int argc, const char **argv,
              char *err, size_t errlen)
 {
-    const char *full[LIMITER_EVAL_ARGS];
-    size_t lens[LIMITER_EVAL_ARGS];
+    const char *small_full[LIMITER_EVAL_ARGS], **full = small_full;
+    size_t small_lens[LIMITER_EVAL_ARGS], *lens = small_lens;
     char nkeys_text[8];
     redisReply *reply = NULL;
     redisContext *c;
     int broken = 0;
 
     if (argc + 3 > LIMITER_EVAL_ARGS) {
-        snprintf(err, errlen, "too many script arguments");
-        return NULL;
+        /* a settle of a message with many recipients */
+        full = malloc((size_t)(argc + 3) * sizeof(*full));
+        lens = malloc((size_t)(argc + 3) * sizeof(*lens));
+        if (full == NULL || lens == NULL) {
+            free(full);
+            free(lens);
+            snprintf(err, errlen, "out of memory");
+            return NULL;
+        }
     }
     snprintf(nkeys_text, sizeof(nkeys_text), "%d", nkeys);
     full[0] = "EVALSHA";
@@ -428,7 +533,7 @@ limiter_eval(limiter_t *lim, const limiter_script_t *script, int nkeys, int argc
 
     c = pool_get(lim->pool, lim->timeout_ms, err, errlen);
     if (c == NULL)
-        return NULL;
+        goto out;
     for (int attempt = 0, stale_retry = 1; attempt < 2; attempt++) {
         reply = redisCommandArgv(c, argc + 3, full, lens);
         if (reply == NULL && stale_retry && limiter_stale(c)) {
@@ -438,7 +543,7 @@ limiter_eval(limiter_t *lim, const limiter_script_t *script, int nkeys, int argc
             stale_retry = 0;
             pool_put(lim->pool, c, 1);
             if ((c = pool_get(lim->pool, lim->timeout_ms, err, errlen)) == NULL)
-                return NULL;
+                goto out;
             attempt--;
             continue;
         }
@@ -467,6 +572,11 @@ limiter_eval(limiter_t *lim, const limiter_script_t *script, int nkeys, int argc
         break;
     }
     pool_put(lim->pool, c, broken);
+out:
+    if (full != small_full) {
+        free(full);
+        free(lens);
+    }
     return reply;
 }
 
@@ -520,14 +630,14 @@ static int
 limiter_reserve_run(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_limit, const char *token,
                 limit_result_t *res, char *err, size_t errlen)
 {
-    char burst[80], daily[80], held[80], voided[80], dl[16], bl[16], window[16], hold[16];
+    char burst[80], daily[80], held[80], voided[80], dl[16], bl[16], window[16], leak[24];
     limiter_keys(inbox_id, burst, daily, held);
     limiter_key(inbox_id, "void", voided);
     snprintf(dl, sizeof(dl), "%d", daily_limit);
     snprintf(bl, sizeof(bl), "%d", burst_limit);
     snprintf(window, sizeof(window), "%d", LIMITER_WINDOW_MS);
-    snprintf(hold, sizeof(hold), "%d", LIMITER_HOLD_MS);
-    const char *argv[] = { burst, daily, held, voided, dl, bl, token, window, hold };
+    snprintf(leak, sizeof(leak), "%ld", lim->reservation_timeout_ms);
+    const char *argv[] = { burst, daily, held, voided, dl, bl, token, window, leak };
     redisReply *reply = limiter_eval(lim, &lim->reserve, 4, 9, argv, err, errlen);
     if (reply == NULL)
         return -1;
@@ -539,14 +649,15 @@ limiter_reserve_run(limiter_t *lim, const char *inbox_id, int daily_limit, int b
 static int
 limiter_refund_run(limiter_t *lim, const char *inbox_id, const char *token, int n, char *err, size_t errlen)
 {
-    char burst[80], daily[80], held[80], charged[80], voided[80], nt[16], hold[16];
+    char burst[80], daily[80], held[80], charged[80], voided[80], settled[80], nt[16], hold[16];
     limiter_keys(inbox_id, burst, daily, held);
     limiter_key(inbox_id, "charged", charged);
     limiter_key(inbox_id, "void", voided);
+    limiter_key(inbox_id, "settled", settled);
     snprintf(nt, sizeof(nt), "%d", n < 1 ? 1 : n);
     snprintf(hold, sizeof(hold), "%d", LIMITER_HOLD_MS);
-    const char *argv[] = { burst, daily, held, charged, voided, token, nt, hold };
-    redisReply *reply = limiter_eval(lim, &lim->refund, 5, 8, argv, err, errlen);
+    const char *argv[] = { burst, daily, held, charged, voided, settled, token, nt, hold };
+    redisReply *reply = limiter_eval(lim, &lim->refund, 6, 9, argv, err, errlen);
     if (reply == NULL)
         return -1;
     freeReplyObject(reply);
@@ -556,11 +667,12 @@ limiter_refund_run(limiter_t *lim, const char *inbox_id, const char *token, int 
 static int
 limiter_usage_run(limiter_t *lim, const char *inbox_id, limit_result_t *res, char *err, size_t errlen)
 {
-    char burst[80], daily[80], held[80], window[16];
+    char burst[80], daily[80], held[80], window[16], leak[24];
     limiter_keys(inbox_id, burst, daily, held);
     snprintf(window, sizeof(window), "%d", LIMITER_WINDOW_MS);
-    const char *argv[] = { burst, daily, window };
-    redisReply *reply = limiter_eval(lim, &lim->usage, 2, 3, argv, err, errlen);
+    snprintf(leak, sizeof(leak), "%ld", lim->reservation_timeout_ms);
+    const char *argv[] = { burst, daily, held, window, leak };
+    redisReply *reply = limiter_eval(lim, &lim->usage, 3, 5, argv, err, errlen);
     if (reply == NULL)
         return -1;
     int rc = limiter_read_result(reply, res, err, errlen);
@@ -574,6 +686,7 @@ limiter_run_n(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_l
               limit_result_t *res, char *err, size_t errlen)
 {
     char burst[80], daily[80], held[80], charged[80], voided[80], dl[16], bl[16], nt[16], window[16], memory[16];
+    char leak[24];
     if (n < 1) {
         snprintf(err, errlen, "limiter: %d sends asked for", n);
         return -1;
@@ -586,8 +699,9 @@ limiter_run_n(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_l
     snprintf(nt, sizeof(nt), "%d", n);
     snprintf(window, sizeof(window), "%d", LIMITER_WINDOW_MS);
     snprintf(memory, sizeof(memory), "%d", LIMITER_CHARGED_MS);
-    const char *argv[] = { burst, daily, charged, voided, dl, bl, nt, window, token, memory };
-    redisReply *reply = limiter_eval(lim, &lim->reserve_n, 4, 10, argv, err, errlen);
+    snprintf(leak, sizeof(leak), "%ld", lim->reservation_timeout_ms);
+    const char *argv[] = { burst, daily, charged, voided, held, dl, bl, nt, window, token, memory, leak };
+    redisReply *reply = limiter_eval(lim, &lim->reserve_n, 5, 12, argv, err, errlen);
     if (reply == NULL)
         return -1;
     int rc = limiter_read_result(reply, res, err, errlen);
@@ -611,6 +725,52 @@ limiter_reserve_n_run(limiter_t *lim, const char *inbox_id, int daily_limit, int
         return -1;
     }
     return limiter_run_n(lim, inbox_id, daily_limit, burst_limit, n, token, res, err, errlen);
+}
+
+/* The settle script over tokens[0..n).  0 (*again: how many were charged
+ * again), LIMITER_UNSEEDED, or -1 (err). */
+static int
+limiter_settle_run(limiter_t *lim, const char *inbox_id, const char *const *tokens, size_t n, long *again,
+                   char *err, size_t errlen)
+{
+    char burst[80], daily[80], held[80], settled[80], voided[80], window[16], hold[16];
+    const char **argv = malloc((n + 7) * sizeof(*argv));
+    int rc = -1;
+
+    if (argv == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    limiter_keys(inbox_id, burst, daily, held);
+    limiter_key(inbox_id, "settled", settled);
+    limiter_key(inbox_id, "void", voided);
+    snprintf(window, sizeof(window), "%d", LIMITER_WINDOW_MS);
+    snprintf(hold, sizeof(hold), "%d", LIMITER_HOLD_MS);
+    argv[0] = burst;
+    argv[1] = daily;
+    argv[2] = held;
+    argv[3] = settled;
+    argv[4] = voided;
+    argv[5] = window;
+    argv[6] = hold;
+    for (size_t i = 0; i < n; i++)
+        argv[7 + i] = tokens[i];
+    redisReply *reply = limiter_eval(lim, &lim->settle, 5, (int)(n + 7), argv, err, errlen);
+    free(argv);
+    if (reply == NULL)
+        return -1;
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 || reply->element[0]->type != REDIS_REPLY_INTEGER ||
+        reply->element[1]->type != REDIS_REPLY_INTEGER) {
+        snprintf(err, errlen, "redis script: unexpected settle reply type %d", reply->type);
+    } else if (reply->element[0]->integer == LIMITER_UNSEEDED) {
+        snprintf(err, errlen, "redis does not know today's counters of this inbox");
+        rc = LIMITER_UNSEEDED;
+    } else {
+        *again = (long)reply->element[1]->integer;
+        rc = 0;
+    }
+    freeReplyObject(reply);
+    return rc;
 }
 
 /* Rebuilds an inbox's counters for today from the seeder.  0 or -1 (err). */
@@ -654,10 +814,23 @@ limiter_seed(limiter_t *lim, const char *inbox_id, char *err, size_t errlen)
 
 /* ---- refunds Redis did not answer ----------------------------------------------- */
 
-/* Takes the waiting refunds, tries each once (outside the lock), and puts
- * back those Redis still does not answer, unless older than
- * LIMITER_HOLD_MS (by then a reservation stands anyway).  After a failure
- * the rest wait for the next round: Redis is still away. */
+/* One settle with the seed behind it: 0, or -1 (err). */
+static int
+limiter_settle_seeded(limiter_t *lim, const char *inbox_id, const char *const *tokens, size_t n, long *again,
+                      char *err, size_t errlen)
+{
+    int rc = limiter_settle_run(lim, inbox_id, tokens, n, again, err, errlen);
+    if (rc == LIMITER_UNSEEDED && (rc = limiter_seed(lim, inbox_id, err, errlen)) == 0)
+        rc = limiter_settle_run(lim, inbox_id, tokens, n, again, err, errlen);
+    return rc != 0 ? -1 : 0;
+}
+
+/* Takes the waiting refunds and settles, tries each once in the order
+ * they came (outside the lock), and puts back those Redis still does not
+ * answer, unless older than LIMITER_HOLD_MS (by then a refund would find
+ * nothing to give back).  After a failure the rest wait for the next
+ * round: Redis is still away, and the order is kept (a message's settle
+ * before its refund). */
 static void
 limiter_retry_pending(limiter_t *lim)
 {
@@ -676,8 +849,11 @@ limiter_retry_pending(limiter_t *lim)
         if (clock_ms() - p->since_ms > LIMITER_HOLD_MS)
             continue;
         long long started_us = clock_us();
-        int rc = limiter_refund_run(lim, p->inbox_id, p->token, p->n, err, sizeof(err));
-        metrics_backend_call(&lim->metrics, "redis", "refund", started_us, rc != 0);
+        const char *token = p->token;
+        long again = 0;
+        int rc = p->settle ? limiter_settle_seeded(lim, p->inbox_id, &token, 1, &again, err, sizeof(err))
+                           : limiter_refund_run(lim, p->inbox_id, p->token, p->n, err, sizeof(err));
+        metrics_backend_call(&lim->metrics, "redis", p->settle ? "settle" : "refund", started_us, rc != 0);
         if (rc != 0) {
             batch[kept++] = *p;
             tried++;
@@ -732,13 +908,12 @@ limiter_retry_thread(void *arg)
     return NULL;
 }
 
-/* Queues a refund Redis did not answer: 1 (err says why it waits), or
- * -1 when the queue is full or the thread cannot start (the send is lost
- * to the cap, as before). */
+/* Queues a refund or settle Redis did not answer: 1, or -1 when the queue
+ * is full or the thread cannot start (the refund is lost to the cap, as
+ * before; a settle lost lets the reservation be given back as leaked). */
 static int
-limiter_queue_refund(limiter_t *lim, const char *inbox_id, const char *token, int n, char *err, size_t errlen)
+limiter_queue(limiter_t *lim, const char *inbox_id, const char *token, int n, int settle)
 {
-    size_t len = strlen(err);
     int rc = 1;
 
     pthread_mutex_lock(&lim->mu);
@@ -763,13 +938,21 @@ limiter_queue_refund(limiter_t *lim, const char *inbox_id, const char *token, in
         snprintf(p->inbox_id, sizeof(p->inbox_id), "%s", inbox_id);
         snprintf(p->token, sizeof(p->token), "%s", token);
         p->n = n;
+        p->settle = settle;
         p->since_ms = clock_ms();
         pthread_cond_signal(&lim->wake);
     }
     pthread_mutex_unlock(&lim->mu);
+    return rc;
+}
+
+/* Says in err whether what Redis did not answer waits for it (rc 1). */
+static void
+limiter_note_queued(int rc, char *err, size_t errlen)
+{
+    size_t len = strlen(err);
     snprintf(err + len, errlen > len ? errlen - len : 0, "%s",
              rc == 1 ? "; retried until Redis answers" : "; not retried (queue full)");
-    return rc;
 }
 
 size_t
@@ -804,7 +987,34 @@ limiter_refund(limiter_t *lim, const char *inbox_id, const char *token, int n, c
     metrics_backend_call(&lim->metrics, "redis", "refund", started_us, rc != 0);
     if (rc == 0)
         return 0;
-    return limiter_queue_refund(lim, inbox_id, token, n, err, errlen);
+    rc = limiter_queue(lim, inbox_id, token, n, 0);
+    limiter_note_queued(rc, err, errlen);
+    return rc;
+}
+
+int
+limiter_settle(limiter_t *lim, const char *inbox_id, const char *const *tokens, size_t n, long *again, char *err,
+               size_t errlen)
+{
+    long long started_us = clock_us();
+    long charged_again = 0;
+    int rc = 0;
+
+    if (n > 0)
+        rc = limiter_settle_seeded(lim, inbox_id, tokens, n, &charged_again, err, errlen);
+    if (again)
+        *again = charged_again;
+    if (n == 0)
+        return 0;
+    metrics_backend_call(&lim->metrics, "redis", "settle", started_us, rc != 0);
+    if (rc == 0)
+        return 0;
+    /* One settle per token, each in the queue's order. */
+    rc = 1;
+    for (size_t i = 0; i < n && rc == 1; i++)
+        rc = limiter_queue(lim, inbox_id, tokens[i], 1, 1);
+    limiter_note_queued(rc, err, errlen);
+    return rc;
 }
 
 int
