@@ -32,10 +32,11 @@ cb_reserve(void *ctx, const inbox_lookup_t *inbox, const char *token, limit_resu
 }
 
 static int
-cb_settle(void *ctx, const inbox_lookup_t *inbox, const char *const *tokens, size_t n, char *err, size_t errlen)
+cb_settle(void *ctx, const inbox_lookup_t *inbox, const char *const *tokens, size_t n, limit_result_t *res,
+          char *err, size_t errlen)
 {
     runtime_t *rt = ctx;
-    return limiter_settle(rt->limiter, inbox->id, tokens, n, NULL, err, errlen);
+    return limiter_settle(rt->limiter, inbox->id, inbox->daily_limit, tokens, n, res, err, errlen);
 }
 
 static int

@@ -98,19 +98,23 @@ static const char reserve_lua[] =
  * fails after the settle gives them back).  A token neither held, settled
  * nor voided was given back meanwhile as leaked (a transaction slower than
  * the reservation timeout) or lost with Redis's data: it is charged again,
- * now, without a cap check (the message is on its way), so the count stays
- * exact.  A token already settled or voided (refunded) is left alone, so a
- * settle retried after a lost answer changes nothing.  settled keeps the
- * last hold ms.
- * KEYS: burst, daily, held, settled, void.  ARGV: window ms, hold ms,
- * then the tokens.  Returns {0, tokens charged again}, or {4, 0} when one
- * must be charged and Redis does not know today's counters (seed, retry). */
+ * now, so the count stays exact -- if the day still has room for all of
+ * them (daily limit ARGV[3]; "" = no check, for a settle retried after the
+ * message was accepted); else nothing is charged again and the verdict is
+ * 2 (daily), and the caller refuses the message and refunds it.  A token
+ * already settled or voided (refunded) is left alone, so a settle retried
+ * after a lost answer changes nothing.  settled keeps the last hold ms.
+ * KEYS: burst, daily, held, settled, void.  ARGV: window ms, hold ms, daily
+ * limit, then the tokens.  Returns {verdict, sends today, tokens charged
+ * again (or that would have been), reset}, verdict 4 (LIMITER_UNSEEDED)
+ * when one must be charged and Redis does not know today's counters. */
 static const char settle_lua[] =
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "local day = math.floor(tonumber(t[1]) / 86400)\n"
+    "local reset = (day + 1) * 86400\n"
     "local again = {}\n"
-    "for i = 3, #ARGV do\n"
+    "for i = 4, #ARGV do\n"
     "  local tok = ARGV[i]\n"
     "  local at = redis.call('ZSCORE', KEYS[3], tok)\n"
     "  if at then\n"
@@ -120,19 +124,20 @@ static const char settle_lua[] =
     "    again[#again + 1] = tok\n"
     "  end\n"
     "end\n"
-    "if #again > 0 then\n"
-    "  if redis.call('HEXISTS', KEYS[2], 's' .. day) == 0 then return {4, 0} end\n"
-    "  for _, tok in ipairs(again) do\n"
-    "    redis.call('ZADD', KEYS[1], now, tok)\n"
-    "    redis.call('ZADD', KEYS[4], now, tok)\n"
-    "  end\n"
-    "  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]) + 1000)\n"
-    "  redis.call('HINCRBY', KEYS[2], day, #again)\n"
-    "  redis.call('EXPIRE', KEYS[2], " LIMITER_STR(LIMITER_DAILY_KEEP_S) ")\n"
-    "end\n"
     "redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - tonumber(ARGV[2]))\n"
     "redis.call('PEXPIRE', KEYS[4], ARGV[2])\n"
-    "return {0, #again}\n";
+    "if #again == 0 then return {0, 0, 0, reset} end\n"
+    "if redis.call('HEXISTS', KEYS[2], 's' .. day) == 0 then return {4, 0, 0, 0} end\n"
+    "local daily = tonumber(redis.call('HGET', KEYS[2], day) or '0')\n"
+    "if ARGV[3] ~= '' and daily + #again > tonumber(ARGV[3]) then return {2, daily, #again, reset} end\n"
+    "for _, tok in ipairs(again) do\n"
+    "  redis.call('ZADD', KEYS[1], now, tok)\n"
+    "  redis.call('ZADD', KEYS[4], now, tok)\n"
+    "end\n"
+    "redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]) + 1000)\n"
+    "daily = redis.call('HINCRBY', KEYS[2], day, #again)\n"
+    "redis.call('EXPIRE', KEYS[2], " LIMITER_STR(LIMITER_DAILY_KEEP_S) ")\n"
+    "return {0, daily, #again, reset}\n";
 
 /* Gives back a reservation (held, or settled at end of message) or a
  * charge of ARGV[2] sends (charged), once.  A reservation given back, and
@@ -727,14 +732,15 @@ limiter_reserve_n_run(limiter_t *lim, const char *inbox_id, int daily_limit, int
     return limiter_run_n(lim, inbox_id, daily_limit, burst_limit, n, token, res, err, errlen);
 }
 
-/* The settle script over tokens[0..n).  0 (*again: how many were charged
- * again), LIMITER_UNSEEDED, or -1 (err). */
+/* The settle script over tokens[0..n), with daily_limit (< 0: none).  0
+ * with res (verdict OK or LIMIT_DAILY, sends_today only when tokens were
+ * charged again or refused, recharged), LIMITER_UNSEEDED, or -1 (err). */
 static int
-limiter_settle_run(limiter_t *lim, const char *inbox_id, const char *const *tokens, size_t n, long *again,
-                   char *err, size_t errlen)
+limiter_settle_run(limiter_t *lim, const char *inbox_id, int daily_limit, const char *const *tokens, size_t n,
+                   limit_result_t *res, char *err, size_t errlen)
 {
-    char burst[80], daily[80], held[80], settled[80], voided[80], window[16], hold[16];
-    const char **argv = malloc((n + 7) * sizeof(*argv));
+    char burst[80], daily[80], held[80], settled[80], voided[80], window[16], hold[16], dl[16] = "";
+    const char **argv = malloc((n + 8) * sizeof(*argv));
     int rc = -1;
 
     if (argv == NULL) {
@@ -746,27 +752,30 @@ limiter_settle_run(limiter_t *lim, const char *inbox_id, const char *const *toke
     limiter_key(inbox_id, "void", voided);
     snprintf(window, sizeof(window), "%d", LIMITER_WINDOW_MS);
     snprintf(hold, sizeof(hold), "%d", LIMITER_HOLD_MS);
-    argv[0] = burst;
-    argv[1] = daily;
-    argv[2] = held;
-    argv[3] = settled;
-    argv[4] = voided;
-    argv[5] = window;
-    argv[6] = hold;
+    if (daily_limit >= 0)
+        snprintf(dl, sizeof(dl), "%d", daily_limit);
+    const char *fixed[] = { burst, daily, held, settled, voided, window, hold, dl };
+    memcpy(argv, fixed, sizeof(fixed));
     for (size_t i = 0; i < n; i++)
-        argv[7 + i] = tokens[i];
-    redisReply *reply = limiter_eval(lim, &lim->settle, 5, (int)(n + 7), argv, err, errlen);
+        argv[8 + i] = tokens[i];
+    redisReply *reply = limiter_eval(lim, &lim->settle, 5, (int)(n + 8), argv, err, errlen);
     free(argv);
     if (reply == NULL)
         return -1;
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 || reply->element[0]->type != REDIS_REPLY_INTEGER ||
-        reply->element[1]->type != REDIS_REPLY_INTEGER) {
+    int shape = reply->type == REDIS_REPLY_ARRAY && reply->elements == 4;
+    for (size_t i = 0; shape && i < 4; i++)
+        shape = reply->element[i]->type == REDIS_REPLY_INTEGER;
+    if (!shape) {
         snprintf(err, errlen, "redis script: unexpected settle reply type %d", reply->type);
     } else if (reply->element[0]->integer == LIMITER_UNSEEDED) {
         snprintf(err, errlen, "redis does not know today's counters of this inbox");
         rc = LIMITER_UNSEEDED;
     } else {
-        *again = (long)reply->element[1]->integer;
+        memset(res, 0, sizeof(*res));
+        res->verdict = reply->element[0]->integer == LIMIT_DAILY ? LIMIT_DAILY : LIMIT_OK;
+        res->sends_today = (long)reply->element[1]->integer;
+        res->recharged = (long)reply->element[2]->integer;
+        res->reset_epoch = (long)reply->element[3]->integer;
         rc = 0;
     }
     freeReplyObject(reply);
@@ -816,12 +825,12 @@ limiter_seed(limiter_t *lim, const char *inbox_id, char *err, size_t errlen)
 
 /* One settle with the seed behind it: 0, or -1 (err). */
 static int
-limiter_settle_seeded(limiter_t *lim, const char *inbox_id, const char *const *tokens, size_t n, long *again,
-                      char *err, size_t errlen)
+limiter_settle_seeded(limiter_t *lim, const char *inbox_id, int daily_limit, const char *const *tokens, size_t n,
+                      limit_result_t *res, char *err, size_t errlen)
 {
-    int rc = limiter_settle_run(lim, inbox_id, tokens, n, again, err, errlen);
+    int rc = limiter_settle_run(lim, inbox_id, daily_limit, tokens, n, res, err, errlen);
     if (rc == LIMITER_UNSEEDED && (rc = limiter_seed(lim, inbox_id, err, errlen)) == 0)
-        rc = limiter_settle_run(lim, inbox_id, tokens, n, again, err, errlen);
+        rc = limiter_settle_run(lim, inbox_id, daily_limit, tokens, n, res, err, errlen);
     return rc != 0 ? -1 : 0;
 }
 
@@ -850,8 +859,9 @@ limiter_retry_pending(limiter_t *lim)
             continue;
         long long started_us = clock_us();
         const char *token = p->token;
-        long again = 0;
-        int rc = p->settle ? limiter_settle_seeded(lim, p->inbox_id, &token, 1, &again, err, sizeof(err))
+        limit_result_t res;
+        /* the message was accepted meanwhile: charged again without a cap check */
+        int rc = p->settle ? limiter_settle_seeded(lim, p->inbox_id, -1, &token, 1, &res, err, sizeof(err))
                            : limiter_refund_run(lim, p->inbox_id, p->token, p->n, err, sizeof(err));
         metrics_backend_call(&lim->metrics, "redis", p->settle ? "settle" : "refund", started_us, rc != 0);
         if (rc != 0) {
@@ -993,19 +1003,16 @@ limiter_refund(limiter_t *lim, const char *inbox_id, const char *token, int n, c
 }
 
 int
-limiter_settle(limiter_t *lim, const char *inbox_id, const char *const *tokens, size_t n, long *again, char *err,
-               size_t errlen)
+limiter_settle(limiter_t *lim, const char *inbox_id, int daily_limit, const char *const *tokens, size_t n,
+               limit_result_t *res, char *err, size_t errlen)
 {
     long long started_us = clock_us();
-    long charged_again = 0;
-    int rc = 0;
+    int rc;
 
-    if (n > 0)
-        rc = limiter_settle_seeded(lim, inbox_id, tokens, n, &charged_again, err, errlen);
-    if (again)
-        *again = charged_again;
+    memset(res, 0, sizeof(*res));
     if (n == 0)
         return 0;
+    rc = limiter_settle_seeded(lim, inbox_id, daily_limit, tokens, n, res, err, errlen);
     metrics_backend_call(&lim->metrics, "redis", "settle", started_us, rc != 0);
     if (rc == 0)
         return 0;

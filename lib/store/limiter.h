@@ -30,8 +30,9 @@
  * that decide or show the counters (reserve, reserve_n, check, usage) give
  * it back first, off the day it was reserved on and off the burst window.
  * A settle that finds its token given back that way (a transaction slower
- * than the timeout) or lost with Redis's data charges it again, without a
- * cap check, so the count stays exact.  A refund removes a held or settled
+ * than the timeout) or lost with Redis's data charges it again if the day
+ * has room (else the message is refused), so the count stays exact and
+ * the cap holds.  A refund removes a held or settled
  * reservation from both windows, once, within an hour (after that the
  * reservation stands).  A refund or settle Redis does not answer is queued
  * and retried in order by a thread of the limiter every second (for an
@@ -112,13 +113,17 @@ int limiter_reserve(limiter_t *lim, const char *inbox_id, int daily_limit, int b
                     const char *token, limit_result_t *res, char *err, size_t errlen);
 /* End of message: settles the reservations tokens[0..n) of one message,
  * in one script call: they are no longer held, so never given back as
- * leaked; a refund still gives them back.  A token given back as leaked
- * meanwhile (or lost with Redis's data) is charged again without a cap
- * check, *again says how many (may be NULL).  Returns 0 when Redis
- * answered, 1 when it did not and each settle waits in the queue the
- * refunds wait in (err says why), -1 when they cannot be queued (err). */
-int limiter_settle(limiter_t *lim, const char *inbox_id, const char *const *tokens, size_t n, long *again,
-                   char *err, size_t errlen);
+ * leaked; a refund still gives them back.  Tokens given back as leaked
+ * meanwhile (a transaction slower than the reservation timeout) or lost
+ * with Redis's data are charged again (res->recharged of them) if they
+ * all fit under daily_limit (< 0: no check); if not, none is, and
+ * res->verdict is LIMIT_DAILY (sends_today, reset_epoch as for a reserve):
+ * the caller refuses the message and refunds its tokens.  Returns 0 when
+ * Redis answered, 1 when it did not and each token's settle waits in the
+ * queue the refunds wait in, retried without a cap check (err says why),
+ * -1 when they cannot be queued (err). */
+int limiter_settle(limiter_t *lim, const char *inbox_id, int daily_limit, const char *const *tokens, size_t n,
+                   limit_result_t *res, char *err, size_t errlen);
 /* Gives back a reservation (limiter_reserve; n is 1) or a charge of n
  * sends (limiter_reserve_n), once.  A token whose script has not run --
  * a call that timed out while Redis was frozen, whose script still waits

@@ -36,7 +36,8 @@ static const fake_inbox_t fake_inboxes[] = {
 
 typedef struct {
     const char *fail;            /* "lookup:ADDR", "suppressed", "reserve", "reserve_late", "refund", "fits",
-                                    "charge", "charge_late", "record", "settle" (queued), "settle_lost" */
+                                    "charge", "charge_late", "record", "settle" (queued), "settle_lost",
+                                    "settle_full" (given back as leaked, no room to charge again) */
     int lookups, reserves, refunds, fits, charges, records;
     int settles;                 /* settle calls */
     size_t settled;              /* tokens settled, by every call */
@@ -203,16 +204,23 @@ fake_refund(void *ctx, const inbox_lookup_t *inbox, const char *token, int n, ch
 }
 
 static int
-fake_settle(void *ctx, const inbox_lookup_t *inbox, const char *const *tokens, size_t n, char *err, size_t errlen)
+fake_settle(void *ctx, const inbox_lookup_t *inbox, const char *const *tokens, size_t n, limit_result_t *res,
+            char *err, size_t errlen)
 {
     fake_t *f = ctx;
     int i = fake_index(inbox->id);
     f->settles++;
+    memset(res, 0, sizeof(*res));
     for (size_t k = 0; k < n; k++)
         assert_true(fake_held(f, i, tokens[k]) >= 0); /* only reservations still standing are settled */
     if (fake_fails(f, "settle_lost", NULL)) {
         snprintf(err, errlen, "redis down; not retried (queue full)");
         return -1;
+    }
+    if (fake_fails(f, "settle_full", NULL)) {
+        fake_verdict(f, i, fake_inboxes[i].daily, res); /* whatever is charged, n more do not fit */
+        res->recharged = (long)n;
+        return 0;
     }
     if (fake_fails(f, "settle", NULL)) {
         snprintf(err, errlen, "redis timed out; retried until Redis answers");
@@ -438,6 +446,9 @@ static const txn_row_t txn_rows[] = {
     { "settle lost (cannot even be queued): 451 4.3.0, refunded, no record", R, NULL, "settle_lost", 0, "alice",
       "bob@acme.test", OK, "sender_ok", { { "x@remote.test", OK, "reserved" } }, 1, TMP(451), "backend",
       "bob@acme.test", 0, 0, 0 },
+    { "slower than reservation_timeout, and the day is full meanwhile: 451 4.7.1 at the end, refunded", R, NULL,
+      "settle_full", 0, "alice", "bob@acme.test", OK, "sender_ok", { { "x@remote.test", OK, "reserved" } }, 1,
+      TMP(451), "daily", "bob@acme.test", 0, 0, 0 },
     { "sender lookup fails: 451 4.3.0, nothing charged", R, NULL, "lookup:bob@acme.test", 0, "alice",
       "bob@acme.test", TMP(451), "backend", { { NULL } }, 0, OK, NULL, "bob@acme.test", 0, 0, 0 },
     { "recipient lookup fails: 451 4.3.0 for it, the next goes on", R, NULL, "lookup:x@remote.test", 0, "alice",
@@ -540,7 +551,7 @@ run_txn(const txn_row_t *row, int spell)
         check_end(c, "QID1", accepted, "QID1/instance", &d);
         expect("end of message", &d, row->end_action, row->end_code, row->end_reason);
         if (d.action == DECISION_TEMPFAIL)
-            assert_string_equal(d.xcode, "4.3.0");
+            assert_string_equal(d.xcode, strcmp(row->end_reason, "daily") == 0 ? "4.7.1" : "4.3.0");
     } else {
         check_abort(c);
     }
