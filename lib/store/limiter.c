@@ -28,37 +28,40 @@
 #define LIMITER_PENDING_MAX 100000        /* refunds and settles waiting for Redis to answer again */
 #define LIMITER_RETRY_MS 1000             /* how often the waiting refunds and settles are tried */
 #define LIMITER_LEAKS_PER_CALL 256        /* leaked reservations one script gives back at most */
-#define LIMITER_DAILY_KEEP_S 172800       /* the daily hash (and held) outlive two days of quiet */
+#define LIMITER_DAILY_KEEP_S 172800       /* the daily hash (and unsettled) outlive two days of quiet */
 #define LIMITER_RESERVATION_TIMEOUT_MS 900000 /* limiter_set_reservation_timeout's default */
 
 /* The start of every script that decides or shows an inbox's counters:
- * gives back the leaked reservations, those still held (never settled,
- * never refunded) longer than the reservation timeout -- their milter died
+ * gives back the leaked reservations, those still unsettled (never
+ * settled, never refunded) longer than the reservation timeout -- their milter died
  * in the transaction.  Each is taken off the day it was reserved on and
  * off the burst window, at most LIMITER_LEAKS_PER_CALL per call (the next
  * call goes on), so a script's work stays bounded.  Needs `now`; its
- * arguments are the keys burst, daily, held and the timeout in ms. */
+ * arguments are the keys burst, daily, unsettled and the timeout in ms. */
 #define LIMITER_LEAKED_LUA                                                                         \
-    "local function give_back_leaked(burst_key, daily_key, held_key, timeout)\n"                  \
-    "  local old = redis.call('ZRANGEBYSCORE', held_key, '-inf', now - tonumber(timeout),\n"      \
+    "local function give_back_leaked(burst_key, daily_key, unsettled_key, timeout)\n"                  \
+    "  local old = redis.call('ZRANGEBYSCORE', unsettled_key, '-inf', now - tonumber(timeout),\n"      \
     "                         'WITHSCORES', 'LIMIT', 0, " LIMITER_STR(LIMITER_LEAKS_PER_CALL) ")\n" \
     "  for i = 1, #old, 2 do\n"                                                                    \
     "    local d = math.floor(tonumber(old[i + 1]) / 86400000)\n"                                  \
     "    local have = tonumber(redis.call('HGET', daily_key, d) or '0')\n"                         \
     "    if have > 0 then redis.call('HINCRBY', daily_key, d, -1) end\n"                           \
     "    redis.call('ZREM', burst_key, old[i])\n"                                                  \
-    "    redis.call('ZREM', held_key, old[i])\n"                                                   \
+    "    redis.call('ZREM', unsettled_key, old[i])\n"                                                   \
     "  end\n"                                                                                     \
     "end\n"
 #define LIMITER_STR_(x) #x
 #define LIMITER_STR(x) LIMITER_STR_(x)
 
-/* KEYS: burst, daily, held, void.  ARGV: daily limit, burst limit, token,
+/* KEYS: burst, daily, unsettled, void.  ARGV: daily limit, burst limit, token,
  * window ms, reservation timeout ms.  Returns {verdict, sends today, burst
  * used, retry ms, reset}; verdict 3 (LIMITER_VOID) when the token was given
- * back before the script ran (a reservation that arrived late).  A held
- * reservation leaves held when it is settled (settle_lua), refunded, or
- * given back as leaked; the key outlives two quiet days, as daily does. */
+ * back before the script ran (a reservation that arrived late).  A
+ * reservation leaves unsettled when it is settled (settle_lua), refunded,
+ * or given back as leaked; the key outlives two quiet days, as daily does.
+ * (The key is new with the settle: `held`, which older milters write and
+ * never empty at end of message, is not read, so their finished sends are
+ * never taken for leaked ones during an upgrade.) */
 static const char reserve_lua[] =
     "if redis.call('ZSCORE', KEYS[4], ARGV[3]) then return {3, 0, 0, 0, 0} end\n"
     "local t = redis.call('TIME')\n"
@@ -92,20 +95,21 @@ static const char reserve_lua[] =
     "redis.call('EXPIRE', KEYS[3], " LIMITER_STR(LIMITER_DAILY_KEEP_S) ")\n"
     "return {0, daily, burst + 1, 0, reset}\n";
 
-/* End of message: the message's reservations are settled, moved from held
- * to settled with their reservation time, so they are never given back as
+/* End of message: the message's reservations are settled, moved from
+ * unsettled to settled with their reservation time, so they are never given back as
  * leaked (the charge stands) yet a refund still finds them (a record that
- * fails after the settle gives them back).  A token neither held, settled
- * nor voided was given back meanwhile as leaked (a transaction slower than
+ * fails after the settle gives them back).  A token neither unsettled,
+ * settled nor voided was given back meanwhile as leaked (a transaction slower than
  * the reservation timeout) or lost with Redis's data: it is charged again,
  * now, so the count stays exact -- if the day still has room for all of
  * them (daily limit ARGV[3]; "" = no check, for a settle retried after the
- * message was accepted); else nothing is charged again and the verdict is
- * 2 (daily), and the caller refuses the message and refunds it.  A token
+ * message was accepted), counted after the other leaked reservations are
+ * given back (timeout ARGV[4]); else nothing is charged again and the
+ * verdict is 2 (daily), and the caller refuses the message and refunds it.  A token
  * already settled or voided (refunded) is left alone, so a settle retried
  * after a lost answer changes nothing.  settled keeps the last hold ms.
- * KEYS: burst, daily, held, settled, void.  ARGV: window ms, hold ms, daily
- * limit, then the tokens.  Returns {verdict, sends today, tokens charged
+ * KEYS: burst, daily, unsettled, settled, void.  ARGV: window ms, hold ms,
+ * daily limit, reservation timeout ms, then the tokens.  Returns {verdict, sends today, tokens charged
  * again (or that would have been), reset}, verdict 4 (LIMITER_UNSEEDED)
  * when one must be charged and Redis does not know today's counters. */
 static const char settle_lua[] =
@@ -114,7 +118,7 @@ static const char settle_lua[] =
     "local day = math.floor(tonumber(t[1]) / 86400)\n"
     "local reset = (day + 1) * 86400\n"
     "local again = {}\n"
-    "for i = 4, #ARGV do\n"
+    "for i = 5, #ARGV do\n"
     "  local tok = ARGV[i]\n"
     "  local at = redis.call('ZSCORE', KEYS[3], tok)\n"
     "  if at then\n"
@@ -128,6 +132,8 @@ static const char settle_lua[] =
     "redis.call('PEXPIRE', KEYS[4], ARGV[2])\n"
     "if #again == 0 then return {0, 0, 0, reset} end\n"
     "if redis.call('HEXISTS', KEYS[2], 's' .. day) == 0 then return {4, 0, 0, 0} end\n"
+    LIMITER_LEAKED_LUA
+    "give_back_leaked(KEYS[1], KEYS[2], KEYS[3], ARGV[4])\n"
     "local daily = tonumber(redis.call('HGET', KEYS[2], day) or '0')\n"
     "if ARGV[3] ~= '' and daily + #again > tonumber(ARGV[3]) then return {2, daily, #again, reset} end\n"
     "for _, tok in ipairs(again) do\n"
@@ -139,12 +145,12 @@ static const char settle_lua[] =
     "redis.call('EXPIRE', KEYS[2], " LIMITER_STR(LIMITER_DAILY_KEEP_S) ")\n"
     "return {0, daily, #again, reset}\n";
 
-/* Gives back a reservation (held, or settled at end of message) or a
+/* Gives back a reservation (unsettled, or settled at end of message) or a
  * charge of ARGV[2] sends (charged), once.  A reservation given back, and
  * a token that is none of these -- its script has not run yet, or never
  * will, or it was given back as leaked -- is voided, so that it charges
  * nothing if its reserve runs late or its settle comes after.
- * KEYS: burst, daily, held, charged, void, settled.  ARGV: token, n, hold ms.
+ * KEYS: burst, daily, unsettled, charged, void, settled.  ARGV: token, n, hold ms.
  * Returns 1 if something was given back, 0 if the token was only voided. */
 static const char refund_lua[] =
     "local token, n = ARGV[1], tonumber(ARGV[2])\n"
@@ -180,7 +186,7 @@ static const char refund_lua[] =
     "if have > 0 then redis.call('HINCRBY', KEYS[2], day, -math.min(n, have)) end\n"
     "return 1\n";
 
-/* KEYS: burst, daily, held.  ARGV: window ms, reservation timeout ms.
+/* KEYS: burst, daily, unsettled.  ARGV: window ms, reservation timeout ms.
  * Gives back the leaked reservations first (the only write).  Returns
  * {0, sends today, burst used, 0, reset}. */
 static const char usage_lua[] =
@@ -194,7 +200,7 @@ static const char usage_lua[] =
     "local burst = redis.call('ZCOUNT', KEYS[1], '(' .. (now - tonumber(ARGV[1])), '+inf')\n"
     "return {0, daily, burst, 0, (day + 1) * 86400}\n";
 
-/* KEYS: burst, daily, charged, void, held.  ARGV: daily limit, burst limit,
+/* KEYS: burst, daily, charged, void, unsettled.  ARGV: daily limit, burst limit,
  * n, window ms, token ("" = only check), charged memory ms, reservation
  * timeout ms (the leaked reservations are given back first).  Returns {verdict,
  * sends today, burst used, retry ms, reset, already charged}; verdict 3
@@ -283,7 +289,7 @@ struct limiter {
     redis_addr_t addr;  /* where, and the credentials (the password never leaves it) */
     char who[400];      /* redis_addr_describe of addr, for errors */
     int timeout_ms;
-    long reservation_timeout_ms; /* a held reservation older than this is leaked */
+    long reservation_timeout_ms; /* an unsettled reservation older than this is leaked */
     pool_t *pool;
     limiter_script_t reserve, refund, usage, reserve_n, seed, settle;
     metrics_backend_t metrics;  /* zero: none */
@@ -586,11 +592,11 @@ out:
 }
 
 static void
-limiter_keys(const char *inbox_id, char burst[80], char daily[80], char held[80])
+limiter_keys(const char *inbox_id, char burst[80], char daily[80], char unsettled[80])
 {
     snprintf(burst, 80, "pi:{%s}:burst", inbox_id);
     snprintf(daily, 80, "pi:{%s}:daily", inbox_id);
-    snprintf(held, 80, "pi:{%s}:held", inbox_id);
+    snprintf(unsettled, 80, "pi:{%s}:unsettled", inbox_id);
 }
 
 static void
@@ -635,14 +641,14 @@ static int
 limiter_reserve_run(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_limit, const char *token,
                 limit_result_t *res, char *err, size_t errlen)
 {
-    char burst[80], daily[80], held[80], voided[80], dl[16], bl[16], window[16], leak[24];
-    limiter_keys(inbox_id, burst, daily, held);
+    char burst[80], daily[80], unsettled[80], voided[80], dl[16], bl[16], window[16], leak[24];
+    limiter_keys(inbox_id, burst, daily, unsettled);
     limiter_key(inbox_id, "void", voided);
     snprintf(dl, sizeof(dl), "%d", daily_limit);
     snprintf(bl, sizeof(bl), "%d", burst_limit);
     snprintf(window, sizeof(window), "%d", LIMITER_WINDOW_MS);
     snprintf(leak, sizeof(leak), "%ld", lim->reservation_timeout_ms);
-    const char *argv[] = { burst, daily, held, voided, dl, bl, token, window, leak };
+    const char *argv[] = { burst, daily, unsettled, voided, dl, bl, token, window, leak };
     redisReply *reply = limiter_eval(lim, &lim->reserve, 4, 9, argv, err, errlen);
     if (reply == NULL)
         return -1;
@@ -654,14 +660,14 @@ limiter_reserve_run(limiter_t *lim, const char *inbox_id, int daily_limit, int b
 static int
 limiter_refund_run(limiter_t *lim, const char *inbox_id, const char *token, int n, char *err, size_t errlen)
 {
-    char burst[80], daily[80], held[80], charged[80], voided[80], settled[80], nt[16], hold[16];
-    limiter_keys(inbox_id, burst, daily, held);
+    char burst[80], daily[80], unsettled[80], charged[80], voided[80], settled[80], nt[16], hold[16];
+    limiter_keys(inbox_id, burst, daily, unsettled);
     limiter_key(inbox_id, "charged", charged);
     limiter_key(inbox_id, "void", voided);
     limiter_key(inbox_id, "settled", settled);
     snprintf(nt, sizeof(nt), "%d", n < 1 ? 1 : n);
     snprintf(hold, sizeof(hold), "%d", LIMITER_HOLD_MS);
-    const char *argv[] = { burst, daily, held, charged, voided, settled, token, nt, hold };
+    const char *argv[] = { burst, daily, unsettled, charged, voided, settled, token, nt, hold };
     redisReply *reply = limiter_eval(lim, &lim->refund, 6, 9, argv, err, errlen);
     if (reply == NULL)
         return -1;
@@ -672,11 +678,11 @@ limiter_refund_run(limiter_t *lim, const char *inbox_id, const char *token, int 
 static int
 limiter_usage_run(limiter_t *lim, const char *inbox_id, limit_result_t *res, char *err, size_t errlen)
 {
-    char burst[80], daily[80], held[80], window[16], leak[24];
-    limiter_keys(inbox_id, burst, daily, held);
+    char burst[80], daily[80], unsettled[80], window[16], leak[24];
+    limiter_keys(inbox_id, burst, daily, unsettled);
     snprintf(window, sizeof(window), "%d", LIMITER_WINDOW_MS);
     snprintf(leak, sizeof(leak), "%ld", lim->reservation_timeout_ms);
-    const char *argv[] = { burst, daily, held, window, leak };
+    const char *argv[] = { burst, daily, unsettled, window, leak };
     redisReply *reply = limiter_eval(lim, &lim->usage, 3, 5, argv, err, errlen);
     if (reply == NULL)
         return -1;
@@ -690,13 +696,13 @@ static int
 limiter_run_n(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_limit, int n, const char *token,
               limit_result_t *res, char *err, size_t errlen)
 {
-    char burst[80], daily[80], held[80], charged[80], voided[80], dl[16], bl[16], nt[16], window[16], memory[16];
+    char burst[80], daily[80], unsettled[80], charged[80], voided[80], dl[16], bl[16], nt[16], window[16], memory[16];
     char leak[24];
     if (n < 1) {
         snprintf(err, errlen, "limiter: %d sends asked for", n);
         return -1;
     }
-    limiter_keys(inbox_id, burst, daily, held);
+    limiter_keys(inbox_id, burst, daily, unsettled);
     limiter_key(inbox_id, "charged", charged);
     limiter_key(inbox_id, "void", voided);
     snprintf(dl, sizeof(dl), "%d", daily_limit);
@@ -705,7 +711,7 @@ limiter_run_n(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_l
     snprintf(window, sizeof(window), "%d", LIMITER_WINDOW_MS);
     snprintf(memory, sizeof(memory), "%d", LIMITER_CHARGED_MS);
     snprintf(leak, sizeof(leak), "%ld", lim->reservation_timeout_ms);
-    const char *argv[] = { burst, daily, charged, voided, held, dl, bl, nt, window, token, memory, leak };
+    const char *argv[] = { burst, daily, charged, voided, unsettled, dl, bl, nt, window, token, memory, leak };
     redisReply *reply = limiter_eval(lim, &lim->reserve_n, 5, 12, argv, err, errlen);
     if (reply == NULL)
         return -1;
@@ -739,26 +745,27 @@ static int
 limiter_settle_run(limiter_t *lim, const char *inbox_id, int daily_limit, const char *const *tokens, size_t n,
                    limit_result_t *res, char *err, size_t errlen)
 {
-    char burst[80], daily[80], held[80], settled[80], voided[80], window[16], hold[16], dl[16] = "";
-    const char **argv = malloc((n + 8) * sizeof(*argv));
+    char burst[80], daily[80], unsettled[80], settled[80], voided[80], window[16], hold[16], dl[16] = "", leak[24];
+    const char **argv = malloc((n + 9) * sizeof(*argv));
     int rc = -1;
 
     if (argv == NULL) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    limiter_keys(inbox_id, burst, daily, held);
+    limiter_keys(inbox_id, burst, daily, unsettled);
     limiter_key(inbox_id, "settled", settled);
     limiter_key(inbox_id, "void", voided);
     snprintf(window, sizeof(window), "%d", LIMITER_WINDOW_MS);
     snprintf(hold, sizeof(hold), "%d", LIMITER_HOLD_MS);
     if (daily_limit >= 0)
         snprintf(dl, sizeof(dl), "%d", daily_limit);
-    const char *fixed[] = { burst, daily, held, settled, voided, window, hold, dl };
+    snprintf(leak, sizeof(leak), "%ld", lim->reservation_timeout_ms);
+    const char *fixed[] = { burst, daily, unsettled, settled, voided, window, hold, dl, leak };
     memcpy(argv, fixed, sizeof(fixed));
     for (size_t i = 0; i < n; i++)
-        argv[8 + i] = tokens[i];
-    redisReply *reply = limiter_eval(lim, &lim->settle, 5, (int)(n + 8), argv, err, errlen);
+        argv[9 + i] = tokens[i];
+    redisReply *reply = limiter_eval(lim, &lim->settle, 5, (int)(n + 9), argv, err, errlen);
     free(argv);
     if (reply == NULL)
         return -1;
@@ -787,7 +794,7 @@ static int
 limiter_seed(limiter_t *lim, const char *inbox_id, char *err, size_t errlen)
 {
     limiter_seed_t seed;
-    char burst[80], daily[80], held[80], day[24], count[24], window[16];
+    char burst[80], daily[80], unsettled[80], day[24], count[24], window[16];
     char times[LIMITER_SEED_BURST_MAX][2][24];
     const char *argv[5 + 2 * LIMITER_SEED_BURST_MAX];
     int argc = 0;
@@ -799,7 +806,7 @@ limiter_seed(limiter_t *lim, const char *inbox_id, char *err, size_t errlen)
     memset(&seed, 0, sizeof(seed));
     if (lim->seeder(lim->seeder_ctx, inbox_id, &seed, err, errlen) != 0)
         return -1;
-    limiter_keys(inbox_id, burst, daily, held);
+    limiter_keys(inbox_id, burst, daily, unsettled);
     snprintf(day, sizeof(day), "%ld", seed.day);
     snprintf(count, sizeof(count), "%ld", seed.sends_today);
     snprintf(window, sizeof(window), "%d", LIMITER_WINDOW_MS);

@@ -12,8 +12,9 @@
  * every key of an inbox lives in one Redis Cluster slot:
  *   pi:{id}:burst    ZSET token -> reservation time (ms), last 60 s
  *   pi:{id}:daily    HASH UTC day number -> sends (reserved + final)
- *   pi:{id}:held     ZSET token -> reservation time (ms), reservations
- *                    whose transaction has not ended (or whose milter died)
+ *   pi:{id}:unsettled ZSET token -> reservation time (ms), reservations
+ *                    whose transaction has not ended (or whose milter died);
+ *                    older milters' pi:{id}:held is not read
  *   pi:{id}:settled  ZSET token -> reservation time (ms), reservations of
  *                    messages that reached end of message (last hour), which
  *                    a refund can still give back (a record that failed)
@@ -24,7 +25,7 @@
  * A reservation counts at once.  At end of message the milter settles the
  * message's tokens (limiter_settle, one call for all of them) before the
  * record is written: the charge then stands unless refunded.  A
- * reservation still held after the reservation timeout
+ * reservation still unsettled after the reservation timeout
  * (limiter_set_reservation_timeout; reservation_timeout in the config) is
  * leaked -- its milter was killed in the transaction -- and the scripts
  * that decide or show the counters (reserve, reserve_n, check, usage) give
@@ -32,7 +33,7 @@
  * A settle that finds its token given back that way (a transaction slower
  * than the timeout) or lost with Redis's data charges it again if the day
  * has room (else the message is refused), so the count stays exact and
- * the cap holds.  A refund removes a held or settled
+ * the cap holds.  A refund removes an unsettled or settled
  * reservation from both windows, once, within an hour (after that the
  * reservation stands).  A refund or settle Redis does not answer is queued
  * and retried in order by a thread of the limiter every second (for an
@@ -96,7 +97,7 @@ void limiter_free(limiter_t *lim);
  * Redis lost its data are not in the database: a cap can be passed by at
  * most the transactions in flight at that moment. */
 void limiter_set_seeder(limiter_t *lim, limiter_seeder_fn fn, void *ctx);
-/* How long a reservation may stay held (not settled, not refunded) before
+/* How long a reservation may stay unsettled (not settled, not refunded) before
  * it counts as leaked and is given back (ms > 0; default 900 s).  It must
  * exceed the longest SMTP transaction Postfix allows, or the sends of a
  * slow one are given back while it runs (the settle charges them again, so
@@ -112,7 +113,7 @@ void limiter_set_metrics(limiter_t *lim, const metrics_backend_t *metrics);
 int limiter_reserve(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_limit,
                     const char *token, limit_result_t *res, char *err, size_t errlen);
 /* End of message: settles the reservations tokens[0..n) of one message,
- * in one script call: they are no longer held, so never given back as
+ * in one script call: they are no longer unsettled, so never given back as
  * leaked; a refund still gives them back.  Tokens given back as leaked
  * meanwhile (a transaction slower than the reservation timeout) or lost
  * with Redis's data are charged again (res->recharged of them) if they
