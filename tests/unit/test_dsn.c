@@ -1,8 +1,13 @@
 /*
  * test_dsn.c -- bounces and complaints arriving by mail: each fixture in
- * tests/fixtures/dsn/ (hand-written in the style of one MTA, or broken on
- * purpose) is classified and its recipients, codes and original Message-ID
- * read; the event payload is checked for one DSN and one ARF report.
+ * tests/fixtures/dsn/ (written by a real MTA here, hand-written in the
+ * style of one MTA, or broken on purpose) is classified and its
+ * recipients, codes, diagnostics and original Message-ID read, one row per
+ * bounce format; undetermined bounces (no recipient readable) stay
+ * bounces; ARF reports with missing or odd fields; RFC 3834 auto-replies
+ * (lib/mail/autoreply) are never bounces, and bounces carrying
+ * Auto-Submitted never auto-replies.  The event payload is checked for
+ * one DSN and one ARF report.
  * Hostile input (10,000 recipients, random bytes, truncation at every
  * length) must give bounded, valid UTF-8 output and never crash.
  */
@@ -97,9 +102,15 @@ static const dsn_row_t dsn_rows[] = {
 };
 
 /* One row per bounce format: how it was read and what was read from it.
- * "real": written by the MTA itself here (Postfix 3.7, Exim 4.96,
- * OpenSMTPD 6.8 on loopback, see tests/fixtures/dsn/README); the others are
- * hand-written after the format's documented or generated text. */
+ * The *_real_* fixtures were written by the MTA itself, here, to a
+ * loopback SMTP sink that refused nosuchuser@ (550 5.1.1), full@
+ * (552 5.2.2), spam@ (550 5.7.1) and later@ (451 4.3.0) at RCPT:
+ * Postfix 3.7 (the test harness's private instance, maximal_queue_lifetime
+ * 0 for the expiry), Exim 4.96 and OpenSMTPD 6.8 (Debian bookworm
+ * packages unpacked into a temporary directory, run with a private
+ * config; Exim with delay_warning 2s for the delay warning).  The others
+ * are hand-written after each format's documented or generated text,
+ * with example.* names and documentation addresses. */
 typedef struct {
     const char *name;
     const char *file;
