@@ -1417,7 +1417,7 @@ dsn_parse_message(GMimeMessage *msg, dsn_report_t *report)
             recipients_clear(report);
         }
     }
-    if (report->kind != DSN_KIND_NONE)
+    if (report->kind == DSN_KIND_DSN)
         report->mta = format ? format->mta : NULL;
     else if (auto_reply != AUTOREPLY_NONE)
         report->auto_reply = auto_signal;

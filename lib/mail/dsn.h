@@ -81,8 +81,8 @@ typedef struct {
     /* How it was read: "rfc3464", "arf", or the text format that matched
      * (the same names as mta), "generic" when none did.  NULL for NONE. */
     const char *style;
-    /* The MTA or provider whose signature the bounce carries, also for an
-     * RFC 3464 report: "postfix", "exim", "sendmail", "qmail", "courier",
+    /* Kind DSN: the MTA or provider whose signature the bounce carries,
+     * also for an RFC 3464 report: "postfix", "exim", "sendmail", "qmail", "courier",
      * "domino", "opensmtpd", "dragonfly", "exchange2003", "exchange",
      * "office365", "imail", "interscan", "mxlogic", "gmx", "zoho",
      * "verizon", "yahoo", "gmail", "googlegroups", "amazonses",

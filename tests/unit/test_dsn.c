@@ -592,7 +592,8 @@ static void
 test_every_truncation(void **state)
 {
     static const char *const files[] = { "postfix_bounce.eml", "qmail_bounce.eml", "arf_abuse.eml",
-                                         "exchange_ndr_text.eml", "gmail_dsn.eml" };
+                                         "exchange_ndr_text.eml", "gmail_dsn.eml", "opensmtpd_real_bounce.eml",
+                                         "exchange2003_ndr.eml", "sendmail_v5_text.eml", "arf_odd_case.eml" };
     for (size_t f = 0; f < UNIT_ROWS(files); f++) {
         size_t len;
         char *raw = read_fixture(files[f], &len);
