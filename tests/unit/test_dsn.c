@@ -207,6 +207,8 @@ static const format_row_t format_rows[] = {
     /* no recipient readable: still a bounce */
     { "Postfix text without recipients is undetermined", "undetermined_bounce.eml", DSN_KIND_DSN, "postfix", "postfix",
       0, 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "orig-undetermined-39@example.com" },
+    { "Exchange 2003 naming the recipient without an address", "exchange2003_names_only.eml", DSN_KIND_DSN,
+      "exchange2003", "exchange2003", 0, 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "-" },
     { "garbage delivery-status is undetermined", "broken_garbage_status.eml", DSN_KIND_DSN, "rfc3464", "-", 0, 1,
       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL },
 };
@@ -567,6 +569,29 @@ test_many_recipients(void **state)
     g_string_free(raw, TRUE);
 }
 
+/* A text bounce listing 5,000 recipients, one "addr: reply" line each:
+ * the first DSN_MAX_RECIPIENTS kept with their own replies, truncated set. */
+static void
+test_many_text_recipients(void **state)
+{
+    GString *raw = g_string_new("From: Mailer Daemon <MAILER-DAEMON@mx.example.org>\nTo: alice@example.com\n"
+                                "Subject: Delivery status notification: error\n\n"
+                                "This is the MAILER-DAEMON, please DO NOT REPLY to this email.\n\n");
+    for (int i = 0; i < 5000; i++)
+        g_string_append_printf(raw, "user%d@example.org: 550 5.1.1 <user%d@example.org>: User unknown\n", i, i);
+    dsn_report_t report;
+    assert_int_equal(dsn_parse(raw->str, raw->len, &report), DSN_KIND_DSN);
+    assert_string_equal(report.style, "opensmtpd");
+    assert_int_equal(report.recipient_count, DSN_MAX_RECIPIENTS);
+    assert_true(report.truncated);
+    assert_string_equal(report.recipients[999].address, "user999@example.org");
+    assert_non_null(strstr(report.recipients[999].diagnostic, "<user999@example.org>: User unknown"));
+    assert_string_equal(report.recipients[999].smtp_code, "550");
+    check_invariants(&report);
+    dsn_report_free(&report);
+    g_string_free(raw, TRUE);
+}
+
 /* Many blocks without a recipient: parsing stops at a bound. */
 static void
 test_many_empty_blocks(void **state)
@@ -667,6 +692,7 @@ main(void)
     unit_add(&suite, "DSN event payload", test_json_dsn, NULL);
     unit_add(&suite, "ARF event payload", test_json_arf, NULL);
     unit_add(&suite, "10,000 recipients capped", test_many_recipients, NULL);
+    unit_add(&suite, "5,000 text recipients capped", test_many_text_recipients, NULL);
     unit_add(&suite, "200,000 empty blocks bounded", test_many_empty_blocks, NULL);
     unit_add(&suite, "every truncation is safe", test_every_truncation, NULL);
     unit_add(&suite, "random messages are safe", test_random_messages, NULL);
