@@ -13,6 +13,9 @@
  * Diagnostic-Code, Action), a text bounce (only words: the code and status
  * are pulled out of the text) and an ARF report's delivery part.
  *
+ * The vocabulary is the issue's list plus sender_rejected (the envelope
+ * sender was refused: a sender problem, not the recipient's).
+ *
  * bounceType means what the big senders mean by it:
  *   permanent     this address will not accept mail: suppress it.  Only the
  *                 reasons that say the address itself is gone (user_unknown,
@@ -96,7 +99,8 @@ typedef struct {
 /* Classifies one recipient's failure into *out (always filled).  status:
  * "X.Y.Z" (trailing text ignored) or NULL; code: 0 if unknown; text: the
  * diagnostic ("smtp; 550 5.1.1 ...", "host mx said: ...", a text bounce's
- * words) or NULL; action: "failed", "delayed", "expired" or NULL (failed).
+ * words) or NULL; action: "failed", "delayed", "expired" or NULL (not
+ * known, as in a text bounce: the failure is then not taken for an expiry).
  * A missing code or status is taken from the text when it has one. */
 void bounce_classify(const char *status, int code, const char *text, const char *action, bounce_class_t *out);
 

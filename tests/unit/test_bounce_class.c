@@ -798,8 +798,8 @@ static const bc_row_t rows[] = {
     R("garbage status", "banana", 0, NULL, F, UNDETERMINED, U),
     R("bad code ignored", NULL, 999, NULL, F, UNDETERMINED, U),
     R("host name with spam words is not read", "5.1.1", 550,
-      "host spam-filter.antispam.example[192.0.2.10] said: 550 5.1.1 <bob@example.com>: Recipient address rejected: "
-      "User unknown (in reply to RCPT TO command)", F, USER_UNKNOWN, P),
+      "host antivirus-spam.example.net[192.0.2.10] said: 550 5.1.1 <bob@example.com>: Recipient address rejected: "
+      "not here (in reply to RCPT TO command)", F, USER_UNKNOWN, P),
     R("bare address with words is not read", "5.1.1", 550,
       "550 5.1.1 antivirus-spam@example.com... mailbox unavailable", F, USER_UNKNOWN, P),
     R("sendmail 5.1.7 invalid address is the sender's", "5.1.7", 501, "501 5.1.7 Invalid address", F,
