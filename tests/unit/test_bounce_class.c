@@ -737,6 +737,25 @@ static const bc_row_t rows[] = {
     R("rfc 5.1.6 has moved", "5.1.6", 550, "550 5.1.6 Recipient mailbox has moved, no forwarding address", F,
       HAS_MOVED, P),
 
+    /* ---- Cox / Charter / Spectrum and other ISPs: 5.1.0 with few words ---- */
+    R("isp 5.1.0 address rejected", "5.1.0", 550, "550 5.1.0 Address rejected bob@example.com", F, USER_UNKNOWN, P),
+    R("isp #5.1.0 address rejected", NULL, 0, "smtp; 550 #5.1.0 Address rejected.", F, USER_UNKNOWN, P),
+    R("isp recipient rejected no account", NULL, 550, "550 Recipient Rejected: No account by that name here", F,
+      USER_UNKNOWN, P),
+    R("isp 551 not our user", NULL, 551, "551 not our user", F, USER_UNKNOWN, P),
+    R("isp 5.7.1 recipient was not found", "5.7.1", 550,
+      "550 5.7.1 This message was rejected because the recipient was not found", F, USER_UNKNOWN, P),
+    R("isp 5.7.1 address rejected is policy", "5.7.1", 554, "554 5.7.1 <bob@example.com>: Recipient address rejected: go away",
+      F, POLICY_VIOLATION, T),
+
+    R("isp quota usage exceeded", NULL, 550, "550 Mailbox quota usage exceeded", F, MAILBOX_FULL, T),
+    R("isp over storage limit", "5.2.2", 554, "554 5.2.2 Recipient over storage limit", F, MAILBOX_FULL, T),
+    R("isp unusual activity", "5.7.1", 550,
+      "550-5.7.1 Your message could not be delivered because of unusual activity", F, BLOCKED, T),
+    R("submission 530 authentication required", "5.7.0", 530, "530 5.7.0 Authentication required", F,
+      RELAYING_DENIED, T),
+    R("isp quota word alone", NULL, 552, "552 Quota", F, MAILBOX_FULL, T),
+
     /* ---- only words (text bounces, no code, no status) ---- */
     R("words user unknown", NULL, 0, "User unknown", NULL, USER_UNKNOWN, P),
     R("words mailbox full", NULL, 0, "The recipient's mailbox is full", NULL, MAILBOX_FULL, T),
