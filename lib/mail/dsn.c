@@ -592,10 +592,8 @@ looks_like_bounce(GMimeMessage *msg)
                                             "returned mail", "delivery failure", "mail delivery failed",
                                             "delivery has failed", "could not be delivered",
                                             "delayed mail", "delivery delayed", "non-delivery",
-                                            "nondeliverable", "not delivered", "mail delivery status",
-                                            "delivery notification", "mail system error",
-                                            "delivery_failure", "failed delivery", "delivery problem",
-                                            "unzustellbar", "non remis", "no entregado" };
+                                            "nondeliverable", "mail delivery status", "mail system error",
+                                            "delivery_failure", "unzustellbar", "non remis" };
     GMimeObject *obj = GMIME_OBJECT(msg);
     const char *from = g_mime_object_get_header(obj, "From");
     const char *subject = g_mime_object_get_header(obj, "Subject");
@@ -834,6 +832,13 @@ static const char *const label_ignored[] = { "from", "to", "cc", "bcc", "reply-t
                                              "reporting-mta", "sent", "mail from", "for further assistance",
                                              "contact", "please" };
 
+static int line_contains(const char *line, size_t len, const char *needle);
+
+/* A label must say what failed ("Unknown user:", "Invalid recipient:"),
+ * so that "Email: info@shop.example" in a notice is not a recipient. */
+static const char *const label_words[] = { "user", "recipient", "mailbox", "address", "unknown", "invalid", "fail",
+                                           "error", "reject", "quota", "full", "deliver", "bad", "no such" };
+
 /* "Unknown user: a@b", "Invalid recipient: <a@b>", "Final-Recipient: rfc822; a@b". */
 static char *
 label_address(const char *s, size_t len)
@@ -848,6 +853,11 @@ label_address(const char *s, size_t len)
             (label_len == n || label_ignored[i][n - 1] == '-'))
             return NULL;
     }
+    int says_failure = 0;
+    for (size_t i = 0; !says_failure && i < sizeof(label_words) / sizeof(label_words[0]); i++)
+        says_failure = line_contains(s, label_len, label_words[i]);
+    if (!says_failure)
+        return NULL;
     const char *v = colon + 1, *end = s + len;
     if ((size_t)(end - v) > 7 && strncasecmp(v, " rfc822;", 8) == 0)
         v += 8;

@@ -86,6 +86,8 @@ static const dsn_row_t dsn_rows[] = {
     /* not a bounce */
     { "person quoting an NDR is not a bounce", "plain_message.eml", DSN_KIND_NONE, NULL, 0, NULL, NULL,
       DSN_TYPE_NONE, "-", NULL, NULL },
+    { "a parcel notice naming addresses is not a bounce", "notice_not_bounce.eml", DSN_KIND_NONE, NULL, 0, NULL,
+      NULL, DSN_TYPE_NONE, "-", NULL, NULL },
     { "forwarded NDR is not a bounce", "forwarded_ndr.eml", DSN_KIND_NONE, NULL, 0, NULL, NULL, DSN_TYPE_NONE, "-",
       NULL, NULL },
     /* broken */
