@@ -196,16 +196,21 @@ MILTER_LOG=$(pi_milter_log)
 
 # --- sampling --------------------------------------------------------------------
 
-rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
-# fd_counts - "milter_fds milter_smtp policyd_fds policyd_http": each
-# daemon's open fds and, of those, its ESTABLISHED TCP connections of the
-# moment: the milter's from Postfix (local port $MILTER_PORT, one per SMTP
-# session), policyd's to the webhook receiver (keep-alive, as many as are in
-# flight).  What is left is what must stay flat; a socket left in CLOSE_WAIT
-# counts there.
-fd_counts() {
-    timeout 20 python3 - "$MILTER_PID" "$MILTER_PORT" "$PD_PID" "$HTTP_PORT" <<'PY'
-import os, sys
+# proc_sample - one line, "?" for what could not be read in time:
+#   milter_rss_kb milter_fds milter_smtp policyd_rss_kb policyd_fds policyd_http sent sessions
+# VmRSS from /proc/PID/status; the open fds (/proc/PID/fd) and, of those,
+# the ESTABLISHED TCP connections of the moment: the milter's from Postfix
+# (local port $MILTER_PORT, one per SMTP session), policyd's to the webhook
+# receiver (keep-alive, as many as are in flight); what is left is what must
+# stay flat (a socket left in CLOSE_WAIT counts there); and the load
+# generator's counters.  One process per sample: on a loaded machine every
+# fork counts.
+proc_sample() {
+    local out
+    # (the output counts only if python finished: one killed by timeout
+    # after printing must not leave a line behind)
+    out=$(timeout 60 python3 - "$MILTER_PID" "$MILTER_PORT" "$PD_PID" "$HTTP_PORT" "$STATS" <<'PY'
+import json, os, sys
 def established(port, local):
     found = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
@@ -221,25 +226,34 @@ def established(port, local):
             if int(end.rsplit(":", 1)[1], 16) == port:
                 found.add(f[9])
     return found
-def count(pid, port, local):
-    socks, total, conns = established(port, local), 0, 0
+def proc(pid, port, local):
+    rss = "?"
     try:
+        for line in open("/proc/%s/status" % pid):
+            if line.startswith("VmRSS:"):
+                rss = line.split()[1]
         names = os.listdir("/proc/%s/fd" % pid)
     except OSError:
-        return "0 0"
+        return [rss, "?", "?"]
+    socks, conns = established(port, local), 0
     for n in names:
-        total += 1
         try:
             target = os.readlink("/proc/%s/fd/%s" % (pid, n))
         except OSError:
             continue
         if target.startswith("socket:[") and target[8:-1] in socks:
             conns += 1
-    return "%d %d" % (total, conns)
-print(count(sys.argv[1], int(sys.argv[2]), True), count(sys.argv[3], int(sys.argv[4]), False))
+    return [rss, str(len(names)), str(conns)]
+try:
+    st = json.load(open(sys.argv[5]))
+    load = [str(st.get("messages", 0)), str(st.get("open_sessions", 0))]
+except (OSError, ValueError):
+    load = ["?", "?"]
+print(" ".join(proc(sys.argv[1], int(sys.argv[2]), True) + proc(sys.argv[3], int(sys.argv[4]), False) + load))
 PY
+) && [ "$(wc -w <<<"$out")" = 8 ] || out="? ? ? ? ? ? ? ?"
+    echo "$out"
 }
-stat_of() { timeout 20 python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], 0))' "$STATS" "$1" 2>/dev/null || echo 0; }
 queue_len() { find "$SVC_DIR/postfix/spool/incoming" "$SVC_DIR/postfix/spool/active" "$SVC_DIR/postfix/spool/deferred" -type f 2>/dev/null | wc -l; }
 ERR_RE=': (warning|error|fatal): |AddressSanitizer|runtime error:|Assertion .* failed'
 declare -A LOG_OFF=()
@@ -253,17 +267,19 @@ new_errors() {
     LOG_OFF[$2]=$size
 }
 sample() {   # sample PHASE
-    local t pending backends mfd msmtp pfd phttp
+    local t pending backends mrss mfd msmtp prss pfd phttp sent open
     new_errors "$MILTER_LOG" milter
     new_errors "$LOG" policyd
     t=$((SECONDS - T0))
     backends=$(q "SELECT count(*) - 1 FROM pg_stat_activity WHERE backend_type = 'client backend'" 2>/dev/null)
     pending=$(q "SELECT count(*) FROM postinbox.webhook_delivery WHERE status = 'pending'" 2>/dev/null)
-    read -r mfd msmtp pfd phttp <<<"$(fd_counts)"
+    read -r mrss mfd msmtp prss pfd phttp sent open <<<"$(proc_sample)"
+    [[ $backends =~ ^[0-9]+$ ]] || backends='?'
+    [[ $pending =~ ^[0-9]+$ ]] || pending='?'
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$1" \
-        "$(rss_kb "$MILTER_PID")" "${mfd:-0}" "${msmtp:-0}" "$(rss_kb "$PD_PID")" "${pfd:-0}" "${phttp:-0}" \
-        "${backends:-?}" "$(stat_of messages)" "$(wc -l <"$HOOKS")" "${pending:-?}" "$(queue_len)" \
-        "$(grep -c '^milter: ' "$ERRORS")" "$(grep -c '^policyd: ' "$ERRORS")" "$(stat_of open_sessions)" |
+        "$mrss" "$mfd" "$msmtp" "$prss" "$pfd" "$phttp" \
+        "${backends:-?}" "$sent" "$(wc -l <"$HOOKS")" "${pending:-?}" "$(queue_len)" \
+        "$(grep -c '^milter: ' "$ERRORS")" "$(grep -c '^policyd: ' "$ERRORS")" "$open" |
         tee -a "$SAMPLES" | awk -F'\t' '{ printf "sample t=%ss %s: milter %s kB %s fds (%s SMTP) | policyd %s kB %s fds (%s HTTP) | pg backends %s | sent %s | webhooks %s (pending %s) | queue %s | errors milter %s policyd %s | sessions %s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16 }'
 }
 
@@ -325,14 +341,23 @@ import json, sys
  deliveries, delivered_rows, load_start, load_end, ncpu, rate, sessions, command, started) = sys.argv[1:]
 warmup, rss_max, fd_slack = int(warmup), float(rss_max), int(fd_slack)
 cols = ["t", "phase", "mrss", "mfd", "msmtp", "prss", "pfd", "phttp", "pg", "sent", "hooks", "pending", "queue", "merr", "perr", "open"]
-S = [dict(zip(cols, l.rstrip("\n").split("\t"))) for l in open(samples_f) if l.strip()]
-for s in S:
+S = []
+for l in open(samples_f):
+    f = l.rstrip("\n").split("\t")
+    if len(f) != len(cols) or f[1] not in ("start", "warmup", "load", "drained"):
+        continue    # a line broken by a step that timed out
+    s = dict(zip(cols, f))
     for k in cols:
         if k != "phase":
             try:
                 s[k] = int(s[k])
             except ValueError:
-                s[k] = None
+                s[k] = None     # "?": not read in time
+    # a live daemon always has fds open: 0 means they were not read
+    for k, conn in (("mfd", "msmtp"), ("pfd", "phttp")):
+        if not s[k]:
+            s[k] = s[conn] = None
+    S.append(s)
 load = [s for s in S if s["phase"] in ("warmup", "load")]
 after = [s for s in load if s["phase"] == "load"]
 drained = [s for s in S if s["phase"] == "drained"]
@@ -344,42 +369,53 @@ print()
 print("## Soak: %s s of load, %s sessions, %s msg/s paced (%s CPUs, load average %s at start, %s at end; %s)"
       % (load_s, sessions, rate, ncpu, load_start, load_end, started))
 print()
-if not after:
-    print("No sample after the warm-up (%d s): nothing to judge." % warmup)
-    missed.append("no samples after warm-up")
-    a0 = a1 = None
-else:
-    a0, a1 = after[0], after[-1]
-
-def growth(k):
-    if a0 is None or not a0[k]:
-        return None
-    return 100.0 * (a1[k] - a0[k]) / a0[k]
+def vals(k, rows):
+    return [s[k] for s in rows if s[k] is not None]
+def base(k, conn, rows):
+    return [s[k] - s[conn] for s in rows if s[k] is not None and s[conn] is not None]
+def fmt(v):
+    return "?" if v is None else "%d" % v
+def first(k, rows):
+    v = [s for s in rows if s[k] is not None]
+    return v[0] if v else None
+def last(k, rows):
+    v = [s for s in rows if s[k] is not None]
+    return v[-1] if v else None
 
 print("| | postinbox-milter | postinbox-policyd |")
 print("|---|---:|---:|")
-if a0:
-    print("| VmRSS at start | %s kB | %s kB |" % (S[0]["mrss"], S[0]["prss"]))
-    print("| VmRSS at the end of warm-up (t=%d s) | %s kB | %s kB |" % (a0["t"], a0["mrss"], a0["prss"]))
-    print("| VmRSS at the end of the load (t=%d s) | %s kB | %s kB |" % (a1["t"], a1["mrss"], a1["prss"]))
-    print("| VmRSS max after warm-up | %s kB | %s kB |" % (max(s["mrss"] for s in after), max(s["prss"] for s in after)))
+if not vals("mrss", after) or not vals("prss", after) or not base("mfd", "msmtp", after) or not base("pfd", "phttp", after):
+    print()
+    print("Too few samples after the warm-up (%d s): nothing to judge." % warmup)
+    missed.append("no samples after warm-up")
+else:
+    rs = {k: (first(k, after), last(k, after)) for k in ("mrss", "prss")}
+    print("| VmRSS at start | %s kB | %s kB |" % (fmt(S[0]["mrss"]), fmt(S[0]["prss"])))
+    print("| VmRSS at the end of warm-up | %d kB (t=%d s) | %d kB (t=%d s) |" % (
+        rs["mrss"][0]["mrss"], rs["mrss"][0]["t"], rs["prss"][0]["prss"], rs["prss"][0]["t"]))
+    print("| VmRSS at the end of the load | %d kB (t=%d s) | %d kB (t=%d s) |" % (
+        rs["mrss"][1]["mrss"], rs["mrss"][1]["t"], rs["prss"][1]["prss"], rs["prss"][1]["t"]))
+    print("| VmRSS min–max after warm-up | %d–%d kB | %d–%d kB |" % (
+        min(vals("mrss", after)), max(vals("mrss", after)), min(vals("prss", after)), max(vals("prss", after))))
     if drained:
-        print("| VmRSS after the drain | %s kB | %s kB |" % (drained[-1]["mrss"], drained[-1]["prss"]))
-    gm, gp = growth("mrss"), growth("prss")
-    print("| **RSS growth, warm-up end → end** (target < %g %%) | **%+.1f %%** | **%+.1f %%** |" % (rss_max, gm, gp))
-    mb = [s["mfd"] - s["msmtp"] for s in after]
-    pb = [s["pfd"] - s["phttp"] for s in after]
+        print("| VmRSS after the drain | %s kB | %s kB |" % (fmt(drained[-1]["mrss"]), fmt(drained[-1]["prss"])))
+    g = {k: 100.0 * (rs[k][1][k] - rs[k][0][k]) / rs[k][0][k] for k in rs}
+    print("| **RSS growth, warm-up end → end** (target < %g %%) | **%+.1f %%** | **%+.1f %%** |" % (rss_max, g["mrss"], g["prss"]))
+    mb, pb = base("mfd", "msmtp", after), base("pfd", "phttp", after)
     print("| open fds after warm-up, min–max (all) | %d–%d | %d–%d |" % (
-        min(s["mfd"] for s in after), max(s["mfd"] for s in after), min(s["pfd"] for s in after), max(s["pfd"] for s in after)))
+        min(vals("mfd", after)), max(vals("mfd", after)), min(vals("pfd", after)), max(vals("pfd", after))))
     print("| of which SMTP sessions (milter) / webhook connections (policyd), min–max | %d–%d | %d–%d |" % (
-        min(s["msmtp"] for s in after), max(s["msmtp"] for s in after), min(s["phttp"] for s in after), max(s["phttp"] for s in after)))
-    print("| **other open fds after warm-up, min–max** (target: spread ≤ %d) | **%d–%d** | **%d–%d** |" % (fd_slack, min(mb), max(mb), min(pb), max(pb)))
+        min(vals("msmtp", after)), max(vals("msmtp", after)), min(vals("phttp", after)), max(vals("phttp", after))))
+    print("| **other open fds after warm-up, min–max** (target: spread ≤ %d) | **%d–%d** | **%d–%d** |" % (
+        fd_slack, min(mb), max(mb), min(pb), max(pb)))
     print("| all open fds at start / after the drain | %s / %s | %s / %s |" % (
-        S[0]["mfd"], drained[-1]["mfd"] if drained else "?", S[0]["pfd"], drained[-1]["pfd"] if drained else "?"))
+        fmt(S[0]["mfd"]), fmt(drained[-1]["mfd"]) if drained else "?", fmt(S[0]["pfd"]), fmt(drained[-1]["pfd"]) if drained else "?"))
     print("| error/warning lines (target 0) | %d | %d |" % (sum(1 for e in errors if e.startswith("milter: ")),
                                                           sum(1 for e in errors if e.startswith("policyd: "))))
-    if gm >= rss_max: missed.append("milter RSS growth %+.1f %%" % gm)
-    if gp >= rss_max: missed.append("policyd RSS growth %+.1f %%" % gp)
+    print("| samples after warm-up (read / taken) | %d / %d | %d / %d |" % (
+        len(mb), len(after), len(pb), len(after)))
+    if g["mrss"] >= rss_max: missed.append("milter RSS growth %+.1f %%" % g["mrss"])
+    if g["prss"] >= rss_max: missed.append("policyd RSS growth %+.1f %%" % g["prss"])
     if max(mb) - min(mb) > fd_slack: missed.append("milter fds other than sessions %d-%d" % (min(mb), max(mb)))
     if max(pb) - min(pb) > fd_slack: missed.append("policyd fds other than webhook connections %d-%d" % (min(pb), max(pb)))
 pg = [s["pg"] for s in after if s["pg"] is not None]

@@ -121,7 +121,7 @@ async def session(sid, kind, args, tokens, stats, stop, rng, counter):
             reader, writer = await asyncio.wait_for(
                 asyncio.open_connection("127.0.0.1", args.port, local_addr=local, limit=1 << 20), 30)
         except (OSError, asyncio.TimeoutError) as e:
-            stats.bad("%s connect: %s" % (kind, e))
+            stats.bad("%s connect: %s" % (kind, str(e) or type(e).__name__))
             await asyncio.sleep(1)
             continue
         stats.c["connects"] += 1
@@ -196,7 +196,7 @@ async def session(sid, kind, args, tokens, stats, stop, rng, counter):
             await cmd(reader, writer, "QUIT")
         except (Reply, OSError, asyncio.TimeoutError) as e:
             if not stop.is_set():
-                stats.bad("%s session: %s" % (kind, e or type(e).__name__))
+                stats.bad("%s session: %s" % (kind, str(e) or type(e).__name__))
                 await asyncio.sleep(1)
         finally:
             stats.c["open_sessions"] -= 1
