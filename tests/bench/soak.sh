@@ -19,6 +19,8 @@
 #   refuse, except CAP_SHARE (2 %) of the outbound messages, which come from
 #   an inbox capped at CAP_LIMIT (50) sends a day: past that, its RCPTs are
 #   refused (451), exercising refunds and refusals.
+#   The daemons run with the production default backend_timeout_ms (2 s),
+#   not the 1 s of the test harness.
 #   Every SAMPLE seconds: VmRSS (/proc/PID/status) and the open fds
 #   (/proc/PID/fd) of the milter and of policyd, PostgreSQL client
 #   backends, messages sent so far, webhooks received, pending webhook
