@@ -14,9 +14,10 @@
 #
 # PostgreSQL runs on the real clock; a test trigger shifts each new message
 # row's created_at by the same offset, so the rows are where a database on
-# the same clock as Redis would put them.  The test waits for Redis's clock
-# (TIME), never for the test's own.
-# test-timeout: 300
+# the same clock as Redis would put them.  A send meant for a moment is a
+# session opened on a clock ten minutes before midnight, whose RCPT goes out
+# when Redis's clock reads that moment, after the clock is moved to 23:59:50.
+# test-timeout: 600
 set -u
 . "$(dirname "$0")/common.sh"
 pi_init
