@@ -17,10 +17,11 @@
 #include "limiter.h"
 
 static int
-seed_nothing(void *ctx, const char *inbox_id, limiter_seed_t *out, char *err, size_t errlen)
+seed_nothing(void *ctx, const char *inbox_id, long day, long long now_ms, limiter_seed_t *out, char *err,
+             size_t errlen)
 {
-    (void)ctx, (void)inbox_id, (void)err, (void)errlen;
-    out->day = (long)(time(NULL) / 86400);
+    (void)ctx, (void)inbox_id, (void)day, (void)now_ms, (void)err, (void)errlen;
+    out->sends_today = 0;
     return 0;
 }
 
