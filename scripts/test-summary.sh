@@ -1,14 +1,17 @@
 #!/bin/sh
-# test-summary.sh STATUS -- reads the logs make check left and prints one
-# line per test program and a closing "N passed, M failed[, K skipped]".
+# test-summary.sh STATUS [DIR...] -- reads the logs make check left in
+# each build directory DIR (default: tests, an in-place build) and prints one line
+# per test program and a closing "N passed, M failed[, K skipped]".
 # cmocka programs count their cases ("[  PASSED  ] N test(s)"); the
 # integration scripts end with their own "N passed, M failed" line.  A log
 # with no count at all (a crash) counts as one failure.  Exits non-zero if
 # anything failed or make check itself failed (STATUS).
 cd "$(dirname "$0")/.."
 make_status=${1:-0}
+[ $# -gt 0 ] && shift
+[ $# -gt 0 ] || set -- tests
 passed=0 failed=0 skipped=0
-for trs in $(find tests -name '*.trs' | sort); do
+for trs in $(for dir in "$@"; do find "$dir" -name '*.trs' | sed 's|^\./||'; done | sort); do
     log=${trs%.trs}.log
     name=${trs%.trs}
     result=$(sed -n 's/^:test-result: //p' "$trs" | head -n 1)
