@@ -155,13 +155,14 @@ main(int argc, char **argv)
         fprintf(stderr, "postinbox-policyd: out of memory\n");
         return 1;
     }
+    if (strcmp(cfg->postfix_log, "-") == 0 && !foreground) {
+        fprintf(stderr, "postinbox-policyd: postfix_log = - (standard input) needs -f\n");
+        config_free(cfg);
+        return 1;
+    }
     runtime_t *rt = runtime_new(cfg, err, sizeof(err));
     if (rt == NULL) {
         fprintf(stderr, "postinbox-policyd: %s\n", err);
-        return 1;
-    }
-    if (strcmp(rt->cfg->postfix_log, "-") == 0 && !foreground) {
-        fprintf(stderr, "postinbox-policyd: postfix_log = - (standard input) needs -f\n");
         return 1;
     }
     runtime_install(rt);

@@ -54,6 +54,10 @@
 # after t_summary has printed the last stdout line).  An EXIT trap that was
 # already set before svc_init is preserved and run after svc_stop_all.
 #
+# Sanitizers: svc_init points ASAN_OPTIONS/LSAN_OPTIONS/UBSAN_OPTIONS at
+# $SVC_DIR/sanitizer (a build with --enable-sanitizers reports there, one
+# file per process); svc_stop_all fails the test when a report appeared.
+#
 # Environment knobs: KEEP_TEST_DIR=1 keeps $SVC_DIR after the run;
 # SMTP_SEND_VERBOSE=1 copies every swaks transcript to stderr;
 # PG_BINDIR overrides the PostgreSQL bin directory.

@@ -181,7 +181,12 @@ burst() {
 }
 burst &
 BP=$!
-sleep 0.7
+# The first rotation once the burst's first delivery is logged (not after
+# a fixed pause: a slow build may not have logged one yet).
+for _ in $(seq 1 100); do
+    grep -qE "b[0-9]+@remote.test>.*status=sent" "$MAILLOG" 2>/dev/null && break
+    sleep 0.1
+done
 mv "$MAILLOG" "$MAILLOG.1"
 sleep 0.3
 svc_postfix_reload      # postlogd reopens maillog_file: a new file at its next line
