@@ -1,6 +1,8 @@
 #!/bin/sh
 # analyze.sh [DIR] -- gcc's static analyzer (-fanalyzer) over every C file
-# we build: lib/, the daemons, postinboxctl and the unit tests, compiled
+# we ship: lib/, the daemons and postinboxctl (not the unit tests: cmocka's
+# assertions are not declared noreturn, so the analyzer follows every
+# failed assertion onwards and reports what cannot happen), compiled
 # afresh in DIR (default build-analyze/, a VPATH build, so no object of
 # another build is reused and every file is analysed each time) with
 # --enable-werror: one analyzer warning fails the build.  Leaves DIR/analyze.log
@@ -18,7 +20,7 @@ log=analyze.log
 start=$(date +%s)
 status=0
 { ../configure --enable-werror CFLAGS="-g -O2 -fanalyzer" >/dev/null &&
-  make -j2 -k all >build.out 2>&1 && make -j2 -k check TESTS= >>build.out 2>&1; } || status=$?
+  make -j2 -k all >build.out 2>&1; } || status=$?
 warnings=$(grep -c -E '^[^ ]+:[0-9]+:[0-9]+: (warning|error):' build.out || true)
 {
     grep -E '^[^ ]+:[0-9]+:[0-9]+: (warning|error):' build.out || true

@@ -5,7 +5,7 @@
 #   build/           warnings as errors; make check runs every test: the
 #                    cmocka unit tests and the integration tests against
 #                    real PostgreSQL, Redis and Postfix;
-#   build-analyze/   gcc -fanalyzer over every C file (scripts/analyze.sh):
+#   build-analyze/   gcc -fanalyzer over lib/ and the programs (analyze.sh):
 #                    one warning fails;
 #   build-san/       --enable-sanitizers (ASan, LeakSanitizer, UBSan; the
 #                    daemons, postinboxctl and the unit tests): make check
