@@ -82,6 +82,12 @@ SUBMIT_SECRET=$DEMO/submission.secret
 [ -s "$SUBMIT_SECRET" ] || (umask 077 && head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 24 >"$SUBMIT_SECRET" && echo >>"$SUBMIT_SECRET")
 chgrp postinbox "$SUBMIT_SECRET"; chmod 0640 "$SUBMIT_SECRET"
 CONF=$DEMO/postinbox.conf
+RECEIVER_PORT=8090
+# The key that encrypts webhook signing secrets in PostgreSQL: 32 random
+# bytes, readable by the daemons only (README "Webhook secrets").
+if [ ! -s "$DEMO/secret.key" ]; then
+    (umask 077 && openssl rand -hex 32 > "$DEMO/secret.key")
+fi
 (umask 027 && cat > "$CONF") <<CONF
 # postinbox demo config (contrib/quickstart.sh); see contrib/postinbox.conf.example
 # Mode 0640 root:postinbox: it names the passfiles and secret files.
@@ -93,9 +99,10 @@ milter_socket = inet:$MILTER_PORT@127.0.0.1
 sandbox_domain = sandbox.demo.test
 log_level = info
 # postinbox-policyd: the demo's webhook receiver is on loopback over http,
-# which a production config would refuse.
+# which a production config would refuse; only its port is opened.
 policy_listen = 127.0.0.1:$POLICY_PORT
-webhook_allow_networks = 127.0.0.0/8
+secret_key_file = $DEMO/secret.key
+webhook_allow_networks = 127.0.0.1:$RECEIVER_PORT
 webhook_allow_http = yes
 # The HTTP admin API and Prometheus metrics, on loopback.
 api_listen = 127.0.0.1:$API_PORT
@@ -135,7 +142,6 @@ PAUSED=$(inbox paused | json address)
 $CTL inbox suspend "$PAUSED" --reason "demo: suspended inbox" >/dev/null
 $CTL login grant --login agent@demo.test --inbox "$AGENT" >/dev/null
 echo "inbox $AGENT (SASL login agent@demo.test / demo-password may send as it)"
-RECEIVER_PORT=8090
 # Received payloads, the webhook secret and the API key are secrets: 0600.
 (umask 077 && : > "$DEMO/webhooks.jsonl")
 chmod 600 "$DEMO/webhooks.jsonl"

@@ -10,7 +10,8 @@
  *   cmd_login.c    login grant|revoke|list
  *   cmd_history.c  messages, events, threads, thread show
  *   cmd_suppression.c  suppression list|add|remove
- *   cmd_webhook.c  webhook add|list|show|disable|enable|delete|rotate-secret
+ *   cmd_webhook.c  webhook add|list|show|update|disable|enable|delete|rotate-secret|
+ *                  encrypt-secrets
  *   cmd_webhook_delivery.c  webhook deliveries|replay
  *   cmd_send.c     send (a message as an inbox, through Postfix)
  *   cmd_apikey.c   apikey create|list|revoke
@@ -55,6 +56,8 @@ int cmd_webhook_disable(ctl_t *ctl, const args_t *args);
 int cmd_webhook_enable(ctl_t *ctl, const args_t *args);
 int cmd_webhook_delete(ctl_t *ctl, const args_t *args);
 int cmd_webhook_rotate(ctl_t *ctl, const args_t *args);
+int cmd_webhook_update(ctl_t *ctl, const args_t *args);
+int cmd_webhook_encrypt_secrets(ctl_t *ctl, const args_t *args);
 int cmd_webhook_deliveries(ctl_t *ctl, const args_t *args);
 int cmd_webhook_replay(ctl_t *ctl, const args_t *args);
 

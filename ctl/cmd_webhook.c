@@ -3,8 +3,12 @@
  * delete, rotate-secret.
  *
  * Public: cmd_webhook_add, cmd_webhook_list, cmd_webhook_show,
- * cmd_webhook_disable, cmd_webhook_enable, cmd_webhook_delete,
- * cmd_webhook_rotate (see cmd.h).
+ * cmd_webhook_update, cmd_webhook_disable, cmd_webhook_enable,
+ * cmd_webhook_delete, cmd_webhook_rotate, cmd_webhook_encrypt_secrets
+ * (see cmd.h).
+ * A URL whose host is a literal private address (lib/net/ssrf.c, any
+ * spelling) not in webhook_allow_networks is a usage error (exit 2)
+ * naming the address and the key, at add and update.
  * An endpoint belongs to one inbox (--inbox; its account_id is that
  * inbox's account) or to a whole account (--account, inbox_id NULL); the
  * fan-out trigger of sql/functions/webhooks.sql gives it that scope's events.
@@ -14,7 +18,9 @@
  * an error message.  Each change and its audit row (action webhook.add /
  * .disable / .enable / .delete / .rotate) are one statement.  Disabling a
  * disabled endpoint or enabling an enabled one changes nothing and
- * writes no audit row.
+ * writes no audit row.  encrypt-secrets seals the plaintext secrets of
+ * older installs and moves values sealed with secret_key_file_old to
+ * secret_key_file (README "Webhook secrets"); exit 1 if any did not open.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,7 +81,7 @@ cmd_webhook_add(ctl_t *ctl, const args_t *args)
         return rc;
     if (args_value(args, "url") == NULL)
         return output_usage("--url is required");
-    if ((rc = webhook_url(args_value(args, "url"), url)) != 0 ||
+    if ((rc = webhook_url(args_value(args, "url"), ctl->cfg->webhook_allow_networks, url)) != 0 ||
         (rc = webhook_events(args_value(args, "events"), events, sizeof(events))) != 0)
         return rc;
     if (strncmp(url, "http://", 7) == 0 && !ctl->cfg->webhook_allow_http)
@@ -117,6 +123,36 @@ cmd_webhook_show(ctl_t *ctl, const args_t *args)
     const char *id;
     int rc = webhook_id_arg(args, &id);
     return rc ? rc : endpoint_show(ctl, id);
+}
+
+int
+cmd_webhook_update(ctl_t *ctl, const args_t *args)
+{
+    const char *id, *url_in = args_value(args, "url"), *events_in = args_value(args, "events");
+    char url[WEBHOOK_URL_MAX + 1], events[512];
+    admin_webhook_change_t change = { .enabled = -1 };
+    admin_error_t err;
+    admin_t *admin;
+    int rc;
+
+    if ((rc = webhook_id_arg(args, &id)) != 0)
+        return rc;
+    if (url_in == NULL && events_in == NULL)
+        return output_usage("give --url, --events or both");
+    if (url_in != NULL && (rc = webhook_url(url_in, ctl->cfg->webhook_allow_networks, url)) != 0)
+        return rc;
+    if (events_in != NULL &&
+        (rc = webhook_events(strcmp(events_in, "all") == 0 ? "" : events_in, events, sizeof(events))) != 0)
+        return rc;
+    if (url_in != NULL && strncmp(url, "http://", 7) == 0 && !ctl->cfg->webhook_allow_http)
+        output_warn("%s is plain http: the dispatcher refuses it unless webhook_allow_http = yes", url);
+    if ((admin = ctl_admin(ctl)) == NULL)
+        return CTL_EXIT_ERROR;
+    change.url = url_in ? url : NULL;
+    change.events = events_in ? events : NULL;
+    if (admin_webhook_update(admin, NULL, id, &change, &err) != ADMIN_OK)
+        return ctl_fail(&err);
+    return endpoint_show(ctl, id);
 }
 
 /* Enables or disables the endpoint named by the positional argument. */
@@ -187,4 +223,25 @@ cmd_webhook_rotate(ctl_t *ctl, const args_t *args)
         return ctl_fail(&err);
     output_object(obj, NULL);
     return 0;
+}
+
+int
+cmd_webhook_encrypt_secrets(ctl_t *ctl, const args_t *args)
+{
+    admin_error_t err;
+    admin_t *admin;
+    json_t *obj;
+    (void)args;
+
+    if ((admin = ctl_admin(ctl)) == NULL)
+        return CTL_EXIT_ERROR;
+    if (admin_webhook_encrypt_secrets(admin, &obj, &err) != ADMIN_OK)
+        return ctl_fail(&err);
+    int failed = json_integer_value(json_object_get(obj, "failed")) > 0;
+    if (failed)
+        output_warn("%lld secret(s) could not be opened with secret_key_file or secret_key_file_old; "
+                    "their endpoints cannot be delivered until the key that sealed them is configured",
+                    (long long)json_integer_value(json_object_get(obj, "failed")));
+    output_object(obj, NULL);
+    return failed ? CTL_EXIT_ERROR : 0;
 }

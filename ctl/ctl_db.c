@@ -13,6 +13,7 @@
 #include "args.h"
 #include "output.h"
 #include "pgjson.h"
+#include "sends_seed.h"
 #include "utf8.h"
 
 char *
@@ -64,6 +65,7 @@ ctl_close(ctl_t *ctl)
 {
     store_free(ctl->store);
     limiter_free(ctl->limiter);
+    secretbox_free(ctl->secrets);
     free(ctl->conninfo);
     config_free(ctl->cfg);
     memset(ctl, 0, sizeof(*ctl));
@@ -103,7 +105,16 @@ ctl_admin(ctl_t *ctl)
     }
     ctl->limiter = limiter_new(ctl->cfg->redis, ctl->cfg->redis_password_file, 1, ctl->cfg->backend_timeout_ms,
                                ctl->limiter_error, sizeof(ctl->limiter_error));
+    if (ctl->limiter != NULL)
+        limiter_set_seeder(ctl->limiter, sends_seed, ctl->store);
+    if (ctl->cfg->secret_key_file[0] == '\0')
+        snprintf(ctl->secrets_error, sizeof(ctl->secrets_error), "secret_key_file is not set in the config");
+    else
+        ctl->secrets = secretbox_load(ctl->cfg->secret_key_file, ctl->cfg->secret_key_file_old,
+                                      ctl->secrets_error, sizeof(ctl->secrets_error));
     admin_init(&ctl->admin, ctl->store, ctl->limiter, NULL, ctl_actor());
+    ctl->admin.secrets = ctl->secrets;
+    ctl->admin.secrets_error = ctl->secrets_error;
     ctl->admin.limiter_error = ctl->limiter_error;
     ctl->admin.usage_warn = ctl_usage_warn;
     return &ctl->admin;

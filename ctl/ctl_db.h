@@ -9,7 +9,9 @@
  * it exists, else built-in defaults), a one-connection store opened on
  * first use and a limiter for reading usage, handed to the admin layer
  * (lib/admin) as the operator (no acting account) with actor
- * "postinboxctl:<user>".  Every query goes through admin_exec, so it is
+ * "postinboxctl:<user>", and the key of secret_key_file if it is set
+ * (read then; a key that cannot be read fails only the commands that
+ * seal, with the reason).  Every query goes through admin_exec, so it is
  * parameterised and has a deadline: the config's backend_timeout_ms, but
  * at least CTL_MIN_TIMEOUT_MS, since the milter's short deadline is not
  * meant for admin queries.  Errors are reported here (stderr), so callers
@@ -41,6 +43,8 @@ typedef struct {
     store_t *store;
     limiter_t *limiter;
     char limiter_error[256]; /* why limiter is NULL */
+    secretbox_t *secrets;  /* secret_key_file, read with the store; NULL: none or unreadable */
+    char secrets_error[256]; /* why secrets is NULL */
     admin_t admin;         /* over store and limiter, once store exists */
 } ctl_t;
 

@@ -10,11 +10,16 @@
 #include "output.h"
 
 int
-webhook_url(const char *url, char out[WEBHOOK_URL_MAX + 1])
+webhook_url(const char *url, const cidr_list_t *allow, char out[WEBHOOK_URL_MAX + 1])
 {
-    char err[160];
+    char err[160], address[SSRF_ADDRESS_LEN];
+    const char *class;
     if (webhook_input_url(url, out, err, sizeof(err)) != 0)
         return output_usage("--url %s", err);
+    if ((class = webhook_input_private_host(out, allow, address)) != NULL)
+        return output_usage("--url %s: %s is a %s address, which webhooks may not reach unless "
+                            "webhook_allow_networks lists it (with this port, if the entry names one)",
+                            out, address, class);
     return 0;
 }
 

@@ -19,9 +19,10 @@
 
 
 /* Checks --url (http:// or https://, a host, an optional port, at most
- * WEBHOOK_URL_MAX bytes of printable ASCII, no credentials) and copies it
- * to out with the scheme lower-cased.  0 or CTL_EXIT_USAGE. */
-int webhook_url(const char *url, char out[WEBHOOK_URL_MAX + 1]);
+ * WEBHOOK_URL_MAX bytes of printable ASCII, no credentials; a literal
+ * address must be public or in allow, webhook_allow_networks) and copies
+ * it to out with the scheme lower-cased.  0 or CTL_EXIT_USAGE. */
+int webhook_url(const char *url, const cidr_list_t *allow, char out[WEBHOOK_URL_MAX + 1]);
 
 /* Parses --events "a,b,..." (NULL or "" for every type) into a PostgreSQL
  * array literal, deduplicated, in webhook_event_types order ("{}" for

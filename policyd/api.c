@@ -185,6 +185,8 @@ api_auth(api_call_t *c)
     snprintf(c->key_inbox_id, sizeof(c->key_inbox_id), "%s", key.inbox_id);
     snprintf(c->actor, sizeof(c->actor), "api:%s", c->key_id);
     admin_init(&c->admin, c->rt->store, c->rt->limiter, c->account_id, c->actor);
+    c->admin.secrets = c->rt->secrets;
+    c->admin.secrets_error = c->rt->secrets_error;
     c->admin.usage_warn = api_usage_warn;
     return 0;
 }

@@ -26,6 +26,7 @@
 
 #include "admin_inbox.h"
 #include "api.h"
+#include "api_fields.h"
 #include "validate.h"
 
 /* Answers status with obj after an admin call that ended with result. */
@@ -74,13 +75,6 @@ inboxes_labels(api_call_t *c, const json_t *labels)
 void
 api_inboxes_create(api_call_t *c)
 {
-    static const apiutil_field_t spec[] = {
-        { "username", APIUTIL_STRING, 0 },
-        { "displayName", APIUTIL_STRING_OR_NULL, 0 },
-        { "domainId", APIUTIL_STRING_OR_NULL, 0 },
-        { "labels", APIUTIL_STRING_ARRAY, 0 },
-        { NULL, 0, 0 },
-    };
     char username[ADMIN_USERNAME_SIZE], sandbox[300];
     admin_inbox_new_t in = {
         .domain_id = json_string_value(json_object_get(c->body, "domainId")),
@@ -98,7 +92,7 @@ api_inboxes_create(api_call_t *c)
         api_error(c, 403, "forbidden", "an inbox key cannot create inboxes");
         return;
     }
-    if (api_body_fields(c, spec) != 0 || inboxes_display_name(c) != 0)
+    if (api_body_fields(c, api_fields_inbox_create) != 0 || inboxes_display_name(c) != 0)
         return;
     if ((rc = admin_username(json_string_value(json_object_get(c->body, "username")), username)) == -1) {
         api_error(c, 400, "invalid_field",
@@ -135,12 +129,6 @@ api_inboxes_get(api_call_t *c)
 void
 api_inboxes_update(api_call_t *c)
 {
-    static const apiutil_field_t spec[] = {
-        { "displayName", APIUTIL_STRING_OR_NULL, 0 },
-        { "labels", APIUTIL_STRING_ARRAY, 0 },
-        { "status", APIUTIL_STRING, 0 },
-        { NULL, 0, 0 },
-    };
     json_t *display = json_object_get(c->body, "displayName"), *obj;
     admin_inbox_change_t change = {
         .set_display = display != NULL,
@@ -151,7 +139,7 @@ api_inboxes_update(api_call_t *c)
     admin_status_t result;
     admin_error_t err;
 
-    if (api_body_fields(c, spec) != 0 || inboxes_display_name(c) != 0)
+    if (api_body_fields(c, api_fields_inbox_update) != 0 || inboxes_display_name(c) != 0)
         return;
     /* The status is the account's: an inbox key must not lift a
      * suspension (the operator's, or the complaint policy's) nor bring a

@@ -13,28 +13,19 @@
 #include <string.h>
 
 #include "api.h"
+#include "api_fields.h"
 #include "send.h"
 
 void
 api_send_message(api_call_t *c)
 {
-    static const apiutil_field_t spec[] = {
-        { "to", APIUTIL_STRINGS, 1 },
-        { "cc", APIUTIL_STRINGS, 0 },
-        { "subject", APIUTIL_STRING, 1 },
-        { "text", APIUTIL_STRING, 0 },
-        { "html", APIUTIL_STRING, 0 },
-        { "inReplyTo", APIUTIL_STRING, 0 },
-        { "references", APIUTIL_STRING_ARRAY, 0 },
-        { NULL, 0, 0 },
-    };
     const char *params[2] = { c->ids[0], c->account_id };
     char address[320], display[300];
     int has_display;
     send_result_t result;
     PGresult *res;
 
-    if (api_body_fields(c, spec) != 0)
+    if (api_body_fields(c, api_fields_send_message) != 0)
         return;
     res = api_query(c, "SELECT address, display_name FROM postinbox.inbox WHERE id = $1::uuid AND account_id = $2::uuid",
                     2, params);

@@ -8,9 +8,11 @@
  * shape (http(s), host[:port], printable ASCII, no credentials), known
  * event types ([] or absent: every type).  Plain http:// is refused
  * unless webhook_allow_http = yes, since the dispatcher would refuse it
- * anyway and an API client sees no warning.  Which addresses a URL may
- * reach is checked when the dispatcher connects (lib/net/ssrf.c, on the
- * address actually connected to), not here: DNS can change.  The secret
+ * anyway and an API client sees no warning.  A host that is a literal
+ * private, loopback, link-local ... address (any spelling, IPv6 forms
+ * that embed one included) not in webhook_allow_networks is 400
+ * private_address; a host name is checked when the dispatcher connects
+ * (lib/net/ssrf.c, on the address actually connected to): DNS can change.  The secret
  * (whsec_...) is in the answer to POST only.  The statements are
  * lib/admin's (admin_webhook.c, admin_list.c), as postinboxctl's: every
  * change writes an audit row (webhook.add / webhook.update /
@@ -23,15 +25,23 @@
 
 #include "admin_webhook.h"
 #include "api.h"
+#include "api_fields.h"
 #include "webhook_input.h"
 
 /* Checks url (when given) into out.  0, or -1 after answering 400. */
 static int
 webhooks_url(api_call_t *c, const char *url, char out[WEBHOOK_URL_MAX + 1])
 {
-    char err[160];
+    char err[160], address[SSRF_ADDRESS_LEN];
+    const char *class;
     if (webhook_input_url(url, out, err, sizeof(err)) != 0) {
         api_error(c, 400, "invalid_field", "url %s", err);
+        return -1;
+    }
+    if ((class = webhook_input_private_host(out, c->rt->cfg->webhook_allow_networks, address)) != NULL) {
+        api_error(c, 400, "private_address",
+                  "url: %s is a %s address, which webhooks may not reach (not in the operator's "
+                  "webhook_allow_networks)", address, class);
         return -1;
     }
     if (strncmp(out, "http://", 7) == 0 && !c->rt->cfg->webhook_allow_http) {
@@ -85,17 +95,12 @@ api_webhooks_list(api_call_t *c)
 void
 api_webhooks_create(api_call_t *c)
 {
-    static const apiutil_field_t spec[] = {
-        { "url", APIUTIL_STRING, 1 },
-        { "events", APIUTIL_STRING_ARRAY, 0 },
-        { NULL, 0, 0 },
-    };
     char url[WEBHOOK_URL_MAX + 1], events[512] = "{}";
     admin_webhook_new_t in = { .inbox_id = c->ids[0], .url = url, .events = events };
     json_t *list = json_object_get(c->body, "events"), *obj;
     admin_error_t err;
 
-    if (api_body_fields(c, spec) != 0 || webhooks_url(c, json_string_value(json_object_get(c->body, "url")), url) != 0)
+    if (api_body_fields(c, api_fields_webhook_create) != 0 || webhooks_url(c, json_string_value(json_object_get(c->body, "url")), url) != 0)
         return;
     if (list != NULL && webhooks_events(c, list, events, sizeof(events)) != 0)
         return;
@@ -114,19 +119,13 @@ api_webhooks_get(api_call_t *c)
 void
 api_webhooks_update(api_call_t *c)
 {
-    static const apiutil_field_t spec[] = {
-        { "url", APIUTIL_STRING, 0 },
-        { "events", APIUTIL_STRING_ARRAY, 0 },
-        { "enabled", APIUTIL_BOOLEAN, 0 },
-        { NULL, 0, 0 },
-    };
     const char *url_in = json_string_value(json_object_get(c->body, "url"));
     json_t *list = json_object_get(c->body, "events"), *enabled = json_object_get(c->body, "enabled");
     char url[WEBHOOK_URL_MAX + 1], events[512] = "{}";
     admin_webhook_change_t change = { .enabled = enabled ? json_is_true(enabled) : -1 };
     admin_error_t err;
 
-    if (api_body_fields(c, spec) != 0)
+    if (api_body_fields(c, api_fields_webhook_update) != 0)
         return;
     if (url_in != NULL && webhooks_url(c, url_in, url) != 0)
         return;

@@ -14,10 +14,15 @@
  *      writes them while this thread goes on sending.
  * Nothing is marked delivered before its 2xx: a crash leaves leased rows
  * that are due again when the lease runs out (at-least-once).
+ * Signing secrets come from the claim as stored (sealed with
+ * secret_key_file, lib/net/secretbox, or an older install's plaintext)
+ * and are opened with the runtime's key just before signing; one that
+ * does not open fails that attempt ("secret: ..."), never naming it.
  */
 #include "dispatcher.h"
 #include "clock.h"
 
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -35,6 +40,7 @@
 #include "policyd_metrics.h"
 #include "recorder.h"
 #include "runtime.h"
+#include "secretbox.h"
 #include "webhook_retry.h"
 #include "webhook_sign.h"
 
@@ -150,6 +156,10 @@ dispatcher_job_free(job_t *job)
 {
     curl_slist_free_all(job->headers);
     free(job->row.url);
+    if (job->row.secret)
+        OPENSSL_cleanse(job->row.secret, strlen(job->row.secret));
+    if (job->row.previous_secret)
+        OPENSSL_cleanse(job->row.previous_secret, strlen(job->row.previous_secret));
     free(job->row.secret);
     free(job->row.previous_secret);
     free(job->row.body);
@@ -273,6 +283,32 @@ dispatcher_header(struct curl_slist *list, int *failed, const char *name, const 
     return grown;
 }
 
+/* Replaces the stored (sealed, or an older install's plaintext) secrets
+ * of job's row by the secrets themselves.  0, or -1 with err (no secret
+ * in it): the attempt fails and is retried, e.g. after the key is fixed. */
+static int
+dispatcher_open_secrets(job_t *job, char *err, size_t errlen)
+{
+    char *stored[2] = { job->row.secret, job->row.previous_secret };
+    char **field[2] = { &job->row.secret, &job->row.previous_secret };
+    for (int i = 0; i < 2; i++) {
+        char plain[SECRETBOX_PLAIN_MAX + 1];
+        if (stored[i] == NULL)
+            continue;
+        if (secretbox_open(job->rt->secrets, stored[i], job->row.endpoint_id, plain, sizeof(plain), err, errlen) < 0)
+            return -1;
+        char *copy = strdup(plain);
+        OPENSSL_cleanse(plain, sizeof(plain));
+        if (copy == NULL) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        free(stored[i]);
+        *field[i] = copy;
+    }
+    return 0;
+}
+
 /* Signs and starts one claimed delivery (taking over row's strings); a
  * delivery that cannot start becomes a failed attempt at once. */
 static void
@@ -301,6 +337,11 @@ dispatcher_send(dispatcher_t *d, outbox_job_t *row)
     job->http.allow_networks = job->rt->cfg->webhook_allow_networks;
     job->http.retry_after_ms = -1;
 
+    if (dispatcher_open_secrets(job, err, sizeof(err)) != 0) {
+        snprintf(job->http.error, sizeof(job->http.error), "secret: %s", err);
+        dispatcher_complete(d, job);
+        return;
+    }
     if (webhook_signature_header(job->row.secret, job->row.previous_secret, job->row.event_id, timestamp,
                                  job->row.body, job->row.body_len, signature, sizeof(signature), err,
                                  sizeof(err)) != 0) {

@@ -99,6 +99,10 @@ main_reload(void)
     char err[512];
     pi_config_t *cfg = daemon_opts_load_config(&main_opts, err, sizeof(err));
     runtime_t *rt = cfg ? runtime_new(cfg, err, sizeof(err)) : NULL;
+    if (rt != NULL && runtime_load_secrets(rt, err, sizeof(err)) != 0) {
+        runtime_release(rt);
+        rt = NULL;
+    }
     if (rt == NULL) {
         log_error("reload failed, keeping the running config: %s", err);
         return;
@@ -140,6 +144,15 @@ main(int argc, char **argv)
         fprintf(stderr, "postinbox-policyd: %s\n", err);
         return 1;
     }
+    if (check_only && cfg->secret_key_file[0] != '\0') {
+        secretbox_t *box = secretbox_load(cfg->secret_key_file, cfg->secret_key_file_old, err, sizeof(err));
+        if (box == NULL) {
+            fprintf(stderr, "postinbox-policyd: %s\n", err);
+            config_free(cfg);
+            return 1;
+        }
+        secretbox_free(box);
+    }
     if (check_only) {
         printf("postinbox-policyd: config OK\n");
         config_free(cfg);
@@ -161,10 +174,15 @@ main(int argc, char **argv)
         return 1;
     }
     runtime_t *rt = runtime_new(cfg, err, sizeof(err));
-    if (rt == NULL) {
+    if (rt == NULL || runtime_load_secrets(rt, err, sizeof(err)) != 0) {
         fprintf(stderr, "postinbox-policyd: %s\n", err);
+        if (rt != NULL)
+            runtime_release(rt);
         return 1;
     }
+    if (rt->secrets == NULL)
+        log_warn("secret_key_file is not set: webhook endpoints cannot be added or rotated, and only secrets "
+                 "stored in plaintext by an older version can be signed (README \"Webhook secrets\")");
     runtime_install(rt);
     if (!foreground && main_daemonize(&ready_fd) != 0) {
         fprintf(stderr, "postinbox-policyd: cannot daemonize: %s\n", strerror(errno));

@@ -173,14 +173,7 @@ recorder_main(void *arg)
         /* Submissions wake the thread; they do not cut a pause short. */
         long long left = pause_until - clock_ms();
         if (left > 0 && !recorder.stopping) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_sec += left / 1000;
-            until.tv_nsec += (left % 1000) * 1000000L;
-            if (until.tv_nsec >= 1000000000L) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000L;
-            }
+            struct timespec until = clock_realtime_after(left);
             pthread_cond_timedwait(&recorder.cond, &recorder.lock, &until);
             continue;
         }

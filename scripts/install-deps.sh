@@ -13,6 +13,7 @@ PACKAGES="
   libgmime-3.0-dev libcmocka-dev libcurl4-openssl-dev libmicrohttpd-dev
   postgresql redis-server postfix sasl2-bin libsasl2-modules
   swaks miltertest python3 curl procps iproute2
+  clang libfuzzer-14-dev libclang-rt-14-dev
 "
 
 missing=""

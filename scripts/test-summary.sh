@@ -1,24 +1,75 @@
 #!/bin/sh
 # test-summary.sh STATUS [DIR...] -- reads the logs make check left in
-# each build directory DIR (default: tests, an in-place build) and prints one line
+# each build directory DIR (default: ., an in-place build) and prints one line
 # per test program and a closing "N passed, M failed[, K skipped]".
 # cmocka programs count their cases ("[  PASSED  ] N test(s)"); the
 # integration scripts end with their own "N passed, M failed" line.  A log
-# with no count at all (a crash) counts as one failure.  Exits non-zero if
-# anything failed or make check itself failed (STATUS).
+# with no count at all (a crash, a time limit) counts as one failure.
+# Exits non-zero if anything failed or make check itself failed (STATUS).
+#
+# Only this run's results count: the tests are those of each DIR's
+# Makefile's TESTS (make print-tests), each result must be newer than
+# DIR/tests/.test-run-stamp (scripts/test.sh touches it before make check);
+# a test without a fresh result is a failure ("no result from this run"),
+# and results of tests that are no longer in TESTS are never read.
+# With CI=true a skipped test is a failure, its SKIP line the reason.
 cd "$(dirname "$0")/.."
 make_status=${1:-0}
 [ $# -gt 0 ] && shift
-[ $# -gt 0 ] || set -- tests
+[ $# -gt 0 ] || set -- .
 passed=0 failed=0 skipped=0
-for trs in $(for dir in "$@"; do find "$dir" -name '*.trs' | sed 's|^\./||'; done | sort); do
-    log=${trs%.trs}.log
-    name=${trs%.trs}
+# The results to read, one "DIR/NAME" per line: the TESTS of each make
+# check build directory (only if newer than its stamp), or the one result
+# a directory without a Makefile left (analyze.sh's analyze.trs).
+results=""
+for dir in "$@"; do
+    dir=${dir%/}
+    if [ ! -f "$dir/Makefile" ]; then
+        if [ -f "$dir/analyze.trs" ]; then
+            results="$results $dir/analyze"
+        else
+            echo "FAIL  $dir: no result from this run"
+            failed=$((failed + 1))
+        fi
+        continue
+    fi
+    stamp=$dir/tests/.test-run-stamp
+    if [ ! -f "$stamp" ]; then
+        echo "FAIL  $dir: no $stamp (scripts/test.sh marks the start of the run)"
+        failed=$((failed + 1))
+        continue
+    fi
+    tests=$(make -s -C "$dir" print-tests 2>/dev/null)
+    if [ -z "$tests" ]; then
+        echo "FAIL  $dir: make print-tests named no test"
+        failed=$((failed + 1))
+        continue
+    fi
+    for name in $tests; do
+        name=${name%.exe}
+        if [ ! -f "$dir/$name.trs" ] || [ ! "$dir/$name.trs" -nt "$stamp" ]; then
+            echo "FAIL  $dir/$name: no result from this run"
+            failed=$((failed + 1))
+            continue
+        fi
+        results="$results $dir/$name"
+    done
+done
+for name in $results; do
+    name=${name#./}
+    trs=$name.trs
+    log=$name.log
     result=$(sed -n 's/^:test-result: //p' "$trs" | head -n 1)
     p=0 f=0
     if [ "$result" = SKIP ]; then
-        skipped=$((skipped + 1))
-        echo "SKIP  $name"
+        reason=$(grep -m 1 '^SKIP' "$log" 2>/dev/null)
+        if [ "${CI-}" = true ]; then
+            echo "FAIL  $name: skipped, and CI=true makes a skip a failure (${reason:-no SKIP line in $log})"
+            failed=$((failed + 1))
+        else
+            echo "SKIP  $name${reason:+: $reason}"
+            skipped=$((skipped + 1))
+        fi
         continue
     fi
     line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
@@ -37,7 +88,7 @@ for trs in $(for dir in "$@"; do find "$dir" -name '*.trs' | sed 's|^\./||'; don
     fi
     if [ "$f" -gt 0 ]; then
         echo "FAIL  $name: $p passed, $f failed -- log follows"
-        grep -E '^(FAIL|\[  FAILED|\[  ERROR)|error|Error' "$log" | head -n 40 | sed 's/^/    /'
+        grep -E '^(FAIL|SKIP|\[  FAILED|\[  ERROR)|error|Error' "$log" | head -n 40 | sed 's/^/    /'
     else
         echo "ok    $name: $p passed"
     fi

@@ -3,15 +3,23 @@
 # each in its own build directory (VPATH: no build reuses another's
 # objects):
 #   build/           warnings as errors; make check runs every test: the
-#                    cmocka unit tests and the integration tests against
-#                    real PostgreSQL, Redis and Postfix;
+#                    cmocka unit tests, the integration tests against real
+#                    PostgreSQL, Redis and Postfix, and the fuzz targets on
+#                    their corpora;
 #   build-analyze/   gcc -fanalyzer over lib/ and the programs (analyze.sh):
 #                    one warning fails;
 #   build-san/       --enable-sanitizers (ASan, LeakSanitizer, UBSan; the
 #                    daemons, postinboxctl and the unit tests): make check
-#                    again, a sanitizer report fails the test that caused it.
+#                    again (without the fuzz targets, sanitized already), a
+#                    sanitizer report fails the test that caused it.
 # Then prints one closing line "N passed, M failed" counting every test
 # case of all three (scripts/test-summary.sh).
+#
+# Every test runs under a time limit (tests/run-with-timeout.sh).  The
+# results of earlier runs are removed first, and the summary reads only
+# what this run wrote (DIR/tests/.test-run-stamp).  CI=true (.ci/run sets
+# it) makes a skipped test a failure; both builds always configure with
+# --enable-werror.  TEST_JOBS=N runs N tests of a build at once (default 1).
 set -eu
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -21,16 +29,35 @@ if [ -f config.status ]; then
     echo "test.sh: the source tree was configured in place; make distclean (test.sh builds in build*/)"
     make distclean >/dev/null
 fi
+jobs=${TEST_JOBS:-1}
+
+# suite DIR CONFIGURE-OPTIONS -- (re)configure DIR when its Makefile was
+# made with other options, build, clear old results, make check.
+suite() {
+    dir=$1
+    opts=$2
+    mkdir -p "$dir"
+    if [ ! -f "$dir/Makefile" ] || [ "$(cd "$dir" && ./config.status --config)" != "$opts" ]; then
+        (cd "$dir" && eval "../configure $opts" >/dev/null) || return 1
+    fi
+    make -C "$dir" -j2 >/dev/null || return 1
+    find "$dir/tests" -name '*.trs' | while read -r trs; do rm -f "$trs" "${trs%.trs}.log"; done
+    rm -f "$dir/tests/test-suite.log" "$dir/test-suite.log"
+    touch "$dir/tests/.test-run-stamp"
+    make -C "$dir" -j"$jobs" check
+}
+
 status=0
-mkdir -p build build-san
-(cd build && { [ -f Makefile ] || ../configure --enable-werror >/dev/null; } && make -j2 >/dev/null) || status=$?
-(cd build && make check) || status=$?
-scripts/analyze.sh || status=$?
 start=$(date +%s)
-(cd build-san && { [ -f Makefile ] || ../configure --enable-sanitizers --enable-werror >/dev/null; } &&
-    make -j2 >/dev/null &&
-    ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 LSAN_OPTIONS=suppressions=$(cd .. && pwd)/tests/sanitizers.supp \
-    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 make check) || status=$?
-echo "test.sh: the sanitized build and suite took $(($(date +%s) - start)) s"
+suite build "'--enable-werror'" || status=$?
+echo "test.sh: build/ took $(($(date +%s) - start)) s"
+start=$(date +%s)
+scripts/analyze.sh || status=$?
+echo "test.sh: the analyzer took $(($(date +%s) - start)) s"
+start=$(date +%s)
+(export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 LSAN_OPTIONS=suppressions=$(pwd)/tests/sanitizers.supp \
+    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+ suite build-san "'--enable-sanitizers' '--enable-werror'") || status=$?
+echo "test.sh: build-san/ took $(($(date +%s) - start)) s"
 
 exec scripts/test-summary.sh "$status" build build-analyze build-san

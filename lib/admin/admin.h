@@ -9,7 +9,8 @@
  * purge), admin_webhook.h (add, show, update, enable, rotate, delete),
  * admin_list.h (the one paginated, filtered list) and admin_thread.h.
  * Every function takes an admin_t: the store, the limiter (for usage),
- * the acting account and the actor for audit rows.  The acting account
+ * the key that seals webhook secrets (set by the front end after
+ * admin_init), the acting account and the actor for audit rows.  The acting account
  * is in the WHERE clause of every statement ("$n::uuid IS NULL OR
  * account_id = $n::uuid"): NULL is the operator (postinboxctl), who sees
  * every account; the API always gives the key's account, so a row of
@@ -26,6 +27,7 @@
 #include <stddef.h>
 
 #include "limiter.h"
+#include "secretbox.h"
 #include "store.h"
 
 /* How an admin call ended. */
@@ -53,6 +55,8 @@ typedef struct {
     store_t *store;
     limiter_t *limiter;          /* NULL: usage is unknown (null fields) */
     const char *limiter_error;   /* why limiter is NULL, for usage_warn */
+    const secretbox_t *secrets;  /* seals webhook secrets; NULL: none (adding and rotating refused) */
+    const char *secrets_error;   /* why secrets is NULL, for that refusal */
     const char *account_id;      /* acting account; NULL: the operator */
     const char *actor;           /* audit rows: "postinboxctl:root", "api:<key id>" */
     admin_usage_warn_fn usage_warn;

@@ -4,14 +4,18 @@
  *
  * Public: admin_webhook_new_t, admin_webhook_add, admin_webhook_show,
  * admin_webhook_change_t, admin_webhook_update, admin_webhook_enable,
- * admin_webhook_rotate, admin_webhook_delete.
+ * admin_webhook_rotate, admin_webhook_delete, admin_webhook_encrypt_secrets.
  * Every change and its audit row (webhook.add / .update / .enable /
  * .disable / .rotate / .delete, old and new value as JSON naming the
  * endpoint) are one statement.  An endpoint is named by its id and, when
  * inbox_id is given (the API), must also be that inbox's; always the
  * acting account's.  The signing secret is in the objects of add and
  * rotate only, and a failed statement that carried it is reported by its
- * first line.  URLs and event lists are checked by the front end
+ * first line.  It is stored sealed with a->secrets (lib/net/secretbox,
+ * the endpoint id as context; a new endpoint's id is chosen here, so its
+ * secret is sealed before the row exists); without a usable key, add and
+ * rotate fail with ADMIN_BACKEND, code secret_key_missing, and write
+ * nothing.  URLs and event lists are checked by the front end
  * (lib/net/webhook_input).  Logs nothing.
  */
 #ifndef POSTINBOX_ADMIN_WEBHOOK_H
@@ -60,5 +64,12 @@ admin_status_t admin_webhook_rotate(admin_t *a, const char *inbox_id, const char
  * *out {id, deleted, deliveriesDeleted}. */
 admin_status_t admin_webhook_delete(admin_t *a, const char *inbox_id, const char *id, const char *reason,
                                     json_t **out, admin_error_t *err);
+
+/* Seals every stored secret (secret, previous_secret) that is plaintext
+ * or sealed with secret_key_file_old, with the current key, each row by
+ * one compare-and-set UPDATE.  *out {encrypted, failed, failures: [{id,
+ * error}], keyId}; a value that does not open is a failure, not an
+ * error (the run goes on). */
+admin_status_t admin_webhook_encrypt_secrets(admin_t *a, json_t **out, admin_error_t *err);
 
 #endif

@@ -167,19 +167,27 @@ check_use(check_t *c, const check_env_t *env, const char *client, int trusted)
     snprintf(c->client, sizeof(c->client), "%s", client && *client ? client : "unknown");
 }
 
+/* Gives back one reservation or charge (n sends) -- also one whose call
+ * failed, which may still run late.  Logs what the backend could not do
+ * at once.  0 given back, else the backend's 1 (queued) or -1 (lost). */
+static int
+check_give_back(check_t *c, const inbox_lookup_t *inbox, const char *token, int n)
+{
+    char err[300];
+    int rc = c->env.backend.refund(c->env.backend.ctx, inbox, token, n, err, sizeof(err));
+    if (rc != 0)
+        log_warn("%s: stage=refund inbox=%s token=%s action=%s reason=backend error=\"%s\"", check_qid(c, NULL),
+                 inbox->address, token, rc > 0 ? "queued" : "lost", err);
+    return rc;
+}
+
 /* Gives back every reservation of the current message. */
 static void
 check_refund(check_t *c)
 {
-    char err[256];
     size_t refunded = 0;
-    for (size_t i = 0; i < c->tokens.count; i++) {
-        if (c->env.backend.refund(c->env.backend.ctx, &c->sender_inbox, c->tokens.items[i], err, sizeof(err)) == 0)
-            refunded++;
-        else
-            log_warn("%s: stage=refund inbox=%s token=%s action=lost reason=backend error=\"%s\"", check_qid(c, NULL),
-                     c->sender_inbox.address, c->tokens.items[i], err);
-    }
+    for (size_t i = 0; i < c->tokens.count; i++)
+        refunded += check_give_back(c, &c->sender_inbox, c->tokens.items[i], 1) == 0;
     if (refunded)
         log_info("%s: stage=refund inbox=%s refunded=%zu", check_qid(c, NULL), c->sender_inbox.address, refunded);
     check_list_clear(&c->tokens);
@@ -368,6 +376,8 @@ check_reserve(check_t *c, const char *rcpt, const char *what, const char *queue_
     check_token(NULL, token, sizeof(token));
     if (c->env.backend.reserve(c->env.backend.ctx, sender, token, &limit, err, sizeof(err)) != 0) {
         check_backend_error(c, "rcpt", sender->address, what, err, queue_id, started_us, out);
+        /* The script may still run once the backend answers again: void it. */
+        check_give_back(c, sender, token, 1);
         return;
     }
     decide_limit(c->env.cfg, sender, &limit, out);
@@ -375,7 +385,7 @@ check_reserve(check_t *c, const char *rcpt, const char *what, const char *queue_
     if (out->action == DECISION_CONTINUE &&
         (check_list_add(&c->tokens, token) != 0 || check_list_add(&c->charged, rcpt) != 0)) {
         /* Out of memory: give the send back rather than lose track of it. */
-        c->env.backend.refund(c->env.backend.ctx, sender, token, err, sizeof(err));
+        check_give_back(c, sender, token, 1);
         decide_record_failed(c->env.cfg, sender->address, out);
     }
     log_info("%s: stage=rcpt %s action=%s reason=%s sendsToday=%ld/%d burst=%ld/%d us=%lld", check_qid(c, queue_id),
@@ -599,6 +609,8 @@ check_charge(check_t *c, const char *queue_id, long n, const char *given_token, 
     snprintf(what, sizeof(what), "%s inbox=%s recipients=%ld", c->who, sender->address, n);
     if (c->env.backend.charge(c->env.backend.ctx, sender, (int)n, token, &limit, err, sizeof(err)) != 0) {
         check_backend_error(c, "eom", sender->address, what, err, queue_id, started_us, out);
+        /* Refused, so nothing may stay charged, even if the charge runs late. */
+        check_give_back(c, sender, token, (int)n);
         return;
     }
     decide_limit(c->env.cfg, sender, &limit, out);

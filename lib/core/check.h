@@ -102,8 +102,11 @@ typedef struct {
     /* CHECK_RESERVE: reserves one send under token. */
     int (*reserve)(void *ctx, const inbox_lookup_t *inbox, const char *token, limit_result_t *res, char *err,
                    size_t errlen);
-    /* CHECK_RESERVE: gives a reservation back. */
-    int (*refund)(void *ctx, const inbox_lookup_t *inbox, const char *token, char *err, size_t errlen);
+    /* Gives back a reservation (n 1) or a charge of n, also one whose
+     * reserve or charge call failed: it may still run late, and must then
+     * charge nothing.  0 done, 1 queued until the backend answers again
+     * (err says why), -1 lost (err). */
+    int (*refund)(void *ctx, const inbox_lookup_t *inbox, const char *token, int n, char *err, size_t errlen);
     /* CHECK_CHARGE: would n more sends fit?  Reserves nothing. */
     int (*fits)(void *ctx, const inbox_lookup_t *inbox, int n, limit_result_t *res, char *err, size_t errlen);
     /* CHECK_CHARGE: charges n sends at once, all or nothing, once per token. */

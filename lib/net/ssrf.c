@@ -3,7 +3,9 @@
  * See ssrf.h.  Two tables, first match wins (so the narrow entries come
  * before the wide ones); IPv6 forms that embed an IPv4 address are
  * unwrapped and judged by the IPv4 table, and IPv6 outside global
- * unicast (2000::/3) is refused as reserved.
+ * unicast (2000::/3) is refused as reserved.  The allow list is matched
+ * on the address as it is (lib/util/cidr stores IPv4 entries as
+ * IPv4-mapped), never on an unwrapped IPv4 address.
  */
 #include "ssrf.h"
 
@@ -159,18 +161,12 @@ const char *
 ssrf_refusal(const struct sockaddr *sa, socklen_t len, const cidr_list_t *allow)
 {
     const char *class = ssrf_classify(sa, len);
-    uint32_t v4;
     if (class == NULL || strcmp(class, "not-ip") == 0)
         return class;
+    /* ::ffff:a.b.c.d matches an IPv4 entry here (cidr keeps those
+     * mapped); ::a.b.c.d, 64:ff9b::/96 and 2002::/16 only an IPv6 one. */
     if (cidr_list_match_sockaddr(allow, sa))
         return NULL;
-    if (sa->sa_family == AF_INET6 &&
-        ssrf_embedded_v4(((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr, &v4)) {
-        struct sockaddr_in sin = { .sin_family = AF_INET };
-        sin.sin_addr.s_addr = htonl(v4);
-        if (cidr_list_match_sockaddr(allow, (const struct sockaddr *)&sin))
-            return NULL;
-    }
     return class;
 }
 
@@ -183,4 +179,47 @@ ssrf_format_address(const struct sockaddr *sa, socklen_t len, char *out, size_t 
     else if (sa && sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6))
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, text, sizeof(text));
     snprintf(out, outlen, "%s", text);
+}
+
+const char *
+ssrf_literal_host(const char *host, size_t hostlen, int port, const cidr_list_t *allow, char text[SSRF_ADDRESS_LEN])
+{
+    char name[256];
+    union {
+        struct sockaddr sa;
+        struct sockaddr_in in4;
+        struct sockaddr_in6 in6;
+    } addr;
+    socklen_t len;
+
+    text[0] = '\0';
+    if (hostlen == 0 || hostlen >= sizeof(name))
+        return NULL;
+    memset(&addr, 0, sizeof(addr));
+    if (host[0] == '[') {
+        if (hostlen < 3 || host[hostlen - 1] != ']')
+            return NULL;
+        memcpy(name, host + 1, hostlen - 2);
+        name[hostlen - 2] = '\0';
+        if (inet_pton(AF_INET6, name, &addr.in6.sin6_addr) != 1)
+            return NULL;
+        addr.in6.sin6_family = AF_INET6;
+        addr.in6.sin6_port = htons((uint16_t)port);
+        len = sizeof(addr.in6);
+    } else {
+        memcpy(name, host, hostlen);
+        name[hostlen] = '\0';
+        /* "127.0.0.1." is the same address to a resolver */
+        if (hostlen > 1 && name[hostlen - 1] == '.')
+            name[hostlen - 1] = '\0';
+        /* inet_aton takes the old BSD forms (one to four parts, each
+         * decimal, 0x hex or 0 octal), as libcurl and getaddrinfo do */
+        if (inet_aton(name, &addr.in4.sin_addr) == 0)
+            return NULL;
+        addr.in4.sin_family = AF_INET;
+        addr.in4.sin_port = htons((uint16_t)port);
+        len = sizeof(addr.in4);
+    }
+    ssrf_format_address(&addr.sa, len, text, SSRF_ADDRESS_LEN);
+    return ssrf_refusal(&addr.sa, len, allow);
 }

@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -104,6 +105,28 @@ webhook_input_url(const char *url, char out[WEBHOOK_URL_MAX + 1], char *err, siz
     for (size_t i = 0; i < scheme; i++)
         out[i] = (char)tolower((unsigned char)out[i]);
     return 0;
+}
+
+const char *
+webhook_input_private_host(const char *url, const cidr_list_t *allow, char text[SSRF_ADDRESS_LEN])
+{
+    int https = strncasecmp(url, "https://", 8) == 0;
+    const char *authority = url + (https ? 8 : 7), *host_end;
+    size_t len = strcspn(authority, "/?#");
+    int port = https ? 443 : 80;
+
+    text[0] = '\0';
+    if (authority[0] == '[') { /* [v6] keeps its brackets for ssrf_literal_host */
+        host_end = memchr(authority, ']', len);
+        host_end = host_end ? host_end + 1 : authority + len;
+    } else {
+        host_end = memchr(authority, ':', len);
+        if (host_end == NULL)
+            host_end = authority + len;
+    }
+    if (host_end < authority + len && *host_end == ':')
+        port = atoi(host_end + 1);
+    return ssrf_literal_host(authority, (size_t)(host_end - authority), port, allow, text);
 }
 
 int

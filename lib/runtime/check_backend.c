@@ -32,10 +32,10 @@ cb_reserve(void *ctx, const inbox_lookup_t *inbox, const char *token, limit_resu
 }
 
 static int
-cb_refund(void *ctx, const inbox_lookup_t *inbox, const char *token, char *err, size_t errlen)
+cb_refund(void *ctx, const inbox_lookup_t *inbox, const char *token, int n, char *err, size_t errlen)
 {
     runtime_t *rt = ctx;
-    return limiter_refund(rt->limiter, inbox->id, token, err, errlen);
+    return limiter_refund(rt->limiter, inbox->id, token, n, err, errlen);
 }
 
 static int

@@ -3,6 +3,8 @@
  */
 #include "runtime.h"
 
+#include "sends_seed.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +42,23 @@ runtime_new(pi_config_t *cfg, char *err, size_t errlen)
     }
     store_set_metrics(rt->store, &runtime_backend_metrics);
     limiter_set_metrics(rt->limiter, &runtime_backend_metrics);
+    limiter_set_seeder(rt->limiter, sends_seed, rt->store);
     return rt;
+}
+
+int
+runtime_load_secrets(runtime_t *rt, char *err, size_t errlen)
+{
+    if (rt->cfg->secret_key_file[0] == '\0') {
+        snprintf(rt->secrets_error, sizeof(rt->secrets_error), "secret_key_file is not set");
+        return 0;
+    }
+    rt->secrets = secretbox_load(rt->cfg->secret_key_file, rt->cfg->secret_key_file_old, err, errlen);
+    if (rt->secrets == NULL) {
+        snprintf(rt->secrets_error, sizeof(rt->secrets_error), "%s", err);
+        return -1;
+    }
+    return 0;
 }
 
 void
@@ -81,6 +99,7 @@ runtime_release(runtime_t *rt)
     store_free(rt->store);
     limiter_free(rt->limiter);
     domain_cache_free(rt->foreign_domains);
+    secretbox_free(rt->secrets);
     config_free(rt->cfg);
     free(rt);
 }

@@ -1,8 +1,8 @@
 /*
  * runtime.h -- a config together with the backends built from it.
  *
- * Public: runtime_new, runtime_install, runtime_acquire, runtime_release,
- * runtime_set_backend_metrics.
+ * Public: runtime_new, runtime_load_secrets, runtime_install,
+ * runtime_acquire, runtime_release, runtime_set_backend_metrics.
  * A reload builds a whole new runtime aside and swaps it in; callers that
  * hold the old one (an SMTP session in progress) keep using it until they
  * release it, so no session ever sees half of a reload.  Logs nothing.
@@ -16,6 +16,7 @@
 #include "domain_cache.h"
 #include "limiter.h"
 #include "record_batch.h"
+#include "secretbox.h"
 #include "store.h"
 
 typedef struct runtime {
@@ -25,6 +26,8 @@ typedef struct runtime {
     record_batch_t *records;  /* group commit of message records, over store */
     limiter_t *limiter;
     domain_cache_t *foreign_domains;
+    secretbox_t *secrets;     /* the webhook secrets' key (policyd only); NULL: none */
+    char secrets_error[256];  /* why secrets is NULL ("secret_key_file is not set") */
 } runtime_t;
 
 /* The metrics every later runtime_new gives its store and limiter (once,
@@ -32,6 +35,11 @@ typedef struct runtime {
 void runtime_set_backend_metrics(const metrics_backend_t *metrics);
 /* Builds backends for cfg (taking ownership of it); NULL with err. */
 runtime_t *runtime_new(pi_config_t *cfg, char *err, size_t errlen);
+/* Reads cfg's secret_key_file (and secret_key_file_old) into
+ * rt->secrets: 0, also when none is set (secrets NULL, secrets_error
+ * says so); -1 with err when a file is set but cannot be used.  Only the
+ * daemon that delivers webhooks asks: the milter never reads the key. */
+int runtime_load_secrets(runtime_t *rt, char *err, size_t errlen);
 /* Makes rt the current runtime; the previous one goes when released. */
 void runtime_install(runtime_t *rt);
 /* A counted reference to the current runtime. */

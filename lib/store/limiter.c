@@ -6,10 +6,13 @@
 
 #include <hiredis/hiredis.h>
 #include <openssl/sha.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "clock.h"
 #include "pool.h"
@@ -18,15 +21,23 @@
 
 #define LIMITER_WINDOW_MS 60000
 #define LIMITER_CHARGED_MS (15 * 60000)   /* how long reserve_n remembers a token */
-#define LIMITER_HOLD_MS (60 * 60000)      /* how long a reservation can be refunded */
+#define LIMITER_HOLD_MS (60 * 60000)      /* how long a reservation can be refunded, a voided token remembered */
+#define LIMITER_VOID 3                    /* a script's verdict: the token was given back before it ran */
+#define LIMITER_EVAL_ARGS (16 + 2 * LIMITER_SEED_BURST_MAX)
+#define LIMITER_UNSEEDED 4                /* a script's verdict: today's counters are not known to Redis */
+#define LIMITER_PENDING_MAX 100000        /* refunds waiting for Redis to answer again */
+#define LIMITER_RETRY_MS 1000             /* how often the waiting refunds are tried */
 
-/* KEYS: burst, daily, held.  ARGV: daily limit, burst limit, token,
+/* KEYS: burst, daily, held, void.  ARGV: daily limit, burst limit, token,
  * window ms, hold ms.  Returns {verdict, sends today, burst used, retry
- * ms, reset}. */
+ * ms, reset}; verdict 3 (LIMITER_VOID) when the token was given back
+ * before the script ran (a reservation that arrived late). */
 static const char reserve_lua[] =
+    "if redis.call('ZSCORE', KEYS[4], ARGV[3]) then return {3, 0, 0, 0, 0} end\n"
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "local day = math.floor(tonumber(t[1]) / 86400)\n"
+    "if redis.call('HEXISTS', KEYS[2], 's' .. day) == 0 then return {4, 0, 0, 0, 0} end\n"
     "local window = tonumber(ARGV[4])\n"
     "local reset = (day + 1) * 86400\n"
     "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)\n"
@@ -44,7 +55,7 @@ static const char reserve_lua[] =
      * and push the key's expiry past the end of today. */
     "if daily == 1 then\n"
     "  for _, d in ipairs(redis.call('HKEYS', KEYS[2])) do\n"
-    "    if tonumber(d) < day - 1 then redis.call('HDEL', KEYS[2], d) end\n"
+    "    if (tonumber((string.gsub(d, '^s', ''))) or day) < day - 1 then redis.call('HDEL', KEYS[2], d) end\n"
     "  end\n"
     "  redis.call('EXPIRE', KEYS[2], 172800)\n"
     "end\n"
@@ -53,16 +64,36 @@ static const char reserve_lua[] =
     "redis.call('PEXPIRE', KEYS[3], ARGV[5])\n"
     "return {0, daily, burst + 1, 0, reset}\n";
 
-/* KEYS: burst, daily, held.  ARGV: token.  Returns 1 if refunded. */
+/* Gives back a reservation (held) or a charge of ARGV[2] sends (charged),
+ * once; a token that is neither -- its script has not run yet, or never
+ * will -- is voided instead, so that it charges nothing if it runs late.
+ * KEYS: burst, daily, held, charged, void.  ARGV: token, n, hold ms.
+ * Returns 1 if something was given back, 0 if the token was voided. */
 static const char refund_lua[] =
-    "local at = redis.call('ZSCORE', KEYS[3], ARGV[1])\n"
-    "if not at then return 0 end\n"
-    "local day = math.floor(tonumber(at) / 86400000)\n"
-    "redis.call('ZREM', KEYS[3], ARGV[1])\n"
-    "redis.call('ZREM', KEYS[1], ARGV[1])\n"
-    "if tonumber(redis.call('HGET', KEYS[2], day) or '0') > 0 then\n"
-    "  redis.call('HINCRBY', KEYS[2], day, -1)\n"
+    "local token, n = ARGV[1], tonumber(ARGV[2])\n"
+    "local at = redis.call('ZSCORE', KEYS[3], token)\n"
+    "if at then\n"
+    "  redis.call('ZREM', KEYS[3], token)\n"
+    "  redis.call('ZREM', KEYS[1], token)\n"
+    "  n = 1\n"
+    "else\n"
+    "  at = redis.call('ZSCORE', KEYS[4], token)\n"
+    "  if at then\n"
+    "    redis.call('ZREM', KEYS[4], token)\n"
+    "    for i = 1, n do redis.call('ZREM', KEYS[1], token .. ':' .. i) end\n"
+    "  end\n"
     "end\n"
+    "if not at then\n"
+    "  local t = redis.call('TIME')\n"
+    "  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now - tonumber(ARGV[3]))\n"
+    "  redis.call('ZADD', KEYS[5], now, token)\n"
+    "  redis.call('PEXPIRE', KEYS[5], ARGV[3])\n"
+    "  return 0\n"
+    "end\n"
+    "local day = math.floor(tonumber(at) / 86400000)\n"
+    "local have = tonumber(redis.call('HGET', KEYS[2], day) or '0')\n"
+    "if have > 0 then redis.call('HINCRBY', KEYS[2], day, -math.min(n, have)) end\n"
     "return 1\n";
 
 /* KEYS: burst, daily.  Returns {0, sends today, burst used, 0, reset}. */
@@ -70,18 +101,22 @@ static const char usage_lua[] =
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "local day = math.floor(tonumber(t[1]) / 86400)\n"
+    "if redis.call('HEXISTS', KEYS[2], 's' .. day) == 0 then return {4, 0, 0, 0, 0} end\n"
     "local daily = tonumber(redis.call('HGET', KEYS[2], day) or '0')\n"
     "local burst = redis.call('ZCOUNT', KEYS[1], '(' .. (now - tonumber(ARGV[1])), '+inf')\n"
     "return {0, daily, burst, 0, (day + 1) * 86400}\n";
 
-/* KEYS: burst, daily, charged.  ARGV: daily limit, burst limit, n, window
- * ms, token ("" = only check), charged memory ms.  Returns {verdict, sends
- * today, burst used, retry ms, reset, already charged}.  Nothing is written
- * unless all n fit (besides trimming expired window entries). */
+/* KEYS: burst, daily, charged, void.  ARGV: daily limit, burst limit, n,
+ * window ms, token ("" = only check), charged memory ms.  Returns {verdict,
+ * sends today, burst used, retry ms, reset, already charged}; verdict 3
+ * (LIMITER_VOID) for a token given back before the script ran.  Nothing
+ * is written unless all n fit (besides trimming expired window entries). */
 static const char reserve_n_lua[] =
+    "if ARGV[5] ~= '' and redis.call('ZSCORE', KEYS[4], ARGV[5]) then return {3, 0, 0, 0, 0, 0} end\n"
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "local day = math.floor(tonumber(t[1]) / 86400)\n"
+    "if redis.call('HEXISTS', KEYS[2], 's' .. day) == 0 then return {4, 0, 0, 0, 0, 0} end\n"
     "local n = tonumber(ARGV[3])\n"
     "local window = tonumber(ARGV[4])\n"
     "local token = ARGV[5]\n"
@@ -109,7 +144,7 @@ static const char reserve_n_lua[] =
     "daily = redis.call('HINCRBY', KEYS[2], day, n)\n"
     "if redis.call('HLEN', KEYS[2]) > 1 then\n"
     "  for _, d in ipairs(redis.call('HKEYS', KEYS[2])) do\n"
-    "    if tonumber(d) < day - 1 then redis.call('HDEL', KEYS[2], d) end\n"
+    "    if (tonumber((string.gsub(d, '^s', ''))) or day) < day - 1 then redis.call('HDEL', KEYS[2], d) end\n"
     "  end\n"
     "end\n"
     "redis.call('EXPIRE', KEYS[2], 172800)\n"
@@ -117,18 +152,57 @@ static const char reserve_n_lua[] =
     "redis.call('PEXPIRE', KEYS[3], ARGV[6])\n"
     "return {0, daily, burst + n, 0, reset, 0}\n";
 
+/* Today's counters rebuilt from the database, once: sets the day's count
+ * and the last minute's sends, and the day's seed mark 's<day>' that the
+ * other scripts ask for.  A second seeder of the same day changes nothing.
+ * KEYS: burst, daily.  ARGV: day (UTC day number the count is for), count,
+ * window ms, then pairs (time ms, sends) of the last window.  Returns 1 when
+ * it seeded, 0 when the day was seeded already (or is not Redis's today). */
+static const char seed_lua[] =
+    "local t = redis.call('TIME')\n"
+    "local day = math.floor(tonumber(t[1]) / 86400)\n"
+    "if tonumber(ARGV[1]) ~= day or redis.call('HEXISTS', KEYS[2], 's' .. day) == 1 then return 0 end\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "redis.call('HSET', KEYS[2], day, ARGV[2], 's' .. day, 1)\n"
+    "redis.call('EXPIRE', KEYS[2], 172800)\n"
+    "for i = 4, #ARGV - 1, 2 do\n"
+    "  local at = tonumber(ARGV[i])\n"
+    "  if at > now - tonumber(ARGV[3]) then\n"
+    "    for k = 1, tonumber(ARGV[i + 1]) do redis.call('ZADD', KEYS[1], at, 'seed:' .. at .. ':' .. k) end\n"
+    "  end\n"
+    "end\n"
+    "redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) + 1000)\n"
+    "return 1\n";
+
 typedef struct {
     const char *source;
     char sha[41];
 } limiter_script_t;
+
+typedef struct {
+    char inbox_id[40];
+    char token[128];
+    int n;
+    long long since_ms;
+} limiter_pending_t;
 
 struct limiter {
     redis_addr_t addr;  /* where, and the credentials (the password never leaves it) */
     char who[400];      /* redis_addr_describe of addr, for errors */
     int timeout_ms;
     pool_t *pool;
-    limiter_script_t reserve, refund, usage, reserve_n;
+    limiter_script_t reserve, refund, usage, reserve_n, seed;
     metrics_backend_t metrics;  /* zero: none */
+    limiter_seeder_fn seeder;   /* NULL: counters Redis lost are an error */
+    void *seeder_ctx;
+    /* Refunds Redis did not answer, retried by a thread until they are
+     * made (or older than LIMITER_HOLD_MS). */
+    pthread_mutex_t mu;
+    pthread_cond_t wake;
+    limiter_pending_t *pending;
+    size_t npending, cap;
+    int stopping, thread_started;
+    pthread_t thread;
 };
 
 static struct timeval
@@ -208,7 +282,17 @@ limiter_close(void *handle)
     redisFree(handle);
 }
 
-static const pool_ops_t limiter_pool_ops = { .open = limiter_open, .close = limiter_close };
+/* An idle connection with something to read was closed or reset by a
+ * server that went away (a restart, a failover): replace it before use. */
+static int
+limiter_alive(void *handle)
+{
+    redisContext *c = handle;
+    struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+    return c->err == 0 && c->fd >= 0 && poll(&pfd, 1, 0) == 0;
+}
+
+static const pool_ops_t limiter_pool_ops = { .open = limiter_open, .close = limiter_close, .alive = limiter_alive };
 
 /* SHA1 hex of a script, as Redis names it for EVALSHA. */
 static void
@@ -230,6 +314,8 @@ limiter_new(const char *spec, const char *password_file, int pool_size, int time
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    pthread_mutex_init(&lim->mu, NULL);
+    pthread_cond_init(&lim->wake, NULL);
     if (redis_addr_parse(spec, &lim->addr, perr, sizeof(perr)) != 0) {
         snprintf(err, errlen, "redis %s", perr);
         free(lim);
@@ -258,6 +344,7 @@ limiter_new(const char *spec, const char *password_file, int pool_size, int time
     limiter_script_init(&lim->refund, refund_lua);
     limiter_script_init(&lim->usage, usage_lua);
     limiter_script_init(&lim->reserve_n, reserve_n_lua);
+    limiter_script_init(&lim->seed, seed_lua);
     lim->pool = pool_new(&limiter_pool_ops, lim, pool_size);
     if (lim->pool == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -265,6 +352,13 @@ limiter_new(const char *spec, const char *password_file, int pool_size, int time
         return NULL;
     }
     return lim;
+}
+
+void
+limiter_set_seeder(limiter_t *lim, limiter_seeder_fn fn, void *ctx)
+{
+    lim->seeder = fn;
+    lim->seeder_ctx = ctx;
 }
 
 void
@@ -279,9 +373,31 @@ limiter_free(limiter_t *lim)
 {
     if (lim == NULL)
         return;
+    if (lim->thread_started) {
+        pthread_mutex_lock(&lim->mu);
+        lim->stopping = 1;
+        pthread_cond_signal(&lim->wake);
+        pthread_mutex_unlock(&lim->mu);
+        pthread_join(lim->thread, NULL);
+    }
     pool_free(lim->pool);
     redis_addr_clear(&lim->addr);
+    free(lim->pending);
+    pthread_mutex_destroy(&lim->mu);
+    pthread_cond_destroy(&lim->wake);
     free(lim);
+}
+
+/* Whether a failed command failed because the connection was already
+ * dead (closed or reset by a server that went away), not because it timed
+ * out: then it cannot have run. */
+static int
+limiter_stale(const redisContext *c)
+{
+    if (c->err == REDIS_ERR_EOF)
+        return 1;
+    return c->err == REDIS_ERR_IO && (c->errstr[0] == '\0' || strstr(c->errstr, "reset") != NULL ||
+                                      strstr(c->errstr, "Broken pipe") != NULL);
 }
 
 /* Runs a script by SHA, loading it on NOSCRIPT.  argv[0..] are the
@@ -290,14 +406,14 @@ static redisReply *
 limiter_eval(limiter_t *lim, const limiter_script_t *script, int nkeys, int argc, const char **argv,
              char *err, size_t errlen)
 {
-    const char *full[16];
-    size_t lens[16];
+    const char *full[LIMITER_EVAL_ARGS];
+    size_t lens[LIMITER_EVAL_ARGS];
     char nkeys_text[8];
     redisReply *reply = NULL;
     redisContext *c;
     int broken = 0;
 
-    if (argc + 3 > 16) {
+    if (argc + 3 > LIMITER_EVAL_ARGS) {
         snprintf(err, errlen, "too many script arguments");
         return NULL;
     }
@@ -313,8 +429,19 @@ limiter_eval(limiter_t *lim, const limiter_script_t *script, int nkeys, int argc
     c = pool_get(lim->pool, lim->timeout_ms, err, errlen);
     if (c == NULL)
         return NULL;
-    for (int attempt = 0; attempt < 2; attempt++) {
+    for (int attempt = 0, stale_retry = 1; attempt < 2; attempt++) {
         reply = redisCommandArgv(c, argc + 3, full, lens);
+        if (reply == NULL && stale_retry && limiter_stale(c)) {
+            /* The server this pooled handle knew is gone (restarted,
+             * failed over): the command reached no live server, so it
+             * is sent once more on a fresh connection. */
+            stale_retry = 0;
+            pool_put(lim->pool, c, 1);
+            if ((c = pool_get(lim->pool, lim->timeout_ms, err, errlen)) == NULL)
+                return NULL;
+            attempt--;
+            continue;
+        }
         if (reply == NULL) {
             snprintf(err, errlen, "redis: %s", c->errstr[0] ? c->errstr : "no reply");
             broken = 1;
@@ -351,6 +478,12 @@ limiter_keys(const char *inbox_id, char burst[80], char daily[80], char held[80]
     snprintf(held, 80, "pi:{%s}:held", inbox_id);
 }
 
+static void
+limiter_key(const char *inbox_id, const char *name, char out[80])
+{
+    snprintf(out, 80, "pi:{%s}:%s", inbox_id, name);
+}
+
 /* Reads the {verdict, daily, burst, retry, reset[, already charged]}
  * array the scripts return. */
 static int
@@ -366,6 +499,14 @@ limiter_read_result(redisReply *reply, limit_result_t *res, char *err, size_t er
             return -1;
         }
     }
+    if (reply->element[0]->integer == LIMITER_UNSEEDED) {
+        snprintf(err, errlen, "redis does not know today's counters of this inbox");
+        return LIMITER_UNSEEDED;
+    }
+    if (reply->element[0]->integer == LIMITER_VOID) {
+        snprintf(err, errlen, "redis: the token was given back before its script ran");
+        return -1;
+    }
     res->verdict = (limit_verdict_t)reply->element[0]->integer;
     res->sends_today = (long)reply->element[1]->integer;
     res->burst_used = (long)reply->element[2]->integer;
@@ -379,14 +520,15 @@ static int
 limiter_reserve_run(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_limit, const char *token,
                 limit_result_t *res, char *err, size_t errlen)
 {
-    char burst[80], daily[80], held[80], dl[16], bl[16], window[16], hold[16];
+    char burst[80], daily[80], held[80], voided[80], dl[16], bl[16], window[16], hold[16];
     limiter_keys(inbox_id, burst, daily, held);
+    limiter_key(inbox_id, "void", voided);
     snprintf(dl, sizeof(dl), "%d", daily_limit);
     snprintf(bl, sizeof(bl), "%d", burst_limit);
     snprintf(window, sizeof(window), "%d", LIMITER_WINDOW_MS);
     snprintf(hold, sizeof(hold), "%d", LIMITER_HOLD_MS);
-    const char *argv[] = { burst, daily, held, dl, bl, token, window, hold };
-    redisReply *reply = limiter_eval(lim, &lim->reserve, 3, 8, argv, err, errlen);
+    const char *argv[] = { burst, daily, held, voided, dl, bl, token, window, hold };
+    redisReply *reply = limiter_eval(lim, &lim->reserve, 4, 9, argv, err, errlen);
     if (reply == NULL)
         return -1;
     int rc = limiter_read_result(reply, res, err, errlen);
@@ -395,12 +537,16 @@ limiter_reserve_run(limiter_t *lim, const char *inbox_id, int daily_limit, int b
 }
 
 static int
-limiter_refund_run(limiter_t *lim, const char *inbox_id, const char *token, char *err, size_t errlen)
+limiter_refund_run(limiter_t *lim, const char *inbox_id, const char *token, int n, char *err, size_t errlen)
 {
-    char burst[80], daily[80], held[80];
+    char burst[80], daily[80], held[80], charged[80], voided[80], nt[16], hold[16];
     limiter_keys(inbox_id, burst, daily, held);
-    const char *argv[] = { burst, daily, held, token };
-    redisReply *reply = limiter_eval(lim, &lim->refund, 3, 4, argv, err, errlen);
+    limiter_key(inbox_id, "charged", charged);
+    limiter_key(inbox_id, "void", voided);
+    snprintf(nt, sizeof(nt), "%d", n < 1 ? 1 : n);
+    snprintf(hold, sizeof(hold), "%d", LIMITER_HOLD_MS);
+    const char *argv[] = { burst, daily, held, charged, voided, token, nt, hold };
+    redisReply *reply = limiter_eval(lim, &lim->refund, 5, 8, argv, err, errlen);
     if (reply == NULL)
         return -1;
     freeReplyObject(reply);
@@ -427,20 +573,21 @@ static int
 limiter_run_n(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_limit, int n, const char *token,
               limit_result_t *res, char *err, size_t errlen)
 {
-    char burst[80], daily[80], held[80], charged[80], dl[16], bl[16], nt[16], window[16], memory[16];
+    char burst[80], daily[80], held[80], charged[80], voided[80], dl[16], bl[16], nt[16], window[16], memory[16];
     if (n < 1) {
         snprintf(err, errlen, "limiter: %d sends asked for", n);
         return -1;
     }
     limiter_keys(inbox_id, burst, daily, held);
-    snprintf(charged, sizeof(charged), "pi:{%s}:charged", inbox_id);
+    limiter_key(inbox_id, "charged", charged);
+    limiter_key(inbox_id, "void", voided);
     snprintf(dl, sizeof(dl), "%d", daily_limit);
     snprintf(bl, sizeof(bl), "%d", burst_limit);
     snprintf(nt, sizeof(nt), "%d", n);
     snprintf(window, sizeof(window), "%d", LIMITER_WINDOW_MS);
     snprintf(memory, sizeof(memory), "%d", LIMITER_CHARGED_MS);
-    const char *argv[] = { burst, daily, charged, dl, bl, nt, window, token, memory };
-    redisReply *reply = limiter_eval(lim, &lim->reserve_n, 3, 9, argv, err, errlen);
+    const char *argv[] = { burst, daily, charged, voided, dl, bl, nt, window, token, memory };
+    redisReply *reply = limiter_eval(lim, &lim->reserve_n, 4, 10, argv, err, errlen);
     if (reply == NULL)
         return -1;
     int rc = limiter_read_result(reply, res, err, errlen);
@@ -466,6 +613,175 @@ limiter_reserve_n_run(limiter_t *lim, const char *inbox_id, int daily_limit, int
     return limiter_run_n(lim, inbox_id, daily_limit, burst_limit, n, token, res, err, errlen);
 }
 
+/* Rebuilds an inbox's counters for today from the seeder.  0 or -1 (err). */
+static int
+limiter_seed(limiter_t *lim, const char *inbox_id, char *err, size_t errlen)
+{
+    limiter_seed_t seed;
+    char burst[80], daily[80], held[80], day[24], count[24], window[16];
+    char times[LIMITER_SEED_BURST_MAX][2][24];
+    const char *argv[5 + 2 * LIMITER_SEED_BURST_MAX];
+    int argc = 0;
+
+    if (lim->seeder == NULL) {
+        snprintf(err + strlen(err), errlen - strlen(err), ", and nothing to rebuild them from");
+        return -1;
+    }
+    memset(&seed, 0, sizeof(seed));
+    if (lim->seeder(lim->seeder_ctx, inbox_id, &seed, err, errlen) != 0)
+        return -1;
+    limiter_keys(inbox_id, burst, daily, held);
+    snprintf(day, sizeof(day), "%ld", seed.day);
+    snprintf(count, sizeof(count), "%ld", seed.sends_today);
+    snprintf(window, sizeof(window), "%d", LIMITER_WINDOW_MS);
+    argv[argc++] = burst;
+    argv[argc++] = daily;
+    argv[argc++] = day;
+    argv[argc++] = count;
+    argv[argc++] = window;
+    for (int i = 0; i < seed.nburst && i < LIMITER_SEED_BURST_MAX; i++) {
+        snprintf(times[i][0], sizeof(times[i][0]), "%lld", seed.burst[i].ms);
+        snprintf(times[i][1], sizeof(times[i][1]), "%d", seed.burst[i].sends);
+        argv[argc++] = times[i][0];
+        argv[argc++] = times[i][1];
+    }
+    redisReply *reply = limiter_eval(lim, &lim->seed, 2, argc, argv, err, errlen);
+    if (reply == NULL)
+        return -1;
+    freeReplyObject(reply);
+    return 0;
+}
+
+/* ---- refunds Redis did not answer ----------------------------------------------- */
+
+/* Takes the waiting refunds, tries each once (outside the lock), and puts
+ * back those Redis still does not answer, unless older than
+ * LIMITER_HOLD_MS (by then a reservation stands anyway).  After a failure
+ * the rest wait for the next round: Redis is still away. */
+static void
+limiter_retry_pending(limiter_t *lim)
+{
+    limiter_pending_t *batch;
+    size_t n, tried = 0, kept = 0;
+    char err[256];
+
+    pthread_mutex_lock(&lim->mu);
+    batch = lim->pending;
+    n = lim->npending;
+    lim->pending = NULL;
+    lim->npending = lim->cap = 0;
+    pthread_mutex_unlock(&lim->mu);
+    for (; tried < n; tried++) {
+        limiter_pending_t *p = &batch[tried];
+        if (clock_ms() - p->since_ms > LIMITER_HOLD_MS)
+            continue;
+        long long started_us = clock_us();
+        int rc = limiter_refund_run(lim, p->inbox_id, p->token, p->n, err, sizeof(err));
+        metrics_backend_call(&lim->metrics, "redis", "refund", started_us, rc != 0);
+        if (rc != 0) {
+            batch[kept++] = *p;
+            tried++;
+            break;
+        }
+    }
+    memmove(batch + kept, batch + tried, (n - tried) * sizeof(*batch));
+    kept += n - tried;
+    pthread_mutex_lock(&lim->mu);
+    if (kept > 0) {
+        /* ours first, then what was queued meanwhile */
+        limiter_pending_t *merged = realloc(batch, (kept + lim->npending) * sizeof(*batch));
+        if (merged != NULL) {
+            if (lim->npending > 0)
+                memcpy(merged + kept, lim->pending, lim->npending * sizeof(*merged));
+            free(lim->pending);
+            lim->pending = merged;
+            lim->npending += kept;
+            lim->cap = lim->npending;
+            batch = NULL;
+        }
+    }
+    pthread_mutex_unlock(&lim->mu);
+    free(batch);
+}
+
+static void *
+limiter_retry_thread(void *arg)
+{
+    limiter_t *lim = arg;
+    long long next = clock_ms() + LIMITER_RETRY_MS;
+
+    pthread_mutex_lock(&lim->mu);
+    while (!lim->stopping) {
+        if (lim->npending == 0) {
+            pthread_cond_wait(&lim->wake, &lim->mu);
+            next = clock_ms() + LIMITER_RETRY_MS;
+            continue;
+        }
+        long long left = next - clock_ms();
+        if (left <= 0) {
+            pthread_mutex_unlock(&lim->mu);
+            limiter_retry_pending(lim);
+            pthread_mutex_lock(&lim->mu);
+            next = clock_ms() + LIMITER_RETRY_MS;
+            continue;
+        }
+        struct timespec until = clock_realtime_after(left);
+        pthread_cond_timedwait(&lim->wake, &lim->mu, &until);
+    }
+    pthread_mutex_unlock(&lim->mu);
+    return NULL;
+}
+
+/* Queues a refund Redis did not answer: 1 (err says why it waits), or
+ * -1 when the queue is full or the thread cannot start (the send is lost
+ * to the cap, as before). */
+static int
+limiter_queue_refund(limiter_t *lim, const char *inbox_id, const char *token, int n, char *err, size_t errlen)
+{
+    size_t len = strlen(err);
+    int rc = 1;
+
+    pthread_mutex_lock(&lim->mu);
+    if (!lim->thread_started) {
+        if (pthread_create(&lim->thread, NULL, limiter_retry_thread, lim) == 0)
+            lim->thread_started = 1;
+        else
+            rc = -1;
+    }
+    if (rc == 1 && lim->npending == lim->cap) {
+        size_t cap = lim->cap ? lim->cap * 2 : 16;
+        limiter_pending_t *grown = cap <= LIMITER_PENDING_MAX ? realloc(lim->pending, cap * sizeof(*grown)) : NULL;
+        if (grown == NULL) {
+            rc = -1;
+        } else {
+            lim->pending = grown;
+            lim->cap = cap;
+        }
+    }
+    if (rc == 1) {
+        limiter_pending_t *p = &lim->pending[lim->npending++];
+        snprintf(p->inbox_id, sizeof(p->inbox_id), "%s", inbox_id);
+        snprintf(p->token, sizeof(p->token), "%s", token);
+        p->n = n;
+        p->since_ms = clock_ms();
+        pthread_cond_signal(&lim->wake);
+    }
+    pthread_mutex_unlock(&lim->mu);
+    snprintf(err + len, errlen > len ? errlen - len : 0, "%s",
+             rc == 1 ? "; retried until Redis answers" : "; not retried (queue full)");
+    return rc;
+}
+
+size_t
+limiter_pending(limiter_t *lim)
+{
+    size_t n;
+    pthread_mutex_lock(&lim->mu);
+    n = lim->npending;
+    pthread_mutex_unlock(&lim->mu);
+    return n;
+}
+
 /* ---- the public calls, timed -------------------------------------------------- */
 
 int
@@ -473,17 +789,22 @@ limiter_reserve(limiter_t *lim, const char *inbox_id, int daily_limit, int burst
 {
     long long started_us = clock_us();
     int rc = limiter_reserve_run(lim, inbox_id, daily_limit, burst_limit, token, res, err, errlen);
+    if (rc == LIMITER_UNSEEDED && (rc = limiter_seed(lim, inbox_id, err, errlen)) == 0)
+        rc = limiter_reserve_run(lim, inbox_id, daily_limit, burst_limit, token, res, err, errlen);
+    rc = rc != 0 ? -1 : 0;
     metrics_backend_call(&lim->metrics, "redis", "reserve", started_us, rc != 0);
     return rc;
 }
 
 int
-limiter_refund(limiter_t *lim, const char *inbox_id, const char *token, char *err, size_t errlen)
+limiter_refund(limiter_t *lim, const char *inbox_id, const char *token, int n, char *err, size_t errlen)
 {
     long long started_us = clock_us();
-    int rc = limiter_refund_run(lim, inbox_id, token, err, errlen);
+    int rc = limiter_refund_run(lim, inbox_id, token, n, err, errlen);
     metrics_backend_call(&lim->metrics, "redis", "refund", started_us, rc != 0);
-    return rc;
+    if (rc == 0)
+        return 0;
+    return limiter_queue_refund(lim, inbox_id, token, n, err, errlen);
 }
 
 int
@@ -491,6 +812,9 @@ limiter_usage(limiter_t *lim, const char *inbox_id, limit_result_t *res, char *e
 {
     long long started_us = clock_us();
     int rc = limiter_usage_run(lim, inbox_id, res, err, errlen);
+    if (rc == LIMITER_UNSEEDED && (rc = limiter_seed(lim, inbox_id, err, errlen)) == 0)
+        rc = limiter_usage_run(lim, inbox_id, res, err, errlen);
+    rc = rc != 0 ? -1 : 0;
     metrics_backend_call(&lim->metrics, "redis", "usage", started_us, rc != 0);
     return rc;
 }
@@ -500,6 +824,9 @@ limiter_check(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_l
 {
     long long started_us = clock_us();
     int rc = limiter_check_run(lim, inbox_id, daily_limit, burst_limit, n, res, err, errlen);
+    if (rc == LIMITER_UNSEEDED && (rc = limiter_seed(lim, inbox_id, err, errlen)) == 0)
+        rc = limiter_check_run(lim, inbox_id, daily_limit, burst_limit, n, res, err, errlen);
+    rc = rc != 0 ? -1 : 0;
     metrics_backend_call(&lim->metrics, "redis", "check", started_us, rc != 0);
     return rc;
 }
@@ -509,6 +836,9 @@ limiter_reserve_n(limiter_t *lim, const char *inbox_id, int daily_limit, int bur
 {
     long long started_us = clock_us();
     int rc = limiter_reserve_n_run(lim, inbox_id, daily_limit, burst_limit, n, token, res, err, errlen);
+    if (rc == LIMITER_UNSEEDED && (rc = limiter_seed(lim, inbox_id, err, errlen)) == 0)
+        rc = limiter_reserve_n_run(lim, inbox_id, daily_limit, burst_limit, n, token, res, err, errlen);
+    rc = rc != 0 ? -1 : 0;
     metrics_backend_call(&lim->metrics, "redis", "reserve_n", started_us, rc != 0);
     return rc;
 }

@@ -1,7 +1,8 @@
 /*
  * limiter.h -- per-inbox daily cap and burst guard in Redis.
  *
- * Public: limiter_new, limiter_reserve, limiter_refund,
+ * Public: limiter_new, limiter_reserve, limiter_refund, limiter_pending,
+ * limiter_set_seeder, limiter_seed_t,
  * limiter_usage, limiter_check, limiter_reserve_n, limiter_free,
  * limiter_set_metrics.
  *
@@ -15,11 +16,17 @@
  *                    of the last hour, which a refund can still give back
  *   pi:{id}:charged  ZSET token -> time (ms), charges of limiter_reserve_n
  *                    in the last 15 minutes (so a retried one is not doubled)
+ *   pi:{id}:void     ZSET token -> time (ms), tokens given back before their
+ *                    script ran (last hour): a late script charges nothing
  * A reservation counts at once and stays unless it is refunded: there is
  * no commit call, the milter simply forgets the token at end of message.
  * A refund removes it from both windows, once, within an hour (after that
- * the reservation stands).  A reservation whose milter died is never
- * refunded: the cap errs on the side of sending less.
+ * the reservation stands).  A refund Redis does not answer is queued and
+ * retried by a thread of the limiter every second (for an hour), so a
+ * reservation given up on while Redis was frozen comes back once Redis
+ * does; the queue is the process's, so a milter that dies loses it, and a
+ * reservation whose milter died is not refunded here: the cap errs on the
+ * side of sending less.
  * The policy service, which cannot see a transaction end, instead checks
  * without reserving at RCPT (limiter_check) and charges all recipients at
  * once, for good, at end of message (limiter_reserve_n).
@@ -42,6 +49,23 @@
 
 typedef struct limiter limiter_t;
 
+/* Today's sends of an inbox as the database knows them, to rebuild
+ * counters Redis lost (restarted empty, failed over to an empty replica,
+ * flushed): the UTC day number, the sends of that day, and the last
+ * minute's sends in per-second buckets (time ms rounded up, count). */
+#define LIMITER_SEED_BURST_MAX 64
+typedef struct {
+    long day;
+    long sends_today;
+    struct {
+        long long ms;
+        int sends;
+    } burst[LIMITER_SEED_BURST_MAX];
+    int nburst;
+} limiter_seed_t;
+typedef int (*limiter_seeder_fn)(void *ctx, const char *inbox_id, limiter_seed_t *out, char *err, size_t errlen);
+
+
 /* spec is the redis config value (lib/util/redis_addr.h); password_file
  * (NULL or "" = none) holds the password instead, read here once
  * (lib/util/secret_file.h).  NULL with err if either is unusable.
@@ -49,6 +73,15 @@ typedef struct limiter limiter_t;
 limiter_t *limiter_new(const char *spec, const char *password_file, int pool_size, int timeout_ms, char *err,
                        size_t errlen);
 void limiter_free(limiter_t *lim);
+/* Where counters Redis does not know come from.  Every script asks for
+ * the day's seed mark; without it (Redis lost its data, or the first call
+ * of a day) the limiter calls fn once, seeds Redis with what it returns
+ * (once, whoever comes first), and runs the call again, so no decision is
+ * ever made from an empty counter.  Without a seeder, or when fn fails,
+ * the call fails (451 4.3.0).  Sends reserved but not yet recorded when
+ * Redis lost its data are not in the database: a cap can be passed by at
+ * most the transactions in flight at that moment. */
+void limiter_set_seeder(limiter_t *lim, limiter_seeder_fn fn, void *ctx);
 /* Times every later call into metrics (copied; its families must outlive
  * the limiter). */
 void limiter_set_metrics(limiter_t *lim, const metrics_backend_t *metrics);
@@ -56,9 +89,18 @@ void limiter_set_metrics(limiter_t *lim, const metrics_backend_t *metrics);
 /* Reserves one send.  0 with res filled (see verdict), -1 on backend error. */
 int limiter_reserve(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_limit,
                     const char *token, limit_result_t *res, char *err, size_t errlen);
-/* Gives a reservation back; a token already refunded, or reserved more
- * than an hour ago, is left alone.  0 or -1. */
-int limiter_refund(limiter_t *lim, const char *inbox_id, const char *token, char *err, size_t errlen);
+/* Gives back a reservation (limiter_reserve; n is 1) or a charge of n
+ * sends (limiter_reserve_n), once.  A token whose script has not run --
+ * a call that timed out while Redis was frozen, whose script still waits
+ * in Redis's socket -- is voided: when it runs late it charges nothing.
+ * So a caller that gave up on a reserve or charge refunds its token.
+ * Returns 0 when Redis answered (given back, voided, or already refunded
+ * or older than an hour), 1 when Redis did not answer and the refund waits
+ * in a queue a thread retries every second until it is made (err says
+ * why), -1 when it cannot even be queued (err). */
+int limiter_refund(limiter_t *lim, const char *inbox_id, const char *token, int n, char *err, size_t errlen);
+/* Refunds waiting for Redis (for tests and metrics). */
+size_t limiter_pending(limiter_t *lim);
 /* Current usage without reserving. */
 int limiter_usage(limiter_t *lim, const char *inbox_id, limit_result_t *res, char *err, size_t errlen);
 

@@ -112,23 +112,33 @@ pgconn_send(PGconn *conn, const char *name, const char *sql, int nparams, const 
     return 0;
 }
 
+/* Whether a failed result says the server ended the session (SQLSTATE
+ * class 57P: admin_shutdown, crash_shutdown, cannot_connect_now, ...),
+ * which it sends in place of a statement it did not run or rolled back. */
+static int
+pgconn_terminated(const PGresult *res)
+{
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    return state != NULL && strncmp(state, "57P", 3) == 0;
+}
+
 /* Sends a command and waits for its result within timeout_ms. */
 static PGresult *
 pgconn_run(PGconn *conn, const char *name, const char *sql, int nparams, const char *const *params, int timeout_ms,
-           int *broken, char *err, size_t errlen)
+           pgconn_status_t *st, char *err, size_t errlen)
 {
     long long deadline = clock_ms() + timeout_ms;
     PGresult *res, *last = NULL;
-    int flushed;
+    int flushed, answered = 0;  /* answered: a result other than an error came */
 
-    *broken = 0;
+    memset(st, 0, sizeof(*st));
     if (PQstatus(conn) != CONNECTION_OK) {
-        *broken = 1;
+        st->broken = st->not_run = 1;
         pgconn_error_text(conn, "connection", err, errlen);
         return NULL;
     }
     if (pgconn_send(conn, name, sql, nparams, params, err, errlen) != 0) {
-        *broken = 1;
+        st->broken = st->not_run = 1;
         return NULL;
     }
     while ((flushed = PQflush(conn)) == 1) {
@@ -136,7 +146,9 @@ pgconn_run(PGconn *conn, const char *name, const char *sql, int nparams, const c
             goto timeout;
     }
     if (flushed < 0) {
-        *broken = 1;
+        /* Not sent whole: the closing Sync never reached the server, so
+         * nothing of it was committed. */
+        st->broken = st->not_run = 1;
         pgconn_error_text(conn, "PQflush", err, errlen);
         return NULL;
     }
@@ -146,7 +158,7 @@ pgconn_run(PGconn *conn, const char *name, const char *sql, int nparams, const c
             if (ready <= 0)
                 goto timeout;
             if (!PQconsumeInput(conn)) {
-                *broken = 1;
+                st->broken = 1;
                 pgconn_error_text(conn, "PQconsumeInput", err, errlen);
                 PQclear(last);
                 return NULL;
@@ -155,51 +167,80 @@ pgconn_run(PGconn *conn, const char *name, const char *sql, int nparams, const c
         res = PQgetResult(conn);
         if (res == NULL)
             break;
+        if (PQresultStatus(res) == PGRES_TUPLES_OK || PQresultStatus(res) == PGRES_COMMAND_OK)
+            answered = 1;
         PQclear(last);
         last = res;
     }
     if (last == NULL) {
-        *broken = 1;
+        st->broken = 1;
         snprintf(err, errlen, "query: no result");
         return NULL;
     }
-    ExecStatusType st = PQresultStatus(last);
-    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+    ExecStatusType status = PQresultStatus(last);
+    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
         const char *msg = PQresultErrorMessage(last);
-        snprintf(err, errlen, "query: %s", msg && *msg ? msg : PQresStatus(st));
+        const char *state = PQresultErrorField(last, PG_DIAG_SQLSTATE);
+        snprintf(err, errlen, "query: %s", msg && *msg ? msg : PQresStatus(status));
         for (char *p = err; *p; p++)
             if (*p == '\n')
                 *p = ' ';
-        if (PQstatus(conn) != CONNECTION_OK)
-            *broken = 1;
+        snprintf(st->sqlstate, sizeof(st->sqlstate), "%s", state ? state : "");
+        /* A server ending the session may not have closed the socket yet:
+         * the connection goes either way. */
+        if (pgconn_terminated(last)) {
+            st->broken = 1;
+            st->not_run = !answered;
+        } else if (PQstatus(conn) != CONNECTION_OK) {
+            st->broken = 1;
+        }
         PQclear(last);
         return NULL;
     }
     return last;
 
 timeout:
-    /* No PQcancel: it blocks without a deadline on a hung server.  The
-     * caller drops the connection, which ends the backend's query when
-     * the server notices the closed socket. */
+    /* No PQcancel (pgconn.h).  The caller drops the connection. */
     PQclear(last);
-    *broken = 1;
+    st->broken = 1;
     snprintf(err, errlen, "query: timed out after %d ms", timeout_ms);
     return NULL;
+}
+
+PGresult *
+pgconn_call(PGconn *conn, const char *name, const char *sql, int nparams, const char *const *params, int timeout_ms,
+            pgconn_status_t *st, char *err, size_t errlen)
+{
+    return pgconn_run(conn, name, sql, nparams, params, timeout_ms, st, err, errlen);
+}
+
+int
+pgconn_idle_alive(PGconn *conn)
+{
+    struct pollfd pfd;
+
+    if (conn == NULL || PQstatus(conn) != CONNECTION_OK || PQsocket(conn) < 0)
+        return 0;
+    pfd = (struct pollfd){ .fd = PQsocket(conn), .events = POLLIN };
+    return poll(&pfd, 1, 0) == 0;
 }
 
 PGresult *
 pgconn_query(PGconn *conn, const char *sql, int nparams, const char *const *params, int timeout_ms,
              int *broken, char *err, size_t errlen)
 {
-    return pgconn_run(conn, NULL, sql, nparams, params, timeout_ms, broken, err, errlen);
+    pgconn_status_t st;
+    PGresult *res = pgconn_run(conn, NULL, sql, nparams, params, timeout_ms, &st, err, errlen);
+    *broken = st.broken;
+    return res;
 }
 
 int
 pgconn_prepare(PGconn *conn, const char *name, const char *sql, int nparams, int timeout_ms, char *err,
                size_t errlen)
 {
-    int broken;
-    PGresult *res = pgconn_run(conn, name, sql, nparams, NULL, timeout_ms, &broken, err, errlen);
+    pgconn_status_t st;
+    PGresult *res = pgconn_run(conn, name, sql, nparams, NULL, timeout_ms, &st, err, errlen);
     if (res == NULL)
         return -1;
     PQclear(res);
@@ -210,7 +251,10 @@ PGresult *
 pgconn_query_prepared(PGconn *conn, const char *name, int nparams, const char *const *params, int timeout_ms,
                       int *broken, char *err, size_t errlen)
 {
-    return pgconn_run(conn, name, NULL, nparams, params, timeout_ms, broken, err, errlen);
+    pgconn_status_t st;
+    PGresult *res = pgconn_run(conn, name, NULL, nparams, params, timeout_ms, &st, err, errlen);
+    *broken = st.broken;
+    return res;
 }
 
 void

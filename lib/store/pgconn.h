@@ -2,12 +2,18 @@
  * pgconn.h -- libpq calls with a deadline.
  *
  * Public: pgconn_open, pgconn_query, pgconn_prepare, pgconn_query_prepared,
- * pgconn_close.
+ * pgconn_call, pgconn_idle_alive, pgconn_close.
  * libpq's own timeouts cannot bound a server that accepts a connection and
  * then hangs, so every call here runs non-blocking and waits in poll(2)
  * for at most the time left; on expiry the query is cancelled and the
  * connection dropped (the next call reconnects).  Logs nothing: errors
  * are returned in err and name the failing step.
+ *
+ * No PQcancel on expiry: libpq before 17 has only the blocking one, which
+ * waits without a deadline on a hung server.  The server stops on its own
+ * instead: the store's connections run with statement_timeout and
+ * client_connection_check_interval (store.c), and the record functions
+ * bound their lock waits by their deadline (sql/functions/record.sql).
  */
 #ifndef POSTINBOX_PGCONN_H
 #define POSTINBOX_PGCONN_H
@@ -28,6 +34,26 @@ int pgconn_prepare(PGconn *conn, const char *name, const char *sql, int nparams,
 /* Like pgconn_query, for a statement prepared with pgconn_prepare. */
 PGresult *pgconn_query_prepared(PGconn *conn, const char *name, int nparams, const char *const *params,
                                 int timeout_ms, int *broken, char *err, size_t errlen);
+
+/* What became of a call that failed (pgconn_call). */
+typedef struct {
+    int broken;        /* the connection must be discarded */
+    int not_run;       /* ...and the statement certainly did not run: it
+                        * was not sent whole, or the server ended the
+                        * connection (SQLSTATE class 57P) before any result
+                        * of it.  Only then may a caller send it again. */
+    char sqlstate[6];  /* of PostgreSQL's error answer, "" when none */
+} pgconn_status_t;
+
+/* pgconn_query (name NULL) or pgconn_query_prepared (sql NULL), telling
+ * in *st what became of a call that failed. */
+PGresult *pgconn_call(PGconn *conn, const char *name, const char *sql, int nparams, const char *const *params,
+                      int timeout_ms, pgconn_status_t *st, char *err, size_t errlen);
+/* Whether an idle connection may still be used, without blocking: it is
+ * sound and nothing waits on its socket.  An idle connection is sent
+ * nothing but the error and the end of a server that closed it (a
+ * restart), so anything readable counts as closed. */
+int pgconn_idle_alive(PGconn *conn);
 void pgconn_close(PGconn *conn);
 
 #endif

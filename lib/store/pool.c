@@ -61,7 +61,14 @@ pool_get(pool_t *pool, int timeout_ms, char *err, size_t errlen)
         if (pool->idle_count > 0) {
             handle = pool->idle[--pool->idle_count];
             pthread_mutex_unlock(&pool->lock);
-            return handle;
+            if (pool->ops->alive == NULL || pool->ops->alive(handle))
+                return handle;
+            /* Stale (the backend closed it while it was idle): gone, and
+             * its place is free for a fresh one. */
+            pool->ops->close(handle);
+            pthread_mutex_lock(&pool->lock);
+            pool->open_count--;
+            continue;
         }
         if (pool->down_until > start) {
             snprintf(err, errlen, "%s", pool->down_error);

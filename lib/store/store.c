@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 
 #include "clock.h"
 #include "pgconn.h"
@@ -29,9 +30,26 @@ struct store {
     "SELECT source, coalesce(dsn, ''), to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')" \
     " FROM postinbox.suppression WHERE inbox_id = $1::uuid AND address = lower($2)"
 #define STORE_RECORD "postinbox_record"
-#define STORE_RECORD_SQL "SELECT postinbox.record_message($1::jsonb)"
+#define STORE_RECORD_SQL "SELECT postinbox.record_message($1::jsonb, $2::bigint)"
 #define STORE_RECORD_FAST "postinbox_record_fast"
-#define STORE_RECORD_FAST_SQL "SELECT unnest(postinbox.record_fast($1::jsonb))"
+#define STORE_RECORD_FAST_SQL "SELECT unnest(postinbox.record_fast($1::jsonb, $2::bigint))"
+
+/* The server's own bounds on each session: no statement outlives the
+ * call that sent it (the client has given up by then, and a statement
+ * that went on could commit what the caller was told had failed), and a
+ * statement notices within 100 ms that its client went away. */
+#define STORE_SESSION_SQL \
+    "SELECT set_config('statement_timeout', $1, false)," \
+    " set_config('client_connection_check_interval', '100', false)"
+
+/* A record must be committed by the deadline it carries (record.sql),
+ * this much before the caller gives up: the time for the commit and the
+ * answer to come back. */
+#define STORE_RECORD_MARGIN_MS 100
+/* SQLSTATEs that mean PostgreSQL was too slow for a record, not that it
+ * refused it: past its deadline (record.sql), lock_timeout, statement
+ * timeout or cancel. */
+#define STORE_SQLSTATE_LATE "PIL01"
 
 static void *
 store_open(void *arg, int timeout_ms, char *err, size_t errlen)
@@ -42,11 +60,21 @@ store_open(void *arg, int timeout_ms, char *err, size_t errlen)
         return NULL;
     if (pgconn_prepare(conn, STORE_LOOKUP, STORE_LOOKUP_SQL, 2, timeout_ms, err, errlen) != 0 ||
         pgconn_prepare(conn, STORE_SUPPRESSED, STORE_SUPPRESSED_SQL, 2, timeout_ms, err, errlen) != 0 ||
-        pgconn_prepare(conn, STORE_RECORD, STORE_RECORD_SQL, 1, timeout_ms, err, errlen) != 0 ||
-        pgconn_prepare(conn, STORE_RECORD_FAST, STORE_RECORD_FAST_SQL, 1, timeout_ms, err, errlen) != 0) {
+        pgconn_prepare(conn, STORE_RECORD, STORE_RECORD_SQL, 2, timeout_ms, err, errlen) != 0 ||
+        pgconn_prepare(conn, STORE_RECORD_FAST, STORE_RECORD_FAST_SQL, 2, timeout_ms, err, errlen) != 0) {
         pgconn_close(conn);
         return NULL;
     }
+    char statement_ms[16];
+    const char *params[1] = { statement_ms };
+    int broken;
+    snprintf(statement_ms, sizeof(statement_ms), "%d", store->timeout_ms);
+    PGresult *res = pgconn_query(conn, STORE_SESSION_SQL, 1, params, timeout_ms, &broken, err, errlen);
+    if (res == NULL) {
+        pgconn_close(conn);
+        return NULL;
+    }
+    PQclear(res);
     return conn;
 }
 
@@ -56,7 +84,13 @@ store_close(void *handle)
     pgconn_close(handle);
 }
 
-static const pool_ops_t store_pool_ops = { .open = store_open, .close = store_close };
+static int
+store_alive(void *handle)
+{
+    return pgconn_idle_alive(handle);
+}
+
+static const pool_ops_t store_pool_ops = { .open = store_open, .close = store_close, .alive = store_alive };
 
 store_t *
 store_new(const char *conninfo, int pool_size, int timeout_ms)
@@ -92,31 +126,48 @@ store_free(store_t *store)
 }
 
 /* Runs sql, or the prepared statement name when sql is NULL, within
- * timeout_ms (<= 0: the store's).  On failure *refused (if not NULL) tells
- * whether PostgreSQL answered with an error on a sound connection (1) or
- * could not be reached in time (0). */
+ * timeout_ms (<= 0: the store's), waiting for a connection included.  On
+ * failure *st (if not NULL) tells what became of it (pgconn.h).
+ *
+ * A connection that turns out to be stale -- the server was restarted
+ * under it -- and fails the call before anything of it can have run is
+ * replaced and the call sent once more on a fresh one, within the same
+ * deadline: a backend that is back costs no caller a failed call.  A
+ * statement that may have run is never sent again. */
 static PGresult *
 store_run_within(store_t *store, const char *name, const char *sql, int nparams, const char *const *params,
-                 int timeout_ms, int *refused, char *err, size_t errlen)
+                 int timeout_ms, pgconn_status_t *st, char *err, size_t errlen)
 {
-    int broken = 0;
-    PGresult *res;
-    PGconn *conn;
+    pgconn_status_t local;
+    PGresult *res = NULL;
+    long long deadline;
 
     if (timeout_ms <= 0)
         timeout_ms = store->timeout_ms;
-    if (refused)
-        *refused = 0;
-    conn = pool_get(store->pool, timeout_ms, err, errlen);
-    if (conn == NULL)
-        return NULL;
-    if (sql)
-        res = pgconn_query(conn, sql, nparams, params, timeout_ms, &broken, err, errlen);
-    else
-        res = pgconn_query_prepared(conn, name, nparams, params, timeout_ms, &broken, err, errlen);
-    pool_put(store->pool, conn, broken);
-    if (res == NULL && refused)
-        *refused = !broken;
+    if (st == NULL)
+        st = &local;
+    deadline = clock_ms() + timeout_ms;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int left = (int)(deadline - clock_ms());
+        PGconn *conn;
+
+        memset(st, 0, sizeof(*st));
+        if (left <= 0) {
+            if (attempt == 0)
+                snprintf(err, errlen, "timed out after %d ms", timeout_ms);
+            return NULL;   /* else err still says why the first try failed */
+        }
+        conn = pool_get(store->pool, left, err, errlen);
+        if (conn == NULL)
+            return NULL;
+        left = (int)(deadline - clock_ms());
+        if (left <= 0)
+            left = 1;
+        res = pgconn_call(conn, name, sql, nparams, params, left, st, err, errlen);
+        pool_put(store->pool, conn, st->broken);
+        if (res != NULL || !st->not_run)
+            break;
+    }
     return res;
 }
 
@@ -206,18 +257,42 @@ store_suppressed(store_t *store, const char *inbox_id, const char *address, supp
     return found;
 }
 
-/* One record call: prepared statement name with the JSON param.  The
- * result, or NULL with *rc set (STORE_UNAVAILABLE or STORE_REFUSED). */
+/* The wall clock in ms since the epoch: the deadline a record carries
+ * is compared with PostgreSQL's clock (record.sql). */
+static long long
+store_wall_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+/* One record call: prepared statement name with the JSON param and the
+ * deadline by which PostgreSQL must have committed it, or not at all.
+ * The result, or NULL with *rc set (STORE_UNAVAILABLE or STORE_REFUSED). */
 static PGresult *
 store_record_run(store_t *store, const char *name, const char *json, int timeout_ms, int *rc, char *err,
                  size_t errlen)
 {
-    const char *params[1] = { json };
-    int refused = 0;
+    char deadline[24];
+    const char *params[2] = { json, deadline };
+    pgconn_status_t st;
     long long started_us = clock_us();
-    PGresult *res = store_run_within(store, name, NULL, 1, params, timeout_ms, &refused, err, errlen);
+    int margin;
+
+    if (timeout_ms <= 0)
+        timeout_ms = store->timeout_ms;
+    margin = timeout_ms / 5 < STORE_RECORD_MARGIN_MS ? timeout_ms / 5 : STORE_RECORD_MARGIN_MS;
+    snprintf(deadline, sizeof(deadline), "%lld", store_wall_ms() + timeout_ms - margin);
+    PGresult *res = store_run_within(store, name, NULL, 2, params, timeout_ms, &st, err, errlen);
     metrics_backend_call(&store->metrics, "postgres", "record", started_us, res == NULL);
-    *rc = res ? 0 : refused ? STORE_REFUSED : STORE_UNAVAILABLE;
+    if (res != NULL)
+        *rc = 0;
+    else if (st.broken || strcmp(st.sqlstate, STORE_SQLSTATE_LATE) == 0 || strcmp(st.sqlstate, "55P03") == 0 ||
+             strcmp(st.sqlstate, "57014") == 0 || st.sqlstate[0] == '\0')
+        *rc = STORE_UNAVAILABLE;   /* too slow or unreachable: nothing written, no use trying again */
+    else
+        *rc = STORE_REFUSED;
     return res;
 }
 

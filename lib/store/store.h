@@ -9,6 +9,16 @@
  * Every call is timed (and counted when it fails) in the metrics given to
  * store_set_metrics, as backend "postgres", call lookup, suppressed,
  * record or exec.  Logs nothing.
+ *
+ * Every call has one deadline, the wait for a connection included.  A
+ * pooled connection the server closed while it was idle (a restart) is
+ * replaced before use, and a call that fails on a broken connection
+ * before anything of it can have run is sent once more on a fresh one
+ * within the same deadline; a statement that may have run never is.
+ * Each session runs with statement_timeout = the store's timeout and
+ * client_connection_check_interval, so the server stops what its client
+ * gave up on.  A record carries the deadline by which it must commit or
+ * not at all (sql/functions/record.sql, "Deadlines").
  */
 #ifndef POSTINBOX_STORE_H
 #define POSTINBOX_STORE_H
@@ -39,7 +49,8 @@ int store_suppressed(store_t *store, const char *inbox_id, const char *address, 
                      size_t errlen);
 
 /* How a record call failed; nothing is written either way. */
-#define STORE_UNAVAILABLE (-1)  /* PostgreSQL unreachable, too slow, or the connection broke */
+#define STORE_UNAVAILABLE (-1)  /* PostgreSQL unreachable, too slow (past the record's
+                                 * deadline, a lock or statement timeout), or the connection broke */
 #define STORE_REFUSED     (-2)  /* PostgreSQL answered with an error (a document it would not take) */
 
 /* Records a finished message within timeout_ms (<= 0: the store's

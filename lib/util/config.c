@@ -16,7 +16,7 @@
 #include "analyzer.h"
 #include "redis_addr.h"
 
-typedef enum { CT_STRING, CT_INT, CT_ENUM, CT_CIDR, CT_LOGLEVEL, CT_BOOL, CT_DURATION, CT_DURATION_LIST, CT_PERCENT, CT_HOSTPORT, CT_HOSTNAME, CT_REDIS } config_type_t;
+typedef enum { CT_STRING, CT_INT, CT_ENUM, CT_CIDR, CT_CIDR_PORTS, CT_LOGLEVEL, CT_BOOL, CT_DURATION, CT_DURATION_LIST, CT_PERCENT, CT_HOSTPORT, CT_HOSTNAME, CT_REDIS } config_type_t;
 
 typedef struct {
     const char *name;
@@ -87,13 +87,21 @@ static const config_key_t config_table[] = {
       "webhook requests in flight at once per daemon" },
     { "webhook_batch_size", CT_INT, "200", 1, 10000, { 0 }, OFF(webhook_batch_size),
       "deliveries claimed per database round trip" },
-    { "webhook_allow_networks", CT_CIDR, "none", 0, 0, { 0 }, OFF(webhook_allow_networks),
-      "private/loopback networks webhooks may reach anyway (CIDR list)" },
+    { "webhook_allow_networks", CT_CIDR_PORTS, "none", 0, 0, { 0 }, OFF(webhook_allow_networks),
+      "private/loopback networks webhooks may reach anyway (CIDR list; an entry may name one port: "
+      "127.0.0.1:8080, [::1]:9000, 10.0.0.0/8:443)" },
     { "webhook_allow_http", CT_BOOL, "no", 0, 0, { 0 }, OFF(webhook_allow_http), "allow http:// webhook URLs" },
     { "webhook_disable_after", CT_DURATION, "5d", 60000, 365L * 86400000, { 0 }, OFF(webhook_disable_after_ms),
       "disable an endpoint that has failed continuously for this long" },
     { "webhook_rotation_grace", CT_DURATION, "24h", 0, 30L * 86400000, { 0 }, OFF(webhook_rotation_grace_ms),
       "after rotate-secret, sign with both secrets for this long" },
+    { "secret_key_file", CT_STRING, "", 0, 0, { 0 }, OFF(secret_key_file),
+      "key-encryption key of the webhook signing secrets: a file of 32 random bytes as 64 hex digits or "
+      "base64, mode 0600 or 0640 (openssl rand -hex 32); read by postinbox-policyd and postinboxctl; "
+      "empty = endpoints cannot be added or rotated" },
+    { "secret_key_file_old", CT_STRING, "", 0, 0, { 0 }, OFF(secret_key_file_old),
+      "the previous secret_key_file during a key rotation: still decrypts, never encrypts "
+      "(postinboxctl webhook secrets encrypt moves every secret to the current key)" },
     { "webhook_poll_interval", CT_DURATION, "5s", 100, 3600000, { 0 }, OFF(webhook_poll_interval_ms),
       "poll for due deliveries this often even without NOTIFY" },
     { "postfix_log", CT_STRING, "", 0, 0, { 0 }, OFF(postfix_log),
@@ -182,9 +190,11 @@ config_set(pi_config_t *cfg, const config_key_t *key, const char *value, char *e
         }
         return config_set_string(field, value, err, errlen);
     }
-    case CT_CIDR: {
+    case CT_CIDR:
+    case CT_CIDR_PORTS: {
         char cerr[128];
-        cidr_list_t *list = cidr_list_parse(value, cerr, sizeof(cerr));
+        cidr_list_t *list = key->type == CT_CIDR_PORTS ? cidr_list_parse_ports(value, cerr, sizeof(cerr))
+                                                       : cidr_list_parse(value, cerr, sizeof(cerr));
         if (list == NULL) {
             snprintf(err, errlen, "%s", cerr);
             return -1;
@@ -575,7 +585,7 @@ config_free(pi_config_t *cfg)
         if (config_table[i].type == CT_STRING || config_table[i].type == CT_HOSTPORT ||
             config_table[i].type == CT_HOSTNAME || config_table[i].type == CT_REDIS)
             free(*(char **)field);
-        else if (config_table[i].type == CT_CIDR)
+        else if (config_table[i].type == CT_CIDR || config_table[i].type == CT_CIDR_PORTS)
             cidr_list_free(*(cidr_list_t **)field);
     }
     free(cfg);

@@ -63,6 +63,8 @@ typedef struct pi_config {
     long webhook_disable_after_ms;
     long webhook_rotation_grace_ms;
     long webhook_poll_interval_ms;
+    char *secret_key_file;          /* "" = none: webhook secrets cannot be sealed */
+    char *secret_key_file_old;      /* "" = none; decrypts only (key rotation) */
     char *postfix_log;              /* "" = off; a path, or "-" for standard input */
     char *postfix_log_state;        /* "" = do not persist the position */
     deferred_events_t deferred_events;

@@ -141,12 +141,20 @@ redis_addr_hostport(const char *in, size_t len, redis_addr_t *out, char *problem
             snprintf(problem, problemlen, "%s", "has a bad [IPv6] host");
             return -1;
         }
+        if (hlen >= sizeof(out->host)) {
+            snprintf(problem, problemlen, "%s", "host is too long");
+            return -1;
+        }
         memcpy(out->host, text + 1, hlen);
         out->host[hlen] = '\0';
         port_text = close + 1;
     } else {
         char *colon = strchr(text, ':');
         size_t hlen = colon ? (size_t)(colon - text) : len;
+        if (hlen >= sizeof(out->host)) {
+            snprintf(problem, problemlen, "%s", "host is too long");
+            return -1;
+        }
         memcpy(out->host, text, hlen);
         out->host[hlen] = '\0';
         if (!redis_addr_valid_host(out->host)) {
@@ -261,7 +269,8 @@ redis_addr_parse(const char *spec, redis_addr_t *out, char *err, size_t errlen)
     if (rc != 0) {
         char shown[300];
         redis_addr_redact(spec, shown, sizeof(shown));
-        snprintf(err, errlen, "\"%s\" %s", shown, problem);
+        /* at most 100 bytes of the value, so the problem is never cut off */
+        snprintf(err, errlen, "\"%.100s%s\" %s", shown, strlen(shown) > 100 ? "..." : "", problem);
         redis_addr_clear(out);
         return -1;
     }

@@ -62,14 +62,81 @@
 -- big statement passed jit_above_cost, and compiling it took two seconds
 -- per call on a 2-core machine.
 --
+-- Deadlines: nothing is recorded for a message Postfix was refused.  The
+-- milter waits for a record up to backend_timeout_ms and then tempfails
+-- the message and gives its sends back; a record that committed after
+-- that would leave a row, webhooks and a charge for mail that was never
+-- sent.  So each call carries the moment (deadline_ms, epoch ms of the
+-- client's wall clock, a margin before the client gives up: the time for
+-- the commit and the answer to travel) after which it must not commit:
+-- record_deadline_start() refuses a call that starts after it -- a
+-- server frozen or stalled while the call waited in its socket -- and
+-- bounds every lock wait of the transaction by the time left
+-- (lock_timeout); record_deadline_check(), after all the work and lock
+-- waits, refuses it when the time is gone.  Refused means an error with
+-- SQLSTATE PIL01, so the whole call rolls back.  A batch is one call of
+-- the client, which gives up on all its documents at once when the
+-- earliest one's time is up, so the call's deadline is that one's.
+-- Besides, the store's sessions run with statement_timeout and
+-- client_connection_check_interval (lib/store/store.c), so a statement
+-- stops once its client has gone.
+--
+-- This assumes that the hosts' clocks agree within a small fraction of
+-- backend_timeout_ms (NTP keeps them within milliseconds).  A server
+-- clock behind the client's by s widens the window in which a late
+-- record can commit by s; one ahead refuses records s early.  What is
+-- left even with agreeing clocks is a commit itself (the WAL flush)
+-- stalling for longer than the margin after the last check.
+--
 -- A definition file (sql/functions/): one definition per function,
 -- re-applied by `postinboxctl migrate` when the file changes
 -- (docs/ARCHITECTURE.md, "The SQL layout").
 --
--- Functions: record_row(), record_event_type(), record_event_payload(),
--- record_parsed_payload(), record_message(), record_fast().
+-- Functions: record_deadline_left(), record_deadline_start(),
+-- record_deadline_check(), record_row(), record_event_type(),
+-- record_event_payload(), record_parsed_payload(), record_message(),
+-- record_fast().
 
 SET LOCAL search_path = postinbox, pg_catalog, public;
+
+-- Milliseconds left before p_deadline (epoch ms), by the clock now (not
+-- the transaction's start: lock waits count).
+CREATE OR REPLACE FUNCTION record_deadline_left(p_deadline bigint)
+RETURNS bigint LANGUAGE sql VOLATILE AS $$
+    SELECT p_deadline - floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint
+$$;
+
+-- At the start of a record call: refuses it (PIL01) when its deadline has
+-- passed already, else bounds each lock wait of the transaction by the
+-- time left.  A NULL deadline (a call by hand, a test) bounds nothing;
+-- the store always passes one.
+CREATE OR REPLACE FUNCTION record_deadline_start(p_deadline bigint)
+RETURNS void LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    left_ms bigint := postinbox.record_deadline_left(p_deadline);
+BEGIN
+    IF left_ms IS NULL THEN
+        RETURN;   -- no deadline: a call by hand
+    END IF;
+    IF left_ms <= 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'PIL01',
+            MESSAGE = format('record: deadline passed %s ms before the call started', -left_ms);
+    END IF;
+    PERFORM set_config('lock_timeout', left_ms::text, true);
+END $$;
+
+-- After all the work of a record call: refuses it (PIL01, so all of it
+-- rolls back) when its deadline has passed meanwhile.
+CREATE OR REPLACE FUNCTION record_deadline_check(p_deadline bigint)
+RETURNS void LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    left_ms bigint := postinbox.record_deadline_left(p_deadline);
+BEGIN
+    IF left_ms <= 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'PIL01',
+            MESSAGE = format('record: deadline passed %s ms before the work was done', -left_ms);
+    END IF;
+END $$;
 
 -- The message row of inbox p_inbox (direction p_dir, envelope recipients
 -- p_addresses, reference ids p_refs as message_reference_ids() makes
@@ -155,8 +222,9 @@ $$;
 -- sender's total_sent.  The inboxes are visited in id order, so that two
 -- transactions lock thread rows of several inboxes in the same order
 -- ("Locking" in threads.sql); "messages" is in that order.
+-- Committed by deadline_ms or not at all (record_deadline_start()).
 -- Returns {"messages": [uuid...]}.
-CREATE OR REPLACE FUNCTION record_message(doc jsonb) RETURNS jsonb
+CREATE OR REPLACE FUNCTION record_message(doc jsonb, deadline_ms bigint DEFAULT NULL) RETURNS jsonb
 LANGUAGE plpgsql SET enable_seqscan = off SET plan_cache_mode = force_generic_plan SET jit = off AS $$
 DECLARE
     ids      jsonb := '[]';
@@ -174,6 +242,7 @@ DECLARE
     report   jsonb := CASE jsonb_typeof(doc->'report') WHEN 'object' THEN doc->'report' END;
     evtype   text;
 BEGIN
+    PERFORM postinbox.record_deadline_start(deadline_ms);
     IF doc->>'sender' IS NOT NULL THEN
         targets := targets || jsonb_build_array(jsonb_build_object(
             'inbox', doc->'sender', 'addresses', doc->'senderRecipients', 'direction', 'outbound'));
@@ -218,13 +287,15 @@ BEGIN
         END IF;
         ids := ids || to_jsonb(mid);
     END LOOP;
+    PERFORM postinbox.record_deadline_check(deadline_ms);
     RETURN jsonb_build_object('messages', ids);
 END $$;
 
 -- record_fast(docs): docs is a JSON array of record_message() documents.
 -- Writes those that link to nothing; returns the (1-based) positions of
--- the others, for record_message().
-CREATE OR REPLACE FUNCTION record_fast(docs jsonb) RETURNS integer[]
+-- the others, for record_message().  Committed by deadline_ms or not at
+-- all (record_deadline_start()).
+CREATE OR REPLACE FUNCTION record_fast(docs jsonb, deadline_ms bigint DEFAULT NULL) RETURNS integer[]
 LANGUAGE plpgsql SET enable_seqscan = off SET plan_cache_mode = force_generic_plan SET jit = off AS $$
 DECLARE
     others integer[];
@@ -232,6 +303,7 @@ BEGIN
     IF jsonb_typeof(docs) IS DISTINCT FROM 'array' THEN
         RAISE EXCEPTION 'record_fast: docs must be a JSON array';
     END IF;
+    PERFORM postinbox.record_deadline_start(deadline_ms);
 
     PERFORM pg_advisory_xact_lock(hashtext('postinbox.thread'), s.key)
        FROM (SELECT DISTINCT hashtext(y) AS key
@@ -311,5 +383,6 @@ BEGIN
          WHERE ib.id = s.inbox)
     SELECT coalesce(array_agg(other.n ORDER BY other.n), '{}') INTO others FROM other;
 
+    PERFORM postinbox.record_deadline_check(deadline_ms);
     RETURN others;
 END $$;

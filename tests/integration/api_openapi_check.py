@@ -4,15 +4,21 @@
 Usage: api_openapi_check.py SPEC BASE_URL ACCOUNT_KEY INBOX_ID OTHER_INBOX_ID
 
 Calls every documented operation with valid input and with invalid input
-(no key, a bad id, a bad page, a broken body, a wrong content type), and
-checks that each status is one documented for the operation and that
-each JSON answer has the documented required fields (error answers: the
-Error schema).  Methods not documented on a documented path must be 405,
-paths not documented 404.  Prints one "ok - " / "FAIL - " line per check
-and "N passed, M failed" last; exit 1 on any failure.  stdlib only.
+(no key, a bad id, an unknown id, a bad page, a broken body, a wrong
+content type), and checks that each status is one documented for the
+operation and that each JSON answer has the documented required fields
+(error answers: the Error schema).  A valid call must get the operation's
+documented success (its one 2xx status): a documented error is no pass
+for it.  getMessage and getThread are called with the ids of the message
+sendMessage sent (so the API must submit through a real Postfix, see
+t_api_openapi.sh), and with unknown ids (404).  Methods not documented on
+a documented path must be 405, paths not documented 404.  Prints one
+"ok - " / "FAIL - " line per check and "N passed, M failed" last; exit 1
+on any failure.  stdlib only.
 """
 import json
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -96,8 +102,28 @@ VALID_BODIES = {
     "createWebhook": {"url": "https://hooks.example.test/openapi"},
     "updateWebhook": {"enabled": True},
 }
-ids = {"inboxId": inbox, "messageId": "00000000-0000-4000-8000-000000000001",
-       "threadId": "00000000-0000-4000-8000-000000000002", "webhookId": None}
+UNKNOWN = {"messageId": "00000000-0000-4000-8000-000000000001",
+           "threadId": "00000000-0000-4000-8000-000000000002"}
+ids = {"inboxId": inbox, "messageId": None, "threadId": None, "webhookId": None}
+
+
+def success(op):
+    """The operation's documented success status (the one 2xx it has)."""
+    codes = [int(c) for c in op["responses"] if c.startswith("2")]
+    return codes[0] if len(codes) == 1 else None
+
+
+def sent_message(inbox_id):
+    """id and threadId of the message sendMessage sent (its row, once the
+    milter has recorded it), or (None, None)."""
+    for _ in range(50):
+        status, raw = call("GET", "/v1/inboxes/%s/messages" % inbox_id)
+        if status == 200:
+            data = json.loads(raw).get("data") or []
+            if data:
+                return data[0].get("id"), data[0].get("threadId")
+        time.sleep(0.1)
+    return None, None
 ORDER = ["listInboxes", "createInbox", "getInbox", "updateInbox", "listMessages", "sendMessage", "getMessage",
          "listThreads", "getThread", "listEvents", "listWebhooks", "createWebhook", "getWebhook", "updateWebhook",
          "listDeliveries", "deleteWebhook", "deleteInbox"]
@@ -121,8 +147,21 @@ for name in ORDER:
     body = VALID_BODIES.get(name) if method in ("POST", "PATCH") else None
     status, raw = call(method, filled, body)
     check(name, op, status, raw, "valid")
+    want = success(op)
+    report(want is not None and status == want, "%s valid: %s" % (name, want), "%d %s" % (status, raw[:200]))
     if name == "createWebhook" and status == 201:
         ids["webhookId"] = json.loads(raw)["id"]
+    if name == "sendMessage":
+        ids["messageId"], ids["threadId"] = sent_message(inbox)
+        report(ids["messageId"] is not None and ids["threadId"] is not None,
+               "sendMessage: the sent message is listed, with its thread", ids)
+    # an unknown (well-formed) id
+    if name in ("getMessage", "getThread"):
+        unknown = filled.replace(str(ids["messageId"] if name == "getMessage" else ids["threadId"]),
+                                 UNKNOWN["messageId" if name == "getMessage" else "threadId"])
+        st, raw = call(method, unknown)
+        check(name, op, st, raw, "unknown id")
+        report(st == 404, "%s unknown id: 404" % name, st)
     # no key
     status, raw = call(method, filled, body, with_key=False)
     check(name, op, status, raw, "without a key")
@@ -153,15 +192,15 @@ for name in ORDER:
 
 # methods not documented: 405; paths not documented: 404
 for path, item in spec["paths"].items():
-    filled = path.replace("{inboxId}", inbox).replace("{messageId}", ids["messageId"]) \
-                 .replace("{threadId}", ids["threadId"]).replace("{webhookId}", ids["messageId"])
+    filled = path.replace("{inboxId}", inbox).replace("{messageId}", UNKNOWN["messageId"]) \
+                 .replace("{threadId}", UNKNOWN["threadId"]).replace("{webhookId}", UNKNOWN["messageId"])
     for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
         if method.lower() in item:
             continue
         status, _ = call(method, filled, {} if method in ("POST", "PUT", "PATCH") else None)
         report(status == 405, "%s %s (not documented): 405" % (method, path), status)
 for path in ("/", "/v1", "/v1/", "/v1/inbox", "/v1/inboxes/", "/v2/inboxes", "/v1/inboxes/%s/nothing" % inbox,
-             "/v1/inboxes/%s/messages/%s/raw" % (inbox, ids["messageId"]), "/metrics", "/openapi.json"):
+             "/v1/inboxes/%s/messages/%s/raw" % (inbox, UNKNOWN["messageId"]), "/metrics", "/openapi.json"):
     status, _ = call("GET", path)
     report(status == 404, "GET %s (not documented): 404" % path, status)
 

@@ -21,7 +21,11 @@
 #                                            smtpd_recipient_ and smtpd_end_of_data_restrictions
 #   pi_write_conf [LINES]    writes $PI_CONF (extra "key = value" lines appended); every
 #                            config names the service login $PI_SUBMIT_LOGIN (a SASL user
-#                            pi_setup adds) and its password file $PI_SUBMIT_SECRET (0600)
+#                            pi_setup adds) and its password file $PI_SUBMIT_SECRET (0600),
+#                            and secret_key_file = $PI_SECRET_KEY (made once, mode 0600), so
+#                            every test runs with webhook secrets encrypted at rest
+#   pi_secret_open ID VALUE  prints the webhook secret a stored VALUE of endpoint ID holds
+#                            (opened in Python with $PI_SECRET_KEY, independent of the C code)
 #   pi_ctl ARGS...           postinboxctl -c $PI_CONF ARGS...
 #   pi_start_milter [PORT] [CONF]   a milter process; waits for its socket
 #   pi_stop_milter [PORT]    stops the milter on PORT (default $MILTER_PORT)
@@ -33,9 +37,11 @@
 #   send_many N PAR FROM     N messages from FROM (SASL as in $AUTH), PAR at a time
 #   pi_require_follower      SKIP unless postinbox-policyd and smtp-sink are there
 #   pi_start_policyd [CONF] [LOG]  postinbox-policyd -f (log $SVC_DIR/policyd.log), pid in $PD;
-#                            waits (5 s at most) for the sockets of CONF's policy_listen,
-#                            api_listen and policyd_metrics_listen, else 0.5 s; fails (the
-#                            log's tail on stderr) if it is not up by then
+#                            waits (20 s at most) until it is ready: a new "started:" line
+#                            in LOG (logged once the log follower, the listeners and the
+#                            webhook dispatcher are up) and the sockets of CONF's
+#                            policy_listen, api_listen and policyd_metrics_listen accept;
+#                            fails (the log's tail on stderr) if it is not ready by then
 #   pi_stop_policyd [PID]    SIGTERM it (default $PD; SIGKILL after 10 s), reaps it
 #   pi_ms_behind SQL CMD...  CMD run while SQL's transaction stays open 2 s; prints CMD's ms
 #
@@ -96,6 +102,10 @@ pi_init() {
 
 pi_write_conf() {
     PI_CONF=$SVC_DIR/postinbox.conf
+    PI_SECRET_KEY=$SVC_DIR/secret.key
+    if [ ! -s "$PI_SECRET_KEY" ]; then
+        (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$PI_SECRET_KEY")
+    fi
     {
         echo "# written by tests/integration/common.sh"
         echo "database = $PI_DATABASE"
@@ -106,6 +116,7 @@ pi_write_conf() {
         echo "sandbox_domain = $SANDBOX"
         echo "backend_timeout_ms = 1000"
         echo "log_level = info"
+        echo "secret_key_file = $PI_SECRET_KEY"
         [ -z "${PI_POLICY_LISTEN-}" ] || echo "policy_listen = $PI_POLICY_LISTEN"
         if [ -n "${PI_SUBMIT_LOGIN-}" ]; then
             echo "api_submission_login = $PI_SUBMIT_LOGIN"
@@ -114,7 +125,27 @@ pi_write_conf() {
         for line in "$@"; do echo "$line"; done
     } > "$PI_CONF"
     chmod 0640 "$PI_CONF"
-    export PI_CONF
+    export PI_CONF PI_SECRET_KEY
+}
+
+pi_secret_open() {
+    python3 - "$PI_SECRET_KEY" "$1" "$2" <<'EOF'
+import base64, hashlib, sys
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+key_file, endpoint, value = sys.argv[1:]
+if not value.startswith("v1:"):
+    print(value)
+    sys.exit(0)
+text = open(key_file).read().strip()
+key = bytes.fromhex(text) if len(text) == 64 else base64.b64decode(text)
+kid = hashlib.sha256(b"postinbox secret_key_file id" + key).hexdigest()[:8]
+_, value_kid, body = value.split(":", 2)
+if value_kid != kid:
+    sys.exit("sealed with key %s, not %s" % (value_kid, kid))
+raw = base64.b64decode(body, validate=True)
+aad = ("v1:%s:%s" % (kid, endpoint)).encode()
+print(AESGCM(key).decrypt(raw[:12], raw[12:], aad).decode())
+EOF
 }
 
 pi_ctl() {
@@ -286,29 +317,31 @@ pi_require_follower() {
 }
 
 pi_start_policyd() {
-    local conf=${1:-$PI_CONF} log=${2:-$SVC_DIR/policyd.log} specs spec up
+    local conf=${1:-$PI_CONF} log=${2:-$SVC_DIR/policyd.log} specs spec up before i
     specs=$(sed -n 's/^\(policy\|api\|policyd_metrics\)_listen = //p' "$conf")
+    before=$(grep -c 'started: webhooks' "$log" 2>/dev/null)
+    # (a config that logs warnings only never says "started:")
+    tail -n 1 <(grep '^log_level = ' "$conf") | grep -Eq '= (warn|error)$' && before=-1
     "$PI_POLICYD" -c "$conf" -f >>"$log" 2>&1 &
     PD=$!
     svc_register_pid "$PD"
-    if [ -z "$specs" ]; then
-        sleep 0.5
-        _svc_alive "$PD" && return 0
-    else
-        for _ in $(seq 1 100); do
-            up=1
-            for spec in $specs; do
-                if [[ $spec == unix:* ]]; then
-                    [ -S "${spec#unix:}" ] || up=0
-                else
-                    _svc_port_open "${spec##*:}" || up=0
-                fi
-            done
-            [ $up = 1 ] && return 0
-            _svc_alive "$PD" || break
-            sleep 0.05
+    # Ready: it logged "started:" (after its listeners, the log follower and
+    # the webhook dispatcher are up) and every socket of CONF accepts.
+    for ((i = 0; i < 400; i++)); do
+        up=1
+        [ "$before" = -1 ] || [ "$(grep -c 'started: webhooks' "$log" 2>/dev/null)" -gt "${before:-0}" ] || up=0
+        for spec in $specs; do
+            [ $up = 1 ] || break
+            if [[ $spec == unix:* ]]; then
+                [ -S "${spec#unix:}" ] || up=0
+            else
+                _svc_port_open "${spec##*:}" || up=0
+            fi
         done
-    fi
+        [ $up = 1 ] && return 0
+        _svc_alive "$PD" || break
+        sleep 0.05
+    done
     echo "postinbox-policyd did not start ($log):" >&2
     tail -n 20 "$log" >&2
     return 1

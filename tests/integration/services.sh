@@ -20,7 +20,8 @@
 # Provided:
 #   svc_init                 temp dir $SVC_DIR, free ports, EXIT trap
 #   svc_register_pid PID     have svc_stop_all kill PID (TERM, then KILL)
-#   svc_stop_all             stop everything, remove $SVC_DIR (idempotent)
+#   svc_stop_all             stop everything, release the ports, remove $SVC_DIR
+#                            (idempotent)
 #   svc_start_pg             initdb + start PostgreSQL, roles postinbox_owner and
 #                            postinbox_app with passwords, db postinbox (owner's)
 #   svc_stop_pg              fast shutdown, waits
@@ -57,6 +58,9 @@
 # Sanitizers: svc_init points ASAN_OPTIONS/LSAN_OPTIONS/UBSAN_OPTIONS at
 # $SVC_DIR/sanitizer (a build with --enable-sanitizers reports there, one
 # file per process); svc_stop_all fails the test when a report appeared.
+# Ports: every port _svc_pick_ports prints (svc_init's and a script's own)
+# is held by a lock file in $SVC_PORT_LOCKS (/tmp/pi-test-ports) until
+# svc_stop_all, so concurrent tests never share one.
 #
 # Environment knobs: KEEP_TEST_DIR=1 keeps $SVC_DIR after the run;
 # SMTP_SEND_VERBOSE=1 copies every swaks transcript to stderr;
@@ -171,62 +175,140 @@ _svc_wait_port_closed() {
 # _svc_pick_ports N - prints N distinct free ports in 20000-32000 (below the
 # kernel's ephemeral range, so outgoing connections never take them).  A
 # port counts as free if it can be bound on 127.0.0.1 and 0.0.0.0 and
-# nothing answers on it.
+# nothing answers on it.  Each port picked stays held until this test
+# stops (svc_stop_all): a lock file $SVC_PORT_LOCKS/PORT, made with O_EXCL,
+# holds "PID SVC_DIR" of the test script ($$), so two tests picking at the
+# same moment never get the same port, even before either has bound it.
+# A lock whose PID is gone is stale and taken over.
+SVC_PORT_LOCKS=${SVC_PORT_LOCKS:-/tmp/pi-test-ports}
 _svc_pick_ports() {
     local n=$1
+    mkdir -p "$SVC_PORT_LOCKS" 2>/dev/null && chmod 1777 "$SVC_PORT_LOCKS" 2>/dev/null
     if [ -x /usr/bin/python3 ]; then
-        /usr/bin/python3 - "$n" <<'EOF'
-import random, socket, sys
-n = int(sys.argv[1])
-picked = []
-tries = 0
-while len(picked) < n and tries < 5000:
-    tries += 1
-    p = random.randint(20000, 32000)
-    if p in picked:
-        continue
-    ok = True
+        /usr/bin/python3 - "$n" "$$" "${SVC_DIR:--}" "$SVC_PORT_LOCKS" <<'EOF'
+import os, random, socket, sys
+n, owner, svc_dir, lock_dir = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def lock(p):
+    """Take the lock of port p (True), or False if a live test holds it."""
+    path = os.path.join(lock_dir, str(p))
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            try:
+                with open(path) as f:
+                    pid = int(f.read().split()[0])
+            except (OSError, ValueError, IndexError):
+                pid = 0
+            if pid and (pid == owner or alive(pid)):
+                return False
+            try:
+                os.unlink(path)    # stale: its test is gone
+            except FileNotFoundError:
+                pass
+            continue
+        os.write(fd, ("%d %s\n" % (owner, svc_dir)).encode())
+        os.close(fd)
+        return True
+    return False
+
+
+def unlock(p):
+    try:
+        os.unlink(os.path.join(lock_dir, str(p)))
+    except FileNotFoundError:
+        pass
+
+
+def free(p):
     for addr in ("127.0.0.1", "0.0.0.0"):
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             s.bind((addr, p))
         except OSError:
-            ok = False
+            return False
         finally:
             s.close()
-        if not ok:
-            break
-    if ok:
-        c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        c.settimeout(0.2)
-        try:
-            c.connect(("127.0.0.1", p))
-            ok = False
-        except OSError:
-            pass
-        finally:
-            c.close()
-    if ok:
+    c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    c.settimeout(0.2)
+    try:
+        c.connect(("127.0.0.1", p))
+        return False
+    except OSError:
+        return True
+    finally:
+        c.close()
+
+
+picked = []
+tries = 0
+while len(picked) < n and tries < 5000:
+    tries += 1
+    p = random.randint(20000, 32000)
+    if p in picked or not lock(p):
+        continue
+    if free(p):
         picked.append(p)
+    else:
+        unlock(p)
 if len(picked) < n:
+    for p in picked:
+        unlock(p)
     sys.exit(1)
 print(" ".join(map(str, picked)))
 EOF
         return
     fi
-    # Fallback without python: only checks that nothing answers / listens.
-    local picked=() p used tries=0
+    # Fallback without python: only checks that nothing answers / listens;
+    # the lock is a noclobber redirection (O_EXCL as well).
+    local picked=() p used tries=0 holder
     used=$(ss -Htan 2>/dev/null | awk '{print $4}' | sed 's/.*://' | sort -u)
     while [ ${#picked[@]} -lt "$n" ] && [ $tries -lt 5000 ]; do
         tries=$((tries + 1))
         p=$((20000 + RANDOM % 12001))
         case " ${picked[*]} " in *" $p "*) continue ;; esac
         if printf '%s\n' "$used" | grep -qx "$p"; then continue; fi
-        _svc_port_open "$p" && continue
+        if ! (set -C; echo "$$ ${SVC_DIR:--}" >"$SVC_PORT_LOCKS/$p") 2>/dev/null; then
+            holder=$(cut -d' ' -f1 "$SVC_PORT_LOCKS/$p" 2>/dev/null)
+            { [ -n "$holder" ] && [ "$holder" != $$ ] && ! _svc_alive "$holder"; } || continue
+            rm -f "$SVC_PORT_LOCKS/$p"
+            (set -C; echo "$$ ${SVC_DIR:--}" >"$SVC_PORT_LOCKS/$p") 2>/dev/null || continue
+        fi
+        if _svc_port_open "$p"; then rm -f "$SVC_PORT_LOCKS/$p"; continue; fi
         picked+=("$p")
     done
     [ ${#picked[@]} -eq "$n" ] || return 1
     echo "${picked[*]}"
+}
+
+# _svc_release_ports - drops the port locks of this $SVC_DIR (whoever took
+# them: a sweep after a killed test runs in another process) and those
+# this script ($$) took before it had a $SVC_DIR.
+_svc_release_ports() {
+    local f pid dir
+    for f in "$SVC_PORT_LOCKS"/*; do
+        [ -f "$f" ] || continue
+        read -r pid dir <"$f" 2>/dev/null || continue
+        if { [ -n "${SVC_DIR-}" ] && [ "$dir" = "$SVC_DIR" ]; } || [ "$pid $dir" = "$$ -" ]; then
+            rm -f "$f"
+        fi
+    done
 }
 
 # _svc_as USER CMD... - run CMD as USER when we are root, else as ourselves.
@@ -261,6 +343,10 @@ svc_init() {
     set -- $ports
     export PG_PORT=$1 REDIS_PORT=$2 SMTP_PORT=$3 MILTER_PORT=$4 \
         MILTER2_PORT=$5 POLICY_PORT=$6 HTTP_PORT=$7
+    # What svc_stop_all needs, for a sweep after this script was killed
+    # (tests/run-with-timeout.sh names the file of its $SVC_DIRs).
+    printf 'PG_PORT=%s REDIS_PORT=%s SMTP_PORT=%s\n' "$PG_PORT" "$REDIS_PORT" "$SMTP_PORT" >"$SVC_DIR/ports"
+    [ -z "${PI_TEST_SVC_LIST-}" ] || echo "$SVC_DIR" >>"$PI_TEST_SVC_LIST"
 
     # Keep an EXIT trap that was set before us; run it after our cleanup.
     prev=$(trap -p EXIT)
@@ -359,6 +445,7 @@ svc_stop_all() {
         svc_stop_postfix
         svc_stop_redis
         svc_stop_pg
+        _svc_release_ports
     } >/dev/null </dev/null
     _svc_sanitizer_reports
     if [ "${KEEP_TEST_DIR-}" = 1 ]; then
@@ -502,7 +589,7 @@ svc_psql() {
 # The commands postinbox sends (lib/store/limiter.c: EVALSHA, EVAL on
 # NOSCRIPT, AUTH) and those its scripts call; its ACL user gets these
 # alone, on its own keys.  contrib/quickstart.sh and README use the same.
-SVC_REDIS_ACL_COMMANDS="+evalsha +eval +time +hget +hincrby +hkeys +hdel +hlen +zadd +zrem +zscore +zcard +zcount"
+SVC_REDIS_ACL_COMMANDS="+evalsha +eval +time +hget +hset +hexists +hincrby +hkeys +hdel +hlen +zadd +zrem +zscore +zcard +zcount"
 SVC_REDIS_ACL_COMMANDS="$SVC_REDIS_ACL_COMMANDS +zrange +zremrangebyscore +expire +pexpire"
 
 # _svc_redis_secret FILE - a fresh random password in FILE (0600), unless

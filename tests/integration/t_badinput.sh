@@ -73,15 +73,37 @@ t_match "a 5,000-character Message-ID: accepted" '^250 ' "$r"
 t_eq "the Message-ID and In-Reply-To are stored cut to 998 bytes" "998 998" \
     "$(svc_psql "SELECT octet_length(message_id_header), octet_length(in_reply_to) FROM postinbox.message WHERE subject = 'longid'" | tr '|' ' ')"
 
-# Malformed addresses: Postfix refuses some itself; whatever reaches the
-# milter gets a clean 5xx.  None may crash it or leave a row.
-for addr in '<a@@sandbox.test>' '<@sandbox.test>' '<bob--acme@>' '<"unterminated@sandbox.test>' \
-            '<bob--acme@sandbox..test>' '<x@-bad-.test>' "<$(printf 'a%.0s' $(seq 1 300))@sandbox.test>"; do
+# Malformed addresses, end to end: Postfix refuses some itself (501 5.1.3,
+# they never reach the milter); every other one reaches the milter, whose
+# promise is 553 5.1.3 "malformed address", one reject line with
+# reason=malformed in its log.  None may crash it or leave a row.
+malformed_lines() { grep -c 'action=reject reason=malformed' "$(pi_milter_log)"; }
+rows_before=$(svc_psql "SELECT count(*) FROM postinbox.message")
+while read -r door addr; do
+    before=$(malformed_lines)
     r=$(smtp_send --from ext@remote.test --to "$addr")
-    t_match "malformed recipient $addr: clean refusal" '^5[0-9][0-9] ' "$r"
-done
+    if [ "$door" = milter ]; then
+        t_match "malformed recipient $addr: the milter's 553 5.1.3" '^553 5\.1\.3 malformed address$' "$r"
+        t_eq "malformed recipient $addr: the milter logged it as malformed" $((before + 1)) "$(malformed_lines)"
+    else
+        t_match "malformed recipient $addr: Postfix's own 501 5.1.3" '^501 5\.1\.3 Bad recipient address syntax$' "$r"
+        t_eq "malformed recipient $addr: never reached the milter" "$before" "$(malformed_lines)"
+    fi
+done <<EOF
+milter <a@@sandbox.test>
+milter <@sandbox.test>
+postfix <bob--acme@>
+postfix <"unterminated@sandbox.test>
+postfix <bob--acme@sandbox..test>
+postfix <x@-bad-.test>
+milter <$(printf 'a%.0s' $(seq 1 300))@sandbox.test>
+EOF
+before=$(malformed_lines)
 r=$(smtp_send "${AUTH[@]}" --from '<bob--acme@@sandbox.test>' --to x@remote.test)
-t_match "malformed sender: clean refusal" '^5[0-9][0-9] ' "$r"
+t_match "malformed sender: the milter's 553 5.1.3" '^553 5\.1\.3 malformed address$' "$r"
+t_eq "malformed sender: the milter logged it as malformed, at MAIL" "$((before + 1)) 1" \
+    "$(malformed_lines) $(grep -c 'stage=mail .*action=reject reason=malformed' "$(pi_milter_log)")"
+t_eq "malformed addresses left no row" "$rows_before" "$(svc_psql "SELECT count(*) FROM postinbox.message")"
 
 # SQL metacharacters are data, not code.
 r=$(smtp_send --from "o'brien'--or'1'='1@remote.test" --to "$BOB")

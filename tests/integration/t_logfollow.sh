@@ -75,6 +75,32 @@ totals() {
               (SELECT coalesce(sum(deferrals), 0) FROM postinbox.message_recipient WHERE inbox_id = '$SENDER_ID')"
 }
 
+# caught_up [SECONDS]: wait (default 30 s) until the follower has read and
+# applied the whole current log: its saved position (written after each
+# batch's statements) is the maillog's inode and size.
+caught_up() {
+    local i dev ino off
+    for ((i = 0; i < ${1:-30} * 10; i++)); do
+        if read -r dev ino off <"$STATE" 2>/dev/null &&
+            [ "$ino $off" = "$(stat -c '%i %s' "$MAILLOG" 2>/dev/null)" ]; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    return 1
+}
+# burst_lines FILE: the burst's deliveries logged in FILE so far.
+burst_lines() { grep -cE "b[0-9]+@remote.test>.*status=sent" "$1" 2>/dev/null; }
+# wait_burst_line FILE: until FILE has a line of the burst (30 s at most).
+wait_burst_line() {
+    local i
+    for ((i = 0; i < 300; i++)); do
+        [ "$(burst_lines "$1")" -gt 0 ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 pi_start_policyd
 t_match "the follower starts at the end of the log" "following .*maillog from its end" "$(cat "$LOG")"
 
@@ -140,14 +166,19 @@ t_eq "mixed: status partially_bounced" partially_bounced "$(mstatus "$QMIX")"
 t_eq "bounceCount 2" 2 "$(bounces)"
 
 # ---- the whole log read again after a restart: nothing twice -----------------------------
-sleep 0.5
+caught_up || t_fail "the follower caught up with the log before the restart" "$(cat "$STATE") $(stat -c '%i %s' "$MAILLOG")"
 BEFORE=$(totals)
 pi_stop_policyd
 read -r DEV INO _ <"$STATE"
 echo "$DEV $INO 0" >"$STATE"
 pi_start_policyd
 for _ in $(seq 1 50); do grep -q "resuming .* at offset 0" "$LOG" && break; sleep 0.1; done
-sleep 2
+t_match "restarted at offset 0" "resuming .* at offset 0" "$(cat "$LOG")"
+if caught_up; then
+    t_ok "the whole log was read again, to its end ($(stat -c %s "$MAILLOG") bytes)"
+else
+    t_fail "the whole log was read again, to its end" "position $(cat "$STATE"), log $(stat -c '%i %s' "$MAILLOG")"
+fi
 t_eq "re-reading the log changes no event, bounceCount or deferral count" "$BEFORE" "$(totals)"
 
 # ---- lines written while the daemon is down ----------------------------------------------------
@@ -181,17 +212,15 @@ burst() {
 }
 burst &
 BP=$!
-# The first rotation once the burst's first delivery is logged (not after
-# a fixed pause: a slow build may not have logged one yet).
-for _ in $(seq 1 100); do
-    grep -qE "b[0-9]+@remote.test>.*status=sent" "$MAILLOG" 2>/dev/null && break
-    sleep 0.1
-done
+# The first rotation once the burst's first delivery is in the log (the
+# log exists again after the earlier rotation only from Postfix's next
+# line on; under load that can take a while).
+wait_burst_line "$MAILLOG" || t_fail "a burst delivery logged before the first rotation" "$(ls -l "$SVC_DIR/postfix")"
 mv "$MAILLOG" "$MAILLOG.1"
-sleep 0.3
 svc_postfix_reload      # postlogd reopens maillog_file: a new file at its next line
-sleep 0.5
-# the second one as Postfix 3.7 does it: rename to maillog.DATE-TIME, HUP the master, gzip
+# the second one, once the new file has a burst line of its own, as Postfix
+# 3.7 does it: rename to maillog.DATE-TIME, HUP the master, gzip
+wait_burst_line "$MAILLOG" || t_fail "a burst delivery logged in the new file before the second rotation"
 ROT="postfix logrotate"
 if ! postfix -c "$PFCONF" logrotate >"$SVC_DIR/logrotate.out" 2>&1 </dev/null; then
     ROT="mv + postfix reload (postfix logrotate failed: $(head -1 "$SVC_DIR/logrotate.out"))"

@@ -54,6 +54,16 @@ thread_of() {   # thread_of INBOX MID
 total_sent() {
     svc_psql "SELECT total_sent FROM postinbox.inbox WHERE id = '$1'"
 }
+# refused NAME REGEX SQL: SQL fails with an error matching REGEX; success,
+# or a failure of another kind (no connection, a syntax error), fails NAME.
+refused() {
+    local err
+    if err=$(svc_psql "$3" 2>&1 >/dev/null); then
+        t_fail "$1" "the statement succeeded"
+        return 0
+    fi
+    t_match "$1" "$2" "$err"
+}
 
 # --- new mail: written, nothing left ---------------------------------------
 t_eq "three new messages: none left for record_message" "{}" \
@@ -126,8 +136,8 @@ GONE=00000000-0000-4000-8000-000000000000
 t_eq "a document naming no inbox we have is left (record_message refuses it)" "{2}" \
     "$(fast "$(doc mid='<g1@x>' out="$BOB_ID")" "$(doc mid='<g2@x>' out="$GONE")")"
 t_eq "...the others of the call are written" "1 0" "$(rows '<g1@x>') $(rows '<g2@x>')"
-one "$(doc mid='<g2@x>' out="$GONE")" 2>/dev/null && t_fail "record_message refuses a vanished inbox" ||
-    t_ok "record_message refuses a vanished inbox"
+refused "record_message refuses a vanished inbox" "ERROR: +record_message: inbox $GONE vanished" \
+    "SELECT postinbox.record_message(\$j\$$(doc mid='<g2@x>' out="$GONE")\$j\$::jsonb)"
 
 # --- the ids that link, as thread_attach() takes them -------------------------
 t_eq "link ids: references and a well-formed Message-ID, each once" "{<a@x>,<b@x>}" \
@@ -141,10 +151,10 @@ t_eq "link ids: no spaces, no empty id, no stray brackets" "{}" \
 
 # --- what it refuses as a whole (the caller then goes one by one) -------------
 sent_before=$(total_sent "$BOB_ID")
-svc_psql "SELECT postinbox.record_fast('{\"not\": \"an array\"}'::jsonb)" >/dev/null 2>&1 &&
-    t_fail "not an array: refused" || t_ok "not an array: refused"
-fast "$(doc mid='<h1@x>' out="$BOB_ID")" "$(doc mid='<h2@x>' out='not-a-uuid')" >/dev/null 2>&1 &&
-    t_fail "a malformed inbox id: the call is refused" || t_ok "a malformed inbox id: the call is refused"
+refused "not an array: refused" "ERROR: +record_fast: docs must be a JSON array" \
+    "SELECT postinbox.record_fast('{\"not\": \"an array\"}'::jsonb)"
+refused "a malformed inbox id: the call is refused" 'ERROR: +invalid input syntax for type uuid: "not-a-uuid"' \
+    "SELECT postinbox.record_fast(\$j\$[$(doc mid='<h1@x>' out="$BOB_ID"),$(doc mid='<h2@x>' out='not-a-uuid')]\$j\$::jsonb)"
 t_eq "...and nothing of it is written" "0 $sent_before" "$(rows '<h1@x>') $(total_sent "$BOB_ID")"
 t_eq "an empty call writes nothing" "{}" "$(fast)"
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test-timeout: 900
 # t_smtp_doors.sh -- the SMTP reply table (smtp_table.tsv) against both
 # front doors, each through a real Postfix with real PostgreSQL and Redis:
 # first the milter (smtpd_milters), then postinbox-policyd's policy service
@@ -169,7 +170,34 @@ table_row() {
     t_eq "$DOOR: $ROW_NAME: queued $queued" "$queued" "$got"
     [ "$sends" = - ] ||
         t_eq "$DOOR: $ROW_NAME: sendsToday of $sname +$sn" "$((before + sn))" "$(pi_sends_today "${INBOX_ID[$sname]}")"
-    t_eq "$DOOR: $ROW_NAME: $refusals refusals" "$refusals" "$(grep -Ec '^<\*\* *[45][0-9]{2}( |$)' <<<"$transcript")"
+    t_eq "$DOOR: $ROW_NAME: ${refusals%%:*} refusals" "${refusals%%:*}" "$(grep -Ec '^<\*\* *[45][0-9]{2}( |$)' <<<"$transcript")"
+    [[ $refusals == *:* ]] && table_rcpt_replies "$(table_expand "$to")" "$(table_expand "${refusals#*:}")" "$code" "$re" "$transcript"
+    return 0
+}
+
+# table_rcpt_replies TO REFUSED CODE RE TRANSCRIPT: the reply to each RCPT
+# TO of the session, in order: CODE (the whole reply matching RE, the
+# row's reply) for each address of the comma list REFUSED, 250 for the
+# others -- not just the decisive one.
+table_rcpt_replies() {
+    local to=$1 refused=$2 code=$3 re=$4 transcript=$5 rcpt want= got= line i=0
+    local -a replies
+    mapfile -t replies < <(awk '
+        /^ [-~]> RCPT TO:/ { want = 1; next }
+        want && /^<(-|\*\*|~|~\*) *[0-9][0-9][0-9]( |$)/ {
+            sub(/^<[-*~]+ */, ""); sub(/\r$/, ""); print; want = 0 }' <<<"$transcript")
+    for rcpt in ${to//,/ }; do
+        if [[ ",$refused," == *",$rcpt,"* ]]; then
+            want+=" $code"
+            line=${replies[$i]-}
+            t_match "$DOOR: $ROW_NAME: RCPT $rcpt gets the row's reply" "$re" "$line"
+        else
+            want+=" 250"
+        fi
+        got+=" $(smtp_code "${replies[$i]-}")"
+        i=$((i + 1))
+    done
+    t_eq "$DOOR: $ROW_NAME: the reply to each RCPT, in order" "${want# }" "${got# }"
 }
 
 # door_run DOOR: fresh services with that front door, every row for it;

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test-timeout: 900
 # t_webhook_ctl.sh -- `postinboxctl webhook ...` against a real PostgreSQL
 # (and Redis, which the inbox commands read): endpoint add/list/show with
 # their JSON shapes, secrets (format, never listed, rotation with grace),
@@ -54,7 +55,15 @@ t_match "add: id is a uuid" "$UUID_RE" "$EA1"
 t_match "add: secret is whsec_ + base64" '^whsec_[A-Za-z0-9+/]{43}=$' "$SECRET1"
 t_eq "add: secret decodes to 32 bytes" 32 \
     "$(python3 -c 'import base64, sys; print(len(base64.b64decode(sys.argv[1][6:], validate=True)))' "$SECRET1")"
-t_eq "add: secret stored" "$SECRET1" "$(svc_psql "SELECT secret FROM postinbox.webhook_endpoint WHERE id = '$EA1'")"
+STORED1=$(svc_psql "SELECT secret FROM postinbox.webhook_endpoint WHERE id = '$EA1'")
+t_match "add: secret stored encrypted, v1:<key id>:<base64>" '^v1:[0-9a-f]{8}:[A-Za-z0-9+/]+=*$' "$STORED1"
+t_eq "add: the row read with psql holds the secret in no form" 0 \
+    "$(svc_psql "SELECT count(*) FROM postinbox.webhook_endpoint t
+                  WHERE position('${SECRET1#whsec_}' in t::text) > 0 OR position('$SECRET1' in t::text) > 0")"
+t_eq "add: the stored value opens to the secret with secret_key_file (Python AES-GCM)" "$SECRET1" \
+    "$(pi_secret_open "$EA1" "$STORED1")"
+t_eq "add: bound to its endpoint: under another id it does not open" "" \
+    "$(pi_secret_open 00000000-0000-0000-0000-000000000000 "$STORED1" 2>/dev/null)"
 t_eq "add: no events means all" "[]" "$(echo "$out" | json_get events)"
 t_eq "add: stored as '{}'" "{}" "$(svc_psql "SELECT event_types FROM postinbox.webhook_endpoint WHERE id = '$EA1'")"
 t_eq "add: enabled" true "$(echo "$out" | json_get enabled)"
@@ -79,7 +88,7 @@ t_eq "add --account: no inbox" null "$(echo "$out" | json_get inboxId)"
 t_eq "add --account: accountId" "$A" "$(echo "$out" | json_get accountId)"
 EB1=$(pi_ctl --json webhook add --inbox "$B1" --url https://hooks.example.test/b1 | json_get id)
 EBACC=$(pi_ctl --json webhook add --account "$B" --url https://hooks.example.test/bacct | json_get id)
-out=$(pi_ctl webhook add --account "$B" --url 'http://[::1]:8080/h' 2>"$SVC_DIR/err")
+out=$(pi_ctl webhook add --account "$B" --url 'http://hooks.example.test:8080/h' 2>"$SVC_DIR/err")
 t_match "add: human output shows the secret" $'\n''secret: whsec_' "$out"
 t_match "add: human output says all events" $'\n''events: all'$'\n' "$out"
 t_match "add http://: warning about webhook_allow_http" "webhook_allow_http" "$(cat "$SVC_DIR/err")"
@@ -111,6 +120,18 @@ t_eq "no --url: exit 2" 2 "$(ctl_rc webhook add --inbox "$A1")"
 t_eq "--account not a uuid: exit 2" 2 "$(ctl_rc webhook add --account acme --url https://h.test/)"
 t_eq "unknown account: exit 1" 1 "$(ctl_rc webhook add --account 00000000-0000-0000-0000-000000000000 --url https://h.test/)"
 t_eq "unknown inbox: exit 1" 1 "$(ctl_rc webhook add --inbox nobody@acme.test --url https://h.test/)"
+# literal private addresses, however spelled, refused at once (exit 2), naming the address and the key
+for spec in "127.0.0.1|127.0.0.1" "127.1|127.0.0.1" "2130706433|127.0.0.1" "0x7f.1|127.0.0.1" \
+    "0177.0.0.1|127.0.0.1" "10.1.2.3|10.1.2.3" "169.254.169.254|169.254.169.254" "0.0.0.0|0.0.0.0" \
+    "[::1]|::1" "[::ffff:127.0.0.1]|::ffff:127.0.0.1" "[::127.0.0.1]|::127.0.0.1" \
+    "[64:ff9b::7f00:1]|64:ff9b::7f00:1" "[2002:7f00:1::]|2002:7f00:1::" "[fd00::1]|fd00::1" "[fe80::1]|fe80::1"; do
+    host=${spec%%|*}
+    rc=0
+    err=$(pi_ctl webhook add --inbox "$A1" --url "https://$host:8443/x" 2>&1 >/dev/null) || rc=$?
+    t_eq "url https://$host: exit 2" 2 "$rc"
+    t_match "url https://$host: the message names ${spec#*|} and webhook_allow_networks" \
+        "${spec#*|} is a [a-z-]+ address.*webhook_allow_networks" "$err"
+done
 t_eq "bad input wrote nothing" 8 "$(svc_psql "SELECT count(*) FROM postinbox.webhook_endpoint")"
 t_eq "show with a non-uuid: exit 2" 2 "$(ctl_rc webhook show nope)"
 t_eq "show unknown endpoint: exit 1" 1 "$(ctl_rc webhook show 00000000-0000-0000-0000-000000000000)"
@@ -202,8 +223,11 @@ SECRET2=$(echo "$out" | json_get secret)
 t_eq "rotate: keys" "['id', 'secret', 'previousSecretExpiresAt']" "$(echo "$out" | py 'list(d)')"
 t_match "rotate: new secret format" '^whsec_[A-Za-z0-9+/]{43}=$' "$SECRET2"
 t_ne "rotate: a new secret" "$SECRET1" "$SECRET2"
-t_eq "rotate: stored secret and previous secret" "$SECRET2|$SECRET1" \
-    "$(svc_psql "SELECT secret, previous_secret FROM postinbox.webhook_endpoint WHERE id = '$EA1'")"
+t_eq "rotate: stored secret and previous secret open to the new and the old one" "$SECRET2|$SECRET1" \
+    "$(pi_secret_open "$EA1" "$(svc_psql "SELECT secret FROM postinbox.webhook_endpoint WHERE id = '$EA1'")")|$(
+       pi_secret_open "$EA1" "$(svc_psql "SELECT previous_secret FROM postinbox.webhook_endpoint WHERE id = '$EA1'")")"
+t_eq "rotate: both stored encrypted" "t|t" \
+    "$(svc_psql "SELECT secret LIKE 'v1:%', previous_secret LIKE 'v1:%' FROM postinbox.webhook_endpoint WHERE id = '$EA1'")"
 t_eq "rotate: previous secret valid for the default 24h" t \
     "$(svc_psql "SELECT previous_secret_expires_at - now() BETWEEN interval '23h 59m' AND interval '24h'
                  FROM postinbox.webhook_endpoint WHERE id = '$EA1'")"
@@ -215,7 +239,7 @@ t_eq "show after rotate: expiry, no secret" "$(echo "$out" | json_get previousSe
 pi_write_conf "webhook_rotation_grace = 90m"
 pi_ctl webhook rotate-secret "$EA1" > /dev/null
 t_eq "rotate with webhook_rotation_grace = 90m" "$SECRET2|t" \
-    "$(svc_psql "SELECT previous_secret, previous_secret_expires_at - now() BETWEEN interval '89m' AND interval '90m'
+    "$(pi_secret_open "$EA1" "$(svc_psql "SELECT previous_secret FROM postinbox.webhook_endpoint WHERE id = '$EA1'")")|$(svc_psql "SELECT previous_secret_expires_at - now() BETWEEN interval '89m' AND interval '90m'
                  FROM postinbox.webhook_endpoint WHERE id = '$EA1'")"
 pi_write_conf "webhook_rotation_grace = 0s"
 out=$(pi_ctl --json webhook rotate-secret "$EA1B")
@@ -338,5 +362,94 @@ t_eq "show deleted: exit 1" 1 "$(ctl_rc webhook show "$EA1")"
 # --- secrets never reach the audit table or stderr ---------------------------------------------
 t_eq "no secret in the audit table" 0 "$(svc_psql "SELECT count(*) FROM postinbox.audit WHERE concat(old_value, new_value, reason) LIKE '%whsec_%'")"
 t_eq "audit: add rows" 12 "$(svc_psql "SELECT count(*) FROM postinbox.audit WHERE action = 'webhook.add'")"
+
+# --- update: the same URL checks as add --------------------------------------------------------
+rc=0
+err=$(pi_ctl webhook update "$EB1" --url https://127.1/x 2>&1 >/dev/null) || rc=$?
+t_eq "update --url https://127.1: exit 2" 2 "$rc"
+t_match "update --url https://127.1: names 127.0.0.1 and the key" '127\.0\.0\.1 is a loopback address.*webhook_allow_networks' "$err"
+t_eq "update --url [64:ff9b::7f00:1]: exit 2" 2 "$(ctl_rc webhook update "$EB1" --url 'https://[64:ff9b::7f00:1]/x')"
+t_eq "refused update changed nothing" https://hooks.example.test/b1 \
+    "$(svc_psql "SELECT url FROM postinbox.webhook_endpoint WHERE id = '$EB1'")"
+t_eq "update --url with a name and --events" "https://hooks2.example.test/b1|{message.sent}" \
+    "$(pi_ctl webhook update "$EB1" --url https://hooks2.example.test/b1 --events message.sent >/dev/null;
+       svc_psql "SELECT url, event_types FROM postinbox.webhook_endpoint WHERE id = '$EB1'")"
+t_eq "update --url with a public literal: accepted" 0 "$(ctl_rc webhook update "$EB1" --url https://192.0.3.1/x)"
+t_eq "update without --url or --events: exit 2" 2 "$(ctl_rc webhook update "$EB1")"
+t_eq "update unknown endpoint: exit 1" 1 "$(ctl_rc webhook update 00000000-0000-0000-0000-000000000000 --url https://h.test/)"
+# webhook_allow_networks opens exactly what it lists, port included
+pi_write_conf "webhook_allow_networks = 127.0.0.1:8443, [::1]:9000"
+t_eq "allow 127.0.0.1:8443: https://127.0.0.1:8443 accepted" 0 \
+    "$(ctl_rc webhook update "$EB1" --url https://127.0.0.1:8443/x)"
+t_eq "allow 127.0.0.1:8443: https://127.1:8443 accepted (same address)" 0 \
+    "$(ctl_rc webhook update "$EB1" --url https://127.1:8443/x)"
+t_eq "allow 127.0.0.1:8443: https://127.0.0.1 (port 443) refused" 2 "$(ctl_rc webhook update "$EB1" --url https://127.0.0.1/x)"
+t_eq "allow 127.0.0.1:8443: [::127.0.0.1]:8443 refused" 2 \
+    "$(ctl_rc webhook update "$EB1" --url 'https://[::127.0.0.1]:8443/x')"
+t_eq "allow 127.0.0.1:8443: [2002:7f00:1::]:8443 refused" 2 \
+    "$(ctl_rc webhook update "$EB1" --url 'https://[2002:7f00:1::]:8443/x')"
+t_eq "allow [::1]:9000: http://[::1]:9000 accepted" 0 "$(ctl_rc webhook update "$EB1" --url 'http://[::1]:9000/x')"
+pi_write_conf
+
+# --- without a usable key nothing is sealed, so nothing is added or rotated ------------------------
+n_ep=$(svc_psql "SELECT count(*) FROM postinbox.webhook_endpoint")
+NOKEY_CONF=$SVC_DIR/nokey.conf
+grep -v '^secret_key_file' "$PI_CONF" >"$NOKEY_CONF"
+rc=0
+err=$("$PI_CTL" -c "$NOKEY_CONF" webhook add --inbox "$A2" --url https://hooks.example.test/nokey 2>&1 >/dev/null) || rc=$?
+t_eq "no secret_key_file: add exit 1" 1 "$rc"
+t_match "no secret_key_file: the message names the key" 'secret_key_file is not set' "$err"
+t_eq "no secret_key_file: rotate exit 1" 1 "$("$PI_CTL" -c "$NOKEY_CONF" webhook rotate-secret "$EB1" >/dev/null 2>&1; echo $?)"
+cp "$PI_SECRET_KEY" "$SVC_DIR/open.key"
+chmod 0644 "$SVC_DIR/open.key"
+OPENKEY_CONF=$SVC_DIR/openkey.conf
+{ cat "$NOKEY_CONF"; echo "secret_key_file = $SVC_DIR/open.key"; } >"$OPENKEY_CONF"
+rc=0
+err=$("$PI_CTL" -c "$OPENKEY_CONF" webhook add --inbox "$A2" --url https://hooks.example.test/openkey 2>&1 >/dev/null) || rc=$?
+t_eq "secret_key_file of mode 0644: add exit 1" 1 "$rc"
+t_match "secret_key_file of mode 0644: the message names the file and its mode" "open.key: mode 0644" "$err"
+t_eq "no usable key: nothing written" "$n_ep" "$(svc_psql "SELECT count(*) FROM postinbox.webhook_endpoint")"
+t_eq "no usable key: read commands still work" 0 "$("$PI_CTL" -c "$NOKEY_CONF" webhook list >/dev/null 2>&1; echo $?)"
+
+# --- encrypt-secrets: plaintext rows of older installs, then a key rotation ----------------------------
+LEGACY=whsec_$(head -c 32 /dev/urandom | base64)
+LEGACY_PREV=whsec_$(head -c 32 /dev/urandom | base64)
+EL=$(svc_psql "INSERT INTO postinbox.webhook_endpoint (account_id, inbox_id, url, secret, previous_secret, previous_secret_expires_at)
+               VALUES ('$A', '$A2', 'https://hooks.example.test/legacy', '$LEGACY', '$LEGACY_PREV', now() + interval '1 hour') RETURNING id")
+t_eq "a plaintext row of an older install is accepted by the schema" 36 "${#EL}"
+out=$(pi_ctl --json webhook encrypt-secrets)
+t_eq "encrypt-secrets: the plaintext row encrypted, nothing failed" "1 0" \
+    "$(echo "$out" | json_get encrypted) $(echo "$out" | json_get failed)"
+t_eq "encrypt-secrets: no whsec_ left in webhook_endpoint" 0 \
+    "$(svc_psql "SELECT count(*) FROM postinbox.webhook_endpoint WHERE concat(secret, previous_secret) LIKE '%whsec_%'")"
+t_eq "encrypt-secrets: both values open to what they were" "$LEGACY|$LEGACY_PREV" \
+    "$(pi_secret_open "$EL" "$(svc_psql "SELECT secret FROM postinbox.webhook_endpoint WHERE id = '$EL'")")|$(
+       pi_secret_open "$EL" "$(svc_psql "SELECT previous_secret FROM postinbox.webhook_endpoint WHERE id = '$EL'")")"
+t_eq "encrypt-secrets again: nothing to do" 0 "$(pi_ctl --json webhook encrypt-secrets | json_get encrypted)"
+# rotation of the key: the current key becomes secret_key_file_old, a new one is made
+OLD_KEY=$SVC_DIR/secret.key.old
+mv "$PI_SECRET_KEY" "$OLD_KEY"
+(umask 077 && head -c 32 /dev/urandom | base64 >"$PI_SECRET_KEY")
+pi_write_conf "secret_key_file_old = $OLD_KEY"
+sealed_before=$(svc_psql "SELECT count(*) FROM postinbox.webhook_endpoint")
+out=$(pi_ctl --json webhook encrypt-secrets)
+t_eq "key rotation: encrypt-secrets moves every endpoint to the new key" "$sealed_before 0" \
+    "$(echo "$out" | json_get encrypted) $(echo "$out" | json_get failed)"
+t_eq "key rotation: every value names the new key" 0 \
+    "$(svc_psql "SELECT count(*) FROM postinbox.webhook_endpoint
+                  WHERE secret NOT LIKE 'v1:$(echo "$out" | json_get keyId):%'
+                     OR previous_secret NOT LIKE 'v1:$(echo "$out" | json_get keyId):%'")"
+t_eq "key rotation: values open with the new key alone (base64 key file)" "$LEGACY" \
+    "$(pi_secret_open "$EL" "$(svc_psql "SELECT secret FROM postinbox.webhook_endpoint WHERE id = '$EL'")")"
+pi_write_conf
+t_eq "key rotation: without the old key, nothing left to move" "0 0" \
+    "$(out=$(pi_ctl --json webhook encrypt-secrets); echo "$(echo "$out" | json_get encrypted) $(echo "$out" | json_get failed)")"
+# a value sealed with a key nobody has: reported, exit 1, the row untouched
+svc_psql "UPDATE postinbox.webhook_endpoint SET secret = 'v1:00000000:AAAA' WHERE id = '$EL'" >/dev/null
+rc=0
+err=$(pi_ctl webhook encrypt-secrets 2>&1) || rc=$?
+t_eq "encrypt-secrets with a value of an unknown key: exit 1" 1 "$rc"
+t_match "encrypt-secrets with a value of an unknown key: says which key" 'key 00000000' "$err"
+t_eq "encrypt-secrets never prints a secret" 0 "$(echo "$err" | grep -c whsec_)"
 
 t_summary

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test-timeout: 900
 # t_webhooks.sh -- postinbox-policyd's webhook dispatcher end to end: real
 # mail through Postfix + postinbox-milter writes events into PostgreSQL,
 # postinbox-policyd delivers them to tests/webhook_receiver.py, a real HTTP
@@ -15,8 +16,12 @@
 #     an event-type filter;
 #   - SSRF: loopback refused without webhook_allow_networks, however spelled
 #     (127.0.0.1, localhost, 127.1, 2130706433, 0.0.0.0, [::ffff:127.0.0.1]);
-#     http:// refused unless webhook_allow_http;
-#   - secret rotation: two signatures, both verify; one after expiry.
+#     http:// refused unless webhook_allow_http; with 127.0.0.0/8 allowed,
+#     [::127.0.0.1], [64:ff9b::7f00:1] and [2002:7f00:1::] still refused;
+#   - secret rotation: two signatures, both verify; one after expiry;
+#   - secrets at rest: no secret postinboxctl issued is in its row (psql),
+#     deliveries still verify; an older install's plaintext row keeps
+#     working, and after `webhook encrypt-secrets` too.
 # Endpoints come from `postinboxctl webhook add` (and the rotation from
 # `webhook rotate-secret`) when that command exists, else from SQL
 # (WEBHOOK_TEST_SQL_ONLY=1 forces SQL).  The receiver's log is
@@ -101,24 +106,29 @@ pi_ctl webhook list >/dev/null 2>&1 && CTL_WEBHOOK=1
 # if it has "webhook", else SQL), tells the receiver its secret; prints the
 # endpoint id.  INBOX_ID "-" makes an account-wide endpoint.
 add_endpoint() {
-    local inbox=$1 account=$2 url=$3 id="" secret path
+    local inbox=$1 account=$2 url=$3 id="" secret="" out path
     if [ "$CTL_WEBHOOK" = 1 ]; then
         if [ "$inbox" = - ]; then
-            pi_ctl --json webhook add --account "$account" --url "$url" >/dev/null 2>>"$SVC_DIR/ctl.err"
+            out=$(pi_ctl --json webhook add --account "$account" --url "$url" 2>>"$SVC_DIR/ctl.err")
         else
-            pi_ctl --json webhook add --inbox "$inbox" --url "$url" >/dev/null 2>>"$SVC_DIR/ctl.err"
+            out=$(pi_ctl --json webhook add --inbox "$inbox" --url "$url" 2>>"$SVC_DIR/ctl.err")
         fi
-        id=$(svc_psql "SELECT id FROM postinbox.webhook_endpoint WHERE url = '$url'")
+        if [ -n "$out" ]; then
+            id=$(echo "$out" | json_get id)
+            secret=$(echo "$out" | json_get secret)
+            printf '%s %s\n' "$id" "$secret" >>"$SVC_DIR/ctl-secrets"
+        fi
         [ -n "$id" ] || echo "note: postinboxctl webhook add refused $url, using SQL" >&2
     fi
     if [ -z "$id" ]; then
+        # as an older install stored it: the plaintext secret
         secret=$(new_secret)
         local inbox_sql=NULL
         [ "$inbox" != - ] && inbox_sql="'$inbox'"
         id=$(svc_psql "INSERT INTO postinbox.webhook_endpoint (account_id, inbox_id, url, secret)
                        VALUES ('$account', $inbox_sql, '$url', '$secret') RETURNING id")
     fi
-    secret=$(svc_psql "SELECT secret FROM postinbox.webhook_endpoint WHERE id = '$id'")
+    printf '%s\n' "$secret" >"$SVC_DIR/secret-$id"
     path=${url#http://*/}
     path=/${path%%\?*}
     set_secrets "$path" "$secret"
@@ -491,7 +501,7 @@ svc_psql "UPDATE postinbox.webhook_endpoint SET enabled = false WHERE inbox_id =
 
 pi_start_policyd "$PI_CONF" "$SVC_DIR/policyd-rotation.log" || t_fail "policyd starts again"
 EP_ROT=$(add_endpoint "$ROT_ID" "$C" "$BASE/ok/rot")
-OLD=$(svc_psql "SELECT secret FROM postinbox.webhook_endpoint WHERE id = '$EP_ROT'")
+OLD=$(cat "$SVC_DIR/secret-$EP_ROT")
 r=$(smtp_send --from ext@remote.test --to "$ROT" --header "Subject: rot-1")
 hwait "len(under('/ok/rot')) >= 1" 10
 t_eq "before rotation: one signature, verifies with the secret" "[0]" \
@@ -499,15 +509,15 @@ t_eq "before rotation: one signature, verifies with the secret" "[0]" \
 
 rotated=0
 if [ "$CTL_WEBHOOK" = 1 ]; then
-    pi_ctl --json webhook rotate-secret "$EP_ROT" >/dev/null 2>>"$SVC_DIR/ctl.err" && rotated=1
+    NEW=$(pi_ctl --json webhook rotate-secret "$EP_ROT" 2>>"$SVC_DIR/ctl.err" | json_get secret) && rotated=1
 fi
 if [ $rotated = 0 ]; then
-    svc_psql "UPDATE postinbox.webhook_endpoint SET previous_secret = secret, secret = '$(new_secret)',
+    NEW=$(new_secret)
+    svc_psql "UPDATE postinbox.webhook_endpoint SET previous_secret = secret, secret = '$NEW',
                      previous_secret_expires_at = now() + interval '1 hour' WHERE id = '$EP_ROT'"
 fi
-NEW=$(svc_psql "SELECT secret FROM postinbox.webhook_endpoint WHERE id = '$EP_ROT'")
 t_eq "rotation ($([ $rotated = 1 ] && echo postinboxctl || echo SQL)): previous_secret holds the old one" "$OLD" \
-    "$(svc_psql "SELECT previous_secret FROM postinbox.webhook_endpoint WHERE id = '$EP_ROT'")"
+    "$(pi_secret_open "$EP_ROT" "$(svc_psql "SELECT previous_secret FROM postinbox.webhook_endpoint WHERE id = '$EP_ROT'")")"
 set_secrets /ok/rot "$NEW" "$OLD"
 r=$(smtp_send --from ext@remote.test --to "$ROT" --header "Subject: rot-2")
 hwait "len(under('/ok/rot')) >= 2" 10
@@ -522,6 +532,91 @@ r=$(smtp_send --from ext@remote.test --to "$ROT" --header "Subject: rot-3")
 hwait "len(under('/ok/rot')) >= 3" 10
 t_eq "after the old secret expired: one signature, with the new secret" "[0]" \
     "$(hq "[s['match'] for s in under('/ok/rot')[2]['signatures']] if len(under('/ok/rot')) > 2 else None")"
+
+# --- SSRF: an IPv4 allow entry does not open IPv6 forms that embed IPv4 ---------------
+# This daemon has webhook_allow_networks = 127.0.0.0/8, which admits
+# 127.0.0.1 and ::ffff:127.0.0.1 only; postinboxctl refuses these URLs at
+# once, so they are written by SQL, as an older version would have let them in.
+read -r EMBED_ID EMBED <<<"$(pi_inbox "$C" embed)"
+EMBED_URLS=(
+    "IPv4-compatible [::127.0.0.1]|http://[::127.0.0.1]:$HTTP_PORT/ok/embed-compat"
+    "NAT64 [64:ff9b::7f00:1]|http://[64:ff9b::7f00:1]:$HTTP_PORT/ok/embed-nat64"
+    "6to4 [2002:7f00:1::]|http://[2002:7f00:1::]:$HTTP_PORT/ok/embed-6to4"
+)
+EMBED_EPS=()
+for spec in "${EMBED_URLS[@]}"; do
+    url=${spec#*|}
+    rc=0
+    pi_ctl webhook add --inbox "$EMBED_ID" --url "$url" >/dev/null 2>&1 || rc=$?
+    t_eq "postinboxctl webhook add ${spec%%|*} with 127.0.0.0/8 allowed: exit 2" 2 "$rc"
+    EMBED_EPS+=("$(svc_psql "INSERT INTO postinbox.webhook_endpoint (account_id, inbox_id, url, secret)
+                             VALUES ('$C', '$EMBED_ID', '$url', '$(new_secret)') RETURNING id")")
+done
+EMBED_IN=$(printf "'%s'," "${EMBED_EPS[@]}")
+EMBED_IN=${EMBED_IN%,}
+r=$(smtp_send --from ext@remote.test --to "$EMBED" --header "Subject: embedded")
+t_match "inbound to embed accepted" '^250 ' "$r"
+sqlwait "SELECT count(*) = ${#EMBED_EPS[@]} FROM postinbox.webhook_delivery WHERE endpoint_id IN ($EMBED_IN) AND attempts >= 1" 15
+for i in "${!EMBED_URLS[@]}"; do
+    t_match "SSRF (${EMBED_URLS[$i]%%|*}, 127.0.0.0/8 allowed): refused as SSRF, no HTTP status" '^null\|.*[Ss][Ss][Rr][Ff]' \
+        "$(svc_psql "SELECT coalesce(a.status_code::text, 'null') || '|' || coalesce(a.error, '') FROM postinbox.webhook_attempt a
+                       JOIN postinbox.webhook_delivery d ON d.id = a.delivery_id WHERE d.endpoint_id = '${EMBED_EPS[$i]}' ORDER BY a.attempt LIMIT 1")"
+done
+svc_psql "UPDATE postinbox.webhook_endpoint SET enabled = false WHERE inbox_id = '$EMBED_ID';
+          UPDATE postinbox.webhook_delivery SET status = 'failed' WHERE inbox_id = '$EMBED_ID' AND status = 'pending'"
+
+# --- secrets at rest ---------------------------------------------------------------
+
+if [ "$CTL_WEBHOOK" = 1 ]; then
+    leaks=0
+    while read -r id secret; do
+        n=$(svc_psql "SELECT count(*) FROM postinbox.webhook_endpoint t
+                       WHERE position('${secret#whsec_}' in t::text) > 0 OR position('$secret' in t::text) > 0")
+        leaks=$((leaks + n))
+    done <"$SVC_DIR/ctl-secrets"
+    t_eq "at rest: no secret postinboxctl issued ($(wc -l <"$SVC_DIR/ctl-secrets") endpoints) is in webhook_endpoint (psql)" \
+        0 "$leaks"
+    t_match "at rest: the delivered endpoints' secrets are v1:<key id>:<base64>" '^v1:[0-9a-f]{8}:[A-Za-z0-9+/]+=*$' \
+        "$(svc_psql "SELECT secret FROM postinbox.webhook_endpoint WHERE id = '$EP_BOB'")"
+    t_eq "at rest: the delivery to bob verified with the secret postinboxctl printed" true \
+        "$(hq "len(under('/ok/bob')) > 0 and all(r['verified'] for r in under('/ok/bob'))")"
+    # The plaintext row of an older install (the message.sent filter above,
+    # delivered already): encrypted by the documented command, still
+    # delivered and verified afterwards, with the same secret.
+    before=$(hq "len(under('/ok/bob-sent'))")
+    out=$(pi_ctl --json webhook encrypt-secrets)
+    t_eq "encrypt-secrets: no plaintext row left, nothing failed" "0 0" \
+        "$(svc_psql "SELECT count(*) FROM postinbox.webhook_endpoint WHERE concat(secret, previous_secret) LIKE '%whsec_%'") $(echo "$out" | json_get failed)"
+    t_eq "encrypt-secrets: the row opens to the same secret" "$SECRET_SENT" \
+        "$(pi_secret_open "$(svc_psql "SELECT id FROM postinbox.webhook_endpoint WHERE url = '$BASE/ok/bob-sent'")" \
+           "$(svc_psql "SELECT secret FROM postinbox.webhook_endpoint WHERE url = '$BASE/ok/bob-sent'")")"
+    r=$(smtp_send "${AUTH[@]}" --from "$BOB" --to friend@remote.test --header "Subject: sent after encrypt-secrets")
+    t_match "sent after encrypt-secrets accepted" '^250 ' "$r"
+    hwait "len(under('/ok/bob-sent')) > $before" 15
+    t_eq "after encrypt-secrets: delivered, and the receiver verified the signature" true \
+        "$(hq "len(under('/ok/bob-sent')) > $before and under('/ok/bob-sent')[-1]['verified']")"
+    # A sealed value copied from another endpoint's row (the endpoint id is
+    # bound to it) does not open: the attempt fails, nothing is sent.
+    read -r MOVED_ID MOVED <<<"$(pi_inbox "$C" moved)"
+    EP_MOVED=$(add_endpoint "$MOVED_ID" "$C" "$BASE/ok/moved")
+    svc_psql "UPDATE postinbox.webhook_endpoint SET secret = (SELECT secret FROM postinbox.webhook_endpoint WHERE id = '$EP_BOB')
+               WHERE id = '$EP_MOVED'" >/dev/null
+    r=$(smtp_send --from ext@remote.test --to "$MOVED" --header "Subject: moved secret")
+    t_match "inbound to moved accepted" '^250 ' "$r"
+    sqlwait "SELECT attempts >= 1 FROM postinbox.webhook_delivery WHERE endpoint_id = '$EP_MOVED'" 15
+    t_match "a secret moved to another endpoint's row: the attempt fails on the secret, no HTTP status" \
+        '^null\|secret: .*does not authenticate' \
+        "$(svc_psql "SELECT coalesce(a.status_code::text, 'null') || '|' || coalesce(a.error, '') FROM postinbox.webhook_attempt a
+                       JOIN postinbox.webhook_delivery d ON d.id = a.delivery_id WHERE d.endpoint_id = '$EP_MOVED' ORDER BY a.attempt LIMIT 1")"
+    t_eq "a secret moved to another endpoint's row: the receiver got nothing" 0 "$(hq "len(under('/ok/moved'))")"
+    svc_psql "UPDATE postinbox.webhook_endpoint SET enabled = false WHERE id = '$EP_MOVED';
+              UPDATE postinbox.webhook_delivery SET status = 'failed' WHERE endpoint_id = '$EP_MOVED' AND status = 'pending'"
+    leaked=0
+    while read -r _ secret; do
+        grep -qF -e "${secret#whsec_}" "$SVC_DIR"/policyd-*.log "$SVC_DIR"/ctl.err 2>/dev/null && leaked=$((leaked + 1))
+    done <"$SVC_DIR/ctl-secrets"
+    t_eq "no secret in policyd's logs or postinboxctl's stderr" 0 "$leaked"
+fi
 
 # --- whole run -------------------------------------------------------------------
 

@@ -6,7 +6,8 @@
 #      restart: every event arrives (500 distinct webhook-ids), duplicates
 #      are counted and reported and carry the same webhook-id and data;
 #   2. two daemons running together on 500 events: none lost, none twice
-#      (FOR UPDATE SKIP LOCKED), duplicates reported;
+#      (FOR UPDATE SKIP LOCKED), and both did part of the work (each
+#      delivered at least a tenth, by their debug logs);
 #   3. two daemons, one killed -9 mid-burst and not restarted: the other one
 #      delivers everything the dead one had leased.
 # The events are written with SQL (INSERT ... generate_series); the fan-out
@@ -148,8 +149,10 @@ pi_stop_policyd "$PD"
 
 # --- 2. two daemons together ---------------------------------------------------
 
-pi_start_policyd "$PI_CONF" "$SVC_DIR/policyd-pair-a.log"; PA=$PD
-pi_start_policyd "$PI_CONF" "$SVC_DIR/policyd-pair-b.log"; PB=$PD
+# At log_level debug each daemon logs every delivery it made ("result=delivered").
+sed 's/^log_level = .*/log_level = debug/' "$PI_CONF" >"$SVC_DIR/pair.conf"
+pi_start_policyd "$SVC_DIR/pair.conf" "$SVC_DIR/policyd-pair-a.log"; PA=$PD
+pi_start_policyd "$SVC_DIR/pair.conf" "$SVC_DIR/policyd-pair-b.log"; PB=$PD
 INBOX=$PAIR
 # Which daemons hold connections to the receiver during the burst.
 ( for ((i = 0; i < 100; i++)); do ss -Htnp "dst 127.0.0.1:$HTTP_PORT" 2>/dev/null; sleep 0.05; done ) >"$SVC_DIR/ss.pair" &
@@ -162,6 +165,18 @@ t_eq "two daemons without a crash: no event delivered twice" 0 "$DUPS"
 seen=0
 for p in "$PA" "$PB"; do grep -q "pid=$p," "$SVC_DIR/ss.pair" && seen=$((seen + 1)); done
 echo "# two daemons: $seen of 2 seen connected to the receiver during the burst"
+# Both daemons did part of the work: each delivered some of the N, and
+# together they delivered each once.
+PAIR_EP=$(svc_psql "SELECT id FROM postinbox.webhook_endpoint WHERE inbox_id = '$PAIR_ID'")
+by_a=$(grep -c "endpoint=$PAIR_EP .*result=delivered" "$SVC_DIR/policyd-pair-a.log")
+by_b=$(grep -c "endpoint=$PAIR_EP .*result=delivered" "$SVC_DIR/policyd-pair-b.log")
+echo "# two daemons: $by_a delivered by one, $by_b by the other"
+t_eq "two daemons: together they delivered each event once ($by_a + $by_b)" "$N" "$((by_a + by_b))"
+if [ "$by_a" -ge $((N / 10)) ] && [ "$by_b" -ge $((N / 10)) ]; then
+    t_ok "two daemons shared the work: each delivered at least a tenth ($by_a and $by_b of $N)"
+else
+    t_fail "two daemons shared the work: each delivered at least a tenth" "$by_a and $by_b of $N"
+fi
 
 # --- 3. two daemons, one killed mid-burst -----------------------------------------
 

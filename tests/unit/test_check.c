@@ -35,10 +35,12 @@ static const fake_inbox_t fake_inboxes[] = {
 #define FAKE_TOKENS 64
 
 typedef struct {
-    const char *fail;            /* "lookup:ADDR", "suppressed", "reserve", "refund", "fits", "charge", "record" */
+    const char *fail;            /* "lookup:ADDR", "suppressed", "reserve", "reserve_late", "refund", "fits",
+                                    "charge", "charge_late", "record" */
     int lookups, reserves, refunds, fits, charges, records;
     int sends[FAKE_INBOXES];     /* charged to each inbox */
     char held[FAKE_TOKENS][128]; /* reservations and charges not refunded, "index:token" */
+    int held_n[FAKE_TOKENS];     /* and how many sends each holds */
     int cap_hits;
     /* the last record */
     char record_sender[40];
@@ -132,11 +134,12 @@ fake_verdict(const fake_t *f, int i, int n, limit_result_t *res)
 }
 
 static int
-fake_hold(fake_t *f, int i, const char *token)
+fake_hold(fake_t *f, int i, const char *token, int n)
 {
     for (int k = 0; k < FAKE_TOKENS; k++)
         if (f->held[k][0] == '\0') {
             snprintf(f->held[k], sizeof(f->held[k]), "%d:%s", i, token);
+            f->held_n[k] = n;
             return 0;
         }
     return -1;
@@ -168,13 +171,18 @@ fake_reserve(void *ctx, const inbox_lookup_t *inbox, const char *token, limit_re
     if (res->verdict == LIMIT_OK) {
         f->sends[i]++;
         res->sends_today = res->burst_used = f->sends[i];
-        fake_hold(f, i, token);
+        fake_hold(f, i, token, 1);
+    }
+    if (fake_fails(f, "reserve_late", NULL)) {
+        /* the caller gave up, but the reservation was made after all */
+        snprintf(err, errlen, "redis timed out");
+        return -1;
     }
     return 0;
 }
 
 static int
-fake_refund(void *ctx, const inbox_lookup_t *inbox, const char *token, char *err, size_t errlen)
+fake_refund(void *ctx, const inbox_lookup_t *inbox, const char *token, int n, char *err, size_t errlen)
 {
     fake_t *f = ctx;
     int i = fake_index(inbox->id), k;
@@ -184,8 +192,9 @@ fake_refund(void *ctx, const inbox_lookup_t *inbox, const char *token, char *err
         return -1;
     }
     if ((k = fake_held(f, i, token)) >= 0) {
+        assert_int_equal(f->held_n[k], n);
         f->held[k][0] = '\0';
-        f->sends[i]--;
+        f->sends[i] -= n;
     }
     return 0;
 }
@@ -222,7 +231,11 @@ fake_charge(void *ctx, const inbox_lookup_t *inbox, int n, const char *token, li
     fake_verdict(f, i, n, res);
     if (res->verdict == LIMIT_OK) {
         f->sends[i] += n;
-        fake_hold(f, i, token);
+        fake_hold(f, i, token, n);
+    }
+    if (fake_fails(f, "charge_late", NULL)) {
+        snprintf(err, errlen, "redis timed out");
+        return -1;
     }
     return 0;
 }
@@ -402,6 +415,9 @@ static const txn_row_t txn_rows[] = {
       "reserved" } }, 1, OK, "accepted", "bob@acme.test", 1, 1, 0 },
     { "reservation fails: 451 4.3.0, nothing charged, no record", R, NULL, "reserve", 0, "alice", "bob@acme.test",
       OK, "sender_ok", { { "x@remote.test", TMP(451), "backend" } }, 1, OK, "accepted", "bob@acme.test", 0, 0, 0 },
+    { "reservation answers late (made after the caller gave up): refunded, nothing charged", R, NULL,
+      "reserve_late", 0, "alice", "bob@acme.test", OK, "sender_ok", { { "x@remote.test", TMP(451), "backend" } }, 1,
+      OK, "accepted", "bob@acme.test", 0, 0, 0 },
     { "suppression lookup fails: 451 4.3.0, not charged", R, NULL, "suppressed", 0, "alice", "bob@acme.test", OK,
       "sender_ok", { { "x@remote.test", TMP(451), "backend" } }, 1, OK, "accepted", "bob@acme.test", 0, 0, 0 },
     { "on_backend_error = accept: the rest goes unchecked and unrecorded", R, ACCEPT_ERRORS, "reserve", 0, "alice",
@@ -424,6 +440,10 @@ static const txn_row_t txn_rows[] = {
       0 },
     { "policy: the charge fails: 451 4.3.0, nothing charged", C, NULL, "charge", 0, "alice", "bob@acme.test", OK,
       "sender_ok", { { "x@remote.test", OK, "fits" } }, 1, TMP(451), "backend", "bob@acme.test", 0, 0, 0 },
+    { "policy: the charge answers late (made after the caller gave up): given back, nothing charged", C, NULL,
+      "charge_late", 0, "alice", "bob@acme.test", OK, "sender_ok",
+      { { "x@remote.test", OK, "fits" }, { "y@remote.test", OK, "fits" } }, 1, TMP(451), "backend", "bob@acme.test",
+      0, 0, 0 },
     { "policy: the cap check fails: 451 4.3.0", C, NULL, "fits", 0, "alice", "bob@acme.test", OK, "sender_ok",
       { { "x@remote.test", TMP(451), "backend" } }, 0, OK, NULL, "bob@acme.test", 0, 0, 0 },
     { "policy: inbound mail is never charged", C, NULL, NULL, 0, NULL, "ext@remote.test", OK, "inbound",

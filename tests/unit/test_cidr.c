@@ -83,7 +83,73 @@ static const bad_row_t bad_rows[] = {
     { "bad: short IPv4", "10.1/16", { "10.1" } },
     { "bad: \"none\" among entries", "none, 10.0.0.0/8", { "none" } },
     { "bad: IPv6 zone", "fe80::1%eth0", { "fe80::1%eth0" } },
+    { "bad: a port in an address-only list", "127.0.0.1:25", { "127.0.0.1", "port is not allowed" } },
+    { "bad: a bracketed port in an address-only list", "[::1]:25", { "::1", "port is not allowed" } },
 };
+
+/* ---- lists with ports (webhook_allow_networks) --------------------------------- */
+
+typedef struct {
+    const char *name;
+    const char *list;       /* NULL want: refused, err naming bad */
+    const char *bad;
+} port_row_t;
+
+static const port_row_t port_rows[] = {
+    { "ports: IPv4 host", "127.0.0.1:8080", NULL },
+    { "ports: IPv4 network", "10.0.0.0/8:443", NULL },
+    { "ports: IPv6 host", "[::1]:9000", NULL },
+    { "ports: IPv6 network, prefix outside", "[fd00::]/8:443", NULL },
+    { "ports: IPv6 network, prefix inside", "[fd00::/8]:443", NULL },
+    { "ports: bracketed IPv6 without port", "[::1]", NULL },
+    { "ports: mixed", "127.0.0.0/8, [::1]:9000 10.0.0.0/8:443", NULL },
+    { "ports: port 0", "127.0.0.1:0", "\":0\"" },
+    { "ports: port 65536", "127.0.0.1:65536", "\":65536\"" },
+    { "ports: empty port", "127.0.0.1:", "\":\"" },
+    { "ports: junk port", "[::1]:9x", "\":9x\"" },
+    { "ports: unclosed bracket", "[::1:9000", "no closing ]" },
+    { "ports: IPv4 in brackets with a bad address", "[300.1.1.1]:80", "300.1.1.1" },
+};
+
+static void
+test_ports(void **state)
+{
+    const port_row_t *row = *state;
+    char err[160] = "";
+    cidr_list_t *list = cidr_list_parse_ports(row->list, err, sizeof(err));
+    if (row->bad == NULL && list == NULL)
+        fail_msg("\"%s\" refused: %s", row->list, err);
+    if (row->bad != NULL && list != NULL) {
+        cidr_list_free(list);
+        fail_msg("\"%s\" accepted", row->list);
+    }
+    if (row->bad != NULL && strstr(err, row->bad) == NULL)
+        fail_msg("error \"%s\" lacks %s", err, row->bad);
+    cidr_list_free(list);
+}
+
+/* An entry with a port matches only a socket address with that port, and
+ * never an address given as text. */
+static void
+test_port_match(void **state)
+{
+    char err[160] = "";
+    struct sockaddr_in in4 = { .sin_family = AF_INET, .sin_port = htons(8080) };
+    struct sockaddr_in6 in6 = { .sin6_family = AF_INET6, .sin6_port = htons(9000) };
+    (void)state;
+    inet_pton(AF_INET, "127.0.0.1", &in4.sin_addr);
+    inet_pton(AF_INET6, "::1", &in6.sin6_addr);
+    cidr_list_t *list = cidr_list_parse_ports("127.0.0.1:8080 [::1]:9000", err, sizeof(err));
+    assert_non_null(list);
+    assert_int_equal(cidr_list_match_sockaddr(list, (struct sockaddr *)&in4), 1);
+    assert_int_equal(cidr_list_match_sockaddr(list, (struct sockaddr *)&in6), 1);
+    in4.sin_port = htons(8081);
+    in6.sin6_port = htons(9001);
+    assert_int_equal(cidr_list_match_sockaddr(list, (struct sockaddr *)&in4), 0);
+    assert_int_equal(cidr_list_match_sockaddr(list, (struct sockaddr *)&in6), 0);
+    assert_int_equal(cidr_list_match_text(list, "127.0.0.1"), 0);
+    cidr_list_free(list);
+}
 
 static void
 test_bad(void **state)
@@ -182,6 +248,8 @@ main(void)
     unit_add_rows(&suite, test_match, match_rows, sizeof(match_rows[0]), UNIT_ROWS(match_rows));
     unit_add_rows(&suite, test_bad, bad_rows, sizeof(bad_rows[0]), UNIT_ROWS(bad_rows));
     unit_add_rows(&suite, test_sockaddr, sockaddr_rows, sizeof(sockaddr_rows[0]), UNIT_ROWS(sockaddr_rows));
+    unit_add_rows(&suite, test_ports, port_rows, sizeof(port_rows[0]), UNIT_ROWS(port_rows));
+    unit_add(&suite, "a port entry matches its port only", test_port_match, NULL);
     unit_add(&suite, "NULL arguments", test_null_arguments, NULL);
     return unit_run("cidr", &suite, NULL, NULL);
 }

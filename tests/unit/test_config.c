@@ -174,6 +174,9 @@ static const config_error_row_t config_error_rows[] = {
     { "unknown key names file, line and key", "# header\nlog_level = info\nno_such_key = 1\n",
       { "bad.conf:3:", "no_such_key", "unknown key" } },
     { "unknown reply_ key", "reply_no_such_reply = 550 5.1.1 x\n", { "bad.conf:1:", "reply_no_such_reply" } },
+    { "a port in trusted_networks", "trusted_networks = 127.0.0.1:25\n", { "trusted_networks", "port is not allowed" } },
+    { "a bad port in webhook_allow_networks", "webhook_allow_networks = 127.0.0.1:99999\n",
+      { "webhook_allow_networks", ":99999" } },
     { "key differing only in case", "Log_Level = info\n", { "bad.conf:1:", "Log_Level" } },
     { "line without '='", "\n\nlog_level info\n", { "bad.conf:3:", "key = value" } },
     { "bad int", "backend_timeout_ms = 2s\n", { "bad.conf:1:", "backend_timeout_ms", "\"2s\" is not a number" } },
@@ -301,7 +304,8 @@ test_policyd_keys(void **state)
     config_free(def);
 
     pi_config_t *cfg = config_parse_text("webhook_timeout = 1500ms\nwebhook_retry_schedule = 0s 1s,2m\n"
-                                         "webhook_allow_http = yes\nwebhook_allow_networks = 127.0.0.0/8\n"
+                                         "webhook_allow_http = yes\nwebhook_allow_networks = 127.0.0.0/8, [::1]:9000\n"
+                                         "secret_key_file = /etc/postinbox/secret.key\n"
                                          "webhook_disable_after = 1d\nwebhook_poll_interval = 2\n"
                                          "policy_listen = 127.0.0.1:10040\n"
                                          "postfix_log = /var/log/mail.log\npostfix_log_state = /tmp/pl.state\n"
@@ -318,6 +322,9 @@ test_policyd_keys(void **state)
     assert_int_equal(cfg->webhook_retry_schedule.ms[2], 120000);
     assert_int_equal(cfg->webhook_allow_http, 1);
     assert_true(cidr_list_match_text(cfg->webhook_allow_networks, "127.0.0.1"));
+    assert_int_equal(cidr_list_count(cfg->webhook_allow_networks), 2);
+    assert_string_equal(cfg->secret_key_file, "/etc/postinbox/secret.key");
+    assert_string_equal(cfg->secret_key_file_old, "");
     assert_int_equal(cfg->webhook_disable_after_ms, 86400000L);
     assert_int_equal(cfg->webhook_poll_interval_ms, 2000);
     assert_string_equal(cfg->policy_listen, "127.0.0.1:10040");
@@ -579,7 +586,7 @@ test_print_defaults_round_trip(void **state)
         if (*p)
             uncommented[o++] = *p++;
     }
-    assert_int_equal(settings, 46 + REPLY_COUNT);
+    assert_int_equal(settings, 48 + REPLY_COUNT);
 
     pi_config_t *cfg = config_parse_text(uncommented, "printed.conf", err, sizeof(err));
     if (cfg == NULL)
@@ -682,9 +689,18 @@ test_redis_form(void **state)
     assert_string_equal(addr.password, "");
 }
 
+/* 64 and 256 letters: a host one byte over redis_addr_t's host[256]. */
+#define HOST64 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define HOST256 HOST64 HOST64 HOST64 HOST64
+#define DIGITS64 "1111111111111111111111111111111111111111111111111111111111111111"
+
 /* Bad values: the error names the key and the problem, never the password
  * ("hunter2" in every row that has one). */
 static const config_error_row_t redis_error_rows[] = {
+    /* found by tests/fuzz/fuzz_config: 256..299 bytes of host overran host[256] */
+    { "redis: a host of 256 bytes", "redis = redis://u:hunter2@" HOST256 ":1\n", { "redis", "host is too long" } },
+    { "redis: an [IPv6] host of 260 bytes", "redis = redis://u:hunter2@[" DIGITS64 DIGITS64 DIGITS64 DIGITS64 "1111]:1\n",
+      { "redis", "host is too long" } },
     { "redis: no port", "redis = 127.0.0.1\n", { "bad.conf:1:", "redis", "is not one of" } },
     { "redis: port 0", "redis = redis://u:hunter2@127.0.0.1:0\n", { "bad.conf:1:", "not 1..65535", "u:***@" } },
     { "redis: port too big", "redis = redis://:hunter2@h:65536\n",
