@@ -2,16 +2,19 @@
 # test.sh -- installs what is needed, then builds and tests three ways,
 # each in its own build directory (VPATH: no build reuses another's
 # objects):
-#   build/           warnings as errors; make check runs every test: the
-#                    cmocka unit tests, the integration tests against real
-#                    PostgreSQL, Redis and Postfix, and the fuzz targets on
-#                    their corpora;
+#   build/           warnings as errors; make check runs the cmocka unit
+#                    tests and the fuzz targets on their corpora (and the
+#                    integration tests too with TEST_FULL=1);
 #   build-analyze/   gcc -fanalyzer over lib/ and the programs (analyze.sh):
 #                    one warning fails;
 #   build-san/       --enable-sanitizers (ASan, LeakSanitizer, UBSan; the
 #                    daemons, postinboxctl and the unit tests): make check
-#                    again (without the fuzz targets, sanitized already), a
+#                    runs the unit tests and every integration test against
+#                    real PostgreSQL, Redis and Postfix with the sanitized
+#                    daemons (not the fuzz targets: sanitized already); a
 #                    sanitizer report fails the test that caused it.
+# The integration tests run once, against the sanitized build: the same
+# code with every check on, and the run fits the time CI allows.
 # Then prints one closing line "N passed, M failed" counting every test
 # case of all three (scripts/test-summary.sh).
 #
@@ -19,7 +22,8 @@
 # results of earlier runs are removed first, and the summary reads only
 # what this run wrote (DIR/tests/.test-run-stamp).  CI=true (.ci/run sets
 # it) makes a skipped test a failure; both builds always configure with
-# --enable-werror.  TEST_JOBS=N runs N tests of a build at once (default 1).
+# --enable-werror.  TEST_JOBS=N runs N tests of a build at once (default 1);
+# TEST_FULL=1 runs the integration tests in build/ as well.
 set -eu
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -31,11 +35,14 @@ if [ -f config.status ]; then
 fi
 jobs=${TEST_JOBS:-1}
 
-# suite DIR CONFIGURE-OPTIONS -- (re)configure DIR when its Makefile was
-# made with other options, build, clear old results, make check.
+# suite DIR CONFIGURE-OPTIONS [MAKE-VARIABLE=VALUE...] -- (re)configure
+# DIR when its Makefile was made with other options, build, clear old
+# results, write the run's stamp and the list of its tests
+# (DIR/tests/.test-run-list, what test-summary.sh reads), make check.
 suite() {
     dir=$1
     opts=$2
+    shift 2
     mkdir -p "$dir"
     if [ ! -f "$dir/Makefile" ] || [ "$(cd "$dir" && ./config.status --config)" != "$opts" ]; then
         (cd "$dir" && eval "../configure $opts" >/dev/null) || return 1
@@ -44,12 +51,17 @@ suite() {
     find "$dir/tests" -name '*.trs' | while read -r trs; do rm -f "$trs" "${trs%.trs}.log"; done
     rm -f "$dir/tests/test-suite.log" "$dir/test-suite.log"
     touch "$dir/tests/.test-run-stamp"
-    make -C "$dir" -j"$jobs" check
+    make -s -C "$dir" print-tests "$@" >"$dir/tests/.test-run-list" || return 1
+    make -C "$dir" -j"$jobs" check "$@"
 }
 
 status=0
 start=$(date +%s)
-suite build "'--enable-werror'" || status=$?
+if [ "${TEST_FULL-}" = 1 ]; then
+    suite build "'--enable-werror'" || status=$?
+else
+    suite build "'--enable-werror'" INTEGRATION_TESTS= || status=$?
+fi
 echo "test.sh: build/ took $(($(date +%s) - start)) s"
 start=$(date +%s)
 scripts/analyze.sh || status=$?
