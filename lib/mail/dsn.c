@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "autoreply.h"
 #include "gmime_guard.h"
 #include "utf8.h"
 
@@ -24,6 +25,7 @@
 #define DSN_MAX_DEPTH 8             /* multipart nesting followed */
 #define DSN_MAX_TEXT (256 * 1024)   /* human-readable text searched by heuristics */
 #define DSN_MAX_STATUS_TEXT (4 << 20) /* delivery-status content read */
+#define DSN_ARF_ASSUMED_TYPE "abuse" /* a feedback report without Feedback-Type (dsn.h) */
 
 /* ---- small string helpers ------------------------------------------------------ */
 
@@ -442,9 +444,17 @@ parse_feedback_report(dsn_report_t *report, const char *text, size_t len)
         }
         g_object_unref(fields);
     }
-    if (report->feedback_type)
-        for (char *p = report->feedback_type; *p; p++)
+    /* "Abuse", "abuse; spam", "abuse (user complaint)": the first word, lower case. */
+    if (report->feedback_type) {
+        char *p = report->feedback_type;
+        for (; *p && !isspace((unsigned char)*p) && *p != ';' && *p != '(' && *p != ','; p++)
             *p = (char)tolower((unsigned char)*p);
+        *p = '\0';
+        if (report->feedback_type[0] == '\0') {
+            free(report->feedback_type);
+            report->feedback_type = NULL;
+        }
+    }
 }
 
 /* ---- walking the MIME tree ---------------------------------------------------- */
@@ -567,7 +577,7 @@ original_message_id(GMimeObject *obj)
 static int
 contains(const char *haystack, const char *needle)
 {
-    return haystack != NULL && strcasestr(haystack, needle) != NULL;
+    return haystack != NULL && needle != NULL && strcasestr(haystack, needle) != NULL;
 }
 
 /* Whether the headers say "bounce": without this the text is not searched,
@@ -576,12 +586,14 @@ static int
 looks_like_bounce(GMimeMessage *msg)
 {
     static const char *const senders[] = { "mailer-daemon", "postmaster", "mail delivery", "mail-daemon",
-                                           "mailer_daemon" };
+                                           "mailer_daemon", "mail router", "mail administrator",
+                                           "courier mail server", "mdaemon", "interscan" };
     static const char *const subjects[] = { "undeliver", "delivery status notification", "failure notice",
                                             "returned mail", "delivery failure", "mail delivery failed",
                                             "delivery has failed", "could not be delivered",
                                             "delayed mail", "delivery delayed", "non-delivery",
-                                            "nondeliverable" };
+                                            "nondeliverable", "mail delivery status", "mail system error",
+                                            "delivery_failure", "unzustellbar", "non remis" };
     GMimeObject *obj = GMIME_OBJECT(msg);
     const char *from = g_mime_object_get_header(obj, "From");
     const char *subject = g_mime_object_get_header(obj, "Subject");
@@ -593,6 +605,8 @@ looks_like_bounce(GMimeMessage *msg)
         if (strncmp(p, "<>", 2) == 0)
             return 1;
     }
+    if (g_mime_object_get_header(obj, "X-Failed-Recipients") != NULL)
+        return 1;
     for (size_t i = 0; i < sizeof(senders) / sizeof(senders[0]); i++)
         if (contains(from, senders[i]))
             return 1;
@@ -610,22 +624,85 @@ looks_like_bounce(GMimeMessage *msg)
     return 0;
 }
 
-static const char *
-bounce_style(const char *text, const char *subject, const char *from)
+/* A bounce format's signature.  It matches when From holds `from`,
+ * Subject holds `subject` and the header `header` holds `header_has`
+ * (each when given), the text before the returned copy holds one of
+ * `body` (when any is given) and `also` (when given).
+ * First match wins, so the specific come before the general (GMX and Zoho
+ * write Exim's sentence; Office 365 writes Exchange's).  The recipients
+ * and diagnostics of every format are read by the same line rules
+ * (parse_heuristic); `rcpt_header` names a header that holds the failed
+ * recipient in this format only. */
+typedef struct {
+    const char *mta;
+    const char *from;
+    const char *subject;
+    const char *body[4];
+    const char *also;
+    const char *rcpt_header;
+    const char *header;
+    const char *header_has;
+} dsn_format_t;
+
+static const dsn_format_t dsn_formats[] = {
+    { .mta = "qmail", .body = { "This is the qmail-send program", "qmail-send program at",
+                                "I'm afraid I wasn't able to deliver your message" } },
+    { .mta = "opensmtpd", .body = { "This is the MAILER-DAEMON, please DO NOT REPLY" } },
+    { .mta = "dragonfly", .body = { "This is the DragonFly Mail Agent" }, .rcpt_header = "X-Original-To" },
+    { .mta = "courier", .body = { "running the Courier mail server", "Courier mail server at" } },
+    { .mta = "postfix", .body = { "This is the mail system at host", "This is the Postfix program at host" } },
+    { .mta = "interscan", .body = { "Sent <<< RCPT TO", "Received >>> ", "InterScan" } },
+    { .mta = "mxlogic", .from = "mxlogic" },
+    { .mta = "mxlogic", .body = { "mxlogic.net", "MXL Delivery" } },
+    { .mta = "gmx", .from = "gmx." },
+    { .mta = "zoho", .from = "zoho" },
+    { .mta = "verizon", .from = "verizon" },
+    { .mta = "verizon", .body = { "This Message was undeliverable due to the following reason" } },
+    { .mta = "googlegroups", .body = { "the group you tried to contact", "Google Groups" } },
+    { .mta = "amazonses", .from = "amazonses.com" },
+    { .mta = "workmail", .from = "awsapps.com" },
+    { .mta = "workmail", .body = { "Amazon WorkMail" } },
+    { .mta = "yahoo", .body = { "unable to deliver your message to the following address" } },
+    { .mta = "exim", .body = { "created automatically by mail delivery software" } },
+    { .mta = "office365", .body = { "Office 365", "protection.outlook.com", "exchangelabs.com", "Microsoft 365" },
+      .also = "Diagnostic information for administrators" },
+    { .mta = "exchange2003", .body = { "did not reach some or all of the intended recipients",
+                                       "The following recipient(s) could not be reached" } },
+    { .mta = "exchange", .body = { "Delivery has failed to these recipients or groups",
+                                   "Diagnostic information for administrators", "couldn't be delivered",
+                                   "Remote Server returned" } },
+    { .mta = "domino", .body = { "not listed in Domino Directory", "not listed in public Name & Address Book" } },
+    { .mta = "domino", .body = { "was not delivered to:" }, .also = "because:" },
+    { .mta = "imail", .header = "X-Mailer", .header_has = "IMail" },
+    { .mta = "imail", .subject = "Undeliverable Mail", .body = { "Unknown user:", "user mailbox is full:",
+                                                                  "Delivery failed", "Invalid final delivery userid" } },
+    { .mta = "sendmail", .body = { "----- Transcript of session follows -----",
+                                   "The following addresses had permanent fatal errors",
+                                   "----- Unsent message follows -----", "The original message was received at" } },
+    { .mta = "gmail", .body = { "address not found", "wasn't delivered to", "Technical details of permanent failure",
+                                "Delivery to the following recipient failed" } },
+    { .mta = "gmail", .from = "googlemail.com" },
+};
+
+static const dsn_format_t *
+format_match(GMimeMessage *msg, const char *region)
 {
-    if (contains(text, "qmail-send program"))
-        return "qmail";
-    if (contains(text, "unable to deliver your message") && (contains(text, "yahoo") || contains(from, "yahoo")))
-        return "yahoo";
-    if (contains(text, "created automatically by mail delivery software"))
-        return "exim";
-    if (contains(text, "delivery has failed to these recipients") || contains(text, "couldn't be delivered") ||
-        contains(text, "remote server returned") || contains(text, "diagnostic information for administrators"))
-        return "exchange";
-    if (contains(text, "address not found") || contains(text, "wasn't delivered to") ||
-        contains(subject, "delivery status notification"))
-        return "gmail";
-    return "generic";
+    GMimeObject *obj = GMIME_OBJECT(msg);
+    const char *from = g_mime_object_get_header(obj, "From");
+    const char *subject = g_mime_object_get_header(obj, "Subject");
+    for (size_t i = 0; i < sizeof(dsn_formats) / sizeof(dsn_formats[0]); i++) {
+        const dsn_format_t *f = &dsn_formats[i];
+        if ((f->from && !contains(from, f->from)) || (f->subject && !contains(subject, f->subject)) ||
+            (f->header && !contains(g_mime_object_get_header(obj, f->header), f->header_has)) ||
+            (f->also && !contains(region, f->also)))
+            continue;
+        int hit = f->body[0] == NULL;
+        for (size_t k = 0; !hit && k < sizeof(f->body) / sizeof(f->body[0]) && f->body[k]; k++)
+            hit = contains(region, f->body[k]);
+        if (hit)
+            return f;
+    }
+    return NULL;
 }
 
 static int
@@ -651,7 +728,7 @@ plausible_address(const char *s, size_t len)
     return 1;
 }
 
-/* A line that is only an address ("  a@b", "<a@b>:", "a@b:"), else NULL. */
+/* A line that is only an address ("  a@b", "<a@b>:", "\"a@b\":", "a@b:"), else NULL. */
 static char *
 address_line(const char *line, size_t len)
 {
@@ -661,11 +738,147 @@ address_line(const char *line, size_t len)
     }
     while (len > 0 && (isspace((unsigned char)line[len - 1]) || line[len - 1] == ':' || line[len - 1] == ','))
         len--;
-    if (len >= 2 && line[0] == '<' && line[len - 1] == '>') {
+    if (len >= 2 && ((line[0] == '<' && line[len - 1] == '>') || (line[0] == '"' && line[len - 1] == '"'))) {
         line++;
         len -= 2;
     }
     return plausible_address(line, len) ? clean(line, len, DSN_MAX_ADDRESS) : NULL;
+}
+
+/* Length of the address at s (optionally in <> or ""), 0 if none; the
+ * address itself in [*addr, *addr + *addr_len). */
+static size_t
+address_at(const char *s, size_t len, const char **addr, size_t *addr_len)
+{
+    size_t i = 0;
+    char close = 0;
+    if (len > 0 && (s[0] == '<' || s[0] == '"')) {
+        close = s[0] == '<' ? '>' : '"';
+        i = 1;
+    }
+    size_t start = i;
+    while (i < len && address_char((unsigned char)s[i]) && !(s[i] == '.' && i + 2 < len && s[i + 1] == '.'))
+        i++;
+    size_t stop = i;
+    while (stop > start && (s[stop - 1] == '.' || s[stop - 1] == ','))
+        stop--;
+    if (!plausible_address(s + start, stop - start))
+        return 0;
+    if (close) {
+        if (i >= len || s[i] != close)
+            return 0;
+        i++;
+    } else {
+        i = stop;
+    }
+    *addr = s + start;
+    *addr_len = stop - start;
+    return i;
+}
+
+/* "a@b: 550 reply", "<a@b>... User unknown", "a@b, ERROR CODE :550 ...",
+ * "a@b on 1/2/2005 10:00 AM": the address and, in *rest, what follows. */
+static char *
+leading_address(const char *s, size_t len, const char **rest, size_t *rest_len)
+{
+    const char *addr;
+    size_t addr_len, i = address_at(s, len, &addr, &addr_len);
+    if (i == 0 || i >= len)
+        return NULL;
+    if (s[i] == ':' || s[i] == ',' || s[i] == ';') {
+        i++;
+    } else if (len - i >= 3 && strncmp(s + i, "...", 3) == 0) {
+        i += 3;
+    } else if (len - i >= 4 && strncasecmp(s + i, " on ", 4) == 0) {
+        i = len; /* Exchange 2003: the date says nothing */
+    } else if (len - i >= 3 && strncmp(s + i, " - ", 3) == 0) {
+        i += 3;
+    } else if (len - i >= 2 && s[i] == ' ' && s[i + 1] == '(') {
+        i += 1;
+    } else {
+        return NULL;
+    }
+    while (i < len && isspace((unsigned char)s[i]))
+        i++;
+    *rest = s + i;
+    *rest_len = len - i;
+    return clean(addr, addr_len, DSN_MAX_ADDRESS);
+}
+
+/* "550 <a@b>... User unknown", "550 5.1.1 a@b... User unknown",
+ * "553 5.3.0 <a@b>: ...": a reply that names the recipient first. */
+static char *
+code_address(const char *s, size_t len)
+{
+    size_t i = 0, code_len;
+    if (len < 8 || (s[0] != '4' && s[0] != '5') || !isdigit((unsigned char)s[1]) || !isdigit((unsigned char)s[2]) ||
+        (s[3] != ' ' && s[3] != '-'))
+        return NULL;
+    i = 4;
+    const char *status = find_status_code(s + i, len - i, &code_len);
+    if (status == s + i)
+        i += code_len;
+    while (i < len && isspace((unsigned char)s[i]))
+        i++;
+    const char *rest;
+    size_t rest_len;
+    return leading_address(s + i, len - i, &rest, &rest_len);
+}
+
+/* Labels of "Label: a@b" lines that do not name a failed recipient. */
+static const char *const label_ignored[] = { "from", "to", "cc", "bcc", "reply-to", "sender", "return-path",
+                                             "message-id", "in-reply-to", "references", "delivered-to",
+                                             "envelope-to", "original-recipient", "x-", "generating server",
+                                             "reporting-mta", "sent", "mail from", "for further assistance",
+                                             "contact", "please" };
+
+static int line_contains(const char *line, size_t len, const char *needle);
+
+/* A label must say what failed ("Unknown user:", "Invalid recipient:"),
+ * so that "Email: info@shop.example" in a notice is not a recipient. */
+static const char *const label_words[] = { "user", "recipient", "mailbox", "address", "unknown", "invalid", "fail",
+                                           "error", "reject", "quota", "full", "deliver", "bad", "no such" };
+
+/* "Unknown user: a@b", "Invalid recipient: <a@b>", "Final-Recipient: rfc822; a@b". */
+static char *
+label_address(const char *s, size_t len)
+{
+    const char *colon = memchr(s, ':', len < 80 ? len : 80);
+    if (colon == NULL || colon == s || memchr(s, '@', (size_t)(colon - s)) != NULL)
+        return NULL;
+    size_t label_len = (size_t)(colon - s);
+    for (size_t i = 0; i < sizeof(label_ignored) / sizeof(label_ignored[0]); i++) {
+        size_t n = strlen(label_ignored[i]);
+        if (label_len >= n && strncasecmp(s, label_ignored[i], n) == 0 &&
+            (label_len == n || label_ignored[i][n - 1] == '-'))
+            return NULL;
+    }
+    int says_failure = 0;
+    for (size_t i = 0; !says_failure && i < sizeof(label_words) / sizeof(label_words[0]); i++)
+        says_failure = line_contains(s, label_len, label_words[i]);
+    if (!says_failure)
+        return NULL;
+    const char *v = colon + 1, *end = s + len;
+    if ((size_t)(end - v) > 7 && strncasecmp(v, " rfc822;", 8) == 0)
+        v += 8;
+    return address_line(v, (size_t)(end - v));
+}
+
+/* The address in "RCPT TO:<a@b>" or "RCPT To: a@b". */
+static char *
+rcpt_to_address(const char *s, size_t len)
+{
+    const char *colon = memchr(s, ':', len);
+    if (colon == NULL)
+        return NULL;
+    const char *v = colon + 1, *end = s + len;
+    while (v < end && isspace((unsigned char)*v))
+        v++;
+    const char *addr;
+    size_t addr_len;
+    if (address_at(v, (size_t)(end - v), &addr, &addr_len) == 0)
+        return NULL;
+    return clean(addr, addr_len, DSN_MAX_ADDRESS);
 }
 
 /* The first address after a phrase ("wasn't delivered to a@b because"). */
@@ -689,6 +902,35 @@ address_after(const char *begin, const char *p, const char *end)
                                                            : NULL;
 }
 
+/* Whether line[0..len) holds needle, ignoring case (line is not NUL-terminated). */
+static const char *memmem_case(const char *line, size_t len, const char *needle);
+
+static int
+line_contains(const char *line, size_t len, const char *needle)
+{
+    return memmem_case(line, len, needle) != NULL;
+}
+
+/* Where line[0..len) holds needle, ignoring case; NULL if it does not. */
+static const char *
+memmem_case(const char *line, size_t len, const char *needle)
+{
+    size_t m = strlen(needle);
+    for (size_t i = 0; i + m <= len; i++)
+        if (strncasecmp(line + i, needle, m) == 0)
+            return line + i;
+    return NULL;
+}
+
+static int
+starts_with(const char *s, size_t len, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return len >= n && strncasecmp(s, prefix, n) == 0;
+}
+
+/* Adds line to rcpt's diagnostic, unless the diagnostic says it already
+ * (sendmail repeats the reply in its reason and its transcript). */
 static void
 diagnostic_append(dsn_recipient_t *rcpt, const char *line, size_t len)
 {
@@ -700,7 +942,7 @@ diagnostic_append(dsn_recipient_t *rcpt, const char *line, size_t len)
         return;
     }
     size_t have = strlen(rcpt->diagnostic), add = strlen(piece);
-    if (have + 1 + add <= DSN_MAX_DIAGNOSTIC) {
+    if (strcasestr(rcpt->diagnostic, piece) == NULL && have + 1 + add <= DSN_MAX_DIAGNOSTIC) {
         char *joined = realloc(rcpt->diagnostic, have + add + 2);
         if (joined != NULL) {
             joined[have] = ' ';
@@ -720,7 +962,17 @@ returned_copy_offset(const char *text, size_t len)
                                            "Original message headers:",
                                            "----- Original message",
                                            "----- The header of the original message is following",
-                                           "----- Original Message -----" };
+                                           "----- Original Message -----",
+                                           "Original message follows",
+                                           "----- Unsent message follows",
+                                           "Message headers follow",
+                                           "Below is a copy of the original message",
+                                           "------ Returned Message",
+                                           "The original message headers are",
+                                           "Included is a copy of the message header",
+                                           "--- The header of the original message",
+                                           "----- Message header follows",
+                                           "Original Message Headers" };
     size_t best = len;
     for (size_t i = 0; i < sizeof(markers) / sizeof(markers[0]); i++) {
         const char *hit = strcasestr(text, markers[i]);
@@ -736,7 +988,7 @@ static char *
 quoted_message_id(const char *text, size_t from)
 {
     for (const char *p = text + from; (p = strcasestr(p, "message-id:")) != NULL; p += 11) {
-        if (p != text && p[-1] != '\n' && p[-1] != ' ' && p[-1] != '\t')
+        if (p != text && p[-1] != '\n' && p[-1] != ' ' && p[-1] != '\t' && p[-1] != '>')
             continue;
         const char *value = p + 11, *eol = strchr(value, '\n');
         if (eol != NULL && eol[1] != '\0' && (eol[1] == ' ' || eol[1] == '\t')) {
@@ -754,104 +1006,222 @@ quoted_message_id(const char *text, size_t from)
     return NULL;
 }
 
-/* Whether line[0..len) holds needle, ignoring case (line is not NUL-terminated). */
-static int
-line_contains(const char *line, size_t len, const char *needle)
+/* Sentences that name a failed recipient (Gmail, Outlook.com, DragonFly, ...). */
+static const char *const recipient_phrases[] = { "wasn't delivered to ", "was not delivered to ", "your message to ",
+                                                 "could not be delivered to ", "delivery to the following recipient",
+                                                 "error delivering your mail to ", "unable to deliver message to ",
+                                                 "could not deliver mail to ", "couldn't be delivered to ",
+                                                 "delivery to the following recipients failed",
+                                                 "message could not be delivered to ", "failed to deliver to ",
+                                                 "unable to deliver to ", "delivery failed for " };
+
+/* Sentences that are themselves the reason (no code follows). */
+static const char *const diagnostic_sentences[] = { "the group you tried to contact", "may not exist",
+                                                    "not listed in", "does not exist", "is over quota",
+                                                    "mailbox is full", "user unknown", "unknown user" };
+
+/* After these, the next line is the reason for every recipient that has none. */
+static const char *const diagnostic_leads[] = { "response from the remote server", "the response was",
+                                                "the error that the other server returned was",
+                                                "due to the following reason", "because:", "reason:",
+                                                "remote host said:", "technical details of" };
+
+/* Quoted SMTP dialogue: stripped before the line is read. */
+static const char *const transcript_prefixes[] = { "Sent <<<", "Received >>>", "<<<", ">>>" };
+/* Commands in a transcript: not a reply, never a diagnostic. */
+static const char *const smtp_commands[] = { "RCPT TO", "MAIL FROM", "DATA", "EHLO", "HELO", "QUIT", "RSET",
+                                             "end of data", "BDAT", "STARTTLS" };
+
+/* Words that mark a delay warning rather than a failure. */
+static const char *const soft_words[] = { "temporary", "not yet been delivered", "will retry", "will continue trying",
+                                          "delayed", "will be retried", "could not send message for past",
+                                          "is only a temporary failure" };
+
+typedef struct {
+    dsn_report_t *report;
+    dsn_recipient_t *current;  /* the recipient the next lines describe */
+    char *coded;               /* first line with a reply or status code */
+    char *lead;                /* first line after a diagnostic_leads phrase */
+    int want_lead;
+    char *self;                /* the bounce's To: the original sender, never a recipient by label or phrase */
+} text_state_t;
+
+static dsn_recipient_t *
+recipient_start(text_state_t *st, char *address)
 {
-    size_t m = strlen(needle);
-    for (size_t i = 0; i + m <= len; i++)
-        if (strncasecmp(line + i, needle, m) == 0)
-            return 1;
-    return 0;
+    if (address == NULL)
+        return NULL;
+    dsn_recipient_t *rcpt = recipient_find(st->report, address);
+    if (rcpt != NULL) {
+        free(address);
+        return rcpt;
+    }
+    return recipient_add(st->report, address);
 }
 
-static void
-parse_heuristic(dsn_report_t *report, GMimeMessage *msg, const char *text)
+static int
+is_self(const text_state_t *st, const char *address)
 {
-    static const char *const phrases[] = { "wasn't delivered to ", "was not delivered to ", "your message to ",
-                                           "could not be delivered to ", "delivery to the following recipient" };
+    return address != NULL && st->self != NULL && strcasecmp(address, st->self) == 0;
+}
+
+/* One line of the human-readable text, [line, line + n). */
+static void
+text_line(text_state_t *st, const char *line, size_t n)
+{
+    const char *rest;
+    size_t rest_len;
+    char *address;
+
+    while (n > 0 && isspace((unsigned char)*line)) {
+        line++;
+        n--;
+    }
+    while (n > 0 && isspace((unsigned char)line[n - 1]))
+        n--;
+    if (n == 0) {
+        st->current = NULL;
+        return;
+    }
+    for (size_t i = 0; i < sizeof(transcript_prefixes) / sizeof(transcript_prefixes[0]); i++) {
+        if (starts_with(line, n, transcript_prefixes[i])) {
+            size_t k = strlen(transcript_prefixes[i]);
+            line += k;
+            n -= k;
+            while (n > 0 && isspace((unsigned char)*line)) {
+                line++;
+                n--;
+            }
+            break;
+        }
+    }
+    for (size_t i = 0; i < sizeof(smtp_commands) / sizeof(smtp_commands[0]); i++) {
+        if (starts_with(line, n, smtp_commands[i])) {
+            if (i == 0 && (address = rcpt_to_address(line, n)) != NULL)
+                st->current = recipient_start(st, address);
+            return;
+        }
+    }
+    if ((address = address_line(line, n)) != NULL) {
+        st->current = recipient_start(st, address);
+        return;
+    }
+    if ((address = leading_address(line, n, &rest, &rest_len)) != NULL) {
+        st->current = recipient_start(st, address);
+        if (st->current != NULL && rest_len > 0)
+            diagnostic_append(st->current, rest, rest_len);
+        return;
+    }
+    if ((address = code_address(line, n)) != NULL ||
+        ((address = label_address(line, n)) != NULL && !is_self(st, address))) {
+        st->current = recipient_start(st, address);
+        if (st->current != NULL)
+            diagnostic_append(st->current, line, n);
+        return;
+    }
+    free(address);
+    /* A sentence naming the recipient: the lines after it are about it. */
+    for (size_t i = 0; i < sizeof(recipient_phrases) / sizeof(recipient_phrases[0]); i++) {
+        const char *hit = memmem_case(line, n, recipient_phrases[i]);
+        if (hit == NULL)
+            continue;
+        address = address_after(line, hit + strlen(recipient_phrases[i]), line + n);
+        if (address != NULL && !is_self(st, address)) {
+            st->current = recipient_start(st, address);
+            return;
+        }
+        free(address);
+    }
+    if (st->current != NULL)
+        diagnostic_append(st->current, line, n);
+    for (size_t i = 0; st->lead == NULL && i < sizeof(diagnostic_sentences) / sizeof(diagnostic_sentences[0]); i++)
+        if (line_contains(line, n, diagnostic_sentences[i]))
+            st->lead = clean(line, n, DSN_MAX_DIAGNOSTIC);
+    size_t code_len;
+    const char *body = line + (n > 0 && line[0] == '#');
+    size_t body_n = n - (size_t)(body - line);
+    int coded = find_status_code(line, n, &code_len) != NULL || find_reply_code(body, body_n < 4 ? body_n : 4) == body;
+    if (st->coded == NULL && coded)
+        st->coded = clean(line, n, DSN_MAX_DIAGNOSTIC);
+    if (st->lead == NULL && st->want_lead)
+        st->lead = clean(line, n, DSN_MAX_DIAGNOSTIC);
+    st->want_lead = 0;
+    for (size_t i = 0; st->lead == NULL && i < sizeof(diagnostic_leads) / sizeof(diagnostic_leads[0]); i++)
+        if (line_contains(line, n, diagnostic_leads[i]))
+            st->want_lead = 1;
+}
+
+/* Recipients named in a header ("a@b, c@d"). */
+static void
+header_recipients(text_state_t *st, const char *value)
+{
+    if (value == NULL)
+        return;
+    gchar **list = g_strsplit(value, ",", 64);
+    for (int i = 0; list[i] != NULL && !st->report->truncated; i++) {
+        char *address = address_line(list[i], strlen(list[i]));
+        if (address != NULL && recipient_find(st->report, address) == NULL)
+            recipient_add(st->report, address);
+        else
+            free(address);
+    }
+    g_strfreev(list);
+}
+
+/* The bounce's own To address (the original sender), or NULL. */
+static char *
+bounce_to(GMimeMessage *msg)
+{
+    InternetAddressList *to = g_mime_message_get_to(msg);
+    if (to == NULL || internet_address_list_length(to) < 1)
+        return NULL;
+    InternetAddress *first = internet_address_list_get_address(to, 0);
+    if (!INTERNET_ADDRESS_IS_MAILBOX(first))
+        return NULL;
+    return clean_z(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(first)), DSN_MAX_ADDRESS);
+}
+
+/* Recipients, their diagnostics and the quoted original Message-ID from
+ * the human-readable text of a bounce in format (NULL: unknown). */
+static void
+parse_heuristic(dsn_report_t *report, GMimeMessage *msg, const char *text, const dsn_format_t *format)
+{
     size_t len = strlen(text), body_end = returned_copy_offset(text, len);
     const char *end = text + body_end;
-    dsn_recipient_t *current = NULL;
-    char *global_diagnostic = NULL;
-    int soft_words = 0, want_response = 0;
+    text_state_t st = { .report = report, .self = bounce_to(msg) };
 
-    /* Lines holding only an address start a recipient; the lines after
-     * it, up to a blank line, are its diagnostic (qmail, Yahoo, Exim,
-     * Exchange "Delivery has failed to these recipients"). */
-    for (const char *line = text; line < end;) {
+    for (const char *line = text; line < end && !report->truncated;) {
         const char *nl = memchr(line, '\n', (size_t)(end - line));
         const char *eol = nl ? nl : end;
-        size_t n = (size_t)(eol - line);
-        char *address = address_line(line, n);
-        if (address != NULL) {
-            current = recipient_find(report, address);
-            if (current != NULL)
-                free(address);
-            else
-                current = recipient_add(report, address);
-        } else if (blank_line(line, eol)) {
-            current = NULL;
-        } else {
-            if (current != NULL)
-                diagnostic_append(current, line, n);
-            size_t code_len;
-            if (global_diagnostic == NULL &&
-                (want_response || find_status_code(line, n, &code_len) ||
-                 strncasecmp(line, "Remote Server returned", 22) == 0))
-                global_diagnostic = clean(line, n, DSN_MAX_DIAGNOSTIC);
-            want_response = global_diagnostic == NULL && (line_contains(line, n, "response from the remote server") ||
-                                                          line_contains(line, n, "the response was"));
-        }
+        text_line(&st, line, (size_t)(eol - line));
         line = nl ? nl + 1 : end;
-        if (report->truncated)
-            break;
     }
-    /* Sentences naming the recipient (Gmail, Outlook.com). */
-    for (size_t i = 0; i < sizeof(phrases) / sizeof(phrases[0]) && !report->truncated; i++) {
-        for (const char *p = text; (p = strcasestr(p, phrases[i])) != NULL && p < end; p++) {
-            char *address = address_after(text, p + strlen(phrases[i]), end);
-            if (address == NULL)
-                continue;
-            if (recipient_find(report, address) != NULL)
-                free(address);
-            else
-                recipient_add(report, address);
-        }
-    }
-    /* Exim names them in a header too. */
-    const char *failed = g_mime_object_get_header(GMIME_OBJECT(msg), "X-Failed-Recipients");
-    if (failed != NULL) {
-        gchar **list = g_strsplit(failed, ",", 64);
-        for (int i = 0; list[i] != NULL; i++) {
-            char *address = address_line(list[i], strlen(list[i]));
-            if (address != NULL && recipient_find(report, address) == NULL)
-                recipient_add(report, address);
-            else
-                free(address);
-        }
-        g_strfreev(list);
-    }
+    header_recipients(&st, g_mime_object_get_header(GMIME_OBJECT(msg), "X-Failed-Recipients"));
+    if (format != NULL && format->rcpt_header != NULL)
+        header_recipients(&st, g_mime_object_get_header(GMIME_OBJECT(msg), format->rcpt_header));
 
     char *region = g_strndup(text, body_end);
-    soft_words = contains(region, "temporary") || contains(region, "not yet been delivered") ||
-                 contains(region, "will retry") || contains(region, "will continue trying") ||
-                 contains(region, "delayed");
+    int soft = 0;
+    for (size_t i = 0; i < sizeof(soft_words) / sizeof(soft_words[0]); i++)
+        soft |= contains(region, soft_words[i]);
     if (contains(region, "permanent"))
-        soft_words = 0;
+        soft = 0;
     g_free(region);
+    const char *global = st.coded ? st.coded : st.lead;
     for (size_t i = 0; i < report->recipient_count; i++) {
         dsn_recipient_t *rcpt = &report->recipients[i];
-        if (rcpt->diagnostic == NULL && global_diagnostic != NULL)
-            rcpt->diagnostic = strdup(global_diagnostic);
+        if (rcpt->diagnostic == NULL && global != NULL)
+            rcpt->diagnostic = strdup(global);
         /* Only its own text: another recipient's code is not this one's. */
         rcpt->status = status_from_text(rcpt->diagnostic);
         rcpt->type = classify(NULL, rcpt->status);
         if (rcpt->type == DSN_TYPE_NONE)
-            rcpt->type = soft_words ? DSN_TYPE_SOFT : DSN_TYPE_HARD;
+            rcpt->type = soft ? DSN_TYPE_SOFT : DSN_TYPE_HARD;
         rcpt->action = strdup(rcpt->type == DSN_TYPE_SOFT ? "delayed" : "failed");
     }
-    free(global_diagnostic);
+    free(st.coded);
+    free(st.lead);
+    free(st.self);
     if (report->original_message_id == NULL)
         report->original_message_id = quoted_message_id(text, body_end < len ? body_end : 0);
 }
@@ -894,6 +1264,93 @@ dsn_parse(const char *raw, size_t len, dsn_report_t *report)
     return report->kind;
 }
 
+/* The first reply code of rcpt's diagnostic into rcpt->smtp_code: the one
+ * just before its status code ("550 5.1.1", "550-5.1.1") if there is one. */
+static void
+recipient_smtp_code(dsn_recipient_t *rcpt)
+{
+    const char *d = rcpt->diagnostic, *code = NULL;
+    size_t len, code_len;
+    rcpt->smtp_code[0] = '\0';
+    if (d == NULL)
+        return;
+    len = strlen(d);
+    const char *status = find_status_code(d, len, &code_len);
+    if (status != NULL && status - d >= 4 && (status[-1] == ' ' || status[-1] == '-') &&
+        find_reply_code(status - 4, 4) == status - 4)
+        code = status - 4;
+    if (code == NULL)
+        code = find_reply_code(d, len);
+    if (code != NULL) {
+        memcpy(rcpt->smtp_code, code, 3);
+        rcpt->smtp_code[3] = '\0';
+    }
+}
+
+/* A Status of X.0.0 whose diagnostic says more: Exim and OpenSMTPD write
+ * 5.0.0 for a "550 5.1.1" reply.  The class stays, so does the type. */
+static void
+recipient_status_refine(dsn_recipient_t *rcpt)
+{
+    if (rcpt->status == NULL || strcmp(rcpt->status + 1, ".0.0") != 0 || rcpt->diagnostic == NULL)
+        return;
+    char *better = status_from_text(rcpt->diagnostic);
+    if (better != NULL && better[0] == rcpt->status[0] && strcmp(better + 1, ".0.0") != 0) {
+        free(rcpt->status);
+        rcpt->status = better;
+    } else {
+        free(better);
+    }
+}
+
+/* Diagnostics that a delivery-status part left out (OpenSMTPD writes only
+ * Status), from the same recipient in the human-readable text. */
+static void
+diagnostics_from_text(dsn_report_t *report, GMimeMessage *msg, const char *text, const dsn_format_t *format)
+{
+    int missing = 0;
+    for (size_t i = 0; i < report->recipient_count; i++)
+        missing |= report->recipients[i].diagnostic == NULL;
+    if (!missing || text == NULL || *text == '\0')
+        return;
+    dsn_report_t from_text;
+    memset(&from_text, 0, sizeof(from_text));
+    parse_heuristic(&from_text, msg, text, format);
+    for (size_t i = 0; i < report->recipient_count; i++) {
+        dsn_recipient_t *rcpt = &report->recipients[i];
+        const dsn_recipient_t *seen = recipient_find(&from_text, rcpt->address);
+        if (seen == NULL && from_text.recipient_count == 1 && report->recipient_count == 1)
+            seen = &from_text.recipients[0];
+        if (rcpt->diagnostic != NULL || seen == NULL || seen->diagnostic == NULL)
+            continue;
+        rcpt->diagnostic = strdup(seen->diagnostic);
+        if (rcpt->status == NULL) {
+            rcpt->status = status_from_text(rcpt->diagnostic);
+            rcpt->type = classify(rcpt->action, rcpt->status);
+        }
+    }
+    dsn_report_free(&from_text);
+}
+
+static void
+recipients_clear(dsn_report_t *report)
+{
+    for (size_t i = 0; i < report->recipient_count; i++)
+        recipient_free(&report->recipients[i]);
+    report->recipient_count = 0;
+}
+
+/* The fields of an ARF report whose report part is missing or mislabelled
+ * (text/plain): the report's second part, when it is a leaf. */
+static GMimeObject *
+feedback_fallback_part(GMimeObject *report)
+{
+    if (report == NULL || !GMIME_IS_MULTIPART(report) || g_mime_multipart_get_count(GMIME_MULTIPART(report)) < 2)
+        return NULL;
+    GMimeObject *second = g_mime_multipart_get_part(GMIME_MULTIPART(report), 1);
+    return GMIME_IS_PART(second) ? second : NULL;
+}
+
 dsn_kind_t
 dsn_parse_message(GMimeMessage *msg, dsn_report_t *report)
 {
@@ -901,16 +1358,33 @@ dsn_parse_message(GMimeMessage *msg, dsn_report_t *report)
     if (msg == NULL || g_mime_message_get_mime_part(msg) == NULL)
         return DSN_KIND_NONE;
 
+    GMimeObject *obj = GMIME_OBJECT(msg);
     walk_t w = { .text = g_string_new(NULL), .html = g_string_new(NULL) };
     walk(&w, g_mime_message_get_mime_part(msg), 0);
     const char *report_type = NULL;
     if (w.report != NULL)
         report_type = g_mime_content_type_get_parameter(g_mime_object_get_content_type(w.report), "report-type");
+    int says_dsn = report_type != NULL && (strcasecmp(report_type, "delivery-status") == 0 ||
+                                           strcasecmp(report_type, "global-delivery-status") == 0);
+    int says_arf = report_type != NULL && strcasecmp(report_type, "feedback-report") == 0;
+    char *text = w.text->len > 0 ? g_strdup(w.text->str) : html_to_text(w.html->str);
+    char *region = g_strndup(text, returned_copy_offset(text, strlen(text)));
+    const dsn_format_t *format = format_match(msg, region);
+    g_free(region);
 
-    if (w.feedback_part != NULL && (report_type == NULL || strcasecmp(report_type, "feedback-report") == 0)) {
-        GString *content = part_content(w.feedback_part, DSN_MAX_STATUS_TEXT);
-        parse_feedback_report(report, content->str, content->len);
-        g_string_free(content, TRUE);
+    GMimeObject *feedback = w.feedback_part;
+    if (feedback == NULL && says_arf)
+        feedback = feedback_fallback_part(w.report);
+    if ((w.feedback_part != NULL && (report_type == NULL || says_arf)) || (says_arf && w.status_part == NULL)) {
+        if (feedback != NULL) {
+            GString *content = part_content(feedback, DSN_MAX_STATUS_TEXT);
+            parse_feedback_report(report, content->str, content->len);
+            g_string_free(content, TRUE);
+        }
+        if (report->feedback_type == NULL) {
+            report->feedback_type = strdup(DSN_ARF_ASSUMED_TYPE);
+            report->feedback_type_assumed = 1;
+        }
         report->kind = DSN_KIND_ARF;
         report->style = "arf";
     } else if (w.status_part != NULL) {
@@ -920,6 +1394,7 @@ dsn_parse_message(GMimeMessage *msg, dsn_report_t *report)
         if (report->recipient_count > 0) {
             report->kind = DSN_KIND_DSN;
             report->style = "rfc3464";
+            diagnostics_from_text(report, msg, text, format);
         }
     }
     char *returned_id = original_message_id(w.original);
@@ -928,20 +1403,39 @@ dsn_parse_message(GMimeMessage *msg, dsn_report_t *report)
         report->original_message_id = returned_id;
     }
 
-    if (report->kind == DSN_KIND_NONE && looks_like_bounce(msg)) {
-        char *text = w.text->len > 0 ? g_strdup(w.text->str) : html_to_text(w.html->str);
+    const char *auto_signal = NULL;
+    autoreply_strength_t auto_reply = autoreply_check(msg, &auto_signal);
+    if (report->kind == DSN_KIND_NONE) {
         /* Recipients from a delivery-status part that held none are not kept. */
-        for (size_t i = 0; i < report->recipient_count; i++)
-            recipient_free(&report->recipients[i]);
-        report->recipient_count = 0;
-        parse_heuristic(report, msg, text);
-        if (report->recipient_count > 0) {
+        recipients_clear(report);
+        int failed_header = g_mime_object_get_header(obj, "X-Failed-Recipients") != NULL;
+        /* A responder's reply is not read as a bounce at all; one that is
+         * merely auto-submitted must carry a known bounce format. */
+        int readable = looks_like_bounce(msg) && auto_reply != AUTOREPLY_STRONG &&
+                       (auto_reply == AUTOREPLY_NONE || format != NULL || failed_header || says_dsn);
+        if (readable)
+            parse_heuristic(report, msg, text, format);
+        if (readable && report->recipient_count > 0) {
             report->kind = DSN_KIND_DSN;
-            report->style = bounce_style(text, g_mime_object_get_header(GMIME_OBJECT(msg), "Subject"),
-                                         g_mime_object_get_header(GMIME_OBJECT(msg), "From"));
+            report->style = format ? format->mta : "generic";
+        } else if (says_dsn || (readable && (format != NULL || failed_header))) {
+            recipients_clear(report);
+            report->kind = DSN_KIND_DSN;
+            report->style = says_dsn ? "rfc3464" : format ? format->mta : "generic";
+            report->undetermined = 1;
+        } else {
+            recipients_clear(report);
         }
-        g_free(text);
     }
+    if (report->kind == DSN_KIND_DSN)
+        report->mta = format ? format->mta : NULL;
+    else if (auto_reply != AUTOREPLY_NONE)
+        report->auto_reply = auto_signal;
+    for (size_t i = 0; i < report->recipient_count; i++) {
+        recipient_status_refine(&report->recipients[i]);
+        recipient_smtp_code(&report->recipients[i]);
+    }
+    g_free(text);
     g_string_free(w.text, TRUE);
     g_string_free(w.html, TRUE);
     return report->kind;
@@ -990,12 +1484,15 @@ dsn_report_json(const dsn_report_t *report)
             err |= set_string(item, "type", dsn_type_name(rcpt->type));
             err |= set_string(item, "originalRecipient", rcpt->original);
             err |= set_string(item, "remoteMta", rcpt->remote_mta);
+            err |= set_string(item, "smtpCode", rcpt->smtp_code[0] ? rcpt->smtp_code : NULL);
         }
         err |= set_string(obj, "originalMessageId", report->original_message_id);
+        err |= json_object_set_new(obj, "undetermined", json_boolean(report->undetermined));
     }
     if (!err) {
         err |= set_string(obj, "kind", report->kind == DSN_KIND_ARF ? "arf" : report->kind == DSN_KIND_DSN ? "dsn" : NULL);
         err |= set_string(obj, "style", report->style);
+        err |= set_string(obj, "mta", report->mta);
         err |= set_string(obj, "originalQueueId", report->original_queue_id);
         err |= set_string(obj, "reportingMta", report->reporting_mta);
     }

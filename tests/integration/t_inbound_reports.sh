@@ -172,7 +172,7 @@ qmail_bounce.eml|orig-qmail-6@example.com|dave@example.net,erin@example.net|qmai
 exim_text.eml|orig-exim-text-5@example.com|gone@example.org,also-gone@example.org|exim|2
 yahoo_bounce.eml|orig-yahoo-10@example.com|ivan@yahoo.com|yahoo|1
 gmail_text.eml|orig-gmail-9@example.com|heidi@example.net|gmail|1
-sendmail_text.eml|orig-sendmail-text-14@example.com|oscar@old.example.net|generic|1
+sendmail_text.eml|orig-sendmail-text-14@example.com|oscar@old.example.net|sendmail|1
 EOF
 # The same bounce again: nothing new.
 before=$(bounces)
