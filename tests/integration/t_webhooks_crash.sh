@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test-timeout: 600
 # t_webhooks_crash.sh -- at-least-once delivery of postinbox-policyd under
 # crashes and with several daemons, against real PostgreSQL and the
 # tests/webhook_receiver.py HTTP receiver on 127.0.0.1:
