@@ -322,26 +322,30 @@ dispatcher_header(struct curl_slist *list, int *failed, const char *name, const 
  * of job's row by the secrets themselves.  0, or -1 with err (no secret
  * in it): the attempt fails and is retried, e.g. after the key is fixed. */
 static int
+dispatcher_open_secret(job_t *job, char **field, char *err, size_t errlen)
+{
+    char plain[SECRETBOX_PLAIN_MAX + 1];
+    if (*field == NULL)
+        return 0;
+    if (secretbox_open(job->rt->secrets, *field, job->row.endpoint_id, plain, sizeof(plain), err, errlen) < 0)
+        return -1;
+    char *copy = strdup(plain);
+    OPENSSL_cleanse(plain, sizeof(plain));
+    if (copy == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    free(*field);
+    *field = copy;
+    return 0;
+}
+
+static int
 dispatcher_open_secrets(job_t *job, char *err, size_t errlen)
 {
-    char *stored[2] = { job->row.secret, job->row.previous_secret };
-    char **field[2] = { &job->row.secret, &job->row.previous_secret };
-    for (int i = 0; i < 2; i++) {
-        char plain[SECRETBOX_PLAIN_MAX + 1];
-        if (stored[i] == NULL)
-            continue;
-        if (secretbox_open(job->rt->secrets, stored[i], job->row.endpoint_id, plain, sizeof(plain), err, errlen) < 0)
-            return -1;
-        char *copy = strdup(plain);
-        OPENSSL_cleanse(plain, sizeof(plain));
-        if (copy == NULL) {
-            snprintf(err, errlen, "out of memory");
-            return -1;
-        }
-        free(stored[i]);
-        *field[i] = copy;
-    }
-    return 0;
+    if (dispatcher_open_secret(job, &job->row.secret, err, errlen) != 0)
+        return -1;
+    return dispatcher_open_secret(job, &job->row.previous_secret, err, errlen);
 }
 
 /* Signs and starts one claimed delivery (taking over row's strings); a
