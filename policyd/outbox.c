@@ -1,5 +1,5 @@
 /*
- * outbox.c -- claim, record, disable, release.  See outbox.h.
+ * outbox.c -- claim, renew, record, disable, release.  See outbox.h.
  */
 #include "outbox.h"
 
@@ -36,6 +36,15 @@ static const char claim_sql[] =
     "   || to_json(to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))::text"
     "   || ', \"data\": ' || e.payload::text || '}',"
     "   extract(epoch FROM e.created_at)";
+
+/* $1 ids, $2 lease tokens, $3 lease in ms.  The primary key finds each
+ * row; one new lease_until (now() is per statement) for all. */
+static const char renew_sql[] =
+    "UPDATE postinbox.webhook_delivery d"
+    "   SET lease_until = now() + $3::bigint * interval '1 millisecond'"
+    "  FROM unnest($1::bigint[], $2::timestamptz[]) AS r(id, lease)"
+    " WHERE d.id = r.id AND d.status = 'pending' AND d.lease_until = r.lease"
+    " RETURNING d.id, d.lease_until";
 
 /* $1 ids, $2 inbox ids, $3 attempt numbers, $4 status codes (NULL: no
  * answer), $5 errors, $6 latencies, $7 retry delays (-1: final), $8 lease
@@ -205,6 +214,51 @@ outbox_claim(store_t *store, int limit, long lease_ms, const char *const *skip, 
     PQclear(res);
     *jobs = out;
     return n;
+}
+
+int
+outbox_renew(store_t *store, const long long *ids, char (*leases)[OUTBOX_LEASE_LEN], int *renewed, int n,
+             long lease_ms, char *err, size_t errlen)
+{
+    pgarray_t id_arr, lease_arr;
+    const char *params[3];
+    char lease_text[24];
+    PGresult *res;
+    int count = -1;
+
+    pgarray_init(&id_arr);
+    pgarray_init(&lease_arr);
+    for (int i = 0; i < n; i++) {
+        pgarray_addf(&id_arr, "%lld", ids[i]);
+        pgarray_add(&lease_arr, leases[i]);
+    }
+    snprintf(lease_text, sizeof(lease_text), "%ld", lease_ms);
+    params[0] = pgarray_finish(&id_arr);
+    params[1] = pgarray_finish(&lease_arr);
+    params[2] = lease_text;
+    if (params[0] == NULL || params[1] == NULL) {
+        snprintf(err, errlen, "out of memory");
+    } else if ((res = store_exec(store, renew_sql, 3, params, err, errlen)) != NULL) {
+        for (int i = 0; i < n; i++)
+            renewed[i] = 0;
+        count = PQntuples(res);
+        /* Only requests under way for over half a lease, and never more
+         * than webhook_max_in_flight: a linear match is cheap enough. */
+        for (int row = 0; row < count; row++) {
+            long long id = strtoll(PQgetvalue(res, row, 0), NULL, 10);
+            for (int i = 0; i < n; i++) {
+                if (ids[i] == id && !renewed[i]) {
+                    outbox_copy(leases[i], OUTBOX_LEASE_LEN, PQgetvalue(res, row, 1));
+                    renewed[i] = 1;
+                    break;
+                }
+            }
+        }
+        PQclear(res);
+    }
+    pgarray_free(&id_arr);
+    pgarray_free(&lease_arr);
+    return count;
 }
 
 int

@@ -12,7 +12,7 @@ PACKAGES="
   libmilter-dev libhiredis-dev libpq-dev libssl-dev libjansson-dev
   libgmime-3.0-dev libcmocka-dev libcurl4-openssl-dev libmicrohttpd-dev
   postgresql redis-server postfix sasl2-bin libsasl2-modules
-  swaks miltertest python3 curl procps iproute2
+  swaks miltertest python3 curl procps iproute2 faketime
   clang libfuzzer-14-dev libclang-rt-14-dev
 "
 

@@ -28,6 +28,21 @@
 #define LIMITER_PENDING_MAX 100000        /* refunds waiting for Redis to answer again */
 #define LIMITER_RETRY_MS 1000             /* how often the waiting refunds are tried */
 
+/* Every script that reads today's counters first asks for the day's seed
+ * mark (KEYS[2] is the daily hash; day and now are set).  A day whose
+ * previous day's mark is there gets its own at once: Redis has counted
+ * every send since it was seeded, so the new day starts from what Redis
+ * has (the burst window keeps the last minute's reservations as they are,
+ * and a send reserved before midnight and recorded after it is not counted
+ * in both days, as a seed from the database's rows would).  Otherwise the
+ * script returns UNSEEDED with the day and time it saw, which the seeder
+ * is asked about. */
+#define LIMITER_SEEDED_LUA(unseeded)                                                                  \
+    "if redis.call('HEXISTS', KEYS[2], 's' .. day) == 0 then\n"                                      \
+    "  if redis.call('HEXISTS', KEYS[2], 's' .. (day - 1)) == 0 then return " unseeded " end\n"     \
+    "  redis.call('HSET', KEYS[2], 's' .. day, 1)\n"                                                 \
+    "end\n"
+
 /* KEYS: burst, daily, held, void.  ARGV: daily limit, burst limit, token,
  * window ms, hold ms.  Returns {verdict, sends today, burst used, retry
  * ms, reset}; verdict 3 (LIMITER_VOID) when the token was given back
@@ -37,7 +52,7 @@ static const char reserve_lua[] =
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "local day = math.floor(tonumber(t[1]) / 86400)\n"
-    "if redis.call('HEXISTS', KEYS[2], 's' .. day) == 0 then return {4, 0, 0, 0, 0} end\n"
+    LIMITER_SEEDED_LUA("{4, day, now, 0, 0}")
     "local window = tonumber(ARGV[4])\n"
     "local reset = (day + 1) * 86400\n"
     "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)\n"
@@ -96,12 +111,13 @@ static const char refund_lua[] =
     "if have > 0 then redis.call('HINCRBY', KEYS[2], day, -math.min(n, have)) end\n"
     "return 1\n";
 
-/* KEYS: burst, daily.  Returns {0, sends today, burst used, 0, reset}. */
+/* KEYS: burst, daily.  ARGV: window ms.  Returns {0, sends today, burst
+ * used, 0, reset}. */
 static const char usage_lua[] =
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "local day = math.floor(tonumber(t[1]) / 86400)\n"
-    "if redis.call('HEXISTS', KEYS[2], 's' .. day) == 0 then return {4, 0, 0, 0, 0} end\n"
+    LIMITER_SEEDED_LUA("{4, day, now, 0, 0}")
     "local daily = tonumber(redis.call('HGET', KEYS[2], day) or '0')\n"
     "local burst = redis.call('ZCOUNT', KEYS[1], '(' .. (now - tonumber(ARGV[1])), '+inf')\n"
     "return {0, daily, burst, 0, (day + 1) * 86400}\n";
@@ -116,7 +132,7 @@ static const char reserve_n_lua[] =
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "local day = math.floor(tonumber(t[1]) / 86400)\n"
-    "if redis.call('HEXISTS', KEYS[2], 's' .. day) == 0 then return {4, 0, 0, 0, 0, 0} end\n"
+    LIMITER_SEEDED_LUA("{4, day, now, 0, 0, 0}")
     "local n = tonumber(ARGV[3])\n"
     "local window = tonumber(ARGV[4])\n"
     "local token = ARGV[5]\n"
@@ -155,9 +171,11 @@ static const char reserve_n_lua[] =
 /* Today's counters rebuilt from the database, once: sets the day's count
  * and the last minute's sends, and the day's seed mark 's<day>' that the
  * other scripts ask for.  A second seeder of the same day changes nothing.
- * KEYS: burst, daily.  ARGV: day (UTC day number the count is for), count,
- * window ms, then pairs (time ms, sends) of the last window.  Returns 1 when
- * it seeded, 0 when the day was seeded already (or is not Redis's today). */
+ * KEYS: burst, daily.  ARGV: day (UTC day number the count is for, the one
+ * a script returned UNSEEDED for), count, window ms, then pairs (time ms,
+ * sends) of the last window.  Returns 1 when it seeded, 0 when the day was
+ * seeded already or is no longer Redis's today (midnight passed between the
+ * two scripts: the caller asks again). */
 static const char seed_lua[] =
     "local t = redis.call('TIME')\n"
     "local day = math.floor(tonumber(t[1]) / 86400)\n"
@@ -178,6 +196,23 @@ typedef struct {
     const char *source;
     char sha[41];
 } limiter_script_t;
+
+/* What a script that found today's counters missing saw: Redis's UTC day
+ * and time, the day and moment the seeder is asked about. */
+typedef struct {
+    long day;
+    long long now_ms;
+} limiter_unseeded_t;
+
+/* The calls that read today's counters (and so may need a seed). */
+typedef enum { LIMITER_CALL_RESERVE, LIMITER_CALL_USAGE, LIMITER_CALL_CHECK, LIMITER_CALL_RESERVE_N } limiter_call_t;
+
+/* The arguments of one of them. */
+typedef struct {
+    const char *inbox_id;
+    int daily_limit, burst_limit, n;
+    const char *token;
+} limiter_args_t;
 
 typedef struct {
     char inbox_id[40];
@@ -487,7 +522,7 @@ limiter_key(const char *inbox_id, const char *name, char out[80])
 /* Reads the {verdict, daily, burst, retry, reset[, already charged]}
  * array the scripts return. */
 static int
-limiter_read_result(redisReply *reply, limit_result_t *res, char *err, size_t errlen)
+limiter_read_result(redisReply *reply, limit_result_t *res, limiter_unseeded_t *unseeded, char *err, size_t errlen)
 {
     if (reply->type != REDIS_REPLY_ARRAY || (reply->elements != 5 && reply->elements != 6)) {
         snprintf(err, errlen, "redis script: unexpected reply type %d", reply->type);
@@ -501,6 +536,8 @@ limiter_read_result(redisReply *reply, limit_result_t *res, char *err, size_t er
     }
     if (reply->element[0]->integer == LIMITER_UNSEEDED) {
         snprintf(err, errlen, "redis does not know today's counters of this inbox");
+        unseeded->day = (long)reply->element[1]->integer;
+        unseeded->now_ms = reply->element[2]->integer;
         return LIMITER_UNSEEDED;
     }
     if (reply->element[0]->integer == LIMITER_VOID) {
@@ -518,7 +555,7 @@ limiter_read_result(redisReply *reply, limit_result_t *res, char *err, size_t er
 
 static int
 limiter_reserve_run(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_limit, const char *token,
-                limit_result_t *res, char *err, size_t errlen)
+                    limit_result_t *res, limiter_unseeded_t *unseeded, char *err, size_t errlen)
 {
     char burst[80], daily[80], held[80], voided[80], dl[16], bl[16], window[16], hold[16];
     limiter_keys(inbox_id, burst, daily, held);
@@ -531,7 +568,7 @@ limiter_reserve_run(limiter_t *lim, const char *inbox_id, int daily_limit, int b
     redisReply *reply = limiter_eval(lim, &lim->reserve, 4, 9, argv, err, errlen);
     if (reply == NULL)
         return -1;
-    int rc = limiter_read_result(reply, res, err, errlen);
+    int rc = limiter_read_result(reply, res, unseeded, err, errlen);
     freeReplyObject(reply);
     return rc;
 }
@@ -554,7 +591,8 @@ limiter_refund_run(limiter_t *lim, const char *inbox_id, const char *token, int 
 }
 
 static int
-limiter_usage_run(limiter_t *lim, const char *inbox_id, limit_result_t *res, char *err, size_t errlen)
+limiter_usage_run(limiter_t *lim, const char *inbox_id, limit_result_t *res, limiter_unseeded_t *unseeded, char *err,
+                  size_t errlen)
 {
     char burst[80], daily[80], held[80], window[16];
     limiter_keys(inbox_id, burst, daily, held);
@@ -563,7 +601,7 @@ limiter_usage_run(limiter_t *lim, const char *inbox_id, limit_result_t *res, cha
     redisReply *reply = limiter_eval(lim, &lim->usage, 2, 3, argv, err, errlen);
     if (reply == NULL)
         return -1;
-    int rc = limiter_read_result(reply, res, err, errlen);
+    int rc = limiter_read_result(reply, res, unseeded, err, errlen);
     freeReplyObject(reply);
     return rc;
 }
@@ -571,7 +609,7 @@ limiter_usage_run(limiter_t *lim, const char *inbox_id, limit_result_t *res, cha
 /* The script behind limiter_check (token "") and limiter_reserve_n. */
 static int
 limiter_run_n(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_limit, int n, const char *token,
-              limit_result_t *res, char *err, size_t errlen)
+              limit_result_t *res, limiter_unseeded_t *unseeded, char *err, size_t errlen)
 {
     char burst[80], daily[80], held[80], charged[80], voided[80], dl[16], bl[16], nt[16], window[16], memory[16];
     if (n < 1) {
@@ -590,32 +628,15 @@ limiter_run_n(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_l
     redisReply *reply = limiter_eval(lim, &lim->reserve_n, 4, 10, argv, err, errlen);
     if (reply == NULL)
         return -1;
-    int rc = limiter_read_result(reply, res, err, errlen);
+    int rc = limiter_read_result(reply, res, unseeded, err, errlen);
     freeReplyObject(reply);
     return rc;
 }
 
+/* Rebuilds an inbox's counters of the day a script found missing, from
+ * the seeder.  0 or -1 (err). */
 static int
-limiter_check_run(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_limit, int n, limit_result_t *res,
-              char *err, size_t errlen)
-{
-    return limiter_run_n(lim, inbox_id, daily_limit, burst_limit, n, "", res, err, errlen);
-}
-
-static int
-limiter_reserve_n_run(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_limit, int n, const char *token,
-                  limit_result_t *res, char *err, size_t errlen)
-{
-    if (token == NULL || *token == '\0') {
-        snprintf(err, errlen, "limiter: reserve_n needs a token");
-        return -1;
-    }
-    return limiter_run_n(lim, inbox_id, daily_limit, burst_limit, n, token, res, err, errlen);
-}
-
-/* Rebuilds an inbox's counters for today from the seeder.  0 or -1 (err). */
-static int
-limiter_seed(limiter_t *lim, const char *inbox_id, char *err, size_t errlen)
+limiter_seed(limiter_t *lim, const char *inbox_id, const limiter_unseeded_t *unseeded, char *err, size_t errlen)
 {
     limiter_seed_t seed;
     char burst[80], daily[80], held[80], day[24], count[24], window[16];
@@ -628,10 +649,10 @@ limiter_seed(limiter_t *lim, const char *inbox_id, char *err, size_t errlen)
         return -1;
     }
     memset(&seed, 0, sizeof(seed));
-    if (lim->seeder(lim->seeder_ctx, inbox_id, &seed, err, errlen) != 0)
+    if (lim->seeder(lim->seeder_ctx, inbox_id, unseeded->day, unseeded->now_ms, &seed, err, errlen) != 0)
         return -1;
     limiter_keys(inbox_id, burst, daily, held);
-    snprintf(day, sizeof(day), "%ld", seed.day);
+    snprintf(day, sizeof(day), "%ld", unseeded->day);
     snprintf(count, sizeof(count), "%ld", seed.sends_today);
     snprintf(window, sizeof(window), "%d", LIMITER_WINDOW_MS);
     argv[argc++] = burst;
@@ -784,16 +805,56 @@ limiter_pending(limiter_t *lim)
 
 /* ---- the public calls, timed -------------------------------------------------- */
 
+/* One run of the script behind call. */
+static int
+limiter_run(limiter_t *lim, limiter_call_t call, const limiter_args_t *a, limit_result_t *res,
+            limiter_unseeded_t *unseeded, char *err, size_t errlen)
+{
+    switch (call) {
+    case LIMITER_CALL_RESERVE:
+        return limiter_reserve_run(lim, a->inbox_id, a->daily_limit, a->burst_limit, a->token, res, unseeded, err,
+                                   errlen);
+    case LIMITER_CALL_USAGE:
+        return limiter_usage_run(lim, a->inbox_id, res, unseeded, err, errlen);
+    case LIMITER_CALL_CHECK:
+        return limiter_run_n(lim, a->inbox_id, a->daily_limit, a->burst_limit, a->n, "", res, unseeded, err, errlen);
+    case LIMITER_CALL_RESERVE_N:
+        if (a->token == NULL || *a->token == '\0') {
+            snprintf(err, errlen, "limiter: reserve_n needs a token");
+            return -1;
+        }
+        return limiter_run_n(lim, a->inbox_id, a->daily_limit, a->burst_limit, a->n, a->token, res, unseeded, err,
+                             errlen);
+    }
+    snprintf(err, errlen, "limiter: unknown call");
+    return -1;
+}
+
+/* Runs call, seeding the day's counters when the script finds them
+ * missing and running it again; a seed refused because midnight passed in
+ * between is asked for again, once (the new day).  Timed as name.  0 or
+ * -1 (err). */
+static int
+limiter_call(limiter_t *lim, limiter_call_t call, const char *name, const limiter_args_t *a, limit_result_t *res,
+             char *err, size_t errlen)
+{
+    long long started_us = clock_us();
+    limiter_unseeded_t unseeded = { 0, 0 };
+    int rc = limiter_run(lim, call, a, res, &unseeded, err, errlen);
+    for (int seeds = 0; rc == LIMITER_UNSEEDED && seeds < 2; seeds++) {
+        if ((rc = limiter_seed(lim, a->inbox_id, &unseeded, err, errlen)) == 0)
+            rc = limiter_run(lim, call, a, res, &unseeded, err, errlen);
+    }
+    rc = rc != 0 ? -1 : 0;
+    metrics_backend_call(&lim->metrics, "redis", name, started_us, rc != 0);
+    return rc;
+}
+
 int
 limiter_reserve(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_limit, const char *token, limit_result_t *res, char *err, size_t errlen)
 {
-    long long started_us = clock_us();
-    int rc = limiter_reserve_run(lim, inbox_id, daily_limit, burst_limit, token, res, err, errlen);
-    if (rc == LIMITER_UNSEEDED && (rc = limiter_seed(lim, inbox_id, err, errlen)) == 0)
-        rc = limiter_reserve_run(lim, inbox_id, daily_limit, burst_limit, token, res, err, errlen);
-    rc = rc != 0 ? -1 : 0;
-    metrics_backend_call(&lim->metrics, "redis", "reserve", started_us, rc != 0);
-    return rc;
+    limiter_args_t a = { .inbox_id = inbox_id, .daily_limit = daily_limit, .burst_limit = burst_limit, .token = token };
+    return limiter_call(lim, LIMITER_CALL_RESERVE, "reserve", &a, res, err, errlen);
 }
 
 int
@@ -810,35 +871,22 @@ limiter_refund(limiter_t *lim, const char *inbox_id, const char *token, int n, c
 int
 limiter_usage(limiter_t *lim, const char *inbox_id, limit_result_t *res, char *err, size_t errlen)
 {
-    long long started_us = clock_us();
-    int rc = limiter_usage_run(lim, inbox_id, res, err, errlen);
-    if (rc == LIMITER_UNSEEDED && (rc = limiter_seed(lim, inbox_id, err, errlen)) == 0)
-        rc = limiter_usage_run(lim, inbox_id, res, err, errlen);
-    rc = rc != 0 ? -1 : 0;
-    metrics_backend_call(&lim->metrics, "redis", "usage", started_us, rc != 0);
-    return rc;
+    limiter_args_t a = { .inbox_id = inbox_id };
+    return limiter_call(lim, LIMITER_CALL_USAGE, "usage", &a, res, err, errlen);
 }
 
 int
 limiter_check(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_limit, int n, limit_result_t *res, char *err, size_t errlen)
 {
-    long long started_us = clock_us();
-    int rc = limiter_check_run(lim, inbox_id, daily_limit, burst_limit, n, res, err, errlen);
-    if (rc == LIMITER_UNSEEDED && (rc = limiter_seed(lim, inbox_id, err, errlen)) == 0)
-        rc = limiter_check_run(lim, inbox_id, daily_limit, burst_limit, n, res, err, errlen);
-    rc = rc != 0 ? -1 : 0;
-    metrics_backend_call(&lim->metrics, "redis", "check", started_us, rc != 0);
-    return rc;
+    limiter_args_t a = { .inbox_id = inbox_id, .daily_limit = daily_limit, .burst_limit = burst_limit, .n = n };
+    return limiter_call(lim, LIMITER_CALL_CHECK, "check", &a, res, err, errlen);
 }
 
 int
 limiter_reserve_n(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_limit, int n, const char *token, limit_result_t *res, char *err, size_t errlen)
 {
-    long long started_us = clock_us();
-    int rc = limiter_reserve_n_run(lim, inbox_id, daily_limit, burst_limit, n, token, res, err, errlen);
-    if (rc == LIMITER_UNSEEDED && (rc = limiter_seed(lim, inbox_id, err, errlen)) == 0)
-        rc = limiter_reserve_n_run(lim, inbox_id, daily_limit, burst_limit, n, token, res, err, errlen);
-    rc = rc != 0 ? -1 : 0;
-    metrics_backend_call(&lim->metrics, "redis", "reserve_n", started_us, rc != 0);
-    return rc;
+    limiter_args_t a = {
+        .inbox_id = inbox_id, .daily_limit = daily_limit, .burst_limit = burst_limit, .n = n, .token = token
+    };
+    return limiter_call(lim, LIMITER_CALL_RESERVE_N, "reserve_n", &a, res, err, errlen);
 }

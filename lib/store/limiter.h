@@ -49,13 +49,14 @@
 
 typedef struct limiter limiter_t;
 
-/* Today's sends of an inbox as the database knows them, to rebuild
+/* An inbox's sends of one UTC day as the database knows them, to rebuild
  * counters Redis lost (restarted empty, failed over to an empty replica,
- * flushed): the UTC day number, the sends of that day, and the last
- * minute's sends in per-second buckets (time ms rounded up, count). */
+ * flushed): the sends of that day, and the minute before a moment in
+ * per-second buckets (time ms rounded up, count).  The day and the moment
+ * are Redis's (its TIME when a script found the counters missing), never
+ * the database's own clock: the two may disagree at midnight. */
 #define LIMITER_SEED_BURST_MAX 64
 typedef struct {
-    long day;
     long sends_today;
     struct {
         long long ms;
@@ -63,7 +64,10 @@ typedef struct {
     } burst[LIMITER_SEED_BURST_MAX];
     int nburst;
 } limiter_seed_t;
-typedef int (*limiter_seeder_fn)(void *ctx, const char *inbox_id, limiter_seed_t *out, char *err, size_t errlen);
+/* Fills out with the sends of UTC day number day (00:00 to 24:00 UTC) and
+ * the 61 s before now_ms (epoch ms).  0, or -1 with err. */
+typedef int (*limiter_seeder_fn)(void *ctx, const char *inbox_id, long day, long long now_ms, limiter_seed_t *out,
+                                 char *err, size_t errlen);
 
 
 /* spec is the redis config value (lib/util/redis_addr.h); password_file
@@ -74,13 +78,17 @@ limiter_t *limiter_new(const char *spec, const char *password_file, int pool_siz
                        size_t errlen);
 void limiter_free(limiter_t *lim);
 /* Where counters Redis does not know come from.  Every script asks for
- * the day's seed mark; without it (Redis lost its data, or the first call
- * of a day) the limiter calls fn once, seeds Redis with what it returns
- * (once, whoever comes first), and runs the call again, so no decision is
- * ever made from an empty counter.  Without a seeder, or when fn fails,
- * the call fails (451 4.3.0).  Sends reserved but not yet recorded when
- * Redis lost its data are not in the database: a cap can be passed by at
- * most the transactions in flight at that moment. */
+ * the day's seed mark.  A new day whose previous day Redis knew (its mark
+ * is there) needs nothing: Redis has counted every send since, so the
+ * script marks the new day itself, and the last minute's reservations stay
+ * in the burst window as they are.  Otherwise (Redis lost its data, or the
+ * inbox's first send in two days) the limiter calls fn once with the day
+ * and time the script saw, seeds Redis with what it returns (once,
+ * whoever comes first), and runs the call again, so no decision is ever
+ * made from an empty counter.  Without a seeder, or when fn fails, the
+ * call fails (451 4.3.0).  Sends reserved but not yet recorded when Redis
+ * lost its data are not in the database: a cap can be passed by at most
+ * the transactions in flight at that moment. */
 void limiter_set_seeder(limiter_t *lim, limiter_seeder_fn fn, void *ctx);
 /* Times every later call into metrics (copied; its families must outlive
  * the limiter). */

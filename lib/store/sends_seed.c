@@ -1,5 +1,6 @@
 /*
- * sends_seed.c -- today's sends from PostgreSQL.  See sends_seed.h.
+ * sends_seed.c -- an inbox's sends of one day from PostgreSQL.  See
+ * sends_seed.h.
  */
 #include "sends_seed.h"
 
@@ -9,29 +10,36 @@
 #include "store.h"
 
 int
-sends_seed(void *ctx, const char *inbox_id, limiter_seed_t *out, char *err, size_t errlen)
+sends_seed(void *ctx, const char *inbox_id, long day, long long now_ms, limiter_seed_t *out, char *err,
+           size_t errlen)
 {
     store_t *store = ctx;
-    const char *params[1] = { inbox_id };
+    char day_text[24], now_text[24];
+    const char *params[3] = { inbox_id, day_text, now_text };
     PGresult *res;
 
+    snprintf(day_text, sizeof(day_text), "%ld", day);
+    snprintf(now_text, sizeof(now_text), "%lld", now_ms);
+    /* The day Redis asked about, 00:00 to 24:00 UTC: a database clock a
+     * second off Redis's at midnight must not count the other day. */
     res = store_exec(store,
-                     "SELECT d.day, (SELECT coalesce(sum(cardinality(m.envelope_to)), 0) FROM postinbox.message m"
-                     "                WHERE m.inbox_id = $1::uuid AND m.direction = 'outbound'"
-                     "                  AND m.created_at >= to_timestamp(d.day * 86400))"
-                     "  FROM (SELECT floor(extract(epoch FROM now()) / 86400)::bigint AS day) d",
-                     1, params, err, errlen);
+                     "SELECT coalesce(sum(cardinality(envelope_to)), 0) FROM postinbox.message"
+                     " WHERE inbox_id = $1::uuid AND direction = 'outbound'"
+                     "   AND created_at >= to_timestamp($2::bigint * 86400)"
+                     "   AND created_at < to_timestamp(($2::bigint + 1) * 86400)",
+                     2, params, err, errlen);
     if (res == NULL)
         return -1;
-    out->day = strtol(PQgetvalue(res, 0, 0), NULL, 10);
-    out->sends_today = strtol(PQgetvalue(res, 0, 1), NULL, 10);
+    out->sends_today = strtol(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
+    params[1] = now_text;
     res = store_exec(store,
                      "SELECT ceil(extract(epoch FROM created_at))::bigint * 1000, sum(cardinality(envelope_to))"
                      "  FROM postinbox.message"
-                     " WHERE inbox_id = $1::uuid AND direction = 'outbound' AND created_at > now() - interval '61 s'"
+                     " WHERE inbox_id = $1::uuid AND direction = 'outbound'"
+                     "   AND created_at > to_timestamp($2::bigint / 1000.0) - interval '61 s'"
                      " GROUP BY 1 ORDER BY 1 DESC LIMIT " /* LIMITER_SEED_BURST_MAX */ "64",
-                     1, params, err, errlen);
+                     2, params, err, errlen);
     if (res == NULL)
         return -1;
     out->nburst = 0;

@@ -84,7 +84,7 @@ static const config_key_t config_table[] = {
     { "webhook_retry_schedule", CT_DURATION_LIST, "0s,5s,5m,30m,2h,5h,10h,10h", 0, 7L * 86400000, { 0 },
       OFF(webhook_retry_schedule), "delay before each attempt; the count is the number of attempts" },
     { "webhook_max_in_flight", CT_INT, "64", 1, 4096, { 0 }, OFF(webhook_max_in_flight),
-      "webhook requests in flight at once per daemon" },
+      "webhook deliveries in flight at once per daemon (from the claim until the result is committed)" },
     { "webhook_batch_size", CT_INT, "200", 1, 10000, { 0 }, OFF(webhook_batch_size),
       "deliveries claimed per database round trip" },
     { "webhook_allow_networks", CT_CIDR_PORTS, "none", 0, 0, { 0 }, OFF(webhook_allow_networks),

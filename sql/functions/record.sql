@@ -122,7 +122,8 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'PIL01',
             MESSAGE = format('record: deadline passed %s ms before the call started', -left_ms);
     END IF;
-    PERFORM set_config('lock_timeout', left_ms::text, true);
+    -- (at most lock_timeout's own maximum: a client clock weeks ahead must not fail the call)
+    PERFORM set_config('lock_timeout', least(left_ms, 2147483647)::text, true);
 END $$;
 
 -- After all the work of a record call: refuses it (PIL01, so all of it

@@ -26,13 +26,29 @@
 #                            every test runs with webhook secrets encrypted at rest
 #   pi_secret_open ID VALUE  prints the webhook secret a stored VALUE of endpoint ID holds
 #                            (opened in Python with $PI_SECRET_KEY, independent of the C code)
-#   pi_ctl ARGS...           postinboxctl -c $PI_CONF ARGS...
-#   pi_start_milter [PORT] [CONF]   a milter process; waits for its socket
+#   pi_ctl ARGS...           postinboxctl -c $PI_CONF ARGS... (after the words of $PI_CTL_WRAP, if set)
+#   pi_start_milter [PORT] [CONF]   a milter process; waits for its socket ($PI_MILTER_WRAP,
+#                            if set, is the words run before it, e.g. pi_faketime_wrap's)
+#   pi_faketime_wrap OFFSET  prints a wrapper (words for SVC_REDIS_WRAP / PI_MILTER_WRAP) that
+#                            runs a program with its wall clock OFFSET seconds ("+12.345")
+#                            ahead, by libfaketime, or (OFFSET file:PATH) by the offset
+#                            that PATH holds whenever the program reads the clock (SKIP, exit 77, without it; call it
+#                            outside $(...) once first, so the SKIP exits the script)
 #   pi_stop_milter [PORT]    stops the milter on PORT (default $MILTER_PORT)
 #   pi_milter_log [PORT]     path of that milter's log
 #   pi_account NAME SHORTID  creates an account, prints its id
 #   pi_inbox ACCOUNT USER [ctl flags...]   creates an inbox, prints "id address"
-#   pi_sends_today INBOX     sendsToday as postinboxctl reads it from Redis
+#   pi_sends_today INBOX     sendsToday as postinboxctl reads it from Redis; when the
+#                            real clock crossed 00:00 UTC since pi_setup ($PI_DAY0), plus
+#                            the inbox's Redis day fields of the days before (said on
+#                            stderr): the sends since the test began, whatever the day
+#   pi_day                   Redis's UTC day number (its TIME: the clock the caps use)
+#   pi_redis_sends INBOX     the inbox's sends straight from Redis's day fields (as its admin),
+#                            of the days from $PI_DAY0 to today: today's, unless midnight passed
+#   pi_clear_of_midnight S   returns at once unless Redis's clock is less than S seconds
+#                            before 00:00 UTC; then waits until it is 1 s past it.  Before
+#                            a check that must lie within one day (a daily cap, the time
+#                            until the reset)
 #   json_get FIELD           reads JSON on stdin, prints FIELD (a.b.0.c paths)
 #   send_many N PAR FROM     N messages from FROM (SASL as in $AUTH), PAR at a time
 #   pi_require_follower      SKIP unless postinbox-policyd and smtp-sink are there
@@ -149,7 +165,8 @@ EOF
 }
 
 pi_ctl() {
-    "$PI_CTL" -c "$PI_CONF" "$@"
+    # shellcheck disable=SC2086 # PI_CTL_WRAP is words (a wrapper and its options)
+    ${PI_CTL_WRAP-} "$PI_CTL" -c "$PI_CONF" "$@"
 }
 
 pi_milter_log() {
@@ -164,7 +181,8 @@ pi_start_milter() {
         cfg=$SVC_DIR/milter-$port.conf
         sed "s/^milter_socket = .*/milter_socket = inet:$port@127.0.0.1/" "$conf" > "$cfg"
     fi
-    "$PI_MILTER" -c "$cfg" -f >>"$(pi_milter_log "$port")" 2>&1 &
+    # shellcheck disable=SC2086 # PI_MILTER_WRAP is words (a wrapper and its options)
+    ${PI_MILTER_WRAP-} "$PI_MILTER" -c "$cfg" -f >>"$(pi_milter_log "$port")" 2>&1 &
     local pid=$!
     svc_register_pid "$pid"
     eval "PI_MILTER_PID_$port=$pid"
@@ -178,6 +196,28 @@ pi_start_milter() {
     echo "milter on port $port did not start:" >&2
     tail -5 "$(pi_milter_log "$port")" >&2
     return 1
+}
+
+# pi_faketime_wrap OFFSET: libfaketime (the thread-safe build) through
+# the environment, the offset form (every process started with the same
+# OFFSET shows the same time; a start-at date "@..." would start each at its
+# own exec).  Monotonic clocks stay real.  Not the faketime program: it
+# waits for its child, which a daemonizing redis-server never lets it see.
+# redis-server links jemalloc, which clashes with libfaketime's start-up
+# (libfaketime issue 130: its first clock_gettime recurses and fails), so
+# glibc's allocator is put in front (libc_malloc_debug, a pass-through
+# unless MALLOC_CHECK_ is set).
+pi_faketime_wrap() {
+    local lib malloc
+    lib=$(find /usr/lib /lib -name libfaketimeMT.so.1 2>/dev/null | head -n 1)
+    malloc=$(find /usr/lib /lib -name libc_malloc_debug.so.0 2>/dev/null | head -n 1)
+    [ -n "$lib" ] || { echo "SKIP: needs libfaketime (package faketime, scripts/install-deps.sh)"; exit 77; }
+    if [[ $1 == file:* ]]; then
+        # the offset read from a file at every clock call: the test moves the clock
+        echo "env LD_PRELOAD=${malloc:+$malloc:}$lib FAKETIME_TIMESTAMP_FILE=${1#file:} FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1"
+    else
+        echo "env LD_PRELOAD=${malloc:+$malloc:}$lib FAKETIME=$1 FAKETIME_DONT_FAKE_MONOTONIC=1"
+    fi
 }
 
 pi_milter_pid() {
@@ -220,6 +260,7 @@ pi_setup() {
     svc_start_pg || exit 1
     if [ $redis = 1 ]; then
         svc_start_redis || exit 1
+        PI_DAY0=$(pi_day) || PI_DAY0=
     else
         export PI_REDIS=127.0.0.1:$REDIS_PORT
     fi
@@ -275,8 +316,51 @@ pi_inbox() {
     echo "$(echo "$out" | json_get id) $(echo "$out" | json_get address)"
 }
 
+pi_day() {
+    local s
+    s=$(svc_redis_cli TIME 2>/dev/null | head -n 1)
+    [[ $s =~ ^[0-9]+$ ]] || return 1
+    echo $((s / 86400))
+}
+
 pi_sends_today() {
-    pi_ctl --json inbox show "$1" | json_get sendsToday
+    local inbox=$1 before after v d extra=0 f _
+    for _ in 1 2 3; do
+        before=$(pi_day) || before=
+        v=$(pi_ctl --json inbox show "$inbox" | json_get sendsToday)
+        after=$(pi_day) || after=
+        [ "$before" = "$after" ] && break
+    done
+    if [ -n "${PI_DAY0-}" ] && [ -n "$after" ] && [ "$before" = "$after" ] && [[ $v =~ ^[0-9]+$ ]] &&
+        [ "$after" -gt "$PI_DAY0" ]; then
+        for ((d = PI_DAY0; d < after; d++)); do
+            f=$(svc_redis_cli HGET "pi:{$inbox}:daily" "$d")
+            extra=$((extra + ${f:-0}))
+        done
+        echo "pi_sends_today: 00:00 UTC passed during the test: $inbox's $v of today + $extra of the days before" >&2
+        v=$((v + extra))
+    fi
+    echo "$v"
+}
+
+pi_redis_sends() {
+    local today d f sum=0
+    today=$(pi_day) || return 1
+    for ((d = ${PI_DAY0:-$today}; d <= today; d++)); do
+        f=$(svc_redis_cli HGET "pi:{$1}:daily" "$d")
+        sum=$((sum + ${f:-0}))
+    done
+    echo "$sum"
+}
+
+pi_clear_of_midnight() {
+    local ms left
+    ms=$(svc_redis_cli TIME 2>/dev/null | { read -r s; read -r us; echo $((s * 1000 + us / 1000)); })
+    [[ $ms =~ ^[0-9]+$ ]] || return 0
+    left=$((86400000 - ms % 86400000))
+    [ "$left" -lt $(($1 * 1000)) ] || return 0
+    echo "pi_clear_of_midnight: $left ms to 00:00 UTC, waiting until after it" >&2
+    sleep "$(((left + 1000) / 1000)).$(printf %03d $(((left + 1000) % 1000)))"
 }
 
 # Dump the milter log on failure, to stderr (after the summary line).

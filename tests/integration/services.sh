@@ -28,6 +28,8 @@
 #   svc_start_pg_again       start the same data directory again
 #   svc_psql SQL             psql -At -X -q on db postinbox; prints result
 #   svc_start_redis          redis-server, no persistence, ACL user postinbox
+#                            ($SVC_REDIS_WRAP, if set, is the words run before
+#                            redis-server, e.g. a faketime wrapper: pi_faketime_wrap)
 #   svc_stop_redis           SHUTDOWN NOSAVE (kill as fallback), waits
 #   svc_kill_redis           kill -9, waits until it is gone
 #   svc_redis_cli ARGS...    redis-cli -p $REDIS_PORT ARGS... as the admin
@@ -630,7 +632,8 @@ user default on #$admin_hash ~* &* +@all
 user postinbox on #$pass_hash resetkeys ~pi:* resetchannels -@all $SVC_REDIS_ACL_COMMANDS
 EOF
     )
-    if ! redis-server "$SVC_DIR/redis.conf" >"$SVC_DIR/redis.out" 2>&1 </dev/null; then
+    # shellcheck disable=SC2086 # SVC_REDIS_WRAP is words (a wrapper and its options)
+    if ! ${SVC_REDIS_WRAP-} redis-server "$SVC_DIR/redis.conf" >"$SVC_DIR/redis.out" 2>&1 </dev/null; then
         _svc_log "redis-server failed:"
         cat "$SVC_DIR/redis.out" "$SVC_DIR/redis.log" >&2 2>/dev/null
         return 1

@@ -143,6 +143,8 @@ t_eq "inbox key lists its inbox only" "1 $A1_ID" "$(body "$r" | json_get total) 
 # --- get, usage after real sends ------------------------------------------------
 pi_ctl login grant --login alice@example.test --inbox "$A1" >/dev/null
 AUTH=(-a PLAIN -au alice@example.test -ap secret)
+# The API's sendsToday is the day's: these sends and the read lie within one UTC day.
+pi_clear_of_midnight 30
 send_many 3 3 "$A1" >/dev/null
 r=$(api GET "/v1/inboxes/$A1_ID" "$KA")
 t_eq "get: 200" 200 "$(code "$r")"

@@ -43,6 +43,8 @@ field() { cut -d' ' -f3- <<<"$1" | json_get "$2"; }
 rows_of() { svc_psql "SELECT count(*) FROM postinbox.message WHERE inbox_id = '$1' AND direction = 'outbound'"; }
 connects() { grep -c 'postfix/smtpd.*: connect from' "$(svc_maillog)"; }
 
+# The API's sendsToday below is the day's: these sends and that read lie within one UTC day.
+pi_clear_of_midnight 30
 for i in 1 2; do
     r=$(post "$BURST_ID" "$KA" "{\"to\": \"friend$i@remote.test\", \"subject\": \"hello $i\", \"text\": \"body $i\"}")
     t_eq "send $i: 202 queued" "202 queued" "${r%% *} $(field "$r" status)"

@@ -17,13 +17,8 @@ pi_ctl login grant --login alice@example.test --inbox "$BOB" >/dev/null
 AUTH=(-a PLAIN -au alice@example.test -ap secret)
 
 # Sends today straight from Redis (postinboxctl needs PostgreSQL too).
-redis_sends() {
-    local day
-    day=$(( $(svc_redis_cli TIME | head -n 1) / 86400 ))
-    local v
-    v=$(svc_redis_cli HGET "pi:{$BOB_ID}:daily" "$day")
-    echo "${v:-0}"
-}
+# (the days since pi_setup summed, so a run across 00:00 UTC counts the same)
+redis_sends() { pi_redis_sends "$BOB_ID"; }
 rows() { svc_psql "SELECT count(*) FROM postinbox.message WHERE inbox_id = '$BOB_ID'"; }
 events() { svc_psql "SELECT count(*) FROM postinbox.event WHERE inbox_id = '$BOB_ID'"; }
 # Runs SQL as postgres in the background (pid in $BG); returns once its

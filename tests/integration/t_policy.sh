@@ -50,6 +50,8 @@ AUTH=(-a PLAIN -au alice@example.test -ap secret)
 MAUTH=(-a PLAIN -au mallory@example.test -ap secret)
 
 # --- the daily cap under 40 concurrent clients ----------------------------------
+# Each daily cap check lies within one UTC day (after midnight the cap admits 10 more).
+pi_clear_of_midnight 60
 replies=$(send_many 40 40 "$RACE")
 t_eq "daily cap race, 40 concurrent clients: exactly 10 accepted" 10 "$(grep -c '^250 ' <<<"$replies")"
 t_eq "daily cap race: the other 30 are 451 4.7.1 daily" 30 "$(grep -c '^451 4\.7\.1 .*daily send limit' <<<"$replies")"
@@ -87,6 +89,7 @@ for t in threads: t.start()
 for t in threads: t.join()
 print("\n".join(out))
 EOF
+pi_clear_of_midnight 60
 replies=$(python3 "$SVC_DIR/eom_race.py" "$SMTP_PORT" "$RACE2" 40)
 t_eq "end-of-message race: all 40 RCPTs accepted (nothing charged yet)" 40 "$(grep -c '^rcpt=250 ' <<<"$replies")"
 t_eq "end-of-message race: exactly 10 messages accepted" 10 "$(grep -c ' data=250 ' <<<"$replies")"
@@ -161,7 +164,9 @@ action=450 4.2.1 inbox $DAVE is suspended, try again later" "$out"
 out=$(pc 'request=smtpd_access_policy\r\nprotocol_state=RCPT\r\nsender=ext@remote.test\r\nrecipient='"$CAROL"'\r\n\r\n')
 t_match "CRLF line ends are tolerated" '^action=550 5\.2\.1 ' "$out"
 
-# RCPT only checks; END-OF-MESSAGE charges recipient_count at once, once.
+# RCPT only checks; END-OF-MESSAGE charges recipient_count at once, once
+# (and the cap of 7 is reached within one UTC day).
+pi_clear_of_midnight 60
 OUT=(sasl_username=alice@example.test client_address=192.0.2.1 "sender=$DIRECT")
 out=$(pc "$(preq protocol_state=RCPT "${OUT[@]}" recipient=d1@remote.test instance=d.1)" \
          "$(preq protocol_state=RCPT "${OUT[@]}" recipient=d2@remote.test instance=d.1)")

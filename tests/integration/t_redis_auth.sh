@@ -25,12 +25,8 @@ WRONG_DECODED='wr0ng:p@ss/word'
 WRONG_URL='wr0ng%3Ap%40ss%2Fword'
 
 # Sends today straight from Redis, as its admin.
-redis_sends() {
-    local day v
-    day=$(( $(svc_redis_cli TIME | head -n 1) / 86400 ))
-    v=$(svc_redis_cli HGET "pi:{$BOB_ID}:daily" "$day")
-    echo "${v:-0}"
-}
+# (the days since pi_setup summed, so a run across 00:00 UTC counts the same)
+redis_sends() { pi_redis_sends "$BOB_ID"; }
 preq() {
     local s='request=smtpd_access_policy\n' kv
     for kv in "$@"; do s+="$kv"'\n'; done

@@ -82,6 +82,8 @@ table_setup() {
                 return 0
             fi
             INBOX_SPEC[$name]=$arg
+            # The rows of a daily cap (made with the inbox, then filled) lie within one UTC day.
+            [[ ,$arg, == *,daily=* ]] && pi_clear_of_midnight 60
             opts=${arg#"$name"}
             local status=
             for opt in ${opts//,/ }; do
