@@ -2,19 +2,18 @@
 # test.sh -- installs what is needed, then builds and tests three ways,
 # each in its own build directory (VPATH: no build reuses another's
 # objects):
-#   build/           warnings as errors; make check runs the cmocka unit
-#                    tests and the fuzz targets on their corpora (and the
-#                    integration tests too with TEST_FULL=1);
+#   build/           warnings as errors; make check runs every test: the
+#                    cmocka unit tests, the integration tests against real
+#                    PostgreSQL, Redis and Postfix, and the fuzz targets on
+#                    their corpora;
 #   build-analyze/   gcc -fanalyzer over lib/ and the programs (analyze.sh):
 #                    one warning fails;
 #   build-san/       --enable-sanitizers (ASan, LeakSanitizer, UBSan; the
 #                    daemons, postinboxctl and the unit tests): make check
-#                    runs the unit tests and every integration test against
-#                    real PostgreSQL, Redis and Postfix with the sanitized
-#                    daemons (not the fuzz targets: sanitized already); a
-#                    sanitizer report fails the test that caused it.
-# The integration tests run once, against the sanitized build: the same
-# code with every check on, and the run fits the time CI allows.
+#                    runs the unit tests; with SAN_INTEGRATION=1 also every
+#                    integration test with the sanitized daemons (not the
+#                    fuzz targets: sanitized already); a sanitizer report
+#                    fails the test that caused it.
 # Then prints one closing line "N passed, M failed" counting every test
 # case of all three (scripts/test-summary.sh).
 #
@@ -22,8 +21,7 @@
 # results of earlier runs are removed first, and the summary reads only
 # what this run wrote (DIR/tests/.test-run-stamp).  CI=true (.ci/run sets
 # it) makes a skipped test a failure; both builds always configure with
-# --enable-werror.  TEST_JOBS=N runs N tests of a build at once (default 1);
-# TEST_FULL=1 runs the integration tests in build/ as well.
+# --enable-werror.  TEST_JOBS=N runs N tests of a build at once (default 1).
 set -eu
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -57,11 +55,7 @@ suite() {
 
 status=0
 start=$(date +%s)
-if [ "${TEST_FULL-}" = 1 ]; then
-    suite build "'--enable-werror'" || status=$?
-else
-    suite build "'--enable-werror'" INTEGRATION_TESTS= || status=$?
-fi
+suite build "'--enable-werror'" || status=$?
 echo "test.sh: build/ took $(($(date +%s) - start)) s"
 start=$(date +%s)
 scripts/analyze.sh || status=$?
@@ -69,7 +63,11 @@ echo "test.sh: the analyzer took $(($(date +%s) - start)) s"
 start=$(date +%s)
 (export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 LSAN_OPTIONS=suppressions=$(pwd)/tests/sanitizers.supp \
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
- suite build-san "'--enable-sanitizers' '--enable-werror'") || status=$?
+ if [ "${SAN_INTEGRATION-}" = 1 ]; then
+     suite build-san "'--enable-sanitizers' '--enable-werror'"
+ else
+     suite build-san "'--enable-sanitizers' '--enable-werror'" INTEGRATION_TESTS=
+ fi) || status=$?
 echo "test.sh: build-san/ took $(($(date +%s) - start)) s"
 
 exec scripts/test-summary.sh "$status" build build-analyze build-san
