@@ -29,7 +29,6 @@ read -r OFF_ID OFF <<<"$(pi_inbox "$A" off)"
 pi_ctl inbox disable "$OFF_ID" >/dev/null
 for ib in "$BOB" "$PIPE" "$CAP" "$BIG"; do pi_ctl login grant --login alice@example.test --inbox "$ib" >/dev/null; done
 pi_ctl suppression add "$PIPE" --address blocked@remote.test >/dev/null
-AUTH=(-a PLAIN -au alice@example.test -ap secret)
 session() { python3 "$SS" "$SMTP_PORT" "$@" | grep -v '^greeting \|^QUIT '; }
 strip_ms() { sed 's/ ms=[0-9]*$//'; }
 # replies WORD OUTPUT: the codes of WORD's replies, in order, space separated
