@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyzer.h"
 #include "pgarray.h"
 
 /* $1 limit, $2 lease in ms, $3 endpoints to skip.  The body is built here, by the server, in
@@ -136,6 +137,34 @@ outbox_jobs_free(outbox_job_t *jobs, int n)
     free(jobs);
 }
 
+/* Copies row i of a claim into job; -1 when out of memory (what it could
+ * copy stays in job, for outbox_jobs_free; the analyzer loses it because
+ * job is an element of a calloc'd array). */
+ANALYZER_NO_LEAK_BEGIN
+static int
+outbox_job_read(outbox_job_t *job, const PGresult *res, int i)
+{
+    job->id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+    job->attempts = atoi(PQgetvalue(res, i, 1));
+    job->enabled = PQgetvalue(res, i, 2)[0] == 't';
+    outbox_copy(job->event_id, sizeof(job->event_id), PQgetvalue(res, i, 3));
+    outbox_copy(job->endpoint_id, sizeof(job->endpoint_id), PQgetvalue(res, i, 4));
+    outbox_copy(job->inbox_id, sizeof(job->inbox_id), PQgetvalue(res, i, 5));
+    outbox_copy(job->lease, sizeof(job->lease), PQgetvalue(res, i, 6));
+    job->url = strdup(PQgetvalue(res, i, 7));
+    job->secret = strdup(PQgetvalue(res, i, 8));
+    job->previous_secret = PQgetisnull(res, i, 9) ? NULL : strdup(PQgetvalue(res, i, 9));
+    job->body_len = (size_t)PQgetlength(res, i, 10);
+    job->body = malloc(job->body_len + 1);
+    if (job->url == NULL || job->secret == NULL || job->body == NULL ||
+        (!PQgetisnull(res, i, 9) && job->previous_secret == NULL))
+        return -1;
+    memcpy(job->body, PQgetvalue(res, i, 10), job->body_len + 1);
+    job->created_at = strtod(PQgetvalue(res, i, 11), NULL);
+    return 0;
+}
+ANALYZER_NO_LEAK_END
+
 int
 outbox_claim(store_t *store, int limit, long lease_ms, const char *const *skip, int nskip, outbox_job_t **jobs,
              char *err, size_t errlen)
@@ -175,28 +204,12 @@ outbox_claim(store_t *store, int limit, long lease_ms, const char *const *skip, 
         return -1;
     }
     for (int i = 0; i < n; i++) {
-        outbox_job_t *job = &out[i];
-        job->id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-        job->attempts = atoi(PQgetvalue(res, i, 1));
-        job->enabled = PQgetvalue(res, i, 2)[0] == 't';
-        outbox_copy(job->event_id, sizeof(job->event_id), PQgetvalue(res, i, 3));
-        outbox_copy(job->endpoint_id, sizeof(job->endpoint_id), PQgetvalue(res, i, 4));
-        outbox_copy(job->inbox_id, sizeof(job->inbox_id), PQgetvalue(res, i, 5));
-        outbox_copy(job->lease, sizeof(job->lease), PQgetvalue(res, i, 6));
-        job->url = strdup(PQgetvalue(res, i, 7));
-        job->secret = strdup(PQgetvalue(res, i, 8));
-        job->previous_secret = PQgetisnull(res, i, 9) ? NULL : strdup(PQgetvalue(res, i, 9));
-        job->body_len = (size_t)PQgetlength(res, i, 10);
-        job->body = malloc(job->body_len + 1);
-        if (job->url == NULL || job->secret == NULL || job->body == NULL ||
-            (!PQgetisnull(res, i, 9) && job->previous_secret == NULL)) {
+        if (outbox_job_read(&out[i], res, i) != 0) {
             outbox_jobs_free(out, n);
             PQclear(res);
             snprintf(err, errlen, "out of memory");
             return -1;
         }
-        memcpy(job->body, PQgetvalue(res, i, 10), job->body_len + 1);
-        job->created_at = strtod(PQgetvalue(res, i, 11), NULL);
     }
     PQclear(res);
     *jobs = out;

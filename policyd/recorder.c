@@ -146,8 +146,8 @@ recorder_write(runtime_t *rt, result_vec_t *results, disable_vec_t *disable, cha
 static void
 recorder_take(result_vec_t *results, disable_vec_t *disable)
 {
-    if (recorder_grow((void **)&results->items, &results->cap, results->count + recorder.queued.count,
-                      sizeof(*results->items)) == 0) {
+    if (recorder.queued.count > 0 && recorder_grow((void **)&results->items, &results->cap,
+                                                   results->count + recorder.queued.count, sizeof(*results->items)) == 0) {
         memcpy(results->items + results->count, recorder.queued.items,
                (size_t)recorder.queued.count * sizeof(*results->items));
         results->count += recorder.queued.count;
