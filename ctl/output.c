@@ -27,7 +27,7 @@ static void
 output_append(char **buf, size_t *len, size_t *cap, const char *text)
 {
     size_t n = strlen(text);
-    if (*len + n + 1 > *cap) {
+    if (*buf == NULL || *len + n + 1 > *cap) {
         size_t want = (*cap ? *cap * 2 : 64);
         while (want < *len + n + 1)
             want *= 2;

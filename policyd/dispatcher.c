@@ -8,10 +8,21 @@
  *   2. claim due rows if there is room in flight and a reason to look (a
  *      notification, a full previous claim, the poll timer, or a retry we
  *      scheduled ourselves falling due);
- *   3. wait in curl_multi_poll for transfers, the LISTEN socket or the
- *      wake-up eventfd, and collect finished transfers;
- *   4. hand their results to the recorder thread (recorder.c), which
- *      writes them while this thread goes on sending.
+ *   3. renew the leases of requests under way for over half a lease;
+ *   4. wait in curl_multi_poll for transfers, the LISTEN socket or the
+ *      wake-up eventfd (written by dispatcher_wake and by the recorder
+ *      after each write), and collect finished transfers;
+ *   5. hand their results to the recorder thread (recorder.c), which
+ *      commits them at once while this thread goes on sending.
+ * In flight means claimed and not yet recorded: a result the recorder has
+ * not committed holds its slot of webhook_max_in_flight as the request
+ * did, so a crash sends again at most webhook_max_in_flight deliveries,
+ * however slow the database is to take results.
+ * Leases are short (2 s + 3 x backend_timeout, whatever webhook_timeout
+ * is), so a dead daemon's rows come back soon, and renewed while their
+ * request is under way, so a long request is never sent a second time by
+ * another daemon meanwhile; after the answer there is at least half a
+ * lease left to write the result.
  * Nothing is marked delivered before its 2xx: a crash leaves leased rows
  * that are due again when the lease runs out (at-least-once).
  * Signing secrets come from the claim as stored (sealed with
@@ -34,6 +45,7 @@
 #include <unistd.h>
 
 #include "http.h"
+#include "analyzer.h"
 #include "log.h"
 #include "notify.h"
 #include "outbox.h"
@@ -45,11 +57,17 @@
 #include "webhook_sign.h"
 
 #define DISPATCHER_CHANNEL "postinbox_webhook"
-/* Lease = webhook_timeout + this margin + 2 x backend_timeout: time to
- * start the request and to write its result after the deadline.  Longer
- * only delays the rows of a daemon that died; shorter risks a duplicate
- * when a result write is slow (the other daemon's claim wins). */
+/* Lease = this margin + 3 x backend_timeout, renewed when less than half
+ * of it is left while the request is under way: a renewal has a whole
+ * backend_timeout to answer and one more try before the lease runs out,
+ * and a result written after the answer has half a lease (at least a
+ * backend_timeout and the recorder's first pause).  Longer only delays
+ * the rows of a daemon that died; shorter risks a duplicate when the
+ * database is slow (the other daemon's claim wins). */
 #define DISPATCHER_LEASE_MARGIN_MS 2000L
+#define DISPATCHER_LEASE_BACKEND_TIMEOUTS 3L
+/* After a failed renewal, the next try (the lease still has time). */
+#define DISPATCHER_RENEW_RETRY_MS 500L
 /* Extra wait after webhook_timeout for requests to finish at shutdown. */
 #define DISPATCHER_DRAIN_SLACK_MS 1000L
 /* An endpoint is slow when a request to it has been under way this long;
@@ -66,6 +84,8 @@ typedef struct job {
     struct curl_slist *headers;
     struct job *prev, *next;    /* in-flight list */
     int in_flight;
+    int lease_lost;             /* a renewal found the row taken: not renewed again */
+    long long lease_ends_ms;    /* clock_ms() by which the lease runs out, or earlier */
 } job_t;
 
 typedef struct {
@@ -83,6 +103,7 @@ typedef struct {
     int ngone, capgone;
     int more_due;               /* look for due rows at once */
     long long next_poll;
+    long long next_renew;       /* when a lease of a request under way needs renewing; 0 if none */
     long long soonest_retry;    /* earliest retry we scheduled; 0 if none */
     int db_down, listen_down;   /* log an outage once */
     uint64_t rng;
@@ -151,6 +172,10 @@ dispatcher_queue_gone(dispatcher_t *d, const char *endpoint_id)
     snprintf(e->reason, sizeof(e->reason), "410 Gone");
 }
 
+/* The row's strings are distinct allocations (the outbox strdup's each at the claim,
+ * dispatcher_open_secret replaces one by a fresh copy); LeakSanitizer and
+ * ASan check this at run time. */
+ANALYZER_DISTINCT_BEGIN
 static void
 dispatcher_job_free(job_t *job)
 {
@@ -166,6 +191,7 @@ dispatcher_job_free(job_t *job)
     runtime_release(job->rt);
     free(job);
 }
+ANALYZER_DISTINCT_END
 
 /* Turns a finished job into a result, logs the attempt, frees the job. */
 static void
@@ -242,6 +268,21 @@ dispatcher_complete(dispatcher_t *d, job_t *job)
     dispatcher_job_free(job);
 }
 
+/* The lease a claim or a renewal asks for. */
+static long
+dispatcher_lease_ms(const pi_config_t *cfg)
+{
+    return DISPATCHER_LEASE_MARGIN_MS + DISPATCHER_LEASE_BACKEND_TIMEOUTS * cfg->backend_timeout_ms;
+}
+
+/* Deliveries this daemon holds: requests under way and results not yet
+ * committed.  Either would be sent again after a crash. */
+static int
+dispatcher_holding(const dispatcher_t *d)
+{
+    return d->ninflight + recorder_backlog();
+}
+
 /* Room worth a claim under load: half of what may be in flight (so one
  * claim refills many slots while the other half is on the wire), at most
  * a batch. */
@@ -287,32 +328,36 @@ dispatcher_header(struct curl_slist *list, int *failed, const char *name, const 
  * of job's row by the secrets themselves.  0, or -1 with err (no secret
  * in it): the attempt fails and is retried, e.g. after the key is fixed. */
 static int
+dispatcher_open_secret(job_t *job, char **field, char *err, size_t errlen)
+{
+    char plain[SECRETBOX_PLAIN_MAX + 1];
+    if (*field == NULL)
+        return 0;
+    if (secretbox_open(job->rt->secrets, *field, job->row.endpoint_id, plain, sizeof(plain), err, errlen) < 0)
+        return -1;
+    char *copy = strdup(plain);
+    OPENSSL_cleanse(plain, sizeof(plain));
+    if (copy == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    free(*field);
+    *field = copy;
+    return 0;
+}
+
+static int
 dispatcher_open_secrets(job_t *job, char *err, size_t errlen)
 {
-    char *stored[2] = { job->row.secret, job->row.previous_secret };
-    char **field[2] = { &job->row.secret, &job->row.previous_secret };
-    for (int i = 0; i < 2; i++) {
-        char plain[SECRETBOX_PLAIN_MAX + 1];
-        if (stored[i] == NULL)
-            continue;
-        if (secretbox_open(job->rt->secrets, stored[i], job->row.endpoint_id, plain, sizeof(plain), err, errlen) < 0)
-            return -1;
-        char *copy = strdup(plain);
-        OPENSSL_cleanse(plain, sizeof(plain));
-        if (copy == NULL) {
-            snprintf(err, errlen, "out of memory");
-            return -1;
-        }
-        free(stored[i]);
-        *field[i] = copy;
-    }
-    return 0;
+    if (dispatcher_open_secret(job, &job->row.secret, err, errlen) != 0)
+        return -1;
+    return dispatcher_open_secret(job, &job->row.previous_secret, err, errlen);
 }
 
 /* Signs and starts one claimed delivery (taking over row's strings); a
  * delivery that cannot start becomes a failed attempt at once. */
 static void
-dispatcher_send(dispatcher_t *d, outbox_job_t *row)
+dispatcher_send(dispatcher_t *d, outbox_job_t *row, long long lease_ends_ms, long lease_ms)
 {
     job_t *job = calloc(1, sizeof(*job));
     char signature[WEBHOOK_SIGNATURE_HEADER_LEN], stamp[24], err[160];
@@ -367,6 +412,9 @@ dispatcher_send(dispatcher_t *d, outbox_job_t *row)
         return;
     }
     job->in_flight = 1;
+    job->lease_ends_ms = lease_ends_ms;
+    if (d->next_renew == 0 || lease_ends_ms - lease_ms / 2 < d->next_renew)
+        d->next_renew = lease_ends_ms - lease_ms / 2;
     job->next = d->inflight;
     if (d->inflight)
         d->inflight->prev = job;
@@ -425,24 +473,25 @@ static void
 dispatcher_claim(dispatcher_t *d, runtime_t *rt, long long now)
 {
     const pi_config_t *cfg = rt->cfg;
-    int room = cfg->webhook_max_in_flight - d->ninflight;
+    int holding = dispatcher_holding(d);
+    int room = cfg->webhook_max_in_flight - holding;
     int by_timer = now >= d->next_poll;
     outbox_job_t *rows = NULL;
     char err[512];
 
-    if (room <= 0 || recorder_backlog() > 4 * cfg->webhook_max_in_flight)
+    if (room <= 0)
         return;
     if (!d->more_due && !by_timer && !(d->soonest_retry && now >= d->soonest_retry))
         return;
     /* Busy: wait until a chunk of room is free rather than claim a few. */
-    if (d->ninflight > 0 && room < dispatcher_chunk(cfg) && !by_timer)
+    if (holding > 0 && room < dispatcher_chunk(cfg) && !by_timer)
         return;
     if (room > cfg->webhook_batch_size)
         room = cfg->webhook_batch_size;
     if (by_timer && notify_fd(d->notify) >= 0 && notify_ping(d->notify, cfg->backend_timeout_ms, err, sizeof(err)) < 0)
         log_warn("webhooks: LISTEN connection lost (%s); polling every %ld ms until it is back", err,
                  cfg->webhook_poll_interval_ms);
-    long lease_ms = cfg->webhook_timeout_ms + DISPATCHER_LEASE_MARGIN_MS + 2L * cfg->backend_timeout_ms;
+    long lease_ms = dispatcher_lease_ms(cfg);
     const char **skip;
     int nskip = dispatcher_slow_endpoints(d, cfg, now, &skip);
     int n = outbox_claim(rt->store, room, lease_ms, skip, nskip, &rows, err, sizeof(err));
@@ -466,10 +515,79 @@ dispatcher_claim(dispatcher_t *d, runtime_t *rt, long long now)
                      rows[i].event_id, rows[i].endpoint_id);
             continue;
         }
-        dispatcher_send(d, &rows[i]);
+        /* The server's now() is no earlier than ours before the claim. */
+        dispatcher_send(d, &rows[i], now + lease_ms, lease_ms);
         rows[i].url = rows[i].secret = rows[i].previous_secret = rows[i].body = NULL;
     }
     outbox_jobs_free(rows, n);
+}
+
+/* ---- leases ------------------------------------------------------------------------ */
+
+/* Renews, in one statement, the leases of requests under way with less
+ * than half a lease left, and works out when the next renewal is due. */
+static void
+dispatcher_renew(dispatcher_t *d, runtime_t *rt, long long now)
+{
+    long lease_ms = dispatcher_lease_ms(rt->cfg);
+    job_t **jobs = NULL;
+    long long *ids = NULL;
+    char (*leases)[OUTBOX_LEASE_LEN] = NULL;
+    int *renewed = NULL;
+    int n = 0, got;
+    char err[512];
+
+    if (d->next_renew == 0 || now < d->next_renew)
+        return;
+    if (d->ninflight > 0) {
+        jobs = calloc((size_t)d->ninflight, sizeof(*jobs));
+        ids = calloc((size_t)d->ninflight, sizeof(*ids));
+        leases = calloc((size_t)d->ninflight, sizeof(*leases));
+        renewed = calloc((size_t)d->ninflight, sizeof(*renewed));
+    }
+    if (d->ninflight > 0 && (jobs == NULL || ids == NULL || leases == NULL || renewed == NULL)) {
+        d->next_renew = now + DISPATCHER_RENEW_RETRY_MS;
+        goto done;
+    }
+    for (job_t *job = d->inflight; job && n < d->ninflight; job = job->next) {
+        if (job->lease_lost || job->lease_ends_ms - lease_ms / 2 > now)
+            continue;
+        jobs[n] = job;
+        ids[n] = job->row.id;
+        memcpy(leases[n], job->row.lease, OUTBOX_LEASE_LEN);
+        n++;
+    }
+    if (n > 0) {
+        got = outbox_renew(rt->store, ids, leases, renewed, n, lease_ms, err, sizeof(err));
+        if (got < 0) {
+            dispatcher_db_failed(d, "renewing leases", err);
+            d->next_renew = now + DISPATCHER_RENEW_RETRY_MS;
+            goto done;
+        }
+        dispatcher_db_ok(d);
+        for (int i = 0; i < n; i++) {
+            if (renewed[i]) {
+                memcpy(jobs[i]->row.lease, leases[i], OUTBOX_LEASE_LEN);
+                jobs[i]->lease_ends_ms = now + lease_ms;
+            } else {
+                jobs[i]->lease_lost = 1;
+                log_info("delivery=%lld event=%s endpoint=%s lease lost (the row was taken or settled meanwhile;"
+                         " the request goes on)",
+                         jobs[i]->row.id, jobs[i]->row.event_id, jobs[i]->row.endpoint_id);
+            }
+        }
+    }
+    d->next_renew = 0;
+    for (job_t *job = d->inflight; job; job = job->next) {
+        long long due = job->lease_ends_ms - lease_ms / 2;
+        if (!job->lease_lost && (d->next_renew == 0 || due < d->next_renew))
+            d->next_renew = due;
+    }
+done:
+    free(jobs);
+    free(ids);
+    free(leases);
+    free(renewed);
 }
 
 /* ---- the loop ------------------------------------------------------------------------ */
@@ -498,10 +616,13 @@ dispatcher_timeout(const dispatcher_t *d, const pi_config_t *cfg, long long now,
     long long until = d->next_poll;
     if (stopping)
         return 100;
-    if (d->more_due && (d->ninflight == 0 || cfg->webhook_max_in_flight - d->ninflight >= dispatcher_chunk(cfg)))
+    int holding = dispatcher_holding(d);
+    if (d->more_due && (holding == 0 || cfg->webhook_max_in_flight - holding >= dispatcher_chunk(cfg)))
         return 0;
     if (d->soonest_retry && d->soonest_retry < until)
         until = d->soonest_retry;
+    if (d->next_renew && d->next_renew < until)
+        until = d->next_renew;
     if (notify_fd(d->notify) < 0 && now + 100 < until)
         until = now + 100;      /* reconnect attempts are paced by notify.c */
     if (until <= now)
@@ -579,6 +700,7 @@ dispatcher_main(void *arg)
             dispatcher_claim(d, rt, now);
             dispatcher_submit(d);   /* deliveries that failed at once */
         }
+        dispatcher_renew(d, rt, clock_ms());    /* while draining too */
         http_client_set_max_connections(d->http, cfg->webhook_max_in_flight);
 
         fds[nfds++] = (struct pollfd){ .fd = d->wake_fd, .events = POLLIN };
@@ -608,6 +730,16 @@ dispatcher_main(void *arg)
     return NULL;
 }
 
+/* The recorder wrote results (on its thread): their slots are free. */
+static void
+dispatcher_recorded(void)
+{
+    uint64_t one = 1;
+    if (write(dispatcher.wake_fd, &one, sizeof(one)) < 0) {
+        /* the counter is full: the thread is awake anyway */
+    }
+}
+
 int
 dispatcher_start(char *err, size_t errlen)
 {
@@ -626,7 +758,7 @@ dispatcher_start(char *err, size_t errlen)
             snprintf(err, errlen, "webhook dispatcher: out of resources");
         goto fail;
     }
-    if (recorder_start(err, errlen) != 0)
+    if (recorder_start(dispatcher_recorded, err, errlen) != 0)
         goto fail;
     if (pthread_create(&d->thread, NULL, dispatcher_main, d) != 0) {
         snprintf(err, errlen, "webhook dispatcher: cannot start its thread");

@@ -20,6 +20,9 @@
  * in the saved position: a restart during a drain may miss the few lines
  * written to the old file after the rotation.
  *
+ * An address Postfix logs with 8-bit bytes (SMTPUTF8: it logs what the
+ * client sent) is first put in the canonical form the milter recorded
+ * (lib/util/address: U-labels as A-labels), so it matches its row.
  * A line is applied by one statement, record_delivery() (sql/003; sql/005
  * adds the suspension policy, from the config in force), which
  * is idempotent, so a line read twice (a crash between the statement and
@@ -49,6 +52,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "address.h"
 #include "log.h"
 #include "policyd_metrics.h"
 #include "postfix_log.h"
@@ -155,6 +159,20 @@ lf_neg_forget(const char *id)
 
 /* ---- one line ------------------------------------------------------------------- */
 
+/* Postfix logs an SMTPUTF8 address as the client gave it (info@bücher.example);
+ * the milter recorded its canonical form (U-labels as A-labels,
+ * lib/util/address), so an address with 8-bit bytes is matched in that form. */
+static void
+lf_canonical_intl(char *addr, size_t size)
+{
+    char canonical[ADDRESS_MAX + 1];
+    int intl = 0;
+    for (const char *p = addr; *p; p++)
+        intl |= (unsigned char)*p >= 0x80;
+    if (intl && address_normalize(addr, canonical, sizeof(canonical)) == ADDRESS_OK && strlen(canonical) < size)
+        memcpy(addr, canonical, strlen(canonical) + 1);
+}
+
 /* 0: done with the line (applied, ignored or skipped); -1: retry it later. */
 static int
 lf_apply(const char *line, size_t len)
@@ -178,6 +196,8 @@ lf_apply(const char *line, size_t len)
     }
 
     char delay[32], err[512], policy[SUSPEND_POLICY_MAX];
+    lf_canonical_intl(pl.to, sizeof(pl.to));
+    lf_canonical_intl(pl.orig_to, sizeof(pl.orig_to));
     snprintf(delay, sizeof(delay), "%.3f", pl.delay);
     runtime_t *rt = runtime_acquire();
     if (rt == NULL)

@@ -168,18 +168,21 @@ main(int argc, char **argv)
         fprintf(stderr, "postinbox-policyd: out of memory\n");
         return 1;
     }
+    if (strcmp(cfg->postfix_log, "-") == 0 && !foreground) {
+        fprintf(stderr, "postinbox-policyd: postfix_log = - (standard input) needs -f\n");
+        config_free(cfg);
+        return 1;
+    }
     runtime_t *rt = runtime_new(cfg, err, sizeof(err));
     if (rt == NULL || runtime_load_secrets(rt, err, sizeof(err)) != 0) {
         fprintf(stderr, "postinbox-policyd: %s\n", err);
+        if (rt != NULL)
+            runtime_release(rt);
         return 1;
     }
     if (rt->secrets == NULL)
         log_warn("secret_key_file is not set: webhook endpoints cannot be added or rotated, and only secrets "
                  "stored in plaintext by an older version can be signed (README \"Webhook secrets\")");
-    if (strcmp(rt->cfg->postfix_log, "-") == 0 && !foreground) {
-        fprintf(stderr, "postinbox-policyd: postfix_log = - (standard input) needs -f\n");
-        return 1;
-    }
     runtime_install(rt);
     if (!foreground && main_daemonize(&ready_fd) != 0) {
         fprintf(stderr, "postinbox-policyd: cannot daemonize: %s\n", strerror(errno));

@@ -1,5 +1,5 @@
 /*
- * outbox.c -- claim, record, disable, release.  See outbox.h.
+ * outbox.c -- claim, renew, record, disable, release.  See outbox.h.
  */
 #include "outbox.h"
 
@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyzer.h"
 #include "pgarray.h"
 
 /* $1 limit, $2 lease in ms, $3 endpoints to skip.  The body is built here, by the server, in
@@ -35,6 +36,15 @@ static const char claim_sql[] =
     "   || to_json(to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))::text"
     "   || ', \"data\": ' || e.payload::text || '}',"
     "   extract(epoch FROM e.created_at)";
+
+/* $1 ids, $2 lease tokens, $3 lease in ms.  The primary key finds each
+ * row; one new lease_until (now() is per statement) for all. */
+static const char renew_sql[] =
+    "UPDATE postinbox.webhook_delivery d"
+    "   SET lease_until = now() + $3::bigint * interval '1 millisecond'"
+    "  FROM unnest($1::bigint[], $2::timestamptz[]) AS r(id, lease)"
+    " WHERE d.id = r.id AND d.status = 'pending' AND d.lease_until = r.lease"
+    " RETURNING d.id, d.lease_until";
 
 /* $1 ids, $2 inbox ids, $3 attempt numbers, $4 status codes (NULL: no
  * answer), $5 errors, $6 latencies, $7 retry delays (-1: final), $8 lease
@@ -127,6 +137,34 @@ outbox_jobs_free(outbox_job_t *jobs, int n)
     free(jobs);
 }
 
+/* Copies row i of a claim into job; -1 when out of memory (what it could
+ * copy stays in job, for outbox_jobs_free; the analyzer loses it because
+ * job is an element of a calloc'd array). */
+ANALYZER_NO_LEAK_BEGIN
+static int
+outbox_job_read(outbox_job_t *job, const PGresult *res, int i)
+{
+    job->id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+    job->attempts = atoi(PQgetvalue(res, i, 1));
+    job->enabled = PQgetvalue(res, i, 2)[0] == 't';
+    outbox_copy(job->event_id, sizeof(job->event_id), PQgetvalue(res, i, 3));
+    outbox_copy(job->endpoint_id, sizeof(job->endpoint_id), PQgetvalue(res, i, 4));
+    outbox_copy(job->inbox_id, sizeof(job->inbox_id), PQgetvalue(res, i, 5));
+    outbox_copy(job->lease, sizeof(job->lease), PQgetvalue(res, i, 6));
+    job->url = strdup(PQgetvalue(res, i, 7));
+    job->secret = strdup(PQgetvalue(res, i, 8));
+    job->previous_secret = PQgetisnull(res, i, 9) ? NULL : strdup(PQgetvalue(res, i, 9));
+    job->body_len = (size_t)PQgetlength(res, i, 10);
+    job->body = malloc(job->body_len + 1);
+    if (job->url == NULL || job->secret == NULL || job->body == NULL ||
+        (!PQgetisnull(res, i, 9) && job->previous_secret == NULL))
+        return -1;
+    memcpy(job->body, PQgetvalue(res, i, 10), job->body_len + 1);
+    job->created_at = strtod(PQgetvalue(res, i, 11), NULL);
+    return 0;
+}
+ANALYZER_NO_LEAK_END
+
 int
 outbox_claim(store_t *store, int limit, long lease_ms, const char *const *skip, int nskip, outbox_job_t **jobs,
              char *err, size_t errlen)
@@ -166,32 +204,61 @@ outbox_claim(store_t *store, int limit, long lease_ms, const char *const *skip, 
         return -1;
     }
     for (int i = 0; i < n; i++) {
-        outbox_job_t *job = &out[i];
-        job->id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-        job->attempts = atoi(PQgetvalue(res, i, 1));
-        job->enabled = PQgetvalue(res, i, 2)[0] == 't';
-        outbox_copy(job->event_id, sizeof(job->event_id), PQgetvalue(res, i, 3));
-        outbox_copy(job->endpoint_id, sizeof(job->endpoint_id), PQgetvalue(res, i, 4));
-        outbox_copy(job->inbox_id, sizeof(job->inbox_id), PQgetvalue(res, i, 5));
-        outbox_copy(job->lease, sizeof(job->lease), PQgetvalue(res, i, 6));
-        job->url = strdup(PQgetvalue(res, i, 7));
-        job->secret = strdup(PQgetvalue(res, i, 8));
-        job->previous_secret = PQgetisnull(res, i, 9) ? NULL : strdup(PQgetvalue(res, i, 9));
-        job->body_len = (size_t)PQgetlength(res, i, 10);
-        job->body = malloc(job->body_len + 1);
-        if (job->url == NULL || job->secret == NULL || job->body == NULL ||
-            (!PQgetisnull(res, i, 9) && job->previous_secret == NULL)) {
+        if (outbox_job_read(&out[i], res, i) != 0) {
             outbox_jobs_free(out, n);
             PQclear(res);
             snprintf(err, errlen, "out of memory");
             return -1;
         }
-        memcpy(job->body, PQgetvalue(res, i, 10), job->body_len + 1);
-        job->created_at = strtod(PQgetvalue(res, i, 11), NULL);
     }
     PQclear(res);
     *jobs = out;
     return n;
+}
+
+int
+outbox_renew(store_t *store, const long long *ids, char (*leases)[OUTBOX_LEASE_LEN], int *renewed, int n,
+             long lease_ms, char *err, size_t errlen)
+{
+    pgarray_t id_arr, lease_arr;
+    const char *params[3];
+    char lease_text[24];
+    PGresult *res;
+    int count = -1;
+
+    pgarray_init(&id_arr);
+    pgarray_init(&lease_arr);
+    for (int i = 0; i < n; i++) {
+        pgarray_addf(&id_arr, "%lld", ids[i]);
+        pgarray_add(&lease_arr, leases[i]);
+    }
+    snprintf(lease_text, sizeof(lease_text), "%ld", lease_ms);
+    params[0] = pgarray_finish(&id_arr);
+    params[1] = pgarray_finish(&lease_arr);
+    params[2] = lease_text;
+    if (params[0] == NULL || params[1] == NULL) {
+        snprintf(err, errlen, "out of memory");
+    } else if ((res = store_exec(store, renew_sql, 3, params, err, errlen)) != NULL) {
+        for (int i = 0; i < n; i++)
+            renewed[i] = 0;
+        count = PQntuples(res);
+        /* Only requests under way for over half a lease, and never more
+         * than webhook_max_in_flight: a linear match is cheap enough. */
+        for (int row = 0; row < count; row++) {
+            long long id = strtoll(PQgetvalue(res, row, 0), NULL, 10);
+            for (int i = 0; i < n; i++) {
+                if (ids[i] == id && !renewed[i]) {
+                    outbox_copy(leases[i], OUTBOX_LEASE_LEN, PQgetvalue(res, row, 1));
+                    renewed[i] = 1;
+                    break;
+                }
+            }
+        }
+        PQclear(res);
+    }
+    pgarray_free(&id_arr);
+    pgarray_free(&lease_arr);
+    return count;
 }
 
 int

@@ -1,18 +1,20 @@
 /*
  * outbox.h -- the webhook delivery outbox in PostgreSQL (sql/002).
  *
- * Public: outbox_claim, outbox_jobs_free, outbox_record, outbox_disable,
- * outbox_release.
+ * Public: outbox_claim, outbox_jobs_free, outbox_renew, outbox_record,
+ * outbox_disable, outbox_release.
  * Each function is one parameterised statement through the store (so one
  * transaction with the store's deadline); batches travel as arrays and
  * are unnested by the server.
  *
  * Leases: a claim sets lease_until on its rows; every row of one claim
  * gets the same value (now() is per transaction), which the caller keeps
- * as the claim's token.  A failed attempt is recorded only while the row
- * still carries that token (if the lease ran out and another daemon took
- * the row, its attempt counts, not ours); a 2xx is recorded as long as
- * the row is still pending, since the receiver has the event either way.
+ * as the row's token.  A renewal moves lease_until on, and so replaces
+ * the token, only while the row still carries the caller's one.  A failed
+ * attempt is recorded only while the row still carries the token (if the
+ * lease ran out and another daemon took the row, its attempt counts, not
+ * ours); a 2xx is recorded as long as the row is still pending, since the
+ * receiver has the event either way.
  * Logs nothing.
  */
 #ifndef POSTINBOX_OUTBOX_H
@@ -70,6 +72,15 @@ typedef struct {
 int outbox_claim(store_t *store, int limit, long lease_ms, const char *const *skip, int nskip, outbox_job_t **jobs,
                  char *err, size_t errlen);
 void outbox_jobs_free(outbox_job_t *jobs, int n);
+
+/* Extends the leases of n deliveries still under way to now + lease_ms,
+ * each only while the row is pending and still carries leases[i].  The
+ * renewed rows' tokens are replaced in leases (in place); renewed[i] is
+ * set to 1 for those, 0 for rows whose lease passed to another daemon (or
+ * that were settled meanwhile).  Returns the number renewed, or -1 with
+ * err (nothing changed). */
+int outbox_renew(store_t *store, const long long *ids, char (*leases)[OUTBOX_LEASE_LEN], int *renewed, int n,
+                 long lease_ms, char *err, size_t errlen);
 
 /* Records n attempt results: delivery rows, one webhook_attempt row each,
  * and the endpoints' failing_since (a success clears it, a failure starts

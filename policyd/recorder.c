@@ -40,6 +40,7 @@ static struct {
     result_vec_t queued;        /* submitted, not yet taken by the thread */
     disable_vec_t queued_disable;
     int writing;                /* results the thread holds */
+    void (*written)(void);      /* the backlog shrank */
 } recorder = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
 
 /* Makes room for need items of size bytes in *items (capacity *cap). */
@@ -145,8 +146,8 @@ recorder_write(runtime_t *rt, result_vec_t *results, disable_vec_t *disable, cha
 static void
 recorder_take(result_vec_t *results, disable_vec_t *disable)
 {
-    if (recorder_grow((void **)&results->items, &results->cap, results->count + recorder.queued.count,
-                      sizeof(*results->items)) == 0) {
+    if (recorder.queued.count > 0 && recorder_grow((void **)&results->items, &results->cap,
+                                                   results->count + recorder.queued.count, sizeof(*results->items)) == 0) {
         memcpy(results->items + results->count, recorder.queued.items,
                (size_t)recorder.queued.count * sizeof(*results->items));
         results->count += recorder.queued.count;
@@ -203,6 +204,8 @@ recorder_main(void *arg)
             if (failures > 0)
                 log_info("webhooks: recording results works again");
             failures = 0;
+            if (recorder.written)
+                recorder.written();
             continue;
         }
         if (failures++ == 0)
@@ -213,6 +216,8 @@ recorder_main(void *arg)
                       results.count, failures, err);
             results.count = disable.count = recorder.writing = 0;
             failures = 0;
+            if (recorder.written)
+                recorder.written();
             continue;
         }
         long pause_ms = 200L << (failures < 6 ? failures : 6);
@@ -226,9 +231,10 @@ recorder_main(void *arg)
 }
 
 int
-recorder_start(char *err, size_t errlen)
+recorder_start(void (*written)(void), char *err, size_t errlen)
 {
     recorder.stopping = 0;
+    recorder.written = written;
     if (pthread_create(&recorder.thread, NULL, recorder_main, NULL) != 0) {
         snprintf(err, errlen, "webhook recorder: cannot start its thread");
         return -1;

@@ -1,41 +1,60 @@
 #!/bin/sh
-# test-summary.sh STATUS -- reads the logs make check left and prints one
-# line per test program and a closing "N passed, M failed[, K skipped]".
+# test-summary.sh STATUS [DIR...] -- reads the logs make check left in
+# each build directory DIR (default: ., an in-place build) and prints one line
+# per test program and a closing "N passed, M failed[, K skipped]".
 # cmocka programs count their cases ("[  PASSED  ] N test(s)"); the
 # integration scripts end with their own "N passed, M failed" line.  A log
 # with no count at all (a crash, a time limit) counts as one failure.
 # Exits non-zero if anything failed or make check itself failed (STATUS).
 #
-# Only this run's results count: the tests are those of the Makefile's
-# TESTS (make print-tests), each result must be newer than
-# tests/.test-run-stamp (scripts/test.sh touches it before make check);
+# Only this run's results count: the tests are those scripts/test.sh
+# listed in DIR/tests/.test-run-list (make print-tests, with the same
+# variables as its make check), each result must be newer than
+# DIR/tests/.test-run-stamp (scripts/test.sh touches it before make check);
 # a test without a fresh result is a failure ("no result from this run"),
 # and results of tests that are no longer in TESTS are never read.
 # With CI=true a skipped test is a failure, its SKIP line the reason.
 cd "$(dirname "$0")/.."
 make_status=${1:-0}
-stamp=tests/.test-run-stamp
+[ $# -gt 0 ] && shift
+[ $# -gt 0 ] || set -- .
 passed=0 failed=0 skipped=0
-if [ ! -f "$stamp" ]; then
-    echo "no $stamp: run the tests with scripts/test.sh (it marks the start of the run)"
-    echo "0 passed, 1 failed"
-    exit 1
-fi
-tests=$(make -s print-tests 2>/dev/null)
-if [ -z "$tests" ]; then
-    echo "make print-tests named no test"
-    echo "0 passed, 1 failed"
-    exit 1
-fi
-for name in $tests; do
-    name=${name%.exe}
-    trs=$name.trs
-    log=$name.log
-    if [ ! -f "$trs" ] || [ ! "$trs" -nt "$stamp" ]; then
-        echo "FAIL  $name: no result from this run"
+# The results to read, one "DIR/NAME" per line: the TESTS of each make
+# check build directory (only if newer than its stamp), or analyze.sh's
+# one result (analyze.trs).
+results=""
+for dir in "$@"; do
+    dir=${dir%/}
+    if [ -f "$dir/analyze.trs" ]; then  # analyze.sh's one result (it makes $dir afresh)
+        results="$results $dir/analyze"
+        continue
+    fi
+    stamp=$dir/tests/.test-run-stamp
+    if [ ! -f "$stamp" ]; then
+        echo "FAIL  $dir: no $stamp (scripts/test.sh marks the start of the run)"
         failed=$((failed + 1))
         continue
     fi
+    tests=$(cat "$dir/tests/.test-run-list" 2>/dev/null)
+    if [ -z "$tests" ]; then
+        echo "FAIL  $dir: no test in $dir/tests/.test-run-list"
+        failed=$((failed + 1))
+        continue
+    fi
+    for name in $tests; do
+        name=${name%.exe}
+        if [ ! -f "$dir/$name.trs" ] || [ ! "$dir/$name.trs" -nt "$stamp" ]; then
+            echo "FAIL  $dir/$name: no result from this run"
+            failed=$((failed + 1))
+            continue
+        fi
+        results="$results $dir/$name"
+    done
+done
+for name in $results; do
+    name=${name#./}
+    trs=$name.trs
+    log=$name.log
     result=$(sed -n 's/^:test-result: //p' "$trs" | head -n 1)
     p=0 f=0
     if [ "$result" = SKIP ]; then

@@ -89,13 +89,15 @@ autoreply_check(GMimeMessage *msg, const char **signal)
         found = "auto-submitted";
         strength = AUTOREPLY_WEAK;
     }
+    int suppress_only = 0;
     if (strength == AUTOREPLY_NONE && g_mime_object_get_header(obj, "X-Auto-Response-Suppress") != NULL) {
         found = "x-auto-response-suppress";
         strength = AUTOREPLY_WEAK; /* only with a vacation subject, below */
+        suppress_only = 1;
     }
     if (strength == AUTOREPLY_WEAK && autoreply_vacation_subject(g_mime_message_get_subject(msg)))
         strength = AUTOREPLY_STRONG;
-    else if (strength == AUTOREPLY_WEAK && strcmp(found, "x-auto-response-suppress") == 0) {
+    else if (suppress_only) {
         found = NULL;
         strength = AUTOREPLY_NONE;
     }

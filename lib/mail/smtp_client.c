@@ -197,8 +197,8 @@ smtp_read_line(smtp_conn_t *c, char *line, size_t linelen)
 int
 smtp_parse_reply_line(const char *line, int *code, const char **text)
 {
-    if (!isdigit((unsigned char)line[0]) || !isdigit((unsigned char)line[1]) || !isdigit((unsigned char)line[2]) ||
-        line[0] < '2' || line[0] > '5')
+    /* Each byte compared before the next is read: a line may end after any of them. */
+    if (line[0] < '2' || line[0] > '5' || line[1] < '0' || line[1] > '9' || line[2] < '0' || line[2] > '9')
         return -1;
     if (line[3] != '\0' && line[3] != ' ' && line[3] != '-')
         return -1;

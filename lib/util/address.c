@@ -3,8 +3,13 @@
  * Deliberately strict: anything a mail admin would not call an address
  * (controls, spaces outside quotes, missing parts, over-long parts, more
  * than one '@' outside quotes, a domain that is neither LDH labels nor an
- * address literal, bytes >= 0x80 in the domain) is ADDRESS_MALFORMED; the
- * milter then refuses it cleanly.  What is kept is canonical, as Postfix
+ * address literal, invalid UTF-8) is ADDRESS_MALFORMED; the milter then
+ * refuses it cleanly.  International addresses (SMTPUTF8, RFC 6531): a
+ * local part may be UTF-8 (kept as it is: inbox names are ASCII, so it
+ * names no inbox); a domain written with U-labels ("bücher.example") is
+ * converted to its A-labels ("xn--bcher-kva.example", IDNA2008 with the
+ * UTS #46 mapping, libidn2), the form Postfix matches its tables with, so
+ * both spellings are one address; a domain IDNA refuses is malformed.  What is kept is canonical, as Postfix
  * logs it: quotes and backslashes that are not needed are gone, so
  * "agent--demo"@d, agent\-\-demo@d and agent--demo@d are one address.
  * ADDRESS_STRICT (addresses we write ourselves, lib/mail/compose) reads
@@ -15,8 +20,12 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <idn2.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "utf8.h"
 
 /* A character of an RFC 5322 atom (8-bit clean, as Postfix): printable,
  * not a space and not one of the specials. */
@@ -142,11 +151,47 @@ address_local_strict(const char *in, size_t at, char *local, size_t *local_len)
     return n > 0;
 }
 
+/* Whether in[0..len) holds a byte >= 0x80. */
+static int
+address_has_8bit(const char *in, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)in[i] >= 0x80)
+            return 1;
+    return 0;
+}
+
+/* A domain with U-labels (in[0..len), UTF-8) as A-labels in ace (at least
+ * 254 bytes): IDNA2008 with the UTS #46 mapping (case folded, NFC), as
+ * Postfix converts it for its lookups.  0 when IDNA refuses it. */
+static int
+address_domain_to_ace(const char *in, size_t len, char *ace, size_t *ace_len)
+{
+    char given[254];
+    char *converted = NULL;
+
+    if (len >= sizeof(given) || !utf8_is_valid(in, len))
+        return 0;
+    memcpy(given, in, len);
+    given[len] = '\0';
+    if (idn2_to_ascii_8z(given, &converted, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL) != IDN2_OK)
+        return 0;
+    size_t n = strlen(converted);
+    int ok = n > 0 && n < 254;
+    if (ok) {
+        memcpy(ace, converted, n + 1);
+        *ace_len = n;
+    }
+    idn2_free(converted);
+    return ok;
+}
+
 address_status_t
 address_canonical(const char *in, unsigned flags, char *out, size_t outlen)
 {
-    size_t len, start = 0, at = 0, n, o = 0, local_len = 0;
-    char local[ADDRESS_MAX + 1];
+    size_t len, start = 0, at = 0, n, o = 0, local_len = 0, dom_len;
+    char local[ADDRESS_MAX + 1], ace[254];
+    const char *dom;
     int ats = 0, strict = (flags & ADDRESS_STRICT) != 0;
 
     if (outlen < ADDRESS_MAX + 1 || in == NULL)
@@ -216,6 +261,16 @@ address_canonical(const char *in, unsigned flags, char *out, size_t outlen)
      * writes it (no escapes outside quotes, no quoted pieces, no specials). */
     if (strict && !address_local_strict(in, at, local, &local_len))
         return ADDRESS_MALFORMED;
+    /* A UTF-8 local part (SMTPUTF8) must be UTF-8. */
+    if (address_has_8bit(local, local_len) && !utf8_is_valid(local, local_len))
+        return ADDRESS_MALFORMED;
+    dom = in + at + 1;
+    dom_len = n - at - 1;
+    if (!strict && dom_len > 0 && dom[0] != '[' && address_has_8bit(dom, dom_len)) {
+        if (!address_domain_to_ace(dom, dom_len, ace, &dom_len))
+            return ADDRESS_MALFORMED;
+        dom = ace;
+    }
     /* The canonical form: the local part quoted only when it must be. */
     int quote = !address_dot_atom(local, local_len);
     if (quote)
@@ -229,16 +284,16 @@ address_canonical(const char *in, unsigned flags, char *out, size_t outlen)
     }
     if (quote)
         out[o++] = '"';
-    if (o > 64 || o + 1 + (n - at - 1) > ADDRESS_MAX)
+    if (o > 64 || o + 1 + dom_len > ADDRESS_MAX)
         goto malformed;
     out[o++] = '@';
-    if (!address_domain_ok(in + at + 1, n - at - 1, out + o))
+    if (!address_domain_ok(dom, dom_len, out + o))
         goto malformed;
-    if (strict && in[at + 1] == '[' && !address_literal_strict(in + at + 1, n - at - 1))
+    if (strict && dom[0] == '[' && !address_literal_strict(dom, dom_len))
         goto malformed;
     if (flags & ADDRESS_KEEP_CASE)
-        memcpy(out + o, in + at + 1, n - at - 1);
-    out[o + n - at - 1] = '\0';
+        memcpy(out + o, dom, dom_len);
+    out[o + dom_len] = '\0';
     return ADDRESS_OK;
 malformed:
     out[0] = '\0';

@@ -6,7 +6,9 @@
  * local@domain (or the null sender), and gives the canonical form: the
  * local part unquoted and unescaped, then quoted again only where RFC 5321
  * needs it (as Postfix does), the whole lower-cased, since inbox addresses
- * are matched case-insensitively.  Every door looks up this form, so no
+ * are matched case-insensitively.  SMTPUTF8: a UTF-8 local part is kept (it
+ * must be UTF-8); a domain in U-labels is given as its A-labels (IDNA2008,
+ * UTS #46 mapping, libidn2), a domain IDNA refuses is malformed.  Every door looks up this form, so no
  * spelling of an inbox's address escapes its checks.  Logs nothing.
  */
 #ifndef POSTINBOX_ADDRESS_H

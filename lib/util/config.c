@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyzer.h"
 #include "redis_addr.h"
 
 typedef enum { CT_STRING, CT_INT, CT_ENUM, CT_CIDR, CT_CIDR_PORTS, CT_LOGLEVEL, CT_BOOL, CT_DURATION, CT_DURATION_LIST, CT_PERCENT, CT_HOSTPORT, CT_HOSTNAME, CT_REDIS } config_type_t;
@@ -87,7 +88,7 @@ static const config_key_t config_table[] = {
     { "webhook_retry_schedule", CT_DURATION_LIST, "0s,5s,5m,30m,2h,5h,10h,10h", 0, 7L * 86400000, { 0 },
       OFF(webhook_retry_schedule), "delay before each attempt; the count is the number of attempts" },
     { "webhook_max_in_flight", CT_INT, "64", 1, 4096, { 0 }, OFF(webhook_max_in_flight),
-      "webhook requests in flight at once per daemon" },
+      "webhook deliveries in flight at once per daemon (from the claim until the result is committed)" },
     { "webhook_batch_size", CT_INT, "200", 1, 10000, { 0 }, OFF(webhook_batch_size),
       "deliveries claimed per database round trip" },
     { "webhook_allow_networks", CT_CIDR_PORTS, "none", 0, 0, { 0 }, OFF(webhook_allow_networks),
@@ -148,6 +149,23 @@ static const config_key_t config_table[] = {
 
 static int config_valid_helo(const char *name);
 
+/* Replaces the string at field (a char * of the config, reached by its
+ * offset; config_free frees it, the analyzer does not follow the offset). */
+ANALYZER_NO_LEAK_BEGIN
+static int
+config_set_string(void *field, const char *value, char *err, size_t errlen)
+{
+    char *copy = strdup(value);
+    if (copy == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    free(*(char **)field);
+    *(char **)field = copy;
+    return 0;
+}
+ANALYZER_NO_LEAK_END
+
 static int
 config_set(pi_config_t *cfg, const config_key_t *key, const char *value, char *err, size_t errlen)
 {
@@ -174,14 +192,7 @@ config_set(pi_config_t *cfg, const config_key_t *key, const char *value, char *e
             snprintf(err, errlen, "\"%s\" is not a host name", value);
             return -1;
         }
-        char *copy = strdup(value);
-        if (copy == NULL) {
-            snprintf(err, errlen, "out of memory");
-            return -1;
-        }
-        free(*(char **)field);
-        *(char **)field = copy;
-        return 0;
+        return config_set_string(field, value, err, errlen);
     }
     case CT_CIDR:
     case CT_CIDR_PORTS: {

@@ -60,6 +60,15 @@
 #                            fails (the log's tail on stderr) if it is not ready by then
 #   pi_stop_policyd [PID]    SIGTERM it (default $PD; SIGKILL after 10 s), reaps it
 #   pi_ms_behind SQL CMD...  CMD run while SQL's transaction stays open 2 s; prints CMD's ms
+#   pi_pg_pids               the pids of every process of the private PostgreSQL (to SIGSTOP)
+#   pi_pg_lock SQL / pi_pg_unlock   SQL (a LOCK, an UPDATE) in an open transaction of a psql
+#                            as postgres, returned once SQL is done (the lock held); unlock
+#                            commits it and waits for that psql
+#   pi_session STAGE SETUP RELEASE STEP...  tests/integration/smtp_session.py STEP... on
+#                            $SMTP_PORT; when the session reaches "PAUSE STAGE", SETUP (shell
+#                            code: the fault) runs, the session goes on, then RELEASE (shell
+#                            code, e.g. "sleep 0.8; pi_pg_unlock") runs while it does; prints
+#                            the session's reply lines
 #
 # BUILDDIR (default: the source tree) locates the binaries.
 
@@ -457,4 +466,60 @@ pi_ms_behind() {
     "$@" >/dev/null
     echo $(( ($(date +%s%N) - start) / 1000000 ))
     wait "$slow"
+}
+
+# pi_pg_pids: every process of the private PostgreSQL (postmaster and children).
+pi_pg_pids() {
+    local pm
+    pm=$(head -n 1 "$SVC_DIR/pg/postmaster.pid")
+    { echo "$pm"; pgrep -u postgres -P "$pm"; } | sort -u
+}
+
+# pi_pg_lock SQL: a psql (as postgres) that runs "BEGIN; SQL" and keeps the
+# transaction open, fed through a fifo on fd 7; returns once SQL is done,
+# so what it locked stays locked until pi_pg_unlock (in the same shell).
+pi_pg_lock() {
+    local fifo out
+    fifo=$(mktemp -u "$SVC_DIR/lock.XXXXXX") out=$fifo.out
+    mkfifo "$fifo"
+    "$(_svc_pg_bindir)/psql" -At -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postinbox \
+        <"$fifo" >"$out" 2>&1 &
+    PI_LOCK_PID=$!
+    exec 7>"$fifo"
+    printf "BEGIN;\n%s;\nSELECT 'locked';\n" "$1" >&7
+    for _ in $(seq 1 1500); do
+        grep -qx locked "$out" && return 0
+        _svc_alive "$PI_LOCK_PID" || break
+        sleep 0.02
+    done
+    echo "pi_pg_lock: not locked: $(cat "$out")" >&2
+    return 1
+}
+
+pi_pg_unlock() {
+    printf 'COMMIT;\n' >&7
+    exec 7>&-
+    wait "$PI_LOCK_PID"
+}
+
+# pi_session STAGE SETUP RELEASE STEP...: one SMTP session (smtp_session.py)
+# whose steps include "PAUSE STAGE"; when it gets there SETUP (shell code)
+# is evaluated, the session goes on, and RELEASE (shell code) is evaluated
+# while it does.  Prints the session's lines.
+pi_session() {
+    local stage=$1 setup=$2 release=$3 dir sp
+    shift 3
+    dir=$(mktemp -d "$SVC_DIR/session.XXXXXX")
+    SESSION_DIR=$dir SESSION_PAUSE=$stage python3 "$PI_TESTDIR/smtp_session.py" "$SMTP_PORT" "$@" >"$dir/out" 2>&1 &
+    sp=$!
+    for _ in $(seq 1 1500); do
+        [ -e "$dir/$stage.at" ] && break
+        _svc_alive "$sp" || break
+        sleep 0.02
+    done
+    eval "$setup"
+    touch "$dir/$stage.go"
+    eval "$release"
+    wait "$sp"
+    cat "$dir/out"
 }

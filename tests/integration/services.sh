@@ -57,6 +57,9 @@
 # after t_summary has printed the last stdout line).  An EXIT trap that was
 # already set before svc_init is preserved and run after svc_stop_all.
 #
+# Sanitizers: svc_init points ASAN_OPTIONS/LSAN_OPTIONS/UBSAN_OPTIONS at
+# $SVC_DIR/sanitizer (a build with --enable-sanitizers reports there, one
+# file per process); svc_stop_all fails the test when a report appeared.
 # Ports: every port _svc_pick_ports prints (svc_init's and a script's own)
 # is held by a lock file in $SVC_PORT_LOCKS (/tmp/pi-test-ports) until
 # svc_stop_all, so concurrent tests never share one.
@@ -335,6 +338,7 @@ svc_init() {
     chmod 755 "$SVC_DIR"
     export SVC_DIR
     : >"$SVC_DIR/pids"
+    _svc_sanitizer_env
 
     ports=$(_svc_pick_ports 7) || { _svc_log "could not find free ports"; return 1; }
     # shellcheck disable=SC2086
@@ -367,7 +371,43 @@ _svc_exit_trap() {
     if [ -n "$_SVC_PREV_EXIT_TRAP" ]; then
         eval "$_SVC_PREV_EXIT_TRAP"
     fi
+    [ -z "${_SVC_SANITIZER_FAILED-}" ] || exit 1
     return $rc
+}
+
+# _svc_sanitizer_env - where a program built with --enable-sanitizers
+# reports (the daemons run in the background; their stderr may be read by
+# nobody): one file per process in $SVC_DIR/sanitizer, written by whichever
+# user the process runs as.  Leaks are checked at exit, with the
+# suppressions of tests/sanitizers.supp (known library leaks only).
+# Without a sanitized build these variables change nothing.
+_svc_sanitizer_env() {
+    local supp
+    supp=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/sanitizers.supp
+    mkdir -m 1777 "$SVC_DIR/sanitizer"
+    export ASAN_OPTIONS="log_path=$SVC_DIR/sanitizer/asan:halt_on_error=1:detect_leaks=1:abort_on_error=0"
+    export LSAN_OPTIONS="suppressions=$supp:print_suppressions=0"
+    export UBSAN_OPTIONS="log_path=$SVC_DIR/sanitizer/ubsan:halt_on_error=1:print_stacktrace=1"
+}
+
+# _svc_sanitizer_reports - after everything stopped: a sanitizer report
+# written during the test fails it.  The reports go to stderr, then a
+# FAIL line and a closing "N passed, M failed" that counts it (the test's
+# log keeps stdout and stderr in order; test-summary.sh reads the last
+# such line); the EXIT trap then exits 1.
+_svc_sanitizer_reports() {
+    local f found=0
+    [ -z "${_SVC_SANITIZER_FAILED-}" ] || return 0
+    for f in "$SVC_DIR"/sanitizer/*; do
+        [ -s "$f" ] || continue
+        found=1
+        echo "---- sanitizer report $f" >&2
+        head -n 80 "$f" >&2
+    done
+    [ $found = 1 ] || return 0
+    _SVC_SANITIZER_FAILED=1
+    T_FAILED=$((T_FAILED + 1))
+    printf 'FAIL - sanitizer reports (above)\n%d passed, %d failed\n' "$T_PASSED" "$T_FAILED" >&2
 }
 
 # svc_register_pid PID - svc_stop_all will kill PID (TERM, KILL after 2 s).
@@ -409,6 +449,7 @@ svc_stop_all() {
         svc_stop_pg
         _svc_release_ports
     } >/dev/null </dev/null
+    _svc_sanitizer_reports
     if [ "${KEEP_TEST_DIR-}" = 1 ]; then
         _svc_log "kept $SVC_DIR"
     else

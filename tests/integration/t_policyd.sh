@@ -144,7 +144,7 @@ t_eq "kill -9: the delivery keeps its lease" "pending|0|t" "$(delivery "$ID" /ha
 touch "$SVC_DIR/hang.off"
 write_conf "webhook_timeout = 2s"
 pi_start_policyd
-# The dead daemon's lease: 5 s + 2 s + 2 x 1 s backend_timeout.
+# The dead daemon's lease: 2 s + 3 x 1 s backend_timeout.
 if arrived "$ID" 20 /hang; then t_ok "kill -9: the event arrives once the lease ran out"; else t_fail "kill -9: the event arrives once the lease ran out"; fi
 sleep 0.5
 t_eq "kill -9: then its delivery is delivered" "delivered|1" "$(delivery "$ID" /hang | cut -d'|' -f1-2)"

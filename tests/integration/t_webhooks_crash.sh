@@ -1,15 +1,25 @@
 #!/usr/bin/env bash
+# test-timeout: 600
 # t_webhooks_crash.sh -- at-least-once delivery of postinbox-policyd under
 # crashes and with several daemons, against real PostgreSQL and the
 # tests/webhook_receiver.py HTTP receiver on 127.0.0.1:
 #   1. kill -9 of the daemon in the middle of a burst of 500 events, then a
 #      restart: every event arrives (500 distinct webhook-ids), duplicates
-#      are counted and reported and carry the same webhook-id and data;
+#      carry the same webhook-id and data, and there are no more of them
+#      than requests may be in flight (webhook_max_in_flight, which counts
+#      a delivery from its claim until its result is committed), at most
+#      5 % of the burst;
+#   1b. the same while result writes are held up (webhook_attempt locked):
+#      the daemon must not go on sending while results wait to be written,
+#      so the duplicates stay within the same bound;
 #   2. two daemons running together on 500 events: none lost, none twice
 #      (FOR UPDATE SKIP LOCKED), and both did part of the work (each
 #      delivered at least a tenth, by their debug logs);
 #   3. two daemons, one killed -9 mid-burst and not restarted: the other one
-#      delivers everything the dead one had leased.
+#      delivers everything the dead one had leased (duplicates bounded too);
+#   4. two daemons and a request that takes longer than the lease
+#      (webhook_timeout above it): its lease is renewed while it is under
+#      way, so the other daemon never sends it a second time.
 # The events are written with SQL (INSERT ... generate_series); the fan-out
 # trigger creates the deliveries.  The receiver answers each request after
 # 20 ms and the daemons run with webhook_max_in_flight = 8, so a burst lasts
@@ -19,10 +29,11 @@ set -u
 
 RECEIVER=$PI_TESTDIR/../webhook_receiver.py
 N=500
+MAX_IN_FLIGHT=8
 pi_require --no-postfix --no-milter --policyd
 pi_setup --no-postfix --no-milter "webhook_allow_networks = 127.0.0.0/8" "webhook_allow_http = yes" \
     "webhook_timeout = 2s" "webhook_retry_schedule = 0s,1s,1s,1s" "webhook_poll_interval = 1s" \
-    "webhook_max_in_flight = 8"
+    "webhook_max_in_flight = $MAX_IN_FLIGHT"
 BASE=http://127.0.0.1:$HTTP_PORT
 HOOKS=$SVC_DIR/hooks.jsonl
 
@@ -95,6 +106,19 @@ check_phase() {
     return 0
 }
 
+# dup_bound NAME - after check_phase: the duplicates ($DUPS) are at most
+# the requests that may be in flight, and at most 5 % of the burst.
+dup_bound() {
+    local pct
+    pct=$(python3 -c "print('%.1f' % (100.0 * $DUPS / $N))")
+    echo "# $1: duplicates $DUPS of $N = $pct % (bound: webhook_max_in_flight = $MAX_IN_FLIGHT, and 5 %)"
+    if [ "$DUPS" -le "$MAX_IN_FLIGHT" ] && [ $((DUPS * 100)) -le $((N * 5)) ]; then
+        t_ok "$1: duplicates within the requests in flight ($DUPS <= $MAX_IN_FLIGHT, $pct % <= 5 %)"
+    else
+        t_fail "$1: duplicates within the requests in flight" "$DUPS duplicates ($pct %), bound $MAX_IN_FLIGHT and 5 %"
+    fi
+}
+
 # redelivered PATH - when the duplicates arrived, relative to $KILLED_T.
 redelivered() {
     hq "(lambda d: 'duplicates arrived %.1f-%.1f s after the kill' % (min(d), max(d)) if d else 'no duplicates')(
@@ -116,6 +140,8 @@ SECRET_ARGS=()
 new_endpoint crash "/ok/crash?delay_ms=20"; CRASH_ID=$INBOX_ID; CRASH=$INBOX
 new_endpoint pair "/ok/pair?delay_ms=20"; PAIR_ID=$INBOX_ID; PAIR=$INBOX
 new_endpoint pairkill "/ok/pairkill?delay_ms=20"; PAIRKILL_ID=$INBOX_ID; PAIRKILL=$INBOX
+new_endpoint slowrec "/ok/slowrec?delay_ms=20"; SLOWREC_ID=$INBOX_ID; SLOWREC=$INBOX
+new_endpoint long "/ok/long?delay_ms=11000"; LONG_ID=$INBOX_ID
 
 python3 "$RECEIVER" --port "$HTTP_PORT" --log "$HOOKS" "${SECRET_ARGS[@]}" --max-lifetime 900 \
     >>"$SVC_DIR/receiver.log" 2>&1 &
@@ -144,7 +170,50 @@ sleep 1
 pi_start_policyd "$PI_CONF" "$SVC_DIR/policyd-two.log" || t_fail "postinbox-policyd restarts after kill -9"
 wait_distinct /ok/crash 120
 check_phase "kill -9 + restart" /ok/crash "$CRASH_ID"
+dup_bound "kill -9 + restart"
 echo "# kill -9 + restart: every delivery settled within $((SECONDS - KILLED_AT)) s of the kill (restart after 1 s); $(redelivered /ok/crash)"
+pi_stop_policyd "$PD"
+
+# --- 1b. kill -9 while result writes are held up ----------------------------------
+
+# A session holds webhook_attempt in SHARE mode (reads go on, the result
+# statement's INSERT waits and runs into its deadline): the database is
+# slow to take results.  Requests may go on only as far as
+# webhook_max_in_flight allows, counting the results still unwritten.
+pi_start_policyd "$PI_CONF" "$SVC_DIR/policyd-slowrec.log" || t_fail "postinbox-policyd starts (1b)"
+INBOX=$SLOWREC
+burst "$SLOWREC_ID"
+deadline=$((SECONDS + 30))
+while [ "$(count_path /ok/slowrec)" -lt 50 ] && [ $SECONDS -lt $deadline ]; do sleep 0.02; done
+PGAPPNAME=t_crash_lock svc_psql "BEGIN; LOCK TABLE postinbox.webhook_attempt IN SHARE MODE; SELECT pg_sleep(60); COMMIT" \
+    >/dev/null 2>&1 &
+LOCK_PID=$!
+svc_register_pid "$LOCK_PID"
+for ((i = 0; i < 100; i++)); do
+    [ "$(svc_psql "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+                   WHERE a.application_name = 't_crash_lock' AND l.granted AND l.mode = 'ShareLock'")" = 1 ] && break
+    sleep 0.05
+done
+AT_LOCK=$(count_path /ok/slowrec)
+sleep 1.5
+kill9 "$PD"
+KILLED_AT=$SECONDS KILLED_T=$(date +%s.%N)
+AT_KILL=$(count_path /ok/slowrec)
+svc_psql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 't_crash_lock'" >/dev/null
+wait "$LOCK_PID" 2>/dev/null
+PENDING=$(svc_psql "SELECT count(*) FROM postinbox.webhook_delivery WHERE inbox_id = '$SLOWREC_ID' AND status = 'pending'")
+echo "# 1b: $AT_LOCK requests when result writes were held up, $AT_KILL at the kill 1.5 s later; $PENDING pending"
+if [ "$AT_KILL" -ge 1 ] && [ "$PENDING" -ge 1 ] && [ "$AT_KILL" -lt "$N" ]; then
+    t_ok "1b: kill -9 landed mid-burst while results waited ($AT_KILL of $N requests made, $PENDING pending)"
+else
+    t_fail "1b: kill -9 landed mid-burst while results waited" "$AT_KILL requests made, $PENDING pending"
+fi
+sleep 1
+pi_start_policyd "$PI_CONF" "$SVC_DIR/policyd-slowrec-two.log" || t_fail "postinbox-policyd restarts after kill -9 (1b)"
+wait_distinct /ok/slowrec 120
+check_phase "kill -9 with results held up" /ok/slowrec "$SLOWREC_ID"
+dup_bound "kill -9 with results held up"
+echo "# kill -9 with results held up: every delivery settled within $((SECONDS - KILLED_AT)) s of the kill; $(redelivered /ok/slowrec)"
 pi_stop_policyd "$PD"
 
 # --- 2. two daemons together ---------------------------------------------------
@@ -196,7 +265,35 @@ else
 fi
 wait_distinct /ok/pairkill 120
 check_phase "one of two killed" /ok/pairkill "$PAIRKILL_ID"
+dup_bound "one of two killed"
 echo "# one of two killed: every delivery settled within $((SECONDS - KILLED_AT)) s of the kill; $(redelivered /ok/pairkill)"
 if _svc_alive "$PB"; then t_ok "the surviving daemon is still running"; else t_fail "the surviving daemon is still running"; fi
+pi_stop_policyd "$PB"
+
+# --- 4. a request longer than the lease, two daemons ---------------------------------
+
+# A lease is 2 s + 3 x backend_timeout (5 s here); webhook_timeout 15 s
+# lets the receiver take 11 s.  While the request is under way its lease is
+# renewed, so the other daemon, polling every second, never claims it.
+sed 's/^webhook_timeout = .*/webhook_timeout = 15s/' "$PI_CONF" >"$SVC_DIR/long.conf"
+pi_start_policyd "$SVC_DIR/long.conf" "$SVC_DIR/policyd-long-a.log"; PA=$PD
+pi_start_policyd "$SVC_DIR/long.conf" "$SVC_DIR/policyd-long-b.log"; PB=$PD
+svc_psql "INSERT INTO postinbox.event (inbox_id, type, payload)
+          VALUES ('$LONG_ID', 'message.received', jsonb_build_object('inboxId', '$LONG_ID', 'subject', 'long'))" >/dev/null
+deadline=$((SECONDS + 15))
+while [ "$(count_path /ok/long)" -lt 1 ] && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+sleep 10     # two leases (5 s) past, the request still under way
+t_eq "a request longer than the lease is sent once (the other daemon did not take it)" 1 "$(count_path /ok/long)"
+deadline=$((SECONDS + 20))
+while [ "$(svc_psql "SELECT status FROM postinbox.webhook_delivery WHERE inbox_id = '$LONG_ID'")" != delivered ] &&
+    [ $SECONDS -lt $deadline ]; do
+    sleep 0.2
+done
+t_eq "the long request's delivery is recorded delivered after its 2xx" delivered \
+    "$(svc_psql "SELECT status FROM postinbox.webhook_delivery WHERE inbox_id = '$LONG_ID'")"
+t_eq "the long request: one attempt row" 1 \
+    "$(svc_psql "SELECT count(*) FROM postinbox.webhook_attempt WHERE inbox_id = '$LONG_ID'")"
+t_eq "the long request: still one request at the receiver" 1 "$(count_path /ok/long)"
+pi_stop_policyd "$PA"
 pi_stop_policyd "$PB"
 t_summary
