@@ -105,8 +105,10 @@ ctl_admin(ctl_t *ctl)
     }
     ctl->limiter = limiter_new(ctl->cfg->redis, ctl->cfg->redis_password_file, 1, ctl->cfg->backend_timeout_ms,
                                ctl->limiter_error, sizeof(ctl->limiter_error));
-    if (ctl->limiter != NULL)
+    if (ctl->limiter != NULL) {
         limiter_set_seeder(ctl->limiter, sends_seed, ctl->store);
+        limiter_set_reservation_timeout(ctl->limiter, ctl->cfg->reservation_timeout_ms);
+    }
     if (ctl->cfg->secret_key_file[0] == '\0')
         snprintf(ctl->secrets_error, sizeof(ctl->secrets_error), "secret_key_file is not set in the config");
     else

@@ -538,7 +538,54 @@ check_body(check_t *c, const unsigned char *chunk, size_t len)
 
 /* ---- end of message -------------------------------------------------------------------------------- */
 
-/* CHECK_RESERVE: the record; the reservations then stand. */
+/* CHECK_RESERVE: settles the message's reservations, before the record,
+ * so that a milter killed between the two leaves the sends charged (the
+ * cap errs toward less) rather than a record Redis gives back.  0 to go
+ * on (settled, or queued until the backend answers), -1 when the message
+ * is refused and refunded (out): sends given back as leaked that the day
+ * has no room for any more (451 4.7.1), or a settle lost (451 4.3.0),
+ * whose sends would be given back as leaked. */
+static int
+check_settle(check_t *c, const char *queue_id, long long started_us, decision_t *out)
+{
+    char err[300];
+    const inbox_lookup_t *sender = &c->sender_inbox;
+    limit_result_t limit;
+    int rc;
+
+    if (c->tokens.count == 0)
+        return 0;
+    rc = c->env.backend.settle(c->env.backend.ctx, sender, (const char *const *)c->tokens.items, c->tokens.count,
+                               &limit, err, sizeof(err));
+    if (rc == 0 && limit.verdict != LIMIT_OK) {
+        /* A transaction slower than reservation_timeout: its sends were
+         * given back, and others have taken the day's room meanwhile. */
+        decide_limit(c->env.cfg, sender, &limit, out);
+        check_hook_cap(c, limit.verdict);
+        log_info("%s: stage=eom %s inbox=%s action=%s reason=%s recharged=%ld sendsToday=%ld/%d us=%lld", queue_id,
+                 c->who, sender->address, decide_action_word(out), out->reason, limit.recharged, limit.sends_today,
+                 sender->daily_limit, clock_us() - started_us);
+        check_abort(c);
+        return -1;
+    }
+    if (rc == 0) {
+        if (limit.recharged > 0)
+            log_info("%s: stage=settle inbox=%s tokens=%zu recharged=%ld sendsToday=%ld/%d", queue_id,
+                     sender->address, c->tokens.count, limit.recharged, limit.sends_today, sender->daily_limit);
+        return 0;
+    }
+    log_warn("%s: stage=settle inbox=%s tokens=%zu action=%s reason=backend error=\"%s\"", queue_id,
+             c->sender_inbox.address, c->tokens.count, rc > 0 ? "queued" : "lost", err);
+    if (rc > 0)
+        return 0;
+    decide_record_failed(c->env.cfg, c->sender_inbox.address, out);
+    log_error("%s: stage=eom %s inbox=%s action=tempfail reason=backend error=\"%s\" us=%lld", queue_id, c->who,
+              c->sender_inbox.address, err, clock_us() - started_us);
+    check_abort(c);
+    return -1;
+}
+
+/* CHECK_RESERVE: the settle, then the record; the reservations then stand. */
 static void
 check_record(check_t *c, const char *queue_id, long long started_us, decision_t *out)
 {
@@ -547,6 +594,8 @@ check_record(check_t *c, const char *queue_id, long long started_us, decision_t 
     size_t records = c->rcpt_inbox_count + (c->tokens.count > 0 ? 1 : 0);
 
     decide_continue(out, REASON(accepted));
+    if (check_settle(c, queue_id, started_us, out) != 0)
+        return;
     if (c->unchecked || records == 0) {
         check_clear(c);
         return;
@@ -582,7 +631,7 @@ check_record(check_t *c, const char *queue_id, long long started_us, decision_t 
     }
     log_info("%s: stage=eom %s inbox=%s action=accept recipients=%zu inboxRecipients=%zu size=%zu us=%lld", queue_id,
              c->who, inbox, c->charged.count, c->rcpt_inbox_count, c->size, clock_us() - started_us);
-    check_list_clear(&c->tokens); /* the reservations stand: nothing to refund */
+    check_list_clear(&c->tokens); /* settled: the reservations stand, nothing to refund */
     check_clear(c);
 }
 

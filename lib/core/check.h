@@ -19,9 +19,12 @@
  *
  * Two modes, because the two doors see different things:
  *   CHECK_RESERVE  (the milter: it sees every stage, abort and the end)
- *                  RCPT reserves one send, end of message records the
- *                  message and the reservations stand; every other way
- *                  out refunds them.
+ *                  RCPT reserves one send, end of message settles the
+ *                  reservations (one backend call) and then records the
+ *                  message, and the reservations stand; every other way
+ *                  out (a failed record too) refunds them.  A reservation
+ *                  never settled nor refunded (the milter was killed) is
+ *                  given back by the backend after reservation_timeout.
  *   CHECK_CHARGE   (the policy service: it never sees an abandoned
  *                  transaction end) RCPT only checks that the recipients
  *                  let through so far, this one included, would fit;
@@ -41,6 +44,10 @@
  *   QID: stage=mail client=C action=A reason=malformed sender=<as given, at most 300 bytes>
  *   QID: stage=rcpt direction=D sender=<S> [login=L] action=A reason=malformed rcpt=<as given ...>
  *   QID: stage=refund inbox=I refunded=N
+ *   QID: stage=settle inbox=I tokens=N action=queued|lost reason=backend error="..."
+ *   QID: stage=settle inbox=I tokens=N recharged=N sendsToday=N/LIMIT   (given back as leaked, charged again)
+ *   QID: stage=eom direction=D sender=<S> [login=L] inbox=I action=tempfail reason=daily recharged=N
+ *        sendsToday=N/LIMIT us=N         (given back as leaked, and the day has no room left for them)
  *   QID: stage=S ... action=accept|tempfail reason=backend error="..." us=N
  * Not thread-safe: one check_t per SMTP session or policy connection.
  */
@@ -102,6 +109,16 @@ typedef struct {
     /* CHECK_RESERVE: reserves one send under token. */
     int (*reserve)(void *ctx, const inbox_lookup_t *inbox, const char *token, limit_result_t *res, char *err,
                    size_t errlen);
+    /* CHECK_RESERVE, end of message: settles the message's reservations
+     * tokens[0..n) at once, so they are not given back as leaked once the
+     * reservation timeout passes (a refund still gives them back).  Those
+     * given back meanwhile (a transaction slower than the timeout) are
+     * charged again if the daily cap still has room for them (res->
+     * recharged), else res->verdict is LIMIT_DAILY and nothing is.  0 done
+     * (res filled), 1 queued until the backend answers again (err says
+     * why), -1 lost (err). */
+    int (*settle)(void *ctx, const inbox_lookup_t *inbox, const char *const *tokens, size_t n, limit_result_t *res,
+                  char *err, size_t errlen);
     /* Gives back a reservation (n 1) or a charge of n, also one whose
      * reserve or charge call failed: it may still run late, and must then
      * charge nothing.  0 done, 1 queued until the backend answers again

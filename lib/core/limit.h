@@ -16,6 +16,7 @@ typedef struct {
     long retry_ms;      /* LIMIT_BURST: until the oldest send leaves the window */
     long reset_epoch;   /* start of the next UTC day, seconds */
     int already_charged; /* limiter_reserve_n: token charged before, nothing added */
+    long recharged;     /* limiter_settle: sends given back as leaked and charged again (or refused) */
 } limit_result_t;
 
 #endif

@@ -32,6 +32,14 @@ cb_reserve(void *ctx, const inbox_lookup_t *inbox, const char *token, limit_resu
 }
 
 static int
+cb_settle(void *ctx, const inbox_lookup_t *inbox, const char *const *tokens, size_t n, limit_result_t *res,
+          char *err, size_t errlen)
+{
+    runtime_t *rt = ctx;
+    return limiter_settle(rt->limiter, inbox->id, inbox->daily_limit, tokens, n, res, err, errlen);
+}
+
+static int
 cb_refund(void *ctx, const inbox_lookup_t *inbox, const char *token, int n, char *err, size_t errlen)
 {
     runtime_t *rt = ctx;
@@ -80,6 +88,7 @@ check_backend_env(runtime_t *rt, check_mode_t mode, const check_hooks_t *hooks, 
             .lookup = cb_lookup,
             .suppressed = cb_suppressed,
             .reserve = cb_reserve,
+            .settle = cb_settle,
             .refund = cb_refund,
             .fits = cb_fits,
             .charge = cb_charge,

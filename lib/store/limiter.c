@@ -25,8 +25,11 @@
 #define LIMITER_VOID 3                    /* a script's verdict: the token was given back before it ran */
 #define LIMITER_EVAL_ARGS (16 + 2 * LIMITER_SEED_BURST_MAX)
 #define LIMITER_UNSEEDED 4                /* a script's verdict: today's counters are not known to Redis */
-#define LIMITER_PENDING_MAX 100000        /* refunds waiting for Redis to answer again */
-#define LIMITER_RETRY_MS 1000             /* how often the waiting refunds are tried */
+#define LIMITER_PENDING_MAX 100000        /* refunds and settles waiting for Redis to answer again */
+#define LIMITER_RETRY_MS 1000             /* how often the waiting refunds and settles are tried */
+#define LIMITER_LEAKS_PER_CALL 256        /* leaked reservations one script gives back at most */
+#define LIMITER_DAILY_KEEP_S 172800       /* the daily hash (and unsettled) outlive two days of quiet */
+#define LIMITER_RESERVATION_TIMEOUT_MS 900000 /* limiter_set_reservation_timeout's default */
 
 /* Every script that reads today's counters first asks for the day's seed
  * mark (KEYS[2] is the daily hash; day and now are set).  A day whose
@@ -43,16 +46,45 @@
     "  redis.call('HSET', KEYS[2], 's' .. day, 1)\n"                                                 \
     "end\n"
 
-/* KEYS: burst, daily, held, void.  ARGV: daily limit, burst limit, token,
- * window ms, hold ms.  Returns {verdict, sends today, burst used, retry
- * ms, reset}; verdict 3 (LIMITER_VOID) when the token was given back
- * before the script ran (a reservation that arrived late). */
+/* The start of every script that decides or shows an inbox's counters:
+ * gives back the leaked reservations, those still unsettled (never
+ * settled, never refunded) longer than the reservation timeout -- their milter died
+ * in the transaction.  Each is taken off the day it was reserved on and
+ * off the burst window, at most LIMITER_LEAKS_PER_CALL per call (the next
+ * call goes on), so a script's work stays bounded.  Needs `now`; its
+ * arguments are the keys burst, daily, unsettled and the timeout in ms. */
+#define LIMITER_LEAKED_LUA                                                                         \
+    "local function give_back_leaked(burst_key, daily_key, unsettled_key, timeout)\n"                  \
+    "  local old = redis.call('ZRANGEBYSCORE', unsettled_key, '-inf', now - tonumber(timeout),\n"      \
+    "                         'WITHSCORES', 'LIMIT', 0, " LIMITER_STR(LIMITER_LEAKS_PER_CALL) ")\n" \
+    "  for i = 1, #old, 2 do\n"                                                                    \
+    "    local d = math.floor(tonumber(old[i + 1]) / 86400000)\n"                                  \
+    "    local have = tonumber(redis.call('HGET', daily_key, d) or '0')\n"                         \
+    "    if have > 0 then redis.call('HINCRBY', daily_key, d, -1) end\n"                           \
+    "    redis.call('ZREM', burst_key, old[i])\n"                                                  \
+    "    redis.call('ZREM', unsettled_key, old[i])\n"                                                   \
+    "  end\n"                                                                                     \
+    "end\n"
+#define LIMITER_STR_(x) #x
+#define LIMITER_STR(x) LIMITER_STR_(x)
+
+/* KEYS: burst, daily, unsettled, void.  ARGV: daily limit, burst limit, token,
+ * window ms, reservation timeout ms.  Returns {verdict, sends today, burst
+ * used, retry ms, reset}; verdict 3 (LIMITER_VOID) when the token was given
+ * back before the script ran (a reservation that arrived late).  A
+ * reservation leaves unsettled when it is settled (settle_lua), refunded,
+ * or given back as leaked; the key outlives two quiet days, as daily does.
+ * (The key is new with the settle: `held`, which older milters write and
+ * never empty at end of message, is not read, so their finished sends are
+ * never taken for leaked ones during an upgrade.) */
 static const char reserve_lua[] =
     "if redis.call('ZSCORE', KEYS[4], ARGV[3]) then return {3, 0, 0, 0, 0} end\n"
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "local day = math.floor(tonumber(t[1]) / 86400)\n"
     LIMITER_SEEDED_LUA("{4, day, now, 0, 0}")
+    LIMITER_LEAKED_LUA
+    "give_back_leaked(KEYS[1], KEYS[2], KEYS[3], ARGV[5])\n"
     "local window = tonumber(ARGV[4])\n"
     "local reset = (day + 1) * 86400\n"
     "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)\n"
@@ -74,21 +106,80 @@ static const char reserve_lua[] =
     "  end\n"
     "  redis.call('EXPIRE', KEYS[2], 172800)\n"
     "end\n"
-    "redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[5]))\n"
     "redis.call('ZADD', KEYS[3], now, ARGV[3])\n"
-    "redis.call('PEXPIRE', KEYS[3], ARGV[5])\n"
+    "redis.call('EXPIRE', KEYS[3], " LIMITER_STR(LIMITER_DAILY_KEEP_S) ")\n"
     "return {0, daily, burst + 1, 0, reset}\n";
 
-/* Gives back a reservation (held) or a charge of ARGV[2] sends (charged),
- * once; a token that is neither -- its script has not run yet, or never
- * will -- is voided instead, so that it charges nothing if it runs late.
- * KEYS: burst, daily, held, charged, void.  ARGV: token, n, hold ms.
- * Returns 1 if something was given back, 0 if the token was voided. */
+/* End of message: the message's reservations are settled, moved from
+ * unsettled to settled with their reservation time, so they are never given back as
+ * leaked (the charge stands) yet a refund still finds them (a record that
+ * fails after the settle gives them back).  A token neither unsettled,
+ * settled nor voided was given back meanwhile as leaked (a transaction slower than
+ * the reservation timeout) or lost with Redis's data: it is charged again,
+ * now, so the count stays exact -- if the day still has room for all of
+ * them (daily limit ARGV[3]; "" = no check, for a settle retried after the
+ * message was accepted), counted after the other leaked reservations are
+ * given back (timeout ARGV[4]); else nothing is charged again and the
+ * verdict is 2 (daily), and the caller refuses the message and refunds it.  A token
+ * already settled or voided (refunded) is left alone, so a settle retried
+ * after a lost answer changes nothing.  settled keeps the last hold ms.
+ * KEYS: burst, daily, unsettled, settled, void.  ARGV: window ms, hold ms,
+ * daily limit, reservation timeout ms, then the tokens.  Returns {verdict, sends today, tokens charged
+ * again (or that would have been), reset}, or {4 (LIMITER_UNSEEDED), day,
+ * now, 0} when one must be charged and Redis does not know today's
+ * counters. */
+static const char settle_lua[] =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local day = math.floor(tonumber(t[1]) / 86400)\n"
+    "local reset = (day + 1) * 86400\n"
+    "local again = {}\n"
+    "for i = 5, #ARGV do\n"
+    "  local tok = ARGV[i]\n"
+    "  local at = redis.call('ZSCORE', KEYS[3], tok)\n"
+    "  if at then\n"
+    "    redis.call('ZREM', KEYS[3], tok)\n"
+    "    redis.call('ZADD', KEYS[4], at, tok)\n"
+    "  elseif not redis.call('ZSCORE', KEYS[4], tok) and not redis.call('ZSCORE', KEYS[5], tok) then\n"
+    "    again[#again + 1] = tok\n"
+    "  end\n"
+    "end\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - tonumber(ARGV[2]))\n"
+    "redis.call('PEXPIRE', KEYS[4], ARGV[2])\n"
+    "if #again == 0 then return {0, 0, 0, reset} end\n"
+    LIMITER_SEEDED_LUA("{4, day, now, 0}")
+    LIMITER_LEAKED_LUA
+    "give_back_leaked(KEYS[1], KEYS[2], KEYS[3], ARGV[4])\n"
+    "local daily = tonumber(redis.call('HGET', KEYS[2], day) or '0')\n"
+    "if ARGV[3] ~= '' and daily + #again > tonumber(ARGV[3]) then return {2, daily, #again, reset} end\n"
+    "for _, tok in ipairs(again) do\n"
+    "  redis.call('ZADD', KEYS[1], now, tok)\n"
+    "  redis.call('ZADD', KEYS[4], now, tok)\n"
+    "end\n"
+    "redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]) + 1000)\n"
+    "daily = redis.call('HINCRBY', KEYS[2], day, #again)\n"
+    "redis.call('EXPIRE', KEYS[2], " LIMITER_STR(LIMITER_DAILY_KEEP_S) ")\n"
+    "return {0, daily, #again, reset}\n";
+
+/* Gives back a reservation (unsettled, or settled at end of message) or a
+ * charge of ARGV[2] sends (charged), once.  A reservation given back, and
+ * a token that is none of these -- its script has not run yet, or never
+ * will, or it was given back as leaked -- is voided, so that it charges
+ * nothing if its reserve runs late or its settle comes after.
+ * KEYS: burst, daily, unsettled, charged, void, settled.  ARGV: token, n, hold ms.
+ * Returns 1 if something was given back, 0 if the token was only voided. */
 static const char refund_lua[] =
     "local token, n = ARGV[1], tonumber(ARGV[2])\n"
     "local at = redis.call('ZSCORE', KEYS[3], token)\n"
+    "local reservation = at\n"
     "if at then\n"
     "  redis.call('ZREM', KEYS[3], token)\n"
+    "else\n"
+    "  at = redis.call('ZSCORE', KEYS[6], token)\n"
+    "  reservation = at\n"
+    "  if at then redis.call('ZREM', KEYS[6], token) end\n"
+    "end\n"
+    "if at then\n"
     "  redis.call('ZREM', KEYS[1], token)\n"
     "  n = 1\n"
     "else\n"
@@ -98,32 +189,36 @@ static const char refund_lua[] =
     "    for i = 1, n do redis.call('ZREM', KEYS[1], token .. ':' .. i) end\n"
     "  end\n"
     "end\n"
-    "if not at then\n"
+    "if reservation or not at then\n"
     "  local t = redis.call('TIME')\n"
     "  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now - tonumber(ARGV[3]))\n"
     "  redis.call('ZADD', KEYS[5], now, token)\n"
     "  redis.call('PEXPIRE', KEYS[5], ARGV[3])\n"
-    "  return 0\n"
     "end\n"
+    "if not at then return 0 end\n"
     "local day = math.floor(tonumber(at) / 86400000)\n"
     "local have = tonumber(redis.call('HGET', KEYS[2], day) or '0')\n"
     "if have > 0 then redis.call('HINCRBY', KEYS[2], day, -math.min(n, have)) end\n"
     "return 1\n";
 
-/* KEYS: burst, daily.  ARGV: window ms.  Returns {0, sends today, burst
- * used, 0, reset}. */
+/* KEYS: burst, daily, unsettled.  ARGV: window ms, reservation timeout ms.
+ * Gives back the leaked reservations first (the only write).  Returns
+ * {0, sends today, burst used, 0, reset}. */
 static const char usage_lua[] =
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "local day = math.floor(tonumber(t[1]) / 86400)\n"
     LIMITER_SEEDED_LUA("{4, day, now, 0, 0}")
+    LIMITER_LEAKED_LUA
+    "give_back_leaked(KEYS[1], KEYS[2], KEYS[3], ARGV[2])\n"
     "local daily = tonumber(redis.call('HGET', KEYS[2], day) or '0')\n"
     "local burst = redis.call('ZCOUNT', KEYS[1], '(' .. (now - tonumber(ARGV[1])), '+inf')\n"
     "return {0, daily, burst, 0, (day + 1) * 86400}\n";
 
-/* KEYS: burst, daily, charged, void.  ARGV: daily limit, burst limit, n,
- * window ms, token ("" = only check), charged memory ms.  Returns {verdict,
+/* KEYS: burst, daily, charged, void, unsettled.  ARGV: daily limit, burst limit,
+ * n, window ms, token ("" = only check), charged memory ms, reservation
+ * timeout ms (the leaked reservations are given back first).  Returns {verdict,
  * sends today, burst used, retry ms, reset, already charged}; verdict 3
  * (LIMITER_VOID) for a token given back before the script ran.  Nothing
  * is written unless all n fit (besides trimming expired window entries). */
@@ -133,6 +228,8 @@ static const char reserve_n_lua[] =
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "local day = math.floor(tonumber(t[1]) / 86400)\n"
     LIMITER_SEEDED_LUA("{4, day, now, 0, 0, 0}")
+    LIMITER_LEAKED_LUA
+    "give_back_leaked(KEYS[1], KEYS[2], KEYS[5], ARGV[7])\n"
     "local n = tonumber(ARGV[3])\n"
     "local window = tonumber(ARGV[4])\n"
     "local token = ARGV[5]\n"
@@ -214,10 +311,12 @@ typedef struct {
     const char *token;
 } limiter_args_t;
 
+/* A refund (of n sends) or a settle (of one token) Redis did not answer. */
 typedef struct {
     char inbox_id[40];
     char token[128];
     int n;
+    int settle;
     long long since_ms;
 } limiter_pending_t;
 
@@ -225,13 +324,14 @@ struct limiter {
     redis_addr_t addr;  /* where, and the credentials (the password never leaves it) */
     char who[400];      /* redis_addr_describe of addr, for errors */
     int timeout_ms;
+    long reservation_timeout_ms; /* an unsettled reservation older than this is leaked */
     pool_t *pool;
-    limiter_script_t reserve, refund, usage, reserve_n, seed;
+    limiter_script_t reserve, refund, usage, reserve_n, seed, settle;
     metrics_backend_t metrics;  /* zero: none */
     limiter_seeder_fn seeder;   /* NULL: counters Redis lost are an error */
     void *seeder_ctx;
-    /* Refunds Redis did not answer, retried by a thread until they are
-     * made (or older than LIMITER_HOLD_MS). */
+    /* Refunds and settles Redis did not answer, retried in order by a
+     * thread until they are made (or older than LIMITER_HOLD_MS). */
     pthread_mutex_t mu;
     pthread_cond_t wake;
     limiter_pending_t *pending;
@@ -375,11 +475,13 @@ limiter_new(const char *spec, const char *password_file, int pool_size, int time
     }
     redis_addr_describe(&lim->addr, lim->who, sizeof(lim->who));
     lim->timeout_ms = timeout_ms;
+    lim->reservation_timeout_ms = LIMITER_RESERVATION_TIMEOUT_MS;
     limiter_script_init(&lim->reserve, reserve_lua);
     limiter_script_init(&lim->refund, refund_lua);
     limiter_script_init(&lim->usage, usage_lua);
     limiter_script_init(&lim->reserve_n, reserve_n_lua);
     limiter_script_init(&lim->seed, seed_lua);
+    limiter_script_init(&lim->settle, settle_lua);
     lim->pool = pool_new(&limiter_pool_ops, lim, pool_size);
     if (lim->pool == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -394,6 +496,13 @@ limiter_set_seeder(limiter_t *lim, limiter_seeder_fn fn, void *ctx)
 {
     lim->seeder = fn;
     lim->seeder_ctx = ctx;
+}
+
+void
+limiter_set_reservation_timeout(limiter_t *lim, long ms)
+{
+    if (lim && ms > 0)
+        lim->reservation_timeout_ms = ms;
 }
 
 void
@@ -441,16 +550,23 @@ static redisReply *
 limiter_eval(limiter_t *lim, const limiter_script_t *script, int nkeys, int argc, const char **argv,
              char *err, size_t errlen)
 {
-    const char *full[LIMITER_EVAL_ARGS];
-    size_t lens[LIMITER_EVAL_ARGS];
+    const char *small_full[LIMITER_EVAL_ARGS], **full = small_full;
+    size_t small_lens[LIMITER_EVAL_ARGS], *lens = small_lens;
     char nkeys_text[8];
     redisReply *reply = NULL;
     redisContext *c;
     int broken = 0;
 
     if (argc + 3 > LIMITER_EVAL_ARGS) {
-        snprintf(err, errlen, "too many script arguments");
-        return NULL;
+        /* a settle of a message with many recipients */
+        full = malloc((size_t)(argc + 3) * sizeof(*full));
+        lens = malloc((size_t)(argc + 3) * sizeof(*lens));
+        if (full == NULL || lens == NULL) {
+            free(full);
+            free(lens);
+            snprintf(err, errlen, "out of memory");
+            return NULL;
+        }
     }
     snprintf(nkeys_text, sizeof(nkeys_text), "%d", nkeys);
     full[0] = "EVALSHA";
@@ -463,7 +579,7 @@ limiter_eval(limiter_t *lim, const limiter_script_t *script, int nkeys, int argc
 
     c = pool_get(lim->pool, lim->timeout_ms, err, errlen);
     if (c == NULL)
-        return NULL;
+        goto out;
     for (int attempt = 0, stale_retry = 1; attempt < 2; attempt++) {
         reply = redisCommandArgv(c, argc + 3, full, lens);
         if (reply == NULL && stale_retry && limiter_stale(c)) {
@@ -473,7 +589,7 @@ limiter_eval(limiter_t *lim, const limiter_script_t *script, int nkeys, int argc
             stale_retry = 0;
             pool_put(lim->pool, c, 1);
             if ((c = pool_get(lim->pool, lim->timeout_ms, err, errlen)) == NULL)
-                return NULL;
+                goto out;
             attempt--;
             continue;
         }
@@ -502,15 +618,20 @@ limiter_eval(limiter_t *lim, const limiter_script_t *script, int nkeys, int argc
         break;
     }
     pool_put(lim->pool, c, broken);
+out:
+    if (full != small_full) {
+        free(full);
+        free(lens);
+    }
     return reply;
 }
 
 static void
-limiter_keys(const char *inbox_id, char burst[80], char daily[80], char held[80])
+limiter_keys(const char *inbox_id, char burst[80], char daily[80], char unsettled[80])
 {
     snprintf(burst, 80, "pi:{%s}:burst", inbox_id);
     snprintf(daily, 80, "pi:{%s}:daily", inbox_id);
-    snprintf(held, 80, "pi:{%s}:held", inbox_id);
+    snprintf(unsettled, 80, "pi:{%s}:unsettled", inbox_id);
 }
 
 static void
@@ -557,14 +678,14 @@ static int
 limiter_reserve_run(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_limit, const char *token,
                     limit_result_t *res, limiter_unseeded_t *unseeded, char *err, size_t errlen)
 {
-    char burst[80], daily[80], held[80], voided[80], dl[16], bl[16], window[16], hold[16];
-    limiter_keys(inbox_id, burst, daily, held);
+    char burst[80], daily[80], unsettled[80], voided[80], dl[16], bl[16], window[16], leak[24];
+    limiter_keys(inbox_id, burst, daily, unsettled);
     limiter_key(inbox_id, "void", voided);
     snprintf(dl, sizeof(dl), "%d", daily_limit);
     snprintf(bl, sizeof(bl), "%d", burst_limit);
     snprintf(window, sizeof(window), "%d", LIMITER_WINDOW_MS);
-    snprintf(hold, sizeof(hold), "%d", LIMITER_HOLD_MS);
-    const char *argv[] = { burst, daily, held, voided, dl, bl, token, window, hold };
+    snprintf(leak, sizeof(leak), "%ld", lim->reservation_timeout_ms);
+    const char *argv[] = { burst, daily, unsettled, voided, dl, bl, token, window, leak };
     redisReply *reply = limiter_eval(lim, &lim->reserve, 4, 9, argv, err, errlen);
     if (reply == NULL)
         return -1;
@@ -576,14 +697,15 @@ limiter_reserve_run(limiter_t *lim, const char *inbox_id, int daily_limit, int b
 static int
 limiter_refund_run(limiter_t *lim, const char *inbox_id, const char *token, int n, char *err, size_t errlen)
 {
-    char burst[80], daily[80], held[80], charged[80], voided[80], nt[16], hold[16];
-    limiter_keys(inbox_id, burst, daily, held);
+    char burst[80], daily[80], unsettled[80], charged[80], voided[80], settled[80], nt[16], hold[16];
+    limiter_keys(inbox_id, burst, daily, unsettled);
     limiter_key(inbox_id, "charged", charged);
     limiter_key(inbox_id, "void", voided);
+    limiter_key(inbox_id, "settled", settled);
     snprintf(nt, sizeof(nt), "%d", n < 1 ? 1 : n);
     snprintf(hold, sizeof(hold), "%d", LIMITER_HOLD_MS);
-    const char *argv[] = { burst, daily, held, charged, voided, token, nt, hold };
-    redisReply *reply = limiter_eval(lim, &lim->refund, 5, 8, argv, err, errlen);
+    const char *argv[] = { burst, daily, unsettled, charged, voided, settled, token, nt, hold };
+    redisReply *reply = limiter_eval(lim, &lim->refund, 6, 9, argv, err, errlen);
     if (reply == NULL)
         return -1;
     freeReplyObject(reply);
@@ -594,11 +716,12 @@ static int
 limiter_usage_run(limiter_t *lim, const char *inbox_id, limit_result_t *res, limiter_unseeded_t *unseeded, char *err,
                   size_t errlen)
 {
-    char burst[80], daily[80], held[80], window[16];
-    limiter_keys(inbox_id, burst, daily, held);
+    char burst[80], daily[80], unsettled[80], window[16], leak[24];
+    limiter_keys(inbox_id, burst, daily, unsettled);
     snprintf(window, sizeof(window), "%d", LIMITER_WINDOW_MS);
-    const char *argv[] = { burst, daily, window };
-    redisReply *reply = limiter_eval(lim, &lim->usage, 2, 3, argv, err, errlen);
+    snprintf(leak, sizeof(leak), "%ld", lim->reservation_timeout_ms);
+    const char *argv[] = { burst, daily, unsettled, window, leak };
+    redisReply *reply = limiter_eval(lim, &lim->usage, 3, 5, argv, err, errlen);
     if (reply == NULL)
         return -1;
     int rc = limiter_read_result(reply, res, unseeded, err, errlen);
@@ -611,12 +734,13 @@ static int
 limiter_run_n(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_limit, int n, const char *token,
               limit_result_t *res, limiter_unseeded_t *unseeded, char *err, size_t errlen)
 {
-    char burst[80], daily[80], held[80], charged[80], voided[80], dl[16], bl[16], nt[16], window[16], memory[16];
+    char burst[80], daily[80], unsettled[80], charged[80], voided[80], dl[16], bl[16], nt[16], window[16], memory[16];
+    char leak[24];
     if (n < 1) {
         snprintf(err, errlen, "limiter: %d sends asked for", n);
         return -1;
     }
-    limiter_keys(inbox_id, burst, daily, held);
+    limiter_keys(inbox_id, burst, daily, unsettled);
     limiter_key(inbox_id, "charged", charged);
     limiter_key(inbox_id, "void", voided);
     snprintf(dl, sizeof(dl), "%d", daily_limit);
@@ -624,11 +748,66 @@ limiter_run_n(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_l
     snprintf(nt, sizeof(nt), "%d", n);
     snprintf(window, sizeof(window), "%d", LIMITER_WINDOW_MS);
     snprintf(memory, sizeof(memory), "%d", LIMITER_CHARGED_MS);
-    const char *argv[] = { burst, daily, charged, voided, dl, bl, nt, window, token, memory };
-    redisReply *reply = limiter_eval(lim, &lim->reserve_n, 4, 10, argv, err, errlen);
+    snprintf(leak, sizeof(leak), "%ld", lim->reservation_timeout_ms);
+    const char *argv[] = { burst, daily, charged, voided, unsettled, dl, bl, nt, window, token, memory, leak };
+    redisReply *reply = limiter_eval(lim, &lim->reserve_n, 5, 12, argv, err, errlen);
     if (reply == NULL)
         return -1;
     int rc = limiter_read_result(reply, res, unseeded, err, errlen);
+    freeReplyObject(reply);
+    return rc;
+}
+
+/* The settle script over tokens[0..n), with daily_limit (< 0: none).  0
+ * with res (verdict OK or LIMIT_DAILY, sends_today only when tokens were
+ * charged again or refused, recharged), LIMITER_UNSEEDED (unseeded
+ * filled), or -1 (err). */
+static int
+limiter_settle_run(limiter_t *lim, const char *inbox_id, int daily_limit, const char *const *tokens, size_t n,
+                   limit_result_t *res, limiter_unseeded_t *unseeded, char *err, size_t errlen)
+{
+    char burst[80], daily[80], unsettled[80], settled[80], voided[80], window[16], hold[16], dl[16] = "", leak[24];
+    const char **argv = malloc((n + 9) * sizeof(*argv));
+    int rc = -1;
+
+    if (argv == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    limiter_keys(inbox_id, burst, daily, unsettled);
+    limiter_key(inbox_id, "settled", settled);
+    limiter_key(inbox_id, "void", voided);
+    snprintf(window, sizeof(window), "%d", LIMITER_WINDOW_MS);
+    snprintf(hold, sizeof(hold), "%d", LIMITER_HOLD_MS);
+    if (daily_limit >= 0)
+        snprintf(dl, sizeof(dl), "%d", daily_limit);
+    snprintf(leak, sizeof(leak), "%ld", lim->reservation_timeout_ms);
+    const char *fixed[] = { burst, daily, unsettled, settled, voided, window, hold, dl, leak };
+    memcpy(argv, fixed, sizeof(fixed));
+    for (size_t i = 0; i < n; i++)
+        argv[9 + i] = tokens[i];
+    redisReply *reply = limiter_eval(lim, &lim->settle, 5, (int)(n + 9), argv, err, errlen);
+    free(argv);
+    if (reply == NULL)
+        return -1;
+    int shape = reply->type == REDIS_REPLY_ARRAY && reply->elements == 4;
+    for (size_t i = 0; shape && i < 4; i++)
+        shape = reply->element[i]->type == REDIS_REPLY_INTEGER;
+    if (!shape) {
+        snprintf(err, errlen, "redis script: unexpected settle reply type %d", reply->type);
+    } else if (reply->element[0]->integer == LIMITER_UNSEEDED) {
+        snprintf(err, errlen, "redis does not know today's counters of this inbox");
+        unseeded->day = (long)reply->element[1]->integer;
+        unseeded->now_ms = reply->element[2]->integer;
+        rc = LIMITER_UNSEEDED;
+    } else {
+        memset(res, 0, sizeof(*res));
+        res->verdict = reply->element[0]->integer == LIMIT_DAILY ? LIMIT_DAILY : LIMIT_OK;
+        res->sends_today = (long)reply->element[1]->integer;
+        res->recharged = (long)reply->element[2]->integer;
+        res->reset_epoch = (long)reply->element[3]->integer;
+        rc = 0;
+    }
     freeReplyObject(reply);
     return rc;
 }
@@ -639,7 +818,7 @@ static int
 limiter_seed(limiter_t *lim, const char *inbox_id, const limiter_unseeded_t *unseeded, char *err, size_t errlen)
 {
     limiter_seed_t seed;
-    char burst[80], daily[80], held[80], day[24], count[24], window[16];
+    char burst[80], daily[80], unsettled[80], day[24], count[24], window[16];
     char times[LIMITER_SEED_BURST_MAX][2][24];
     const char *argv[5 + 2 * LIMITER_SEED_BURST_MAX];
     int argc = 0;
@@ -651,7 +830,7 @@ limiter_seed(limiter_t *lim, const char *inbox_id, const limiter_unseeded_t *uns
     memset(&seed, 0, sizeof(seed));
     if (lim->seeder(lim->seeder_ctx, inbox_id, unseeded->day, unseeded->now_ms, &seed, err, errlen) != 0)
         return -1;
-    limiter_keys(inbox_id, burst, daily, held);
+    limiter_keys(inbox_id, burst, daily, unsettled);
     snprintf(day, sizeof(day), "%ld", unseeded->day);
     snprintf(count, sizeof(count), "%ld", seed.sends_today);
     snprintf(window, sizeof(window), "%d", LIMITER_WINDOW_MS);
@@ -675,10 +854,26 @@ limiter_seed(limiter_t *lim, const char *inbox_id, const limiter_unseeded_t *uns
 
 /* ---- refunds Redis did not answer ----------------------------------------------- */
 
-/* Takes the waiting refunds, tries each once (outside the lock), and puts
- * back those Redis still does not answer, unless older than
- * LIMITER_HOLD_MS (by then a reservation stands anyway).  After a failure
- * the rest wait for the next round: Redis is still away. */
+/* One settle with the seed behind it: 0, or -1 (err). */
+static int
+limiter_settle_seeded(limiter_t *lim, const char *inbox_id, int daily_limit, const char *const *tokens, size_t n,
+                      limit_result_t *res, char *err, size_t errlen)
+{
+    limiter_unseeded_t unseeded = { 0, 0 };
+    int rc = limiter_settle_run(lim, inbox_id, daily_limit, tokens, n, res, &unseeded, err, errlen);
+    for (int seeds = 0; rc == LIMITER_UNSEEDED && seeds < 2; seeds++) {
+        if ((rc = limiter_seed(lim, inbox_id, &unseeded, err, errlen)) == 0)
+            rc = limiter_settle_run(lim, inbox_id, daily_limit, tokens, n, res, &unseeded, err, errlen);
+    }
+    return rc != 0 ? -1 : 0;
+}
+
+/* Takes the waiting refunds and settles, tries each once in the order
+ * they came (outside the lock), and puts back those Redis still does not
+ * answer, unless older than LIMITER_HOLD_MS (by then a refund would find
+ * nothing to give back).  After a failure the rest wait for the next
+ * round: Redis is still away, and the order is kept (a message's settle
+ * before its refund). */
 static void
 limiter_retry_pending(limiter_t *lim)
 {
@@ -697,8 +892,12 @@ limiter_retry_pending(limiter_t *lim)
         if (clock_ms() - p->since_ms > LIMITER_HOLD_MS)
             continue;
         long long started_us = clock_us();
-        int rc = limiter_refund_run(lim, p->inbox_id, p->token, p->n, err, sizeof(err));
-        metrics_backend_call(&lim->metrics, "redis", "refund", started_us, rc != 0);
+        const char *token = p->token;
+        limit_result_t res;
+        /* the message was accepted meanwhile: charged again without a cap check */
+        int rc = p->settle ? limiter_settle_seeded(lim, p->inbox_id, -1, &token, 1, &res, err, sizeof(err))
+                           : limiter_refund_run(lim, p->inbox_id, p->token, p->n, err, sizeof(err));
+        metrics_backend_call(&lim->metrics, "redis", p->settle ? "settle" : "refund", started_us, rc != 0);
         if (rc != 0) {
             batch[kept++] = *p;
             tried++;
@@ -753,13 +952,12 @@ limiter_retry_thread(void *arg)
     return NULL;
 }
 
-/* Queues a refund Redis did not answer: 1 (err says why it waits), or
- * -1 when the queue is full or the thread cannot start (the send is lost
- * to the cap, as before). */
+/* Queues a refund or settle Redis did not answer: 1, or -1 when the queue
+ * is full or the thread cannot start (the refund is lost to the cap, as
+ * before; a settle lost lets the reservation be given back as leaked). */
 static int
-limiter_queue_refund(limiter_t *lim, const char *inbox_id, const char *token, int n, char *err, size_t errlen)
+limiter_queue(limiter_t *lim, const char *inbox_id, const char *token, int n, int settle)
 {
-    size_t len = strlen(err);
     int rc = 1;
 
     pthread_mutex_lock(&lim->mu);
@@ -784,13 +982,21 @@ limiter_queue_refund(limiter_t *lim, const char *inbox_id, const char *token, in
         snprintf(p->inbox_id, sizeof(p->inbox_id), "%s", inbox_id);
         snprintf(p->token, sizeof(p->token), "%s", token);
         p->n = n;
+        p->settle = settle;
         p->since_ms = clock_ms();
         pthread_cond_signal(&lim->wake);
     }
     pthread_mutex_unlock(&lim->mu);
+    return rc;
+}
+
+/* Says in err whether what Redis did not answer waits for it (rc 1). */
+static void
+limiter_note_queued(int rc, char *err, size_t errlen)
+{
+    size_t len = strlen(err);
     snprintf(err + len, errlen > len ? errlen - len : 0, "%s",
              rc == 1 ? "; retried until Redis answers" : "; not retried (queue full)");
-    return rc;
 }
 
 size_t
@@ -865,7 +1071,31 @@ limiter_refund(limiter_t *lim, const char *inbox_id, const char *token, int n, c
     metrics_backend_call(&lim->metrics, "redis", "refund", started_us, rc != 0);
     if (rc == 0)
         return 0;
-    return limiter_queue_refund(lim, inbox_id, token, n, err, errlen);
+    rc = limiter_queue(lim, inbox_id, token, n, 0);
+    limiter_note_queued(rc, err, errlen);
+    return rc;
+}
+
+int
+limiter_settle(limiter_t *lim, const char *inbox_id, int daily_limit, const char *const *tokens, size_t n,
+               limit_result_t *res, char *err, size_t errlen)
+{
+    long long started_us = clock_us();
+    int rc;
+
+    memset(res, 0, sizeof(*res));
+    if (n == 0)
+        return 0;
+    rc = limiter_settle_seeded(lim, inbox_id, daily_limit, tokens, n, res, err, errlen);
+    metrics_backend_call(&lim->metrics, "redis", "settle", started_us, rc != 0);
+    if (rc == 0)
+        return 0;
+    /* One settle per token, each in the queue's order. */
+    rc = 1;
+    for (size_t i = 0; i < n && rc == 1; i++)
+        rc = limiter_queue(lim, inbox_id, tokens[i], 1, 1);
+    limiter_note_queued(rc, err, errlen);
+    return rc;
 }
 
 int

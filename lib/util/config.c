@@ -61,6 +61,10 @@ static const config_key_t config_table[] = {
       OFF(unauthenticated_managed_sender),
       "unauthenticated MAIL FROM an inbox address from an untrusted client" },
     { "log_level", CT_LOGLEVEL, "info", 0, 0, { 0 }, OFF(log_level), "debug, info, warn or error" },
+    { "reservation_timeout", CT_DURATION, "900s", 1000, 86400000, { 0 }, OFF(reservation_timeout_ms),
+      "a send reserved at RCPT whose message neither ended nor was aborted this long after (its milter was "
+      "killed) is given back to the caps; must exceed Postfix's longest SMTP transaction (smtpd_timeout, "
+      "milter_command_timeout and milter_content_timeout together); the same in every process sharing a Redis" },
     { "foreign_domain_cache", CT_DURATION, "5s", 0, 3600000, { 0 }, OFF(foreign_domain_cache_ms),
       "remember domains that are not ours this long (0: look up every recipient)" },
     { "parse_max_size", CT_INT, "10240000", 0, 1073741824, { 0 }, OFF(parse_max_size),

@@ -44,6 +44,7 @@ typedef struct pi_config {
     spoof_policy_t unauthenticated_managed_sender;
     log_level_t log_level;
     long foreign_domain_cache_ms;   /* 0: look up every recipient */
+    long reservation_timeout_ms;    /* a reservation held longer is leaked, given back */
     int parse_max_size;             /* bytes of an inbound message kept for parsing */
     char *metrics_listen;           /* "" = off; the milter's /metrics, host:port */
     reply_t replies[REPLY_COUNT];

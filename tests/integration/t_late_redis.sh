@@ -47,8 +47,8 @@ t_eq "after the thaw the late reservation charged nothing: sendsToday as before"
 t_eq "and the burst window holds only the real send" 1 "$(burst_of "$BOB_ID")"
 t_match "the milter logged the give-back it could not make at once" "stage=refund inbox=$BOB token=.* action=queued" \
     "$(cat "$(pi_milter_log)")"
-t_eq "Redis holds only the real reservation (the late one was given back or refused)" 1 \
-    "$(svc_redis_cli ZCARD "pi:{$BOB_ID}:held")"
+t_eq "Redis holds only the real send, settled (the late reservation was given back or refused)" "0 1" \
+    "$(svc_redis_cli ZCARD "pi:{$BOB_ID}:unsettled") $(svc_redis_cli ZCARD "pi:{$BOB_ID}:settled")"
 t_match "the next message goes through and is charged once" "^250 " "$(smtp_send "${AUTH[@]}" --from "$BOB" --to c@remote.test)"
 t_eq "sendsToday counts it" $((before + 1)) "$(pi_sends_today "$BOB_ID")"
 

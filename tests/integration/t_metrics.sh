@@ -170,11 +170,12 @@ t_eq "milter: rows recorded, outbound" 2 "$(value milter 'postinbox_milter_messa
 t_eq "milter: rows recorded, inbound" 1 "$(value milter 'postinbox_milter_messages_recorded_total{direction="inbound"}')"
 t_eq "milter: inbound content read: ordinary mail" 1 "$(value milter 'postinbox_milter_inbound_reports_total{kind="none"}')"
 B=postinbox_milter_backend_call_seconds_count
-# 6 sessions x (MAIL + RCPT) lookups; 3 records; 3 reservations + 1 that failed
-# (a reservation needs no commit call: it stands unless refunded).
+# 6 sessions x (MAIL + RCPT) lookups; 3 records; 3 reservations + 1 that failed;
+# one settle per outbound message that reached end of message (no commit call).
 t_eq "milter: postgres lookups timed" 12 "$(value milter "$B{backend=\"postgres\",call=\"lookup\"}")"
 t_eq "milter: postgres records timed" 3 "$(value milter "$B{backend=\"postgres\",call=\"record\"}")"
 t_eq "milter: redis reservations timed" 4 "$(value milter "$B{backend=\"redis\",call=\"reserve\"}")"
+t_eq "milter: one redis settle per outbound message recorded" 2 "$(value milter "$B{backend=\"redis\",call=\"settle\"}")"
 t_eq "milter: no redis commit call" absent "$(value milter "$B{backend=\"redis\",call=\"commit\"}")"
 t_eq "milter: redis errors" 1 "$(value milter 'postinbox_milter_backend_errors_total{backend="redis",call="reserve"}')"
 t_eq "milter: postgres errors (shown at 0)" 0 "$(value milter 'postinbox_milter_backend_errors_total{backend="postgres",call="lookup"}')"

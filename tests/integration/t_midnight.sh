@@ -171,7 +171,7 @@ wait "${pids[@]}"
 t_eq "refund: reserved on the old day (2 sends)" 2 "$(field "$REFUND_ID" "$OLD")"
 for i in 1 2 3; do t_match "burst 4: send $i before midnight" '^250 ' "$(cat "$SVC_DIR/at/b$i")"; done
 t_eq "(the burst sends and the 23:59:59.5 one reserved before midnight)" "3 1" \
-    "$(svc_redis_cli ZCOUNT "pi:{$BURST_ID}:held" -inf "($((M * 1000))") $(svc_redis_cli ZCOUNT "pi:{$ACROSS_ID}:held" -inf "($((M * 1000))")"
+    "$(svc_redis_cli ZCOUNT "pi:{$BURST_ID}:settled" -inf "($((M * 1000))") $(svc_redis_cli ZCOUNT "pi:{$ACROSS_ID}:settled" -inf "($((M * 1000))")"
 t_match "across: a send at 23:59:59.5" '^250 ' "$(cat "$SVC_DIR/at/a1")"
 t_match "across: a send at 00:00:00.5" '^250 ' "$(cat "$SVC_DIR/at/a2")"
 t_match "burst 4: the 4th, after midnight, fits (3 + 1 in the last minute)" '^250 ' "$(cat "$SVC_DIR/at/b4")"
@@ -181,7 +181,7 @@ t_match "burst 4: the 5th is refused across midnight" \
 # --- after midnight ----------------------------------------------------------------
 t_eq "burst: sendsToday 1 (the new day's), the old day's 3" "1 3" "$(sends_today "$BURST_ID") $(field "$BURST_ID" "$OLD")"
 t_eq "across: it reserved after midnight" 1 \
-    "$(svc_redis_cli ZCOUNT "pi:{$ACROSS_ID}:held" $((M * 1000)) +inf)"
+    "$(svc_redis_cli ZCOUNT "pi:{$ACROSS_ID}:settled" $((M * 1000)) +inf)"
 t_eq "across: one send in each day's field" "1 1" "$(field "$ACROSS_ID" "$OLD") $(field "$ACROSS_ID" "$NEW")"
 t_eq "across: sendsToday is the new day's 1" 1 "$(sends_today "$ACROSS_ID")"
 

@@ -36,8 +36,12 @@ static const fake_inbox_t fake_inboxes[] = {
 
 typedef struct {
     const char *fail;            /* "lookup:ADDR", "suppressed", "reserve", "reserve_late", "refund", "fits",
-                                    "charge", "charge_late", "record" */
+                                    "charge", "charge_late", "record", "settle" (queued), "settle_lost",
+                                    "settle_full" (given back as leaked, no room to charge again) */
     int lookups, reserves, refunds, fits, charges, records;
+    int settles;                 /* settle calls */
+    size_t settled;              /* tokens settled, by every call */
+    int settles_at_record;       /* settle calls made when the last record was written */
     int sends[FAKE_INBOXES];     /* charged to each inbox */
     char held[FAKE_TOKENS][128]; /* reservations and charges not refunded, "index:token" */
     int held_n[FAKE_TOKENS];     /* and how many sends each holds */
@@ -200,6 +204,33 @@ fake_refund(void *ctx, const inbox_lookup_t *inbox, const char *token, int n, ch
 }
 
 static int
+fake_settle(void *ctx, const inbox_lookup_t *inbox, const char *const *tokens, size_t n, limit_result_t *res,
+            char *err, size_t errlen)
+{
+    fake_t *f = ctx;
+    int i = fake_index(inbox->id);
+    f->settles++;
+    memset(res, 0, sizeof(*res));
+    for (size_t k = 0; k < n; k++)
+        assert_true(fake_held(f, i, tokens[k]) >= 0); /* only reservations still standing are settled */
+    if (fake_fails(f, "settle_lost", NULL)) {
+        snprintf(err, errlen, "redis down; not retried (queue full)");
+        return -1;
+    }
+    if (fake_fails(f, "settle_full", NULL)) {
+        fake_verdict(f, i, fake_inboxes[i].daily, res); /* whatever is charged, n more do not fit */
+        res->recharged = (long)n;
+        return 0;
+    }
+    if (fake_fails(f, "settle", NULL)) {
+        snprintf(err, errlen, "redis timed out; retried until Redis answers");
+        return 1;
+    }
+    f->settled += n;
+    return 0;
+}
+
+static int
 fake_fits(void *ctx, const inbox_lookup_t *inbox, int n, limit_result_t *res, char *err, size_t errlen)
 {
     fake_t *f = ctx;
@@ -249,6 +280,7 @@ fake_record(void *ctx, const check_message_t *msg, char report[16], char *err, s
         return -1;
     }
     f->records++;
+    f->settles_at_record = f->settles;
     snprintf(f->record_sender, sizeof(f->record_sender), "%s", msg->sender_inbox->found ? msg->sender_inbox->id : "");
     f->record_charged = msg->charged->count;
     f->record_inboxes = msg->rcpt_inbox_count;
@@ -293,7 +325,7 @@ rig_open(rig_t *r, check_mode_t mode, const char *config, const char *fail, int 
     check_env_t env = {
         .cfg = r->cfg,
         .backend = { .ctx = &r->f, .lookup = fake_lookup, .suppressed = fake_suppressed, .reserve = fake_reserve,
-                     .refund = fake_refund, .fits = fake_fits, .charge = fake_charge, .record = fake_record },
+                     .settle = fake_settle, .refund = fake_refund, .fits = fake_fits, .charge = fake_charge, .record = fake_record },
         .foreign_domains = r->cache,
         .hooks = &fake_hooks,
         .mode = mode,
@@ -408,6 +440,15 @@ static const txn_row_t txn_rows[] = {
     { "record fails even with on_backend_error = accept: 451 4.3.0", R, ACCEPT_ERRORS, "record", 0, "alice",
       "bob@acme.test", OK, "sender_ok", { { "x@remote.test", OK, "reserved" } }, 1, TMP(451), "backend",
       "bob@acme.test", 0, 0, 0 },
+    { "settle not answered: queued, the message accepted and recorded, the sends stand", R, NULL, "settle", 0,
+      "alice", "bob@acme.test", OK, "sender_ok", { { "x@remote.test", OK, "reserved" }, { "y@remote.test", OK,
+      "reserved" } }, 1, OK, "accepted", "bob@acme.test", 2, 1, 0 },
+    { "settle lost (cannot even be queued): 451 4.3.0, refunded, no record", R, NULL, "settle_lost", 0, "alice",
+      "bob@acme.test", OK, "sender_ok", { { "x@remote.test", OK, "reserved" } }, 1, TMP(451), "backend",
+      "bob@acme.test", 0, 0, 0 },
+    { "slower than reservation_timeout, and the day is full meanwhile: 451 4.7.1 at the end, refunded", R, NULL,
+      "settle_full", 0, "alice", "bob@acme.test", OK, "sender_ok", { { "x@remote.test", OK, "reserved" } }, 1,
+      TMP(451), "daily", "bob@acme.test", 0, 0, 0 },
     { "sender lookup fails: 451 4.3.0, nothing charged", R, NULL, "lookup:bob@acme.test", 0, "alice",
       "bob@acme.test", TMP(451), "backend", { { NULL } }, 0, OK, NULL, "bob@acme.test", 0, 0, 0 },
     { "recipient lookup fails: 451 4.3.0 for it, the next goes on", R, NULL, "lookup:x@remote.test", 0, "alice",
@@ -510,7 +551,7 @@ run_txn(const txn_row_t *row, int spell)
         check_end(c, "QID1", accepted, "QID1/instance", &d);
         expect("end of message", &d, row->end_action, row->end_code, row->end_reason);
         if (d.action == DECISION_TEMPFAIL)
-            assert_string_equal(d.xcode, "4.3.0");
+            assert_string_equal(d.xcode, strcmp(row->end_reason, "daily") == 0 ? "4.7.1" : "4.3.0");
     } else {
         check_abort(c);
     }
@@ -600,6 +641,49 @@ test_recorded_sends_stand(void **state)
     r.c = NULL;
     assert_int_equal(f->sends[bob], 2);
     assert_int_equal(f->refunds, 0);
+    rig_close(&r);
+}
+
+/* End of message settles every reservation of the message in one call,
+ * before the record; inbound mail and a message with nothing reserved
+ * settle nothing; a record that fails after the settle refunds them all. */
+static void
+test_settle_once_before_record(void **state)
+{
+    rig_t r;
+    decision_t d;
+    rig_open(&r, CHECK_RESERVE, NULL, NULL, 0, 0);
+    check_t *c = r.c;
+    fake_t *f = &r.f;
+    int bob = fake_index("bob@acme.test");
+
+    check_mail(c, "bob@acme.test", "alice", "Q1", &d);
+    check_rcpt(c, "x@remote.test", "Q1", &d);
+    check_rcpt(c, "y@remote.test", "Q1", &d);
+    check_rcpt(c, "z@remote.test", "Q1", &d);
+    check_end(c, "Q1", 0, NULL, &d);
+    expect("end", &d, DECISION_CONTINUE, 0, "accepted");
+    assert_int_equal(f->settles, 1);
+    assert_int_equal(f->settled, 3);
+    assert_int_equal(f->settles_at_record, 1);
+    assert_int_equal(f->sends[bob], 3);
+    /* inbound: no reservation, no settle */
+    check_mail(c, "ext@remote.test", NULL, "Q2", &d);
+    check_rcpt(c, "bob@acme.test", "Q2", &d);
+    check_end(c, "Q2", 0, NULL, &d);
+    assert_int_equal(f->settles, 1);
+    assert_int_equal(f->records, 2);
+    /* settled, then the record fails: both given back */
+    check_mail(c, "bob@acme.test", "alice", "Q3", &d);
+    check_rcpt(c, "x@remote.test", "Q3", &d);
+    check_rcpt(c, "y@remote.test", "Q3", &d);
+    f->fail = "record";
+    check_end(c, "Q3", 0, NULL, &d);
+    expect("record fails", &d, DECISION_TEMPFAIL, 451, "backend");
+    assert_int_equal(f->settles, 2);
+    assert_int_equal(f->sends[bob], 3);
+    assert_int_equal(f->refunds, 2);
+    f->fail = NULL;
     rig_close(&r);
 }
 
@@ -776,6 +860,7 @@ main(void)
     }
     unit_add(&suite, "a new MAIL and QUIT refund the open reservations", test_refund_on_new_mail_and_close, NULL);
     unit_add(&suite, "recorded sends stand", test_recorded_sends_stand, NULL);
+    unit_add(&suite, "end of message settles once, before the record", test_settle_once_before_record, NULL);
     unit_add(&suite, "foreign-domain cache in both modes", test_foreign_domain_cache, NULL);
     unit_add(&suite, "policy charge once per token, all or nothing", test_charge_once_per_token, NULL);
     unit_add(&suite, "policy counts a recipient once", test_fits_counts_each_recipient_once, NULL);

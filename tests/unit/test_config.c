@@ -586,7 +586,7 @@ test_print_defaults_round_trip(void **state)
         if (*p)
             uncommented[o++] = *p++;
     }
-    assert_int_equal(settings, 48 + REPLY_COUNT);
+    assert_int_equal(settings, 49 + REPLY_COUNT);
 
     pi_config_t *cfg = config_parse_text(uncommented, "printed.conf", err, sizeof(err));
     if (cfg == NULL)
