@@ -29,7 +29,7 @@
 #   pi_ctl ARGS...           postinboxctl -c $PI_CONF ARGS... (after the words of $PI_CTL_WRAP, if set)
 #   pi_start_milter [PORT] [CONF]   a milter process; waits for its socket ($PI_MILTER_WRAP,
 #                            if set, is the words run before it, e.g. pi_faketime_wrap's)
-#   pi_faketime_wrap OFFSET  prints a wrapper (words for SVC_REDIS_WRAP / PI_MILTER_WRAP) that
+#   pi_faketime_wrap OFFSET [PROGRAM]  prints a wrapper (words for SVC_REDIS_WRAP / PI_MILTER_WRAP) that
 #                            runs a program with its wall clock OFFSET seconds ("+12.345")
 #                            ahead, by libfaketime, or (OFFSET file:PATH) by the offset
 #                            that PATH holds whenever the program reads the clock (SKIP, exit 77, without it; call it
@@ -215,17 +215,25 @@ pi_start_milter() {
 # redis-server links jemalloc, which clashes with libfaketime's start-up
 # (libfaketime issue 130: its first clock_gettime recurses and fails), so
 # glibc's allocator is put in front (libc_malloc_debug, a pass-through
-# unless MALLOC_CHECK_ is set).
+# unless MALLOC_CHECK_ is set).  For a PROGRAM built with AddressSanitizer
+# (build-san/) it is not: ASan brings its own allocator, which the shim
+# would fight ("free(): invalid pointer"), and verify_asan_link_order=0
+# lets the program start with libfaketime preloaded before ASan's runtime.
 pi_faketime_wrap() {
-    local lib malloc
+    local lib malloc pre
     lib=$(find /usr/lib /lib -name libfaketimeMT.so.1 2>/dev/null | head -n 1)
     malloc=$(find /usr/lib /lib -name libc_malloc_debug.so.0 2>/dev/null | head -n 1)
     [ -n "$lib" ] || { echo "SKIP: needs libfaketime (package faketime, scripts/install-deps.sh)"; exit 77; }
+    if [ -n "${2-}" ] && ldd "$2" 2>/dev/null | grep -q 'libasan\.so'; then
+        pre="LD_PRELOAD=$lib ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+    else
+        pre="LD_PRELOAD=${malloc:+$malloc:}$lib"
+    fi
     if [[ $1 == file:* ]]; then
         # the offset read from a file at every clock call: the test moves the clock
-        echo "env LD_PRELOAD=${malloc:+$malloc:}$lib FAKETIME_TIMESTAMP_FILE=${1#file:} FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1"
+        echo "env $pre FAKETIME_TIMESTAMP_FILE=${1#file:} FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1"
     else
-        echo "env LD_PRELOAD=${malloc:+$malloc:}$lib FAKETIME=$1 FAKETIME_DONT_FAKE_MONOTONIC=1"
+        echo "env $pre FAKETIME=$1 FAKETIME_DONT_FAKE_MONOTONIC=1"
     fi
 }
 
