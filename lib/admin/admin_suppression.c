@@ -21,7 +21,7 @@
 /* An expired entry is absent: a new one for its address replaces it. */
 #define SUPPRESSION_REPLACE_EXPIRED                                                                     \
     " ON CONFLICT (inbox_id, address) DO UPDATE SET source = EXCLUDED.source, reason = EXCLUDED.reason,"  \
-    "   bounce_reason = NULL, dsn = NULL, message_id = NULL, created_at = EXCLUDED.created_at,"          \
+    "   bounce_reason = EXCLUDED.bounce_reason, dsn = NULL, message_id = NULL, created_at = EXCLUDED.created_at,"          \
     "   expires_at = EXCLUDED.expires_at"                                                               \
     " WHERE s.expires_at IS NOT NULL AND s.expires_at <= now()"
 
@@ -43,6 +43,8 @@ admin_suppression_entry_check(const admin_suppression_entry_t *in, admin_suppres
 {
     const char *source = suppression_given(in->source), *reason = suppression_given(in->reason);
     const char *created = suppression_given(in->created_at), *expires = suppression_given(in->expires_at);
+    const char *bounce = suppression_given(in->bounce_reason);
+    bounce_reason_t unused;
 
     memset(norm, 0, sizeof(*norm));
     if (suppression_given(in->address) == NULL) {
@@ -63,16 +65,20 @@ admin_suppression_entry_check(const admin_suppression_entry_t *in, admin_suppres
                  ADMIN_SUPPRESSION_REASON_MAX);
         return -1;
     }
+    if (bounce != NULL && bounce_reason_from_name(bounce, &unused) != 0) {
+        snprintf(err, errlen, "bounce reason: \"%.40s\" is not a bounce reason (user_unknown, ...)", bounce);
+        return -1;
+    }
     if (created != NULL && !valid_timestamp(created, norm->created_at, sizeof(norm->created_at))) {
-        snprintf(err, errlen, "created_at: \"%.40s\" is not an ISO-8601 time", created);
+        snprintf(err, errlen, "creation time: \"%.40s\" is not an ISO-8601 time", created);
         return -1;
     }
     if (expires != NULL && !valid_timestamp(expires, norm->expires_at, sizeof(norm->expires_at))) {
-        snprintf(err, errlen, "expires_at: \"%.40s\" is not an ISO-8601 time", expires);
+        snprintf(err, errlen, "expiry: \"%.40s\" is not an ISO-8601 time", expires);
         return -1;
     }
     if (expires != NULL && source != NULL && strcmp(source, "manual") != 0) {
-        snprintf(err, errlen, "expires_at: only manual entries may expire (source is %s)", source);
+        snprintf(err, errlen, "expiry: only manual entries may expire (source is %s)", source);
         return -1;
     }
     return 0;
@@ -82,11 +88,13 @@ json_t *
 admin_suppression_entry_json(const admin_suppression_entry_t *in, const admin_suppression_norm_t *norm, long line)
 {
     const char *source = suppression_given(in->source), *reason = suppression_given(in->reason);
+    const char *bounce = suppression_given(in->bounce_reason);
     json_t *obj = json_object();
 
     json_object_set_new(obj, "address", json_string(norm->address));
     json_object_set_new(obj, "source", json_string(source ? source : "manual"));
     json_object_set_new(obj, "reason", reason ? json_string(reason) : json_null());
+    json_object_set_new(obj, "bounce", bounce ? json_string(bounce) : json_null());
     json_object_set_new(obj, "created", norm->created_at[0] ? json_string(norm->created_at) : json_null());
     json_object_set_new(obj, "expires", norm->expires_at[0] ? json_string(norm->expires_at) : json_null());
     json_object_set_new(obj, "line", json_integer(line));
@@ -155,7 +163,7 @@ admin_suppression_add(admin_t *a, const char *inbox_id, const char *address, con
     if (strcmp(outcome, "no_inbox") == 0)
         status = admin_fail(err, ADMIN_NOT_FOUND, "not_found", "inbox", "no inbox %s", inbox_id);
     else if (strcmp(outcome, "past") == 0)
-        status = admin_fail(err, ADMIN_INVALID, "invalid_field", "expiry", "expiresAt must be in the future");
+        status = admin_fail(err, ADMIN_INVALID, "invalid_field", "expiry", "the expiry must be in the future");
     else if (PQgetisnull(res, 0, 0))
         /* added by someone else between our snapshot and the insert */
         status = admin_fail(err, ADMIN_CONFLICT, "conflict", "exists",
@@ -230,14 +238,15 @@ admin_suppression_import(admin_t *a, const char *inbox_id, const json_t *entries
                      "WITH " SUPPRESSION_INBOX ","
                      " src AS ("
                      "   SELECT DISTINCT ON (e.address) e.* FROM jsonb_to_recordset($3::jsonb)"
-                     "     AS e(address text, source text, reason text, created timestamptz, expires timestamptz,"
-                     "          line bigint)"
+                     "     AS e(address text, source text, reason text, bounce text, created timestamptz,"
+                     "          expires timestamptz, line bigint)"
                      "   ORDER BY e.address, e.line),"
                      " fresh AS (SELECT * FROM src WHERE expires IS NULL OR expires > now()),"
                      " ins AS ("
-                     "   INSERT INTO postinbox.suppression AS s (inbox_id, address, source, reason, created_at,"
-                     "                                            expires_at)"
-                     "   SELECT inbox.id, f.address, f.source, f.reason, coalesce(f.created, now()), f.expires"
+                     "   INSERT INTO postinbox.suppression AS s (inbox_id, address, source, reason, bounce_reason,"
+                     "                                            created_at, expires_at)"
+                     "   SELECT inbox.id, f.address, f.source, f.reason, f.bounce, coalesce(f.created, now()),"
+                     "          f.expires"
                      "     FROM fresh f, inbox"
                      SUPPRESSION_REPLACE_EXPIRED
                      "   RETURNING s.inbox_id, s.address, s.reason),"

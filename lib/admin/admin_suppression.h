@@ -29,6 +29,7 @@ typedef struct {
     const char *address;    /* any spelling address_normalize takes */
     const char *source;     /* bounce, complaint or manual; NULL or "": manual */
     const char *reason;     /* NULL or "": none */
+    const char *bounce_reason; /* a bounce reason name (bounce_class.h); NULL or "": none */
     const char *created_at; /* ISO-8601; NULL or "": now */
     const char *expires_at; /* ISO-8601, manual entries only; NULL or "": never */
 } admin_suppression_entry_t;
@@ -40,8 +41,8 @@ typedef struct {
     char expires_at[80];
 } admin_suppression_norm_t;
 
-/* Checks in (address, source, reason text, times, expiry only for
- * manual) into norm.  0, or -1 with err naming the field. */
+/* Checks in (address, source, reason text, bounce reason name, times,
+ * expiry only for manual) into norm.  0, or -1 with err naming the field. */
 int admin_suppression_entry_check(const admin_suppression_entry_t *in, admin_suppression_norm_t *norm, char *err,
                                   size_t errlen);
 
