@@ -28,7 +28,8 @@ struct store {
 #define STORE_SUPPRESSED "postinbox_suppressed"
 #define STORE_SUPPRESSED_SQL \
     "SELECT source, coalesce(dsn, ''), to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')" \
-    " FROM postinbox.suppression WHERE inbox_id = $1::uuid AND address = lower($2)"
+    " FROM postinbox.suppression WHERE inbox_id = $1::uuid AND address = lower($2)" \
+    "   AND (expires_at IS NULL OR expires_at > now())"
 #define STORE_RECORD "postinbox_record"
 #define STORE_RECORD_SQL "SELECT postinbox.record_message($1::jsonb, $2::bigint)"
 #define STORE_RECORD_FAST "postinbox_record_fast"
