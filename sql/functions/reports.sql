@@ -118,7 +118,9 @@ BEGIN
             CONTINUE;
         END IF;
         one := postinbox.delivery_apply(m, addr, st, rc->>'status', left(rc->>'diagnostic', 1024),
-                                        rc->>'remoteMta', NULL, false, p_policy);
+                                        rc->>'remoteMta', NULL, false, p_policy, rc->>'reason',
+                                        rc->>'bounceType', (rc->>'smtpCode')::integer,
+                                        (rc->>'senderProblem')::boolean);
         IF one IS NOT NULL THEN
             rcpts := rcpts || jsonb_build_array(one);
         END IF;
