@@ -26,8 +26,12 @@
 -- whichever order they arrive:
 --   action delivered/relayed/expanded -> 'sent'     (message.delivered)
 --   action delayed                    -> 'deferred' (message.deferred)
---   action failed, type hard          -> 'bounced'  (message.bounced, bounce_count + 1)
---   action failed, type soft (4.x.x)  -> 'expired'  (message.bounced, type soft)
+--   action failed                     -> 'bounced'  (message.bounced)
+--   action failed, type soft (4.x.x)  -> 'expired'  (message.bounced)
+-- Each recipient carries the one classifier's answer (dsn_report_json():
+-- reason, bounceType, smtpCode, senderProblem, lib/mail/bounce_class.h),
+-- passed to delivery_apply, which suppresses and counts only permanent
+-- failures, as for a log line.
 -- A matched ARF report goes through complaint_apply() (suppression.sql):
 -- once per message and recipient; an ARF report is matched by Message-ID
 -- only.  The complaining recipient is Original-Rcpt-To when it is one of
