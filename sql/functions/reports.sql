@@ -26,8 +26,12 @@
 -- whichever order they arrive:
 --   action delivered/relayed/expanded -> 'sent'     (message.delivered)
 --   action delayed                    -> 'deferred' (message.deferred)
---   action failed, type hard          -> 'bounced'  (message.bounced, bounce_count + 1)
---   action failed, type soft (4.x.x)  -> 'expired'  (message.bounced, type soft)
+--   action failed                     -> 'bounced'  (message.bounced)
+--   action failed, type soft (4.x.x)  -> 'expired'  (message.bounced)
+-- Each recipient carries the one classifier's answer (dsn_report_json():
+-- reason, bounceType, smtpCode, senderProblem, lib/mail/bounce_class.h),
+-- passed to delivery_apply, which suppresses and counts only permanent
+-- failures, as for a log line.
 -- A matched ARF report goes through complaint_apply() (suppression.sql):
 -- once per message and recipient; an ARF report is matched by Message-ID
 -- only.  The complaining recipient is Original-Rcpt-To when it is one of
@@ -118,7 +122,9 @@ BEGIN
             CONTINUE;
         END IF;
         one := postinbox.delivery_apply(m, addr, st, rc->>'status', left(rc->>'diagnostic', 1024),
-                                        rc->>'remoteMta', NULL, false, p_policy);
+                                        rc->>'remoteMta', NULL, false, p_policy, rc->>'reason',
+                                        rc->>'bounceType', (rc->>'smtpCode')::integer,
+                                        (rc->>'senderProblem')::boolean);
         IF one IS NOT NULL THEN
             rcpts := rcpts || jsonb_build_array(one);
         END IF;

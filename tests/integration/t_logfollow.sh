@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # t_logfollow.sh -- delivery status from Postfix's own log lines: a
-# private Postfix relays to three smtp-sinks (250, 4xx at RCPT, 5xx at
-# RCPT, chosen per recipient by transport_maps) and postinbox-policyd
+# private Postfix relays to two smtp-sinks (250, 4xx at RCPT) and a second
+# Postfix (550 5.1.1 user unknown at RCPT), chosen per recipient by
+# transport_maps, and postinbox-policyd
 # follows its maillog_file.  delivered, deferred (one event however many
-# retries) then delivered, bounced (hard, bounceCount), a message with a
+# retries) then delivered, bounced (user_unknown, permanent, bounceCount), a message with a
 # delivered and a bounced recipient, the whole log read again after a
 # restart (nothing counted twice), lines written while the daemon was
-# down (resumed from the saved position), expiry (message.bounced of
-# type soft, no bounceCount), truncation, standard input, and two rotations during a
+# down (resumed from the saved position), expiry (message.bounced,
+# reason expired, transient, no bounceCount), truncation, standard input, and two rotations during a
 # burst of 50 messages (nothing lost).
 set -u
 . "$(dirname "$0")/common.sh"
@@ -23,7 +24,7 @@ pi_write_conf "postfix_log = $MAILLOG" "postfix_log_state = $STATE" "log_level =
 
 read -r OKP BADP SOFTP <<<"$(_svc_pick_ports 3)"
 smtp-sink -u postfix 127.0.0.1:"$OKP" 100 & svc_register_pid $!
-smtp-sink -u postfix -f rcpt 127.0.0.1:"$BADP" 100 & svc_register_pid $!
+pi_start_mx badmx "$BADP" "{bad@remote.test=550 5.1.1 user unknown}, {bad2@remote.test=550 5.1.1 user unknown}" || exit 1
 smtp-sink -u postfix -r rcpt 127.0.0.1:"$SOFTP" 100 & svc_register_pid $!
 transports() {  # transports SOFT_PORT
     svc_postconf -e "transport_maps = inline:{ {bad@remote.test=smtp:[127.0.0.1]:$BADP}, {bad2@remote.test=smtp:[127.0.0.1]:$BADP}, {soft@remote.test=smtp:[127.0.0.1]:$1}, {remote.test=smtp:[127.0.0.1]:$OKP} }"
@@ -127,6 +128,8 @@ if wait_events "$QBAD" message.bounced 1; then t_ok "message.bounced"; else t_fa
 P=$(payload "$QBAD" message.bounced)
 t_match "bounced payload: 5.x.x, failed, hard, diagnostic" "^bad@remote.test 5\.[0-9]+\.[0-9]+ failed hard .+" \
     "$(echo "$P" | json_get recipients.0.address) $(echo "$P" | json_get recipients.0.status) $(echo "$P" | json_get recipients.0.action) $(echo "$P" | json_get recipients.0.type) $(echo "$P" | json_get recipients.0.diagnostic)"
+t_eq "bounced payload: reason, bounceType, smtpCode" "user_unknown permanent 550" \
+    "$(echo "$P" | json_get recipients.0.reason) $(echo "$P" | json_get recipients.0.bounceType) $(echo "$P" | json_get recipients.0.smtpCode)"
 t_eq "bounceCount 1" 1 "$(bounces)"
 t_eq "message status bounced" bounced "$(mstatus "$QBAD")"
 
@@ -257,6 +260,8 @@ if wait_events "$QEXP" message.bounced 1 15; then t_ok "expired: message.bounced
 P=$(payload "$QEXP" message.bounced)
 t_match "expired payload: 4.x.x, failed, soft" "^soft@remote.test 4\.[0-9]+\.[0-9]+ failed soft" \
     "$(echo "$P" | json_get recipients.0.address) $(echo "$P" | json_get recipients.0.status) $(echo "$P" | json_get recipients.0.action) $(echo "$P" | json_get recipients.0.type)"
+t_eq "expired payload: reason expired, transient" "expired transient" \
+    "$(echo "$P" | json_get recipients.0.reason) $(echo "$P" | json_get recipients.0.bounceType)"
 t_eq "expired: status bounced, bounceCount unchanged" "bounced 2" "$(mstatus "$QEXP") $(bounces)"
 pi_stop_policyd
 
