@@ -150,7 +150,8 @@ cmd_suppression_remove(ctl_t *ctl, const args_t *args)
 static char *
 suppression_read_file(const char *file, size_t *len)
 {
-    FILE *fp = strcmp(file, "-") == 0 ? stdin : fopen(file, "rb");
+    int own = strcmp(file, "-") != 0;   /* a file we opened, closed here */
+    FILE *fp = own ? fopen(file, "rb") : stdin;
     size_t cap = 65536, n = 0;
     char *buf;
 
@@ -181,7 +182,7 @@ suppression_read_file(const char *file, size_t *len)
         buf[n] = '\0';
         *len = n;
     }
-    if (fp != stdin)
+    if (own)
         fclose(fp);
     return buf;
 }
