@@ -28,6 +28,7 @@
 #include "daemon_opts.h"
 #include "header.h"
 #include "log.h"
+#include "malloc_tune.h"
 #include "milter_metrics.h"
 #include "runtime.h"
 
@@ -96,6 +97,7 @@ main(int argc, char **argv)
     pthread_t reload_tid;
 
     daemon_opts_parse(&main_opts, "postinbox-milter", argc, argv);
+    malloc_tune_daemon();
     foreground = main_opts.foreground;
     check_only = main_opts.check_only;
 

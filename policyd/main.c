@@ -39,6 +39,7 @@
 #include "daemon_opts.h"
 #include "dispatcher.h"
 #include "log.h"
+#include "malloc_tune.h"
 #include "logfollow.h"
 #include "policy_server.h"
 #include "policyd_metrics.h"
@@ -136,6 +137,7 @@ main(int argc, char **argv)
     sigset_t set;
 
     daemon_opts_parse(&main_opts, "postinbox-policyd", argc, argv);
+    malloc_tune_daemon();
     foreground = main_opts.foreground;
     check_only = main_opts.check_only;
 
