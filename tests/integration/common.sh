@@ -23,7 +23,8 @@
 #                            config names the service login $PI_SUBMIT_LOGIN (a SASL user
 #                            pi_setup adds) and its password file $PI_SUBMIT_SECRET (0600),
 #                            and secret_key_file = $PI_SECRET_KEY (made once, mode 0600), so
-#                            every test runs with webhook secrets encrypted at rest
+#                            every test runs with webhook secrets encrypted at rest;
+#                            backend_timeout_ms is $PI_BACKEND_TIMEOUT_MS (default 1000)
 #   pi_secret_open ID VALUE  prints the webhook secret a stored VALUE of endpoint ID holds
 #                            (opened in Python with $PI_SECRET_KEY, independent of the C code)
 #   pi_ctl ARGS...           postinboxctl -c $PI_CONF ARGS... (after the words of $PI_CTL_WRAP, if set)
@@ -139,7 +140,7 @@ pi_write_conf() {
         [ -z "${PI_REDIS_PASSWORD_FILE-}" ] || echo "redis_password_file = $PI_REDIS_PASSWORD_FILE"
         echo "milter_socket = inet:$MILTER_PORT@127.0.0.1"
         echo "sandbox_domain = $SANDBOX"
-        echo "backend_timeout_ms = 1000"
+        echo "backend_timeout_ms = ${PI_BACKEND_TIMEOUT_MS:-1000}"
         echo "log_level = info"
         echo "secret_key_file = $PI_SECRET_KEY"
         [ -z "${PI_POLICY_LISTEN-}" ] || echo "policy_listen = $PI_POLICY_LISTEN"
