@@ -90,6 +90,16 @@ caught_up() {
     done
     return 1
 }
+# wait_rotations N: until the follower has logged N rotations it followed (10 s at most).
+rotations() { grep -c "was rotated; following the new file" "$LOG"; }
+wait_rotations() {
+    local i
+    for ((i = 0; i < 100; i++)); do
+        [ "$(rotations)" -ge "$1" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
 # burst_lines FILE: the burst's deliveries logged in FILE so far.
 burst_lines() { grep -cE "b[0-9]+@remote.test>.*status=sent" "$1" 2>/dev/null; }
 # wait_burst_line FILE: until FILE has a line of the burst (30 s at most).
@@ -230,7 +240,7 @@ wait_burst_line "$MAILLOG" || t_fail "a burst delivery logged in the new file be
 # has opened, so it drains those).  Under ASan the follower took longer than
 # Postfix to reach the new file and 5 lines were lost in CI: a daily
 # rotation never comes that fast, so the test waits for it.
-for _ in $(seq 1 100); do [ "$(grep -c "was rotated; following the new file" "$LOG")" -ge 1 ] && break; sleep 0.1; done
+wait_rotations 1
 ROT="postfix logrotate"
 if ! postfix -c "$PFCONF" logrotate >"$SVC_DIR/logrotate.out" 2>&1 </dev/null; then
     ROT="mv + postfix reload (postfix logrotate failed: $(head -1 "$SVC_DIR/logrotate.out"))"
@@ -248,8 +258,8 @@ t_eq "the first rotation fell inside the burst (some deliveries in maillog.1, no
     "$([ "$N1" -gt 0 ] && [ "$N1" -lt 50 ] && echo yes || echo no)"
 t_eq "50 outbound messages delivered" 50 \
     "$(q "SELECT count(*) FROM postinbox.message WHERE inbox_id = '$BURST_ID' AND status = 'delivered'")"
-for _ in $(seq 1 100); do [ "$(grep -c "was rotated; following the new file" "$LOG")" -ge 2 ] && break; sleep 0.1; done
-t_eq "both rotations were noticed (second: $ROT)" 2 "$(grep -c "was rotated; following the new file" "$LOG")"
+wait_rotations 2
+t_eq "both rotations were noticed (second: $ROT)" 2 "$(rotations)"
 
 # ---- truncation (copytruncate style) ---------------------------------------------------------
 QPRE=$(send ok7@remote.test pre1)       # the current file exists and is followed
