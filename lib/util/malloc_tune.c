@@ -3,6 +3,8 @@
  */
 #include "malloc_tune.h"
 
+/* Any libc header defines __GLIBC__ (features.h); it must come first. */
+#include <stdlib.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
