@@ -156,6 +156,8 @@ main(int argc, char **argv)
         log_error("cannot start the reload thread");
         return 1;
     }
+    if (malloc_tune_start_trimmer(MALLOC_TUNE_TRIM_SECONDS) != 0)
+        log_warn("cannot start the malloc trim thread: freed memory stays with the process");
     /* After daemonising: the listener's thread would not survive fork. */
     if (rt->cfg->metrics_listen[0]) {
         httpd_limits_t limits = { .request_timeout_ms = rt->cfg->http_request_timeout_ms,

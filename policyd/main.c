@@ -199,6 +199,8 @@ main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     umask(007);
+    if (malloc_tune_start_trimmer(MALLOC_TUNE_TRIM_SECONDS) != 0)
+        log_warn("cannot start the malloc trim thread: freed memory stays with the process");
 
     rt = runtime_acquire();
     if (rt->cfg->postfix_log[0]) {
