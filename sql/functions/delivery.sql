@@ -64,7 +64,9 @@ DROP FUNCTION IF EXISTS record_delivery(text, text, text, text, text, text, text
 -- (NULL for a delivery).  A permanent bounce (state bounced, bounceType
 -- permanent) raises inbox.bounce_count and puts the recipient on the
 -- sender inbox's suppression list (suppression.bounce_reason = the
--- reason) -- unless it is there already, whatever the source; it and a
+-- reason) -- unless it is there already, whatever the source (a
+-- hand-made entry that has expired is replaced: it suppressed nothing any
+-- more, the bounce suppresses for good); it and a
 -- sender-problem failure (bounced or expired) then run
 -- check_suspension(inbox, p_policy) (suppression.sql).
 -- A recipient the next hop accepted ('delivered' in the log) may bounce
@@ -96,6 +98,8 @@ BEGIN
     IF st = 'delivered' THEN
         p_reason := NULL; p_bounce_type := NULL; code := NULL; p_sender_problem := false;
     ELSE
+        -- The per-message "status=expired" line has no reply: the last deferral's code stands.
+        code := coalesce(code, CASE WHEN FOUND THEN r.smtp_code END);
         p_reason := coalesce(p_reason, 'undetermined');
         p_bounce_type := coalesce(p_bounce_type, 'undetermined');
         p_sender_problem := coalesce(p_sender_problem, false);
@@ -122,7 +126,11 @@ BEGIN
         UPDATE postinbox.inbox SET bounce_count = bounce_count + 1, updated_at = now() WHERE id = m.inbox_id;
         INSERT INTO postinbox.suppression (inbox_id, address, source, reason, dsn, message_id, bounce_reason)
         VALUES (m.inbox_id, p_addr, 'bounce', p_diagnostic, p_dsn, m.id, p_reason)
-        ON CONFLICT (inbox_id, address) DO NOTHING;
+        ON CONFLICT (inbox_id, address) DO UPDATE
+           SET source = EXCLUDED.source, reason = EXCLUDED.reason, dsn = EXCLUDED.dsn,
+               message_id = EXCLUDED.message_id, bounce_reason = EXCLUDED.bounce_reason,
+               expires_at = NULL, created_at = now()
+         WHERE suppression.expires_at IS NOT NULL AND suppression.expires_at <= now();
     END IF;
     IF permanent OR (p_sender_problem AND st IN ('bounced', 'expired')) THEN
         PERFORM postinbox.check_suspension(m.inbox_id, p_policy);
