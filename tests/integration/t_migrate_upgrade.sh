@@ -139,7 +139,8 @@ run_records() {
 }
 # state DB [v1]: what the calls left, without generated ids and times;
 # "v1": without what v1 did not write (the recipients' reason,
-# bounceType, smtpCode and senderProblem in payloads, issue 12).
+# bounceType, smtpCode and senderProblem in payloads, autoReply on
+# received mail, issue 12).
 state() {
     db_psql "$1" "
         SELECT 'lookup', l.* FROM postinbox.lookup('A--acme@$SANDBOX', 'alice') l
@@ -159,7 +160,9 @@ state() {
                                     THEN r - '{reason,bounceType,smtpCode,senderProblem}'::text[] ELSE r END
                                     ORDER BY i), '[]')
                           FROM jsonb_array_elements(x.payload->'recipients') WITH ORDINALITY AS a(r, i)))
-                    ELSE x.payload END AS p FROM postinbox.event x) e
+                    ELSE x.payload END
+                    - CASE WHEN '${2-}' = 'v1' THEN '{autoReply,autoReplyHeader}'::text[] ELSE '{}'::text[] END AS p
+                  FROM postinbox.event x) e
           ORDER BY e.created_at, e.type, 3::text;
         SELECT 'recipient', r.address, r.state, r.dsn, r.diagnostic, r.deferrals
           FROM postinbox.message_recipient r ORDER BY 2;
