@@ -41,6 +41,8 @@ static const ctl_command_t ctl_commands[] = {
       "domain add --account ID --name DOMAIN [--verified]" },
     { "domain", "list", "account=," PAGE, 0, cmd_domain_list,
       "domain list [--account ID] [--limit N] [--offset N]" },
+    { "domain", "dkim", "activate,selector=", 2, cmd_domain_dkim,
+      "domain dkim show DOMAIN | rotate DOMAIN [--activate] | activate DOMAIN [--selector SELECTOR]" },
     { "inbox", "create", "account=,username=,domain=,display-name=,label*,daily-limit=,burst-limit=", 0,
       cmd_inbox_create,
       "inbox create --account ID --username U [--domain DOMAIN] [--display-name NAME]\n"

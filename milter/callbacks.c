@@ -5,7 +5,9 @@
  * unknown commands, end of headers) and not to wait for replies to
  * header and body chunks, so a message costs the fewest round trips.
  * xxfi_close may come without xxfi_connect (NULL priv); xxfi_abort may
- * come between any two callbacks: both go through check_abort.  The
+ * come between any two callbacks: both go through check_abort.  The one
+ * change to a message is the DKIM-Signature lib/core/check made for
+ * outbound mail from an inbox, added at the top at end of message.  The
  * transaction itself is lib/core/check's (CHECK_RESERVE); this file only
  * turns libmilter's calls into it and its decisions into replies.
  */
@@ -77,7 +79,11 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
     unsigned long want_skip = SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NOEOH;
     unsigned long want_nr = SMFIP_NR_HDR | SMFIP_NR_BODY;
 
-    *pf0 = 0; /* we never modify the message */
+    if ((f0 & SMFIF_ADDHDRS) == 0) {
+        log_error("the MTA does not let milters add header fields: DKIM signatures cannot be added");
+        return SMFIS_REJECT;
+    }
+    *pf0 = SMFIF_ADDHDRS; /* the DKIM-Signature; the message is not changed otherwise */
     *pf1 = (f1 & want_skip) | (f1 & want_nr);
     *pf2 = 0;
     *pf3 = 0;
@@ -172,7 +178,16 @@ cb_eom(SMFICTX *ctx)
     decision_t d;
     if (c == NULL)
         return SMFIS_TEMPFAIL;
-    check_end(c, callbacks_macro(ctx, "i", qid, sizeof(qid)), 0, NULL, &d);
+    const char *queue_id = callbacks_macro(ctx, "i", qid, sizeof(qid));
+    check_end(c, queue_id, 0, NULL, &d);
+    if (d.action == DECISION_CONTINUE && check_signature(c) != NULL &&
+        smfi_insheader(ctx, 0, "DKIM-Signature", (char *)check_signature(c)) != MI_SUCCESS) {
+        /* Only when the MTA went away meanwhile: it will not take the
+         * message anyway. */
+        log_error("%s: stage=eom action=tempfail reason=dkim_failed error=\"smfi_insheader failed\"",
+                  queue_id ? queue_id : "NOQUEUE");
+        return SMFIS_TEMPFAIL;
+    }
     milter_metrics_decision("eom", &d);
     return callbacks_reply(ctx, &d);
 }
@@ -201,7 +216,7 @@ cb_close(SMFICTX *ctx)
 static struct smfiDesc callbacks_desc = {
     .xxfi_name = "postinbox-milter",
     .xxfi_version = SMFI_VERSION,
-    .xxfi_flags = 0,
+    .xxfi_flags = SMFIF_ADDHDRS,
     .xxfi_connect = cb_connect,
     .xxfi_helo = NULL,
     .xxfi_envfrom = cb_envfrom,
