@@ -9,7 +9,7 @@
  *   cmd_inbox.c    inbox create|show|list|disable|suspend|activate
  *   cmd_login.c    login grant|revoke|list
  *   cmd_history.c  messages, events, threads, thread show
- *   cmd_suppression.c  suppression list|add|remove
+ *   cmd_suppression.c  suppression list|add|remove|import|export
  *   cmd_webhook.c  webhook add|list|show|update|disable|enable|delete|rotate-secret|
  *                  encrypt-secrets
  *   cmd_webhook_delivery.c  webhook deliveries|replay
@@ -47,6 +47,8 @@ int cmd_login_list(ctl_t *ctl, const args_t *args);
 int cmd_suppression_list(ctl_t *ctl, const args_t *args);
 int cmd_suppression_add(ctl_t *ctl, const args_t *args);
 int cmd_suppression_remove(ctl_t *ctl, const args_t *args);
+int cmd_suppression_import(ctl_t *ctl, const args_t *args);
+int cmd_suppression_export(ctl_t *ctl, const args_t *args);
 
 int cmd_messages(ctl_t *ctl, const args_t *args);
 int cmd_events(ctl_t *ctl, const args_t *args);

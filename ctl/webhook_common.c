@@ -41,11 +41,12 @@ webhook_events(const char *list, char *out, size_t outlen)
         if ((i = webhook_input_event_index(item, len)) < 0) {
             if (len == 0)
                 return output_usage("--events: empty event type in \"%s\"", list);
-            return output_usage("--events: \"%.*s\" is not an event type (message.received, message.parsed,"
-                                " message.sent, message.delivered, message.deferred, message.bounced,"
-                                " message.complained, message.opened, message.clicked, inbox.suspended,"
-                                " inbox.disabled, inbox.webhook_disabled)",
-                                (int)(len > 100 ? 100 : len), item);
+            char known[512] = "";
+            for (int k = 0; webhook_event_types[k] != NULL; k++)
+                snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s", k ? ", " : "",
+                         webhook_event_types[k]);
+            return output_usage("--events: \"%.*s\" is not an event type (%s)", (int)(len > 100 ? 100 : len),
+                                item, known);
         }
         chosen[i] = 1;
         p += strcspn(p, ",");

@@ -105,15 +105,28 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
     callbacks_conn_t *conn = NULL;
     check_env_t env;
 
-    (void)hostname;
-    if (hostaddr && hostaddr->sa_family == AF_INET)
+    int port = -1;
+    if (hostaddr && hostaddr->sa_family == AF_INET) {
         inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)hostaddr)->sin_addr, text, sizeof(text));
-    else if (hostaddr && hostaddr->sa_family == AF_INET6)
+        port = ntohs(((struct sockaddr_in *)(void *)hostaddr)->sin_port);
+    } else if (hostaddr && hostaddr->sa_family == AF_INET6) {
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)hostaddr)->sin6_addr, text, sizeof(text));
+        port = ntohs(((struct sockaddr_in6 *)(void *)hostaddr)->sin6_port);
+    }
+    /* Postfix's non-SMTP mail (non_smtpd_milters: sendmail(1) and
+     * pickup, and its own bounces with internal_mail_filter_classes) comes
+     * as a connect from localhost[127.0.0.1] port 0, which no TCP client
+     * has (check.h, CHECK_NON_SMTP). */
+    int non_smtp = port == 0 && hostname != NULL && strcmp(hostname, "localhost") == 0 &&
+                   (strcmp(text, "127.0.0.1") == 0 || strcmp(text, "::1") == 0);
+    log_debug("connect from %s[%s] port %d%s", hostname ? hostname : "-", text, port,
+              non_smtp ? " (Postfix's non-SMTP mail)" : "");
     if (rt && (conn = calloc(1, sizeof(*conn))) != NULL) {
         check_backend_env(rt, CHECK_RESERVE, &callbacks_hooks, &env);
         conn->rt = rt;
-        conn->check = check_new(&env, text, cidr_list_match_sockaddr(rt->cfg->trusted_networks, hostaddr));
+        int flags = non_smtp ? CHECK_NON_SMTP
+                             : cidr_list_match_sockaddr(rt->cfg->trusted_networks, hostaddr) ? CHECK_TRUSTED : 0;
+        conn->check = check_new(&env, non_smtp ? "local" : text, flags);
     }
     if (conn == NULL || conn->check == NULL) {
         free(conn);

@@ -28,6 +28,7 @@
 #include "daemon_opts.h"
 #include "header.h"
 #include "log.h"
+#include "malloc_tune.h"
 #include "milter_metrics.h"
 #include "runtime.h"
 
@@ -116,6 +117,7 @@ main(int argc, char **argv)
     pthread_t reload_tid;
 
     daemon_opts_parse(&main_opts, "postinbox-milter", argc, argv);
+    malloc_tune_daemon();
     foreground = main_opts.foreground;
     check_only = main_opts.check_only;
 
@@ -174,6 +176,8 @@ main(int argc, char **argv)
         log_error("cannot start the reload thread");
         return 1;
     }
+    if (malloc_tune_start_trimmer(MALLOC_TUNE_TRIM_SECONDS) != 0)
+        log_warn("cannot start the malloc trim thread: freed memory stays with the process");
     /* After daemonising: the listener's thread would not survive fork. */
     if (rt->cfg->metrics_listen[0]) {
         httpd_limits_t limits = { .request_timeout_ms = rt->cfg->http_request_timeout_ms,

@@ -47,6 +47,9 @@ static const api_route_t api_routes[] = {
     { "/v1/inboxes/*/webhooks/*", "PATCH", api_webhooks_update },
     { "/v1/inboxes/*/webhooks/*", "DELETE", api_webhooks_delete },
     { "/v1/inboxes/*/webhooks/*/deliveries", "GET", api_webhooks_deliveries },
+    { "/v1/inboxes/*/suppressions", "GET", api_suppressions_list },
+    { "/v1/inboxes/*/suppressions", "POST", api_suppressions_create },
+    { "/v1/inboxes/*/suppressions/+", "DELETE", api_suppressions_delete },
 };
 
 #define API_NROUTES (sizeof(api_routes) / sizeof(api_routes[0]))
@@ -135,6 +138,21 @@ api_list(api_call_t *c, admin_list_kind_t kind, const admin_filter_t *filter)
 }
 
 int
+api_time_param(api_call_t *c, const char *name, char buf[80], const char **out)
+{
+    const char *value = httpd_query(c->req, name);
+    *out = NULL;
+    if (value == NULL)
+        return 0;
+    if (!valid_timestamp(value, buf, 80)) {
+        api_error(c, 400, "invalid_parameter", "%s: not an ISO-8601 time (e.g. 2024-05-01T12:00:00Z)", name);
+        return -1;
+    }
+    *out = buf;
+    return 0;
+}
+
+int
 api_body_fields(api_call_t *c, const apiutil_field_t *spec)
 {
     char code[16], err[256];
@@ -208,13 +226,15 @@ api_is_json(const char *content_type)
 /* Everything between routing and the handler; the handler runs only if
  * this returns 0 (otherwise it answered). */
 static int
-api_prepare(api_call_t *c, int ncaps)
+api_prepare(api_call_t *c, const char *pattern, int ncaps)
 {
     char err[256];
 
     if (api_auth(c) != 0)
         return -1;
     for (int i = 0; i < ncaps; i++) {
+        if (!apiutil_capture_is_id(pattern, i))
+            continue; /* an address: its handler checks it */
         if (!valid_uuid(c->ids[i])) {
             api_error(c, 400, "invalid_id", "\"%.64s\" is not an id (uuid)", c->ids[i]);
             return -1;
@@ -269,7 +289,7 @@ api_route(api_call_t *c)
         httpd_add_header(c->resp, "Allow", "%s", allow);
         return;
     }
-    if (api_prepare(c, ncaps) == 0)
+    if (api_prepare(c, found->pattern, ncaps) == 0)
         found->handler(c);
 }
 

@@ -3,11 +3,11 @@
  *
  * Public: api_start, api_stop (for main.c); api_call_t and the helpers
  * the handler modules share (api_error, api_fail, api_query, api_page,
- * api_list, api_body_fields).
+ * api_list, api_time_param, api_body_fields).
  * Modules: api.c (routes, auth order, errors, JSON bodies, the request
  * log line), api_auth.c (keys, no HTTP), api_inboxes.c, api_history.c
  * (messages, threads, events), api_send.c (POST messages),
- * api_webhooks.c.  The handlers parse the request and render the answer;
+ * api_webhooks.c, api_suppressions.c.  The handlers parse the request and render the answer;
  * what they do to the store is lib/admin's, with the key's account as
  * the acting account, the same functions postinboxctl calls.
  * A request goes: route (404, 405 with Allow) -> key (401) -> path ids
@@ -64,6 +64,9 @@ int api_page(api_call_t *c, long *limit, long *offset);
 /* Answers 200 {data, total}: one page of kind (lib/admin's list) with
  * filter, ?limit and ?offset; or the error. */
 void api_list(api_call_t *c, admin_list_kind_t kind, const admin_filter_t *filter);
+/* ?NAME= as an ISO-8601 time PostgreSQL will take (valid_timestamp)
+ * into buf; 0 with *out set (NULL when absent), or -1 after answering 400. */
+int api_time_param(api_call_t *c, const char *name, char buf[80], const char **out);
 /* Checks c->body against spec; 0, or -1 after answering 400. */
 int api_body_fields(api_call_t *c, const apiutil_field_t *spec);
 
@@ -85,5 +88,8 @@ void api_webhooks_get(api_call_t *c);
 void api_webhooks_update(api_call_t *c);
 void api_webhooks_delete(api_call_t *c);
 void api_webhooks_deliveries(api_call_t *c);
+void api_suppressions_list(api_call_t *c);
+void api_suppressions_create(api_call_t *c);
+void api_suppressions_delete(api_call_t *c);
 
 #endif

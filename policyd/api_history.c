@@ -73,23 +73,6 @@ api_history_thread(api_call_t *c)
     httpd_respond_json(c->resp, 200, thread);
 }
 
-/* ?after= / ?before=: an ISO-8601 time PostgreSQL will take.  0 with out
- * set (NULL when absent), or -1 after answering 400. */
-static int
-history_time(api_call_t *c, const char *name, char buf[80], const char **out)
-{
-    const char *value = httpd_query(c->req, name);
-    *out = NULL;
-    if (value == NULL)
-        return 0;
-    if (!valid_timestamp(value, buf, 80)) {
-        api_error(c, 400, "invalid_parameter", "%s: not an ISO-8601 time (e.g. 2024-05-01T12:00:00Z)", name);
-        return -1;
-    }
-    *out = buf;
-    return 0;
-}
-
 void
 api_history_events(api_call_t *c)
 {
@@ -103,8 +86,8 @@ api_history_events(api_call_t *c)
         api_error(c, 400, "invalid_parameter", "type: not an event type (e.g. message.sent, inbox.suspended)");
         return;
     }
-    if (history_time(c, "after", after_buf, &filter.after) != 0 ||
-        history_time(c, "before", before_buf, &filter.before) != 0)
+    if (api_time_param(c, "after", after_buf, &filter.after) != 0 ||
+        api_time_param(c, "before", before_buf, &filter.before) != 0)
         return;
     api_list(c, ADMIN_LIST_EVENTS, &filter);
 }

@@ -23,8 +23,12 @@
  * An address Postfix logs with 8-bit bytes (SMTPUTF8: it logs what the
  * client sent) is first put in the canonical form the milter recorded
  * (lib/util/address: U-labels as A-labels), so it matches its row.
+ * A failed or deferred line is classified once, here, by
+ * postfix_log_classify (lib/mail/bounce_class.h: reason, bounceType, SMTP
+ * code, sender problem).
  * A line is applied by one statement, record_delivery() (sql/003; sql/005
- * adds the suspension policy, from the config in force), which
+ * adds the suspension policy, from the config in force; 013 the
+ * classification), which
  * is idempotent, so a line read twice (a crash between the statement and
  * the save) changes nothing.  Queue ids that have no outbound message
  * (mail we did not record, inbound mail) are remembered for
@@ -69,7 +73,7 @@
 
 #define LOGFOLLOW_SQL                                                                                            \
     "SELECT postinbox.record_delivery($1, $2, $3, $4, $5, $6, $7, $8::double precision, $9::boolean,"            \
-    " $10::jsonb)"
+    " $10::jsonb, $11, $12, $13::integer, $14::boolean)"
 
 typedef struct {
     int fd;
@@ -195,7 +199,11 @@ lf_apply(const char *line, size_t len)
         return 0;
     }
 
-    char delay[32], err[512], policy[SUSPEND_POLICY_MAX];
+    char delay[32], code[8], err[512], policy[SUSPEND_POLICY_MAX];
+    bounce_class_t why;
+    int failure = pl.status != PFL_STATUS_SENT;
+    postfix_log_classify(&pl, &why);
+    snprintf(code, sizeof(code), "%d", why.code);
     lf_canonical_intl(pl.to, sizeof(pl.to));
     lf_canonical_intl(pl.orig_to, sizeof(pl.orig_to));
     snprintf(delay, sizeof(delay), "%.3f", pl.delay);
@@ -208,7 +216,7 @@ lf_apply(const char *line, size_t len)
         log_error("postfix log: suspension policy does not fit %zu bytes", sizeof(policy));
         return -1;
     }
-    const char *params[10] = {
+    const char *params[14] = {
         pl.queue_id,
         pl.kind == PFL_DELIVERY ? pl.to : NULL,
         pl.orig_to[0] ? pl.orig_to : NULL,
@@ -219,8 +227,12 @@ lf_apply(const char *line, size_t len)
         pl.delay >= 0 ? delay : NULL,
         rt->cfg->deferred_events == DEFERRED_EVENTS_EVERY ? "true" : "false",
         policy,
+        failure ? bounce_reason_name(why.reason) : NULL,
+        failure ? bounce_type_name(why.type) : NULL,
+        failure && why.code > 0 ? code : NULL,
+        failure ? (bounce_reason_sender_problem(why.reason) ? "true" : "false") : NULL,
     };
-    PGresult *res = store_exec(rt->store, LOGFOLLOW_SQL, 10, params, err, sizeof(err));
+    PGresult *res = store_exec(rt->store, LOGFOLLOW_SQL, 14, params, err, sizeof(err));
     runtime_release(rt);
     if (res == NULL) {
         policyd_metrics_log_backend_error();
@@ -240,8 +252,9 @@ lf_apply(const char *line, size_t len)
     if (strcmp(outcome, "unknown") == 0)
         lf_neg_add(pl.queue_id);
     else
-        log_debug("postfix log: %s to <%s> %s: %s", pl.queue_id, pl.kind == PFL_DELIVERY ? pl.to : "*",
-                  pfl_status_name(pl.status), outcome);
+        log_debug("postfix log: %s to <%s> %s reason=%s bounce_type=%s: %s", pl.queue_id,
+                  pl.kind == PFL_DELIVERY ? pl.to : "*", pfl_status_name(pl.status),
+                  failure ? bounce_reason_name(why.reason) : "-", failure ? bounce_type_name(why.type) : "-", outcome);
     PQclear(res);
     return 0;
 }

@@ -40,6 +40,7 @@
 #include "dispatcher.h"
 #include "log.h"
 #include "logfollow.h"
+#include "malloc_tune.h"
 #include "policy_server.h"
 #include "policyd_metrics.h"
 #include "runtime.h"
@@ -136,6 +137,7 @@ main(int argc, char **argv)
     sigset_t set;
 
     daemon_opts_parse(&main_opts, "postinbox-policyd", argc, argv);
+    malloc_tune_daemon();
     foreground = main_opts.foreground;
     check_only = main_opts.check_only;
 
@@ -197,6 +199,8 @@ main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     umask(007);
+    if (malloc_tune_start_trimmer(MALLOC_TUNE_TRIM_SECONDS) != 0)
+        log_warn("cannot start the malloc trim thread: freed memory stays with the process");
 
     rt = runtime_acquire();
     if (rt->cfg->postfix_log[0]) {

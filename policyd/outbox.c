@@ -216,6 +216,28 @@ outbox_claim(store_t *store, int limit, long lease_ms, const char *const *skip, 
     return n;
 }
 
+/* The (id, lease) pairs of leased rows as two PostgreSQL arrays in
+ * params[0] and params[1], kept by *id_arr and *lease_arr (freed by the
+ * caller, whatever the result).  0, or -1 with err set. */
+static int
+outbox_lease_params(const long long *ids, const char (*leases)[OUTBOX_LEASE_LEN], int n, pgarray_t *id_arr,
+                    pgarray_t *lease_arr, const char **params, char *err, size_t errlen)
+{
+    pgarray_init(id_arr);
+    pgarray_init(lease_arr);
+    for (int i = 0; i < n; i++) {
+        pgarray_addf(id_arr, "%lld", ids[i]);
+        pgarray_add(lease_arr, leases[i]);
+    }
+    params[0] = pgarray_finish(id_arr);
+    params[1] = pgarray_finish(lease_arr);
+    if (params[0] == NULL || params[1] == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 int
 outbox_renew(store_t *store, const long long *ids, char (*leases)[OUTBOX_LEASE_LEN], int *renewed, int n,
              long lease_ms, char *err, size_t errlen)
@@ -226,19 +248,11 @@ outbox_renew(store_t *store, const long long *ids, char (*leases)[OUTBOX_LEASE_L
     PGresult *res;
     int count = -1;
 
-    pgarray_init(&id_arr);
-    pgarray_init(&lease_arr);
-    for (int i = 0; i < n; i++) {
-        pgarray_addf(&id_arr, "%lld", ids[i]);
-        pgarray_add(&lease_arr, leases[i]);
-    }
     snprintf(lease_text, sizeof(lease_text), "%ld", lease_ms);
-    params[0] = pgarray_finish(&id_arr);
-    params[1] = pgarray_finish(&lease_arr);
     params[2] = lease_text;
-    if (params[0] == NULL || params[1] == NULL) {
-        snprintf(err, errlen, "out of memory");
-    } else if ((res = store_exec(store, renew_sql, 3, params, err, errlen)) != NULL) {
+    if (outbox_lease_params(ids, (const char (*)[OUTBOX_LEASE_LEN])leases, n, &id_arr, &lease_arr, params, err,
+                            errlen) == 0
+        && (res = store_exec(store, renew_sql, 3, params, err, errlen)) != NULL) {
         for (int i = 0; i < n; i++)
             renewed[i] = 0;
         count = PQntuples(res);
@@ -349,17 +363,8 @@ outbox_release(store_t *store, const long long *ids, const char (*leases)[OUTBOX
     PGresult *res;
     int count = -1;
 
-    pgarray_init(&id_arr);
-    pgarray_init(&lease_arr);
-    for (int i = 0; i < n; i++) {
-        pgarray_addf(&id_arr, "%lld", ids[i]);
-        pgarray_add(&lease_arr, leases[i]);
-    }
-    params[0] = pgarray_finish(&id_arr);
-    params[1] = pgarray_finish(&lease_arr);
-    if (params[0] == NULL || params[1] == NULL) {
-        snprintf(err, errlen, "out of memory");
-    } else if ((res = store_exec(store, release_sql, 2, params, err, errlen)) != NULL) {
+    if (outbox_lease_params(ids, leases, n, &id_arr, &lease_arr, params, err, errlen) == 0
+        && (res = store_exec(store, release_sql, 2, params, err, errlen)) != NULL) {
         count = atoi(PQcmdTuples(res));
         PQclear(res);
     }

@@ -42,7 +42,7 @@ policy_check(runtime_t *rt, const policy_request_t *req, policy_txn_t *txn, deci
     const char *login = policy_get(req, POLICY_ATTR_SASL_USERNAME);
     const char *qid = policy_get(req, POLICY_ATTR_QUEUE_ID);
     const char *instance = policy_get(req, POLICY_ATTR_INSTANCE);
-    int trusted = cidr_list_match_text(rt->cfg->trusted_networks, client);
+    int trusted = cidr_list_match_text(rt->cfg->trusted_networks, client) ? CHECK_TRUSTED : 0;
     char token[160];
 
     memset(out, 0, sizeof(*out));

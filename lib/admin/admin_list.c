@@ -15,7 +15,10 @@
 #include "records.h"
 
 /* The filter slots a kind's statements take. */
-enum { SLOT_END, SLOT_ACCOUNT, SLOT_INBOX, SLOT_THREAD, SLOT_ENDPOINT, SLOT_TYPE, SLOT_STATUS, SLOT_AFTER, SLOT_BEFORE };
+enum {
+    SLOT_END, SLOT_ACCOUNT, SLOT_INBOX, SLOT_THREAD, SLOT_ENDPOINT, SLOT_TYPE, SLOT_STATUS, SLOT_AFTER, SLOT_BEFORE,
+    SLOT_SOURCE, SLOT_REASON, SLOT_PREFIX
+};
 #define SLOTS_MAX 8
 
 /* What must exist before a list of it is answered. */
@@ -75,8 +78,14 @@ static const admin_list_def_t admin_lists[] = {
     [ADMIN_LIST_SUPPRESSIONS] = {
         "postinbox.suppression",
         "SELECT " ADMIN_SUPPRESSION_COLUMNS " FROM postinbox.suppression",
-        INBOX_OWNED, "created_at DESC, address", { SLOT_ACCOUNT, SLOT_INBOX }, SLOT_INBOX, PARENT_INBOX,
-        admin_suppression_json },
+        INBOX_OWNED " AND ($3::text IS NULL OR source = $3::text)"
+        " AND ($4::text IS NULL OR bounce_reason = $4::text)"
+        " AND ($5::text IS NULL OR starts_with(address, $5::text))"
+        " AND ($6::timestamptz IS NULL OR created_at >= $6::timestamptz)"
+        " AND ($7::timestamptz IS NULL OR created_at < $7::timestamptz)",
+        "created_at DESC, address",
+        { SLOT_ACCOUNT, SLOT_INBOX, SLOT_SOURCE, SLOT_REASON, SLOT_PREFIX, SLOT_AFTER, SLOT_BEFORE }, SLOT_INBOX,
+        PARENT_INBOX, admin_suppression_json },
 };
 
 #define ADMIN_NLISTS (sizeof(admin_lists) / sizeof(admin_lists[0]))
@@ -101,6 +110,9 @@ admin_slot(const admin_t *a, const admin_filter_t *f, int slot)
     case SLOT_STATUS: return f->status;
     case SLOT_AFTER: return f->after;
     case SLOT_BEFORE: return f->before;
+    case SLOT_SOURCE: return f->source;
+    case SLOT_REASON: return f->reason;
+    case SLOT_PREFIX: return f->address_prefix;
     default: return NULL;
     }
 }
@@ -207,8 +219,8 @@ admin_apikey_json(const PGresult *res, int row)
 }
 
 static const pgjson_field_t suppression_fields[] = {
-    { "address", 't' }, { "source", 't' }, { "reason", 't' }, { "dsn", 't' }, { "messageId", 't' },
-    { "createdAt", 't' },
+    { "address", 't' }, { "source", 't' }, { "reason", 't' }, { "bounceReason", 't' }, { "dsn", 't' },
+    { "messageId", 't' }, { "createdAt", 't' }, { "expiresAt", 't' },
 };
 
 json_t *

@@ -18,6 +18,7 @@
 #define POSTINBOX_ADMIN_LIST_H
 
 #include "admin.h"
+#include "pgjson.h"
 
 /* SQL: col (an inbox id) belongs to the acting account $1 (NULL: any). */
 #define ADMIN_OWNED(col) \
@@ -32,7 +33,7 @@ typedef enum {
     ADMIN_LIST_ENDPOINTS,        /* account (operator), inbox */
     ADMIN_LIST_DELIVERIES,       /* endpoint (required), inbox, status */
     ADMIN_LIST_APIKEYS,          /* account (operator) */
-    ADMIN_LIST_SUPPRESSIONS,     /* inbox (required); newest first */
+    ADMIN_LIST_SUPPRESSIONS,     /* inbox (required), source, reason, address prefix, after, before; newest first */
     ADMIN_LIST_NKINDS
 } admin_list_kind_t;
 
@@ -45,8 +46,11 @@ typedef struct {
     const char *endpoint_id;
     const char *type;         /* events: message.sent, ... */
     const char *status;       /* deliveries: pending, delivered, failed */
-    const char *after;        /* events created at or after (inclusive) */
-    const char *before;       /* events created before (exclusive) */
+    const char *after;        /* events, suppressions created at or after (inclusive) */
+    const char *before;       /* events, suppressions created before (exclusive) */
+    const char *source;       /* suppressions: bounce, complaint, manual */
+    const char *reason;       /* suppressions: the bounce reason (bounce_reason_name) */
+    const char *address_prefix; /* suppressions: addresses starting with it (lower case) */
 } admin_filter_t;
 
 /* One page (limit rows from offset) of kind matching filter: *rows a new
@@ -71,8 +75,11 @@ int admin_list_sql(admin_list_kind_t kind, char *count_sql, char *page_sql, size
     PGJSON_ISO("last_used_at") ", " PGJSON_ISO("revoked_at")
 json_t *admin_apikey_json(const PGresult *res, int row);
 
-/* suppression rows, without SELECT (postinboxctl adds a column after them) */
-#define ADMIN_SUPPRESSION_COLUMNS "address, source, reason, dsn, message_id, " PGJSON_ISO("created_at")
+/* suppression rows, without SELECT (admin_suppression.c adds columns after them) */
+#define ADMIN_SUPPRESSION_COLUMNS                                                                        \
+    "address, source, reason, bounce_reason, dsn, message_id, " PGJSON_ISO("created_at") ", "           \
+    PGJSON_ISO("expires_at")
+#define ADMIN_SUPPRESSION_NCOLUMNS 8
 json_t *admin_suppression_json(const PGresult *res, int row);
 
 #endif

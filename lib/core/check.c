@@ -34,6 +34,7 @@ struct check {
     check_env_t env;
     char client[64];
     int trusted;
+    int non_smtp;               /* CHECK_NON_SMTP */
     /* the current transaction */
     int unchecked;              /* a backend failed and on_backend_error=accept */
     int outbound;
@@ -156,24 +157,22 @@ check_hook_cap(const check_t *c, limit_verdict_t verdict)
 
 /* ---- session and transaction ------------------------------------------------------------------- */
 
-check_t *
-check_new(const check_env_t *env, const char *client, int trusted)
+void
+check_use(check_t *c, const check_env_t *env, const char *client, int flags)
 {
-    check_t *c = calloc(1, sizeof(*c));
-    if (c == NULL)
-        return NULL;
     c->env = *env;
-    c->trusted = trusted;
+    c->non_smtp = (flags & CHECK_NON_SMTP) != 0;
+    c->trusted = (flags & CHECK_TRUSTED) != 0 && !c->non_smtp;
     snprintf(c->client, sizeof(c->client), "%s", client && *client ? client : "unknown");
-    return c;
 }
 
-void
-check_use(check_t *c, const check_env_t *env, const char *client, int trusted)
+check_t *
+check_new(const check_env_t *env, const char *client, int flags)
 {
-    c->env = *env;
-    c->trusted = trusted;
-    snprintf(c->client, sizeof(c->client), "%s", client && *client ? client : "unknown");
+    check_t *c = calloc(1, sizeof(*c));
+    if (c != NULL)
+        check_use(c, env, client, flags);
+    return c;
 }
 
 /* Gives back one reservation or charge (n sends) -- also one whose call
@@ -445,8 +444,8 @@ check_fits(check_t *c, const char *rcpt, const char *what, const char *queue_id,
              sender->daily_limit, limit.burst_used, sender->burst_limit, clock_us() - started_us);
 }
 
-void
-check_rcpt(check_t *c, const char *rcpt_raw, const char *queue_id, decision_t *out)
+static void
+check_rcpt_decide(check_t *c, const char *rcpt_raw, const char *queue_id, decision_t *out)
 {
     char rcpt[ADDRESS_MAX + 1], err[256], what[1400];
     inbox_lookup_t inbox;
@@ -497,6 +496,19 @@ check_rcpt(check_t *c, const char *rcpt_raw, const char *queue_id, decision_t *o
     }
     if (c->env.mode == CHECK_RESERVE && inbox.found && check_add_rcpt_inbox(c, &inbox) != 0)
         decide_record_failed(c->env.cfg, rcpt, out);
+}
+
+void
+check_rcpt(check_t *c, const char *rcpt_raw, const char *queue_id, decision_t *out)
+{
+    check_rcpt_decide(c, rcpt_raw, queue_id, out);
+    if (c->non_smtp && out->action != DECISION_CONTINUE && out->reason != REASON(backend)) {
+        const char *given;
+        int given_len = check_given(rcpt_raw, &given);
+        log_info("%s: stage=rcpt %s rcpt=<%.*s> action=continue reason=non_smtp refused=%s", check_qid(c, queue_id),
+                 c->who, given_len, given, out->reason);
+        decide_continue(out, REASON(non_smtp));
+    }
 }
 
 /* ---- content --------------------------------------------------------------------------------------- */

@@ -170,12 +170,23 @@ typedef struct {
 
 typedef struct check check_t;
 
-/* A new session from client (text for the log); trusted: the client is in
- * trusted_networks.  NULL out of memory. */
-check_t *check_new(const check_env_t *env, const char *client, int trusted);
+/* What is known of a session's client (check_new's flags). */
+#define CHECK_TRUSTED 1  /* in trusted_networks */
+/* Postfix's non-SMTP mail (non_smtpd_milters: sendmail(1) and its own
+ * bounces).  Never trusted, whatever CHECK_TRUSTED says; and Postfix
+ * cannot refuse one recipient of such mail (it would retry the whole
+ * message, its own bounce too, for ever), so a recipient check_rcpt would
+ * refuse passes instead (reason non_smtp), as a recipient that is none of
+ * our inboxes: nothing is recorded for it.  A backend failure still
+ * tempfails (Postfix retries the message later). */
+#define CHECK_NON_SMTP 2
+
+/* A new session from client (text for the log); flags: CHECK_TRUSTED,
+ * CHECK_NON_SMTP.  NULL out of memory. */
+check_t *check_new(const check_env_t *env, const char *client, int flags);
 /* CHECK_CHARGE only (nothing is held between requests): the next
  * requests use env (e.g. after a reload) and come from client. */
-void check_use(check_t *c, const check_env_t *env, const char *client, int trusted);
+void check_use(check_t *c, const check_env_t *env, const char *client, int flags);
 /* Refunds anything outstanding and frees c (NULL is fine). */
 void check_free(check_t *c);
 

@@ -36,7 +36,7 @@ typedef enum {
     /* decide_backend_error, decide_record_failed, decide_malformed, decide_sign_failed */                \
     X(backend_error_accepted) X(backend) X(malformed) X(dkim_key_missing) X(dkim_failed)                  \
     /* the transaction sequence (lib/core/check): a milter that sees the whole transaction */             \
-    X(unchecked) X(accepted)                                                                              \
+    X(unchecked) X(accepted) X(non_smtp)                                                                  \
     /* ... and a policy service, which checks at RCPT and charges at end of message */                    \
     X(fits) X(no_recipients) X(charged) X(already_charged) X(not_our_stage)
 #define DECIDE_REASON_DECLARE(name) extern const char decide_reason_##name[];

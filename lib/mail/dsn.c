@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "autoreply.h"
+#include "bounce_class.h"
 #include "gmime_guard.h"
 #include "utf8.h"
 
@@ -1485,6 +1486,12 @@ dsn_report_json(const dsn_report_t *report)
             err |= set_string(item, "originalRecipient", rcpt->original);
             err |= set_string(item, "remoteMta", rcpt->remote_mta);
             err |= set_string(item, "smtpCode", rcpt->smtp_code[0] ? rcpt->smtp_code : NULL);
+            /* The one classifier, as the log path uses it (postfix_log_classify). */
+            bounce_class_t why;
+            bounce_classify(rcpt->status, atoi(rcpt->smtp_code), rcpt->diagnostic, rcpt->action, &why);
+            err |= set_string(item, "reason", bounce_reason_name(why.reason));
+            err |= set_string(item, "bounceType", bounce_type_name(why.type));
+            err |= json_object_set_new(item, "senderProblem", json_boolean(bounce_reason_sender_problem(why.reason)));
         }
         err |= set_string(obj, "originalMessageId", report->original_message_id);
         err |= json_object_set_new(obj, "undetermined", json_boolean(report->undetermined));

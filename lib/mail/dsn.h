@@ -130,8 +130,9 @@ dsn_kind_t dsn_parse_message(GMimeMessage *msg, dsn_report_t *report);
 void dsn_report_free(dsn_report_t *report);
 
 /* The event payload: {recipients: [{address, status, action, diagnostic,
- * type: "hard"|"soft"|null, originalRecipient, remoteMta, smtpCode}],
- * originalMessageId, undetermined: bool} for a DSN,
+ * type: "hard"|"soft"|null, originalRecipient, remoteMta, smtpCode,
+ * reason, bounceType, senderProblem (bounce_classify)}], originalMessageId,
+ * undetermined: bool} for a DSN,
  * {feedbackType, originalMessageId, userAgent, originalMailFrom,
  * originalRcptTo, arrivalDate, sourceIp} for ARF; both with kind
  * ("dsn"|"arf"), style, mta, originalQueueId and reportingMta.  Missing values

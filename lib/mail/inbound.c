@@ -8,7 +8,9 @@
 #include "dsn.h"
 #include "mime_parse.h"
 
-/* A bounce or complaint report into out->report; 0, or -1 out of memory. */
+/* A bounce or complaint report into out->report, or the header that
+ * makes it an RFC 3834 auto-reply into out->autoReply; 0, or -1 out of
+ * memory. */
 static int
 inbound_report(GMimeMessage *msg, json_t *out)
 {
@@ -18,6 +20,8 @@ inbound_report(GMimeMessage *msg, json_t *out)
     if (dsn_parse_message(msg, &report) != DSN_KIND_NONE) {
         json_t *r = dsn_report_json(&report);
         rc = r == NULL || json_object_set_new(out, "report", r) != 0 ? -1 : 0;
+    } else if (report.auto_reply != NULL) {
+        rc = json_object_set_new(out, "autoReply", json_string(report.auto_reply)) != 0 ? -1 : 0;
     }
     dsn_report_free(&report);
     return rc;

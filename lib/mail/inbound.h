@@ -18,7 +18,9 @@
 /* raw[0..len) is the message as far as it was kept; truncated says bytes
  * are missing at the end.  Returns a new object holding "report" (the
  * dsn_report_json() of a bounce or complaint, absent for ordinary mail),
- * "parsed" (mime_parsed_json() plus "defects") and "truncated" (bool),
+ * "autoReply" (for mail that is no report: the header that makes it an
+ * RFC 3834 auto-reply, "auto-submitted", "x-autoreply" ...; absent
+ * otherwise), "parsed" (mime_parsed_json() plus "defects") and "truncated" (bool),
  * or NULL when there are no bytes or memory ran out: the message is then
  * recorded without them. */
 json_t *inbound_analyse(const char *raw, size_t len, int truncated);

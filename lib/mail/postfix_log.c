@@ -138,6 +138,27 @@ pfl_status_parse(const char *p, size_t n)
     return PFL_STATUS_NONE;
 }
 
+void
+postfix_log_classify(const pfl_line_t *line, bounce_class_t *out)
+{
+    const char *action = NULL;
+    switch (line->status) {
+    case PFL_STATUS_BOUNCED:
+        action = "failed";
+        break;
+    case PFL_STATUS_DEFERRED:
+        action = "delayed";
+        break;
+    case PFL_STATUS_EXPIRED:
+        action = "expired";
+        break;
+    default:
+        bounce_classify(NULL, 0, NULL, NULL, out); /* undetermined */
+        return;
+    }
+    bounce_classify(line->dsn[0] ? line->dsn : NULL, 0, line->diagnostic[0] ? line->diagnostic : NULL, action, out);
+}
+
 const char *
 pfl_status_name(pfl_status_t status)
 {

@@ -2,7 +2,7 @@
  * postfix_log.h -- parses one line of Postfix's mail log.  Pure: no I/O,
  * no allocation, no logging, so it is unit-tested on real lines.
  *
- * Public: postfix_log_parse, pfl_status_name.
+ * Public: postfix_log_parse, postfix_log_classify, pfl_status_name.
  * Understands the lines that carry delivery status:
  *   [PREFIX] QUEUEID: to=<a>, [orig_to=<b>,] relay=..., ..., dsn=X.Y.Z,
  *            status=sent|deferred|bounced|expired|SOFTBOUNCE (diagnostic)
@@ -17,6 +17,8 @@
 #define POSTINBOX_POSTFIX_LOG_H
 
 #include <stddef.h>
+
+#include "bounce_class.h"
 
 typedef enum {
     PFL_NONE = 0,        /* not a line we care about */
@@ -53,6 +55,14 @@ typedef struct {
 /* Parses line[0..len) (no newline needed).  Returns out->kind; out is
  * zeroed for PFL_NONE.  Values too long for their field are cut. */
 pfl_kind_t postfix_log_parse(const char *line, size_t len, pfl_line_t *out);
+
+/* Why a failed or deferred line failed, by the one classifier
+ * (bounce_class.h): dsn=, the reply code in the text, the text in
+ * parentheses and the action the status means (bounced -> "failed",
+ * deferred -> "delayed", expired -> "expired").  A per-message
+ * "status=expired, returned to sender" line has no text: its reason is
+ * expired.  A sent line (or none) gives reason undetermined. */
+void postfix_log_classify(const pfl_line_t *line, bounce_class_t *out);
 
 /* "sent", "deferred", "bounced", "expired" or "". */
 const char *pfl_status_name(pfl_status_t status);

@@ -41,3 +41,10 @@ const apiutil_field_t api_fields_webhook_update[] = {
     { "enabled", APIUTIL_BOOLEAN, 0 },
     { NULL, 0, 0 },
 };
+
+const apiutil_field_t api_fields_suppression_create[] = {
+    { "address", APIUTIL_STRING, 1 },
+    { "reason", APIUTIL_STRING_OR_NULL, 0 },
+    { "expiresAt", APIUTIL_STRING_OR_NULL, 0 },
+    { NULL, 0, 0 },
+};

@@ -4,7 +4,7 @@
  *
  * Public: api_fields_inbox_create, api_fields_inbox_update,
  * api_fields_send_message, api_fields_webhook_create,
- * api_fields_webhook_update.
+ * api_fields_webhook_update, api_fields_suppression_create.
  * Defined once here, so the handlers (policyd/api_*.c) and the fuzz
  * target of the body checks (tests/fuzz/fuzz_api_json.c) use the same
  * lists.  Each ends with a { NULL } row.  Plain data.
@@ -19,5 +19,6 @@ extern const apiutil_field_t api_fields_inbox_update[];   /* PATCH /v1/inboxes/{
 extern const apiutil_field_t api_fields_send_message[];   /* POST /v1/inboxes/{id}/messages */
 extern const apiutil_field_t api_fields_webhook_create[]; /* POST /v1/inboxes/{id}/webhooks */
 extern const apiutil_field_t api_fields_webhook_update[]; /* PATCH /v1/inboxes/{id}/webhooks/{wid} */
+extern const apiutil_field_t api_fields_suppression_create[]; /* POST /v1/inboxes/{id}/suppressions */
 
 #endif

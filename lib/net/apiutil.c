@@ -19,7 +19,7 @@ apiutil_match(const char *pattern, const char *path, char caps[APIUTIL_MAX_CAPTU
         size_t plen = strcspn(p, "/"), slen = strcspn(s, "/");
         if (slen == 0)
             return -1;
-        if (plen == 1 && *p == '*') {
+        if (plen == 1 && (*p == '*' || *p == '+')) {
             if (n == APIUTIL_MAX_CAPTURES)
                 return -1;
             snprintf(caps[n++], APIUTIL_CAPTURE_MAX, "%.*s", (int)slen, s);
@@ -29,6 +29,20 @@ apiutil_match(const char *pattern, const char *path, char caps[APIUTIL_MAX_CAPTU
         p += plen, s += slen;
     }
     return *p == '\0' && *s == '\0' ? n : -1;
+}
+
+int
+apiutil_capture_is_id(const char *pattern, int index)
+{
+    int n = 0;
+
+    for (const char *p = pattern; (p = strchr(p, '/')) != NULL; p++) {
+        if ((p[1] == '*' || p[1] == '+') && (p[2] == '/' || p[2] == '\0')) {
+            if (n++ == index)
+                return p[1] == '*';
+        }
+    }
+    return 0;
 }
 
 json_t *

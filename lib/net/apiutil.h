@@ -2,7 +2,7 @@
  * apiutil.h -- the protocol-free parts of the HTTP admin API: matching a
  * path against a route pattern, and reading a JSON request body.
  *
- * Public: apiutil_match, apiutil_parse_object, apiutil_check_fields,
+ * Public: apiutil_match, apiutil_capture_is_id, apiutil_parse_object, apiutil_check_fields,
  * apiutil_field_t, APIUTIL_CAPTURE_MAX.
  * Pure functions; thread-safe; log nothing.  policyd/api.c puts them on
  * a socket.
@@ -13,15 +13,22 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#define APIUTIL_CAPTURE_MAX 64   /* bytes of one path parameter, NUL included */
+/* bytes of one path parameter, NUL included: more than an address
+ * (ADDRESS_MAX, 254) with room, so a cut value is never a valid one */
+#define APIUTIL_CAPTURE_MAX 320
 #define APIUTIL_MAX_CAPTURES 4
 
-/* Whether path matches pattern, whose "*" segments each match one
- * non-empty segment ("/v1/inboxes/ * /messages" without the spaces).
- * Returns the number of "*" matched (their text in caps, cut at
- * APIUTIL_CAPTURE_MAX - 1 bytes: such a value is never a valid id), or
- * -1 if the path does not match. */
+/* Whether path matches pattern, whose "*" segments (an id) and "+"
+ * segments (any other value, e.g. an address) each match one non-empty
+ * segment ("/v1/inboxes/ * /messages" without the spaces).  Returns the
+ * number of "*" and "+" matched (their text in caps, cut at
+ * APIUTIL_CAPTURE_MAX - 1 bytes: such a value is never a valid id or
+ * address), or -1 if the path does not match. */
 int apiutil_match(const char *pattern, const char *path, char caps[APIUTIL_MAX_CAPTURES][APIUTIL_CAPTURE_MAX]);
+
+/* Whether capture index of pattern is a "*" (an id); 0 for a "+" or
+ * none. */
+int apiutil_capture_is_id(const char *pattern, int index);
 
 /* Parses body (len bytes) as one JSON object: no duplicate keys, no NUL
  * (raw or \u0000), strict UTF-8.  NULL with err if it is anything else. */

@@ -1,7 +1,7 @@
 /*
  * record_doc.c -- the record document.  See record_doc.h; its members are
  * described at record_message() in sql/ (participants: threads; parsed,
- * report, contentTruncated, policy: inbound mail).
+ * report, autoReply, contentTruncated, policy: inbound mail).
  */
 #include "record_doc.h"
 
@@ -59,6 +59,11 @@ record_doc_content(const pi_config_t *cfg, const check_message_t *msg, json_t *d
         log_info("%s: stage=eom content=%s style=%s originalMessageId=%s us=%lld", msg->queue_id,
                  json_string_value(json_object_get(rep, "kind")), json_string_value(json_object_get(rep, "style")),
                  json_string_value(json_object_get(rep, "originalMessageId")) ?: "-", clock_us() - started_us);
+    }
+    if (json_object_get(found, "autoReply") != NULL) {
+        json_object_set(doc, "autoReply", json_object_get(found, "autoReply"));
+        log_info("%s: stage=eom content=auto_reply header=%s", msg->queue_id,
+                 json_string_value(json_object_get(found, "autoReply")));
     }
     json_object_set(doc, "parsed", json_object_get(found, "parsed"));
     json_object_set(doc, "contentTruncated", json_object_get(found, "truncated"));

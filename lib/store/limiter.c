@@ -626,18 +626,26 @@ out:
     return reply;
 }
 
-static void
-limiter_keys(const char *inbox_id, char burst[80], char daily[80], char unsettled[80])
-{
-    snprintf(burst, 80, "pi:{%s}:burst", inbox_id);
-    snprintf(daily, 80, "pi:{%s}:daily", inbox_id);
-    snprintf(unsettled, 80, "pi:{%s}:unsettled", inbox_id);
-}
+/* An inbox's keys (all in one hash slot: {id}) and the numbers every
+ * script takes, formatted once per call. */
+typedef struct {
+    char burst[80], daily[80], unsettled[80], settled[80], voided[80], charged[80];
+    char window[16], leak[24], hold[16], memory[16];
+} limiter_keyset_t;
 
 static void
-limiter_key(const char *inbox_id, const char *name, char out[80])
+limiter_keyset(const limiter_t *lim, const char *inbox_id, limiter_keyset_t *a)
 {
-    snprintf(out, 80, "pi:{%s}:%s", inbox_id, name);
+    snprintf(a->burst, sizeof(a->burst), "pi:{%s}:burst", inbox_id);
+    snprintf(a->daily, sizeof(a->daily), "pi:{%s}:daily", inbox_id);
+    snprintf(a->unsettled, sizeof(a->unsettled), "pi:{%s}:unsettled", inbox_id);
+    snprintf(a->settled, sizeof(a->settled), "pi:{%s}:settled", inbox_id);
+    snprintf(a->voided, sizeof(a->voided), "pi:{%s}:void", inbox_id);
+    snprintf(a->charged, sizeof(a->charged), "pi:{%s}:charged", inbox_id);
+    snprintf(a->window, sizeof(a->window), "%d", LIMITER_WINDOW_MS);
+    snprintf(a->leak, sizeof(a->leak), "%ld", lim->reservation_timeout_ms);
+    snprintf(a->hold, sizeof(a->hold), "%d", LIMITER_HOLD_MS);
+    snprintf(a->memory, sizeof(a->memory), "%d", LIMITER_CHARGED_MS);
 }
 
 /* Reads the {verdict, daily, burst, retry, reset[, already charged]}
@@ -674,19 +682,13 @@ limiter_read_result(redisReply *reply, limit_result_t *res, limiter_unseeded_t *
     return 0;
 }
 
+/* A script that answers with a verdict array (limiter_read_result): 0,
+ * LIMITER_UNSEEDED or -1 (err). */
 static int
-limiter_reserve_run(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_limit, const char *token,
-                    limit_result_t *res, limiter_unseeded_t *unseeded, char *err, size_t errlen)
+limiter_eval_verdict(limiter_t *lim, const limiter_script_t *script, int nkeys, int argc, const char **argv,
+                     limit_result_t *res, limiter_unseeded_t *unseeded, char *err, size_t errlen)
 {
-    char burst[80], daily[80], unsettled[80], voided[80], dl[16], bl[16], window[16], leak[24];
-    limiter_keys(inbox_id, burst, daily, unsettled);
-    limiter_key(inbox_id, "void", voided);
-    snprintf(dl, sizeof(dl), "%d", daily_limit);
-    snprintf(bl, sizeof(bl), "%d", burst_limit);
-    snprintf(window, sizeof(window), "%d", LIMITER_WINDOW_MS);
-    snprintf(leak, sizeof(leak), "%ld", lim->reservation_timeout_ms);
-    const char *argv[] = { burst, daily, unsettled, voided, dl, bl, token, window, leak };
-    redisReply *reply = limiter_eval(lim, &lim->reserve, 4, 9, argv, err, errlen);
+    redisReply *reply = limiter_eval(lim, script, nkeys, argc, argv, err, errlen);
     if (reply == NULL)
         return -1;
     int rc = limiter_read_result(reply, res, unseeded, err, errlen);
@@ -695,16 +697,26 @@ limiter_reserve_run(limiter_t *lim, const char *inbox_id, int daily_limit, int b
 }
 
 static int
+limiter_reserve_run(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_limit, const char *token,
+                    limit_result_t *res, limiter_unseeded_t *unseeded, char *err, size_t errlen)
+{
+    limiter_keyset_t a;
+    char dl[16], bl[16];
+    limiter_keyset(lim, inbox_id, &a);
+    snprintf(dl, sizeof(dl), "%d", daily_limit);
+    snprintf(bl, sizeof(bl), "%d", burst_limit);
+    const char *argv[] = { a.burst, a.daily, a.unsettled, a.voided, dl, bl, token, a.window, a.leak };
+    return limiter_eval_verdict(lim, &lim->reserve, 4, 9, argv, res, unseeded, err, errlen);
+}
+
+static int
 limiter_refund_run(limiter_t *lim, const char *inbox_id, const char *token, int n, char *err, size_t errlen)
 {
-    char burst[80], daily[80], unsettled[80], charged[80], voided[80], settled[80], nt[16], hold[16];
-    limiter_keys(inbox_id, burst, daily, unsettled);
-    limiter_key(inbox_id, "charged", charged);
-    limiter_key(inbox_id, "void", voided);
-    limiter_key(inbox_id, "settled", settled);
+    limiter_keyset_t a;
+    char nt[16];
+    limiter_keyset(lim, inbox_id, &a);
     snprintf(nt, sizeof(nt), "%d", n < 1 ? 1 : n);
-    snprintf(hold, sizeof(hold), "%d", LIMITER_HOLD_MS);
-    const char *argv[] = { burst, daily, unsettled, charged, voided, settled, token, nt, hold };
+    const char *argv[] = { a.burst, a.daily, a.unsettled, a.charged, a.voided, a.settled, token, nt, a.hold };
     redisReply *reply = limiter_eval(lim, &lim->refund, 6, 9, argv, err, errlen);
     if (reply == NULL)
         return -1;
@@ -716,17 +728,10 @@ static int
 limiter_usage_run(limiter_t *lim, const char *inbox_id, limit_result_t *res, limiter_unseeded_t *unseeded, char *err,
                   size_t errlen)
 {
-    char burst[80], daily[80], unsettled[80], window[16], leak[24];
-    limiter_keys(inbox_id, burst, daily, unsettled);
-    snprintf(window, sizeof(window), "%d", LIMITER_WINDOW_MS);
-    snprintf(leak, sizeof(leak), "%ld", lim->reservation_timeout_ms);
-    const char *argv[] = { burst, daily, unsettled, window, leak };
-    redisReply *reply = limiter_eval(lim, &lim->usage, 3, 5, argv, err, errlen);
-    if (reply == NULL)
-        return -1;
-    int rc = limiter_read_result(reply, res, unseeded, err, errlen);
-    freeReplyObject(reply);
-    return rc;
+    limiter_keyset_t a;
+    limiter_keyset(lim, inbox_id, &a);
+    const char *argv[] = { a.burst, a.daily, a.unsettled, a.window, a.leak };
+    return limiter_eval_verdict(lim, &lim->usage, 3, 5, argv, res, unseeded, err, errlen);
 }
 
 /* The script behind limiter_check (token "") and limiter_reserve_n. */
@@ -734,28 +739,18 @@ static int
 limiter_run_n(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_limit, int n, const char *token,
               limit_result_t *res, limiter_unseeded_t *unseeded, char *err, size_t errlen)
 {
-    char burst[80], daily[80], unsettled[80], charged[80], voided[80], dl[16], bl[16], nt[16], window[16], memory[16];
-    char leak[24];
+    limiter_keyset_t a;
+    char dl[16], bl[16], nt[16];
     if (n < 1) {
         snprintf(err, errlen, "limiter: %d sends asked for", n);
         return -1;
     }
-    limiter_keys(inbox_id, burst, daily, unsettled);
-    limiter_key(inbox_id, "charged", charged);
-    limiter_key(inbox_id, "void", voided);
+    limiter_keyset(lim, inbox_id, &a);
     snprintf(dl, sizeof(dl), "%d", daily_limit);
     snprintf(bl, sizeof(bl), "%d", burst_limit);
     snprintf(nt, sizeof(nt), "%d", n);
-    snprintf(window, sizeof(window), "%d", LIMITER_WINDOW_MS);
-    snprintf(memory, sizeof(memory), "%d", LIMITER_CHARGED_MS);
-    snprintf(leak, sizeof(leak), "%ld", lim->reservation_timeout_ms);
-    const char *argv[] = { burst, daily, charged, voided, unsettled, dl, bl, nt, window, token, memory, leak };
-    redisReply *reply = limiter_eval(lim, &lim->reserve_n, 5, 12, argv, err, errlen);
-    if (reply == NULL)
-        return -1;
-    int rc = limiter_read_result(reply, res, unseeded, err, errlen);
-    freeReplyObject(reply);
-    return rc;
+    const char *argv[] = { a.burst, a.daily, a.charged, a.voided, a.unsettled, dl, bl, nt, a.window, token, a.memory, a.leak };
+    return limiter_eval_verdict(lim, &lim->reserve_n, 5, 12, argv, res, unseeded, err, errlen);
 }
 
 /* The settle script over tokens[0..n), with daily_limit (< 0: none).  0
@@ -766,7 +761,8 @@ static int
 limiter_settle_run(limiter_t *lim, const char *inbox_id, int daily_limit, const char *const *tokens, size_t n,
                    limit_result_t *res, limiter_unseeded_t *unseeded, char *err, size_t errlen)
 {
-    char burst[80], daily[80], unsettled[80], settled[80], voided[80], window[16], hold[16], dl[16] = "", leak[24];
+    limiter_keyset_t a;
+    char dl[16] = "";
     const char **argv = malloc((n + 9) * sizeof(*argv));
     int rc = -1;
 
@@ -774,15 +770,10 @@ limiter_settle_run(limiter_t *lim, const char *inbox_id, int daily_limit, const 
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    limiter_keys(inbox_id, burst, daily, unsettled);
-    limiter_key(inbox_id, "settled", settled);
-    limiter_key(inbox_id, "void", voided);
-    snprintf(window, sizeof(window), "%d", LIMITER_WINDOW_MS);
-    snprintf(hold, sizeof(hold), "%d", LIMITER_HOLD_MS);
+    limiter_keyset(lim, inbox_id, &a);
     if (daily_limit >= 0)
         snprintf(dl, sizeof(dl), "%d", daily_limit);
-    snprintf(leak, sizeof(leak), "%ld", lim->reservation_timeout_ms);
-    const char *fixed[] = { burst, daily, unsettled, settled, voided, window, hold, dl, leak };
+    const char *fixed[] = { a.burst, a.daily, a.unsettled, a.settled, a.voided, a.window, a.hold, dl, a.leak };
     memcpy(argv, fixed, sizeof(fixed));
     for (size_t i = 0; i < n; i++)
         argv[9 + i] = tokens[i];
@@ -818,7 +809,8 @@ static int
 limiter_seed(limiter_t *lim, const char *inbox_id, const limiter_unseeded_t *unseeded, char *err, size_t errlen)
 {
     limiter_seed_t seed;
-    char burst[80], daily[80], unsettled[80], day[24], count[24], window[16];
+    limiter_keyset_t a;
+    char day[24], count[24];
     char times[LIMITER_SEED_BURST_MAX][2][24];
     const char *argv[5 + 2 * LIMITER_SEED_BURST_MAX];
     int argc = 0;
@@ -830,15 +822,14 @@ limiter_seed(limiter_t *lim, const char *inbox_id, const limiter_unseeded_t *uns
     memset(&seed, 0, sizeof(seed));
     if (lim->seeder(lim->seeder_ctx, inbox_id, unseeded->day, unseeded->now_ms, &seed, err, errlen) != 0)
         return -1;
-    limiter_keys(inbox_id, burst, daily, unsettled);
+    limiter_keyset(lim, inbox_id, &a);
     snprintf(day, sizeof(day), "%ld", unseeded->day);
     snprintf(count, sizeof(count), "%ld", seed.sends_today);
-    snprintf(window, sizeof(window), "%d", LIMITER_WINDOW_MS);
-    argv[argc++] = burst;
-    argv[argc++] = daily;
+    argv[argc++] = a.burst;
+    argv[argc++] = a.daily;
     argv[argc++] = day;
     argv[argc++] = count;
-    argv[argc++] = window;
+    argv[argc++] = a.window;
     for (int i = 0; i < seed.nburst && i < LIMITER_SEED_BURST_MAX; i++) {
         snprintf(times[i][0], sizeof(times[i][0]), "%lld", seed.burst[i].ms);
         snprintf(times[i][1], sizeof(times[i][1]), "%d", seed.burst[i].sends);

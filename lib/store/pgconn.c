@@ -122,6 +122,18 @@ pgconn_terminated(const PGresult *res)
     return state != NULL && strncmp(state, "57P", 3) == 0;
 }
 
+/* What a command puts in the connection's output buffer, roughly: its
+ * text and its parameters. */
+static size_t
+pgconn_params_size(const char *sql, int nparams, const char *const *params)
+{
+    size_t n = sql ? strlen(sql) : 0;
+    for (int i = 0; i < nparams; i++)
+        if (params && params[i])
+            n += strlen(params[i]);
+    return n;
+}
+
 /* Sends a command and waits for its result within timeout_ms. */
 static PGresult *
 pgconn_run(PGconn *conn, const char *name, const char *sql, int nparams, const char *const *params, int timeout_ms,
@@ -132,6 +144,7 @@ pgconn_run(PGconn *conn, const char *name, const char *sql, int nparams, const c
     int flushed, answered = 0;  /* answered: a result other than an error came */
 
     memset(st, 0, sizeof(*st));
+    st->bulky = pgconn_params_size(sql, nparams, params) > PGCONN_BULKY_BYTES;
     if (PQstatus(conn) != CONNECTION_OK) {
         st->broken = st->not_run = 1;
         pgconn_error_text(conn, "connection", err, errlen);
@@ -177,6 +190,8 @@ pgconn_run(PGconn *conn, const char *name, const char *sql, int nparams, const c
         snprintf(err, errlen, "query: no result");
         return NULL;
     }
+    if (PQresultMemorySize(last) > PGCONN_BULKY_BYTES)
+        st->bulky = 1;
     ExecStatusType status = PQresultStatus(last);
     if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
         const char *msg = PQresultErrorMessage(last);

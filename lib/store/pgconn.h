@@ -43,7 +43,19 @@ typedef struct {
                         * connection (SQLSTATE class 57P) before any result
                         * of it.  Only then may a caller send it again. */
     char sqlstate[6];  /* of PostgreSQL's error answer, "" when none */
+    int bulky;         /* the call sent or received more than
+                        * PGCONN_BULKY_BYTES: the connection should not
+                        * be kept (below) */
 } pgconn_status_t;
+
+/* libpq grows a connection's buffers to the largest message it has sent
+ * or received and never shrinks them, so a pool that keeps every
+ * connection holds, per connection, the biggest record document it ever
+ * carried (a 500 KB message: a buffer of 1 MiB).  A call that moved more
+ * than this is flagged bulky and its connection closed on return, which
+ * bounds what a pooled connection keeps to twice this size; it costs one
+ * reconnect per bulky call. */
+#define PGCONN_BULKY_BYTES (128 * 1024)
 
 /* pgconn_query (name NULL) or pgconn_query_prepared (sql NULL), telling
  * in *st what became of a call that failed. */

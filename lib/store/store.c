@@ -28,7 +28,8 @@ struct store {
 #define STORE_SUPPRESSED "postinbox_suppressed"
 #define STORE_SUPPRESSED_SQL \
     "SELECT source, coalesce(dsn, ''), to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')" \
-    " FROM postinbox.suppression WHERE inbox_id = $1::uuid AND address = lower($2)"
+    " FROM postinbox.suppression WHERE inbox_id = $1::uuid AND address = lower($2)" \
+    "   AND (expires_at IS NULL OR expires_at > now())"
 #define STORE_RECORD "postinbox_record"
 #define STORE_RECORD_SQL "SELECT postinbox.record_message($1::jsonb, $2::bigint)"
 #define STORE_RECORD_FAST "postinbox_record_fast"
@@ -133,7 +134,9 @@ store_free(store_t *store)
  * under it -- and fails the call before anything of it can have run is
  * replaced and the call sent once more on a fresh one, within the same
  * deadline: a backend that is back costs no caller a failed call.  A
- * statement that may have run is never sent again. */
+ * statement that may have run is never sent again.  A connection that
+ * carried a bulky call (pgconn.h) is closed rather than kept, so the pool
+ * does not hold the buffers of the largest documents for ever. */
 static PGresult *
 store_run_within(store_t *store, const char *name, const char *sql, int nparams, const char *const *params,
                  int timeout_ms, pgconn_status_t *st, char *err, size_t errlen)
@@ -164,7 +167,7 @@ store_run_within(store_t *store, const char *name, const char *sql, int nparams,
         if (left <= 0)
             left = 1;
         res = pgconn_call(conn, name, sql, nparams, params, left, st, err, errlen);
-        pool_put(store->pool, conn, st->broken);
+        pool_put(store->pool, conn, st->broken || st->bulky);
         if (res != NULL || !st->not_run)
             break;
     }

@@ -44,7 +44,8 @@ int store_lookup(store_t *store, const char *address, const char *login, inbox_l
                  size_t errlen);
 
 /* Whether address is on the suppression list of inbox inbox_id (only
- * worth asking when the inbox's lookup said it has suppressions).
+ * worth asking when the inbox's lookup said it has suppressions); an
+ * entry whose expires_at has passed is not.
  * 1 with out filled, 0 not suppressed, -1 with err on backend failure. */
 int store_suppressed(store_t *store, const char *inbox_id, const char *address, suppression_t *out, char *err,
                      size_t errlen);

@@ -138,8 +138,14 @@ static const config_key_t config_table[] = {
       "suspend an inbox whose hard bounces reach this share of its sends within suspend_window (0% = never)" },
     { "suspend_complaint_rate", CT_PERCENT, "0.5%", 0, 1000000, { 0 }, OFF(suspend_complaint_rate),
       "suspend an inbox whose complaints reach this share of its sends within suspend_window (0% = never)" },
+    { "suspend_block_rate", CT_PERCENT, "20%", 0, 1000000, { 0 }, OFF(suspend_block_rate),
+      "suspend an inbox whose refusals that blame the sender (blocked, spam, content, policy, authentication, "
+      "missing PTR) reach this share of its sends within suspend_window (0% = never)" },
+    { "suspend_block_warn_rate", CT_PERCENT, "5%", 0, 1000000, { 0 }, OFF(suspend_block_warn_rate),
+      "an inbox.reputation_warning event, once per suspend_window, when those refusals reach this share of "
+      "its sends (0% = never)" },
     { "suspend_window", CT_DURATION, "24h", 60000, 30L * 86400000, { 0 }, OFF(suspend_window_ms),
-      "the rolling window of the bounce and complaint rates (whole seconds)" },
+      "the rolling window of the bounce, complaint and block rates (whole seconds)" },
     { "suspend_min_sends", CT_INT, "100", 1, 100000000, { 0 }, OFF(suspend_min_sends),
       "never suspend automatically on fewer sends than this within suspend_window" },
     /* sending as an inbox through the API (lib/mail/send.c) */

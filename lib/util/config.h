@@ -80,6 +80,8 @@ typedef struct pi_config {
     /* automatic suspension (sql/functions/suppression.sql, lib/core/suspend.c) */
     double suspend_bounce_rate;     /* fraction of sends, 0.1 for "10%"; 0 = off */
     double suspend_complaint_rate;
+    double suspend_block_rate;      /* sender problems (blocked, spam, auth ...); 0 = off */
+    double suspend_block_warn_rate; /* inbox.reputation_warning; 0 = off */
     long suspend_window_ms;
     int suspend_min_sends;
     /* sending as an inbox through the API (lib/mail/send.c) */

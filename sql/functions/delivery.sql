@@ -14,16 +14,32 @@
 -- time since arrival, which grows with every retry) is larger than the
 -- last one recorded.
 --
--- Classification, as carried in the payloads' recipients[].type:
---   status=bounced  -> message.bounced, type "hard"; bounce_count + 1.
---   status=expired  -> message.bounced, type "soft": the delivery failed
---                      for good, but only because temporary failures
---                      lasted past maximal_queue_lifetime, which says
---                      nothing bad about the address; bounce_count is not
---                      raised.
---   status=deferred -> message.deferred, type "soft" (first deferral per
---                      recipient, or every retry when asked).
---   status=sent     -> message.delivered (type null).
+-- Classification: every failed or deferred line is read by the one
+-- classifier (lib/mail/bounce_class.h) in the caller -- the log follower
+-- (postfix_log_classify) or the DSN reader (lib/mail/dsn.c) -- which
+-- passes its answer: reason (the vocabulary of bounce_class.h), bounceType
+-- (permanent | transient | undetermined), the SMTP code and whether the
+-- reason says the *sender* has a problem.  They are kept on the
+-- message_recipient row (bounce_reason, bounce_type, smtp_code,
+-- sender_problem; sql/migrations/013_bounce_reason.sql) and carried per
+-- recipient in the payloads (reason, bounceType, status, smtpCode,
+-- diagnostic, action):
+--   status=bounced  -> state bounced, message.bounced.
+--   status=expired  -> state expired, message.bounced (reason expired:
+--                      temporary failures lasted past
+--                      maximal_queue_lifetime).
+--   status=deferred -> state deferred, message.deferred (first deferral
+--                      per recipient, or every retry when asked).
+--   status=sent     -> message.delivered (reason and bounceType null).
+-- Only a permanent failure (the address is gone: user unknown, host
+-- unknown, has moved, not accepting mail) suppresses the recipient and
+-- counts in inbox.bounce_count, what the bounce rate of automatic
+-- suspension counts; a 5xx that refuses this message or this sender
+-- (mailbox full, spam, blocked, authentication ...) does neither.  A
+-- sender-problem failure counts in the block rate (check_suspension,
+-- suppression.sql).  The payloads' legacy field "type" is "hard" for a
+-- permanent failure and "soft" for every other failure or deferral (null
+-- when delivered); new consumers read bounceType.
 --
 -- A definition file (sql/functions/): one definition per function,
 -- re-applied by `postinboxctl migrate` when the file changes
@@ -33,30 +49,42 @@
 
 SET LOCAL search_path = postinbox, pg_catalog, public;
 
--- Retired signatures (before 005 they had no p_policy): a database
--- stopped before 005 has them, and nothing calls them any more.
+-- Retired signatures (before 005 they had no p_policy; before 013 no
+-- classification): a database of an older release has them, and nothing
+-- calls them any more.
 DROP FUNCTION IF EXISTS delivery_apply(message, text, text, text, text, text, double precision, boolean);
 DROP FUNCTION IF EXISTS record_delivery(text, text, text, text, text, text, text, double precision, boolean);
+DROP FUNCTION IF EXISTS delivery_apply(message, text, text, text, text, text, double precision, boolean, jsonb);
+DROP FUNCTION IF EXISTS record_delivery(text, text, text, text, text, text, text, double precision, boolean, jsonb);
 
 -- One recipient's line applied to message m.  Returns the recipients[]
 -- element for an event, or NULL when nothing new happened (a duplicate,
--- or a counted deferral that is not to be announced).  p_policy: a hard
--- bounce (status bounced; not expired, which says nothing about the
--- address) also puts the recipient on the sender inbox's suppression
--- list -- unless it is there already, whatever the source -- and then
--- runs check_suspension(inbox, p_policy) (suppression.sql).
+-- or a counted deferral that is not to be announced).  p_reason,
+-- p_bounce_type, p_smtp_code, p_sender_problem: the classifier's answer
+-- (NULL for a delivery).  A permanent bounce (state bounced, bounceType
+-- permanent) raises inbox.bounce_count and puts the recipient on the
+-- sender inbox's suppression list (suppression.bounce_reason = the
+-- reason) -- unless it is there already, whatever the source (a
+-- hand-made entry that has expired is replaced: it suppressed nothing any
+-- more, the bounce suppresses for good); it and a
+-- sender-problem failure (bounced or expired) then run
+-- check_suspension(inbox, p_policy) (suppression.sql).
 -- A recipient the next hop accepted ('delivered' in the log) may bounce
 -- later, by a DSN that hop mails back (an asynchronous bounce, read by
 -- the milter, reports.sql): delivered -> bounced or expired is applied.
--- Every other final state stays final.
+-- Every other final state stays final, so a failure seen both in the log
+-- and in the DSN Postfix mails back is applied once.
 CREATE OR REPLACE FUNCTION delivery_apply(m message, p_addr text, p_status text, p_dsn text, p_diagnostic text,
                                p_relay text, p_delay double precision, p_every_deferral boolean,
-                               p_policy jsonb)
+                               p_policy jsonb, p_reason text, p_bounce_type text, p_smtp_code integer,
+                               p_sender_problem boolean)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
-    r       postinbox.message_recipient;
-    st      text;
+    r        postinbox.message_recipient;
+    st       text;
     announce boolean := true;
+    permanent boolean;
+    code     integer := CASE WHEN p_smtp_code BETWEEN 200 AND 599 THEN p_smtp_code END;
 BEGIN
     SELECT * INTO r FROM postinbox.message_recipient WHERE message_id = m.id AND address = p_addr;
     IF FOUND AND r.state <> 'deferred'
@@ -67,6 +95,16 @@ BEGIN
     IF st NOT IN ('delivered', 'deferred', 'bounced', 'expired') THEN
         RAISE EXCEPTION 'delivery_apply: unknown status %', p_status;
     END IF;
+    IF st = 'delivered' THEN
+        p_reason := NULL; p_bounce_type := NULL; code := NULL; p_sender_problem := false;
+    ELSE
+        -- The per-message "status=expired" line has no reply: the last deferral's code stands.
+        code := coalesce(code, CASE WHEN FOUND THEN r.smtp_code END);
+        p_reason := coalesce(p_reason, 'undetermined');
+        p_bounce_type := coalesce(p_bounce_type, 'undetermined');
+        p_sender_problem := coalesce(p_sender_problem, false);
+    END IF;
+    permanent := st = 'bounced' AND p_bounce_type = 'permanent';
     IF st = 'deferred' AND FOUND THEN
         IF p_delay IS NULL OR (r.last_delay IS NOT NULL AND p_delay <= r.last_delay) THEN
             RETURN NULL;                               -- this retry was counted already
@@ -74,18 +112,27 @@ BEGIN
         announce := p_every_deferral;
     END IF;
     INSERT INTO postinbox.message_recipient AS x (message_id, inbox_id, address, state, dsn, diagnostic,
-                                                  relay, deferrals, last_delay)
+                                                  relay, deferrals, last_delay, bounce_reason, bounce_type,
+                                                  smtp_code, sender_problem)
     VALUES (m.id, m.inbox_id, p_addr, st, p_dsn, p_diagnostic, p_relay,
-            CASE st WHEN 'deferred' THEN 1 ELSE 0 END, p_delay)
+            CASE st WHEN 'deferred' THEN 1 ELSE 0 END, p_delay, p_reason, p_bounce_type, code, p_sender_problem)
     ON CONFLICT (message_id, address) DO UPDATE
        SET state = EXCLUDED.state, dsn = EXCLUDED.dsn, diagnostic = EXCLUDED.diagnostic,
            relay = EXCLUDED.relay, deferrals = x.deferrals + EXCLUDED.deferrals,
-           last_delay = coalesce(EXCLUDED.last_delay, x.last_delay), updated_at = now();
-    IF st = 'bounced' THEN
+           last_delay = coalesce(EXCLUDED.last_delay, x.last_delay),
+           bounce_reason = EXCLUDED.bounce_reason, bounce_type = EXCLUDED.bounce_type,
+           smtp_code = EXCLUDED.smtp_code, sender_problem = EXCLUDED.sender_problem, updated_at = now();
+    IF permanent THEN
         UPDATE postinbox.inbox SET bounce_count = bounce_count + 1, updated_at = now() WHERE id = m.inbox_id;
-        INSERT INTO postinbox.suppression (inbox_id, address, source, reason, dsn, message_id)
-        VALUES (m.inbox_id, p_addr, 'bounce', p_diagnostic, p_dsn, m.id)
-        ON CONFLICT (inbox_id, address) DO NOTHING;
+        INSERT INTO postinbox.suppression (inbox_id, address, source, reason, dsn, message_id, bounce_reason)
+        VALUES (m.inbox_id, p_addr, 'bounce', p_diagnostic, p_dsn, m.id, p_reason)
+        ON CONFLICT (inbox_id, address) DO UPDATE
+           SET source = EXCLUDED.source, reason = EXCLUDED.reason, dsn = EXCLUDED.dsn,
+               message_id = EXCLUDED.message_id, bounce_reason = EXCLUDED.bounce_reason,
+               expires_at = NULL, created_at = now()
+         WHERE suppression.expires_at IS NOT NULL AND suppression.expires_at <= now();
+    END IF;
+    IF permanent OR (p_sender_problem AND st IN ('bounced', 'expired')) THEN
         PERFORM postinbox.check_suspension(m.inbox_id, p_policy);
     END IF;
     IF NOT announce THEN
@@ -94,8 +141,9 @@ BEGIN
     RETURN jsonb_build_object(
         'address', p_addr, 'status', p_dsn,
         'action', CASE st WHEN 'delivered' THEN 'delivered' WHEN 'deferred' THEN 'delayed' ELSE 'failed' END,
-        'diagnostic', p_diagnostic,
-        'type', CASE st WHEN 'bounced' THEN 'hard' WHEN 'delivered' THEN NULL ELSE 'soft' END);
+        'diagnostic', p_diagnostic, 'reason', p_reason, 'bounceType', p_bounce_type, 'smtpCode', code,
+        'senderProblem', CASE WHEN st <> 'delivered' THEN p_sender_problem END,
+        'type', CASE WHEN st = 'delivered' THEN NULL WHEN permanent THEN 'hard' ELSE 'soft' END);
 END $$;
 
 -- The status of outbound message m from its recipients' states: delivered,
@@ -127,13 +175,16 @@ END $$;
 -- record_delivery(...): everything one log line means, in the caller's
 -- single statement.  p_to NULL with p_status 'expired' is the per-message
 -- line "QUEUEID: from=<...>, status=expired, returned to sender": every
--- recipient not yet final expires.  p_policy: the suspension policy,
--- passed to delivery_apply.  Returns 'unknown' (no outbound row with that
+-- recipient not yet final expires (with its last dsn and diagnostic, and
+-- the classification given, reason expired).  p_policy: the suspension
+-- policy; p_reason, p_bounce_type, p_smtp_code, p_sender_problem: the
+-- classifier's answer for the line; all passed to delivery_apply.  Returns 'unknown' (no outbound row with that
 -- queue id: the caller may cache that), 'duplicate' (nothing new),
 -- 'recorded' (state changed, no event) or the event type written.
 CREATE OR REPLACE FUNCTION record_delivery(p_queue_id text, p_to text, p_orig_to text, p_status text, p_dsn text,
                                 p_diagnostic text, p_relay text, p_delay double precision,
-                                p_every_deferral boolean, p_policy jsonb)
+                                p_every_deferral boolean, p_policy jsonb, p_reason text,
+                                p_bounce_type text, p_smtp_code integer, p_sender_problem boolean)
 RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     m        postinbox.message;
@@ -165,7 +216,8 @@ BEGIN
                  WHERE x.message_id = m.id AND x.address = addr;
                 one := postinbox.delivery_apply(m, addr, 'expired', coalesce(p_dsn, '4.4.7'),
                                                 coalesce(p_diagnostic, 'message expired'), NULL, NULL, false,
-                                                p_policy);
+                                                p_policy, p_reason, p_bounce_type, p_smtp_code,
+                                                p_sender_problem);
                 IF one IS NOT NULL THEN
                     rcpts := rcpts || jsonb_build_array(one);
                 END IF;
@@ -179,7 +231,8 @@ BEGIN
             addr := lower(p_orig_to);
         END IF;
         one := postinbox.delivery_apply(m, addr, p_status, p_dsn, p_diagnostic, p_relay, p_delay,
-                                        p_every_deferral, p_policy);
+                                        p_every_deferral, p_policy, p_reason, p_bounce_type, p_smtp_code,
+                                        p_sender_problem);
         IF one IS NOT NULL THEN
             rcpts := jsonb_build_array(one);
             changed := true;

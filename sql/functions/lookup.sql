@@ -53,8 +53,10 @@ $$;
 -- ours (a verified custom domain, or the sandbox domain); the inbox_*
 -- columns are NULL when no inbox has the address; granted says whether
 -- login may send as that inbox (NULL when login is NULL); suppressions
--- whether the inbox has any suppression rows (one probe of the primary
--- key), so only those senders pay for store_suppressed's query.  A single
+-- whether the inbox has any suppression rows that still suppress (one
+-- probe of the primary key; an entry whose expires_at has passed
+-- suppresses nothing, sql/migrations/013), so only those senders pay for
+-- store_suppressed's query.  A single
 -- SELECT in a set-returning SQL function, so PostgreSQL inlines it into
 -- the caller's (prepared) statement: no per-call function planning (and
 -- the limit functions above are inlined into it in turn).
@@ -70,7 +72,8 @@ LANGUAGE sql STABLE AS $$
            CASE WHEN $2 IS NULL THEN NULL
                 ELSE EXISTS (SELECT 1 FROM postinbox.login_grant g
                               WHERE g.login = lower($2) AND g.inbox_id = i.id) END,
-           EXISTS (SELECT 1 FROM postinbox.suppression s WHERE s.inbox_id = i.id)
+           EXISTS (SELECT 1 FROM postinbox.suppression s WHERE s.inbox_id = i.id
+                      AND (s.expires_at IS NULL OR s.expires_at > now()))
       FROM (SELECT 1) AS one
       LEFT JOIN postinbox.inbox i ON lower(i.address) = lower($1)
       LEFT JOIN postinbox.domain di ON di.id = i.domain_id

@@ -11,8 +11,14 @@
 --    participants: [address...] (From, To and Cc; threads.sql),
 --    parsed: mime_parsed_json() of lib/mail/mime_parse.h (text, html, reply,
 --    attachments metadata, size-capped, valid UTF-8), contentTruncated,
---    report: a bounce or complaint (reports.sql), policy: the suspension
+--    report: a bounce or complaint (reports.sql), autoReply: the header
+--    that makes inbound mail that is no report an RFC 3834 auto-reply
+--    (out-of-office; lib/mail/autoreply.h), policy: the suspension
 --    policy (suppression.sql)}
+-- message.received and message.parsed carry "autoReply" (true or false
+-- on inbound mail) and, when true, "autoReplyHeader", so an agent can
+-- choose not to answer an out-of-office; an auto-reply is never read as
+-- a bounce.
 -- Parsed content is stored on each inbound row (and the first 200
 -- characters of the reply as its preview) and announced by a
 -- message.parsed event after the row's own event.
@@ -93,9 +99,9 @@
 -- (docs/ARCHITECTURE.md, "The SQL layout").
 --
 -- Functions: record_deadline_left(), record_deadline_start(),
--- record_deadline_check(), record_row(), record_event_type(),
--- record_event_payload(), record_parsed_payload(), record_message(),
--- record_fast().
+-- record_deadline_check(), record_row(), record_auto_reply(),
+-- record_event_type(), record_event_payload(), record_parsed_payload(),
+-- record_message(), record_fast().
 
 SET LOCAL search_path = postinbox, pg_catalog, public;
 
@@ -172,6 +178,15 @@ RETURNS SETOF message LANGUAGE sql STABLE AS $$
       FROM (SELECT CASE jsonb_typeof(doc->'parsed') WHEN 'object' THEN doc->'parsed' END AS parsed) AS x
 $$;
 
+-- {"autoReply": bool, "autoReplyHeader": ...} of an inbound document,
+-- for message.received and message.parsed.
+CREATE OR REPLACE FUNCTION record_auto_reply(doc jsonb)
+RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN jsonb_typeof(doc->'autoReply') = 'string'
+                THEN jsonb_build_object('autoReply', true, 'autoReplyHeader', doc->>'autoReply')
+                ELSE jsonb_build_object('autoReply', false) END
+$$;
+
 -- The type of a message row's own event.
 CREATE OR REPLACE FUNCTION record_event_type(p_dir text)
 RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
@@ -194,6 +209,7 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
                'from', doc->>'from', 'to', doc->>'to', 'cc', doc->>'cc',
                'subject', doc->>'subject', 'size', (doc->>'size')::integer,
                'envelopeFrom', doc->>'envelopeFrom', 'recipients', to_jsonb(p_recipients))
+           || CASE WHEN p_dir = 'inbound' THEN postinbox.record_auto_reply(doc) ELSE '{}' END
            || CASE WHEN p_dir = 'inbound' AND jsonb_typeof(doc->'report') = 'object'
                    THEN jsonb_build_object('report', jsonb_build_object(
                             'kind', doc->'report'->>'kind', 'style', doc->'report'->>'style', 'duplicate', true))
@@ -211,6 +227,7 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
                    'inboxId', p_inbox, 'address', p_address, 'messageId', p_message, 'threadId', p_thread,
                    'messageIdHeader', doc->>'messageId', 'subject', doc->>'subject', 'from', doc->>'from',
                    'contentTruncated', coalesce((doc->>'contentTruncated')::boolean, false))
+               || postinbox.record_auto_reply(doc)
                || (doc->'parsed')
            END
 $$;

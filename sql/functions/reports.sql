@@ -26,8 +26,18 @@
 -- whichever order they arrive:
 --   action delivered/relayed/expanded -> 'sent'     (message.delivered)
 --   action delayed                    -> 'deferred' (message.deferred)
---   action failed, type hard          -> 'bounced'  (message.bounced, bounce_count + 1)
---   action failed, type soft (4.x.x)  -> 'expired'  (message.bounced, type soft)
+--   action failed                     -> 'bounced'  (message.bounced)
+--   action failed, type soft (4.x.x)  -> 'expired'  (message.bounced)
+-- Each recipient carries the one classifier's answer (dsn_report_json():
+-- reason, bounceType, smtpCode, senderProblem, lib/mail/bounce_class.h),
+-- passed to delivery_apply, which suppresses and counts only permanent
+-- failures, as for a log line.
+-- A DSN that names no recipient we could read (report.undetermined:
+-- RFC 3464 without a readable recipient, or a known bounce format whose
+-- recipient is missing) is still a failure: message.bounced with
+-- "undetermined": true, reason and bounceType "undetermined" and no
+-- recipients, on the original message when it is matched; it suppresses,
+-- counts and changes nothing (the same report twice is told twice).
 -- A matched ARF report goes through complaint_apply() (suppression.sql):
 -- once per message and recipient; an ARF report is matched by Message-ID
 -- only.  The complaining recipient is Original-Rcpt-To when it is one of
@@ -118,7 +128,9 @@ BEGIN
             CONTINUE;
         END IF;
         one := postinbox.delivery_apply(m, addr, st, rc->>'status', left(rc->>'diagnostic', 1024),
-                                        rc->>'remoteMta', NULL, false, p_policy);
+                                        rc->>'remoteMta', NULL, false, p_policy, rc->>'reason',
+                                        rc->>'bounceType', (rc->>'smtpCode')::integer,
+                                        (rc->>'senderProblem')::boolean);
         IF one IS NOT NULL THEN
             rcpts := rcpts || jsonb_build_array(one);
         END IF;
@@ -132,11 +144,24 @@ BEGIN
         VALUES (ib.id, p_row, evtype, jsonb_build_object(
             'inboxId', ib.id, 'address', ib.address, 'messageId', NULL, 'reportMessageId', p_row,
             'matched', false, 'originalMessageId', r->>'originalMessageId', 'style', r->>'style',
+            'undetermined', coalesce((r->>'undetermined')::boolean, false),
             'recipients', (SELECT coalesce(jsonb_agg(jsonb_build_object(
                                'address', x->>'address', 'status', x->>'status', 'action', x->>'action',
                                'diagnostic', x->>'diagnostic', 'type', x->>'type')), '[]')
                              FROM jsonb_array_elements(coalesce(r->'recipients', '[]')) x)));
         RETURN evtype;
+    END IF;
+    IF jsonb_array_length(rcpts) = 0 AND coalesce((r->>'undetermined')::boolean, false) THEN
+        -- A failure report that names no recipient we could read: kept
+        -- and told as a failure of undetermined reason, counting nothing
+        -- and changing no recipient's state.
+        INSERT INTO postinbox.event (inbox_id, message_id, type, payload)
+        VALUES (ib.id, m.id, 'message.bounced', jsonb_build_object(
+            'inboxId', ib.id, 'address', ib.address, 'messageId', m.id, 'queueId', m.queue_id,
+            'reportMessageId', p_row, 'matched', true, 'originalMessageId', m.message_id_header,
+            'style', r->>'style', 'undetermined', true, 'reason', 'undetermined',
+            'bounceType', 'undetermined', 'recipients', '[]'::jsonb));
+        RETURN 'message.bounced';
     END IF;
     IF jsonb_array_length(rcpts) = 0 THEN
         RETURN NULL;                                   -- nothing new: the caller says received

@@ -15,7 +15,7 @@
 
 static const apiutil_field_t *const specs[] = { api_fields_inbox_create, api_fields_inbox_update,
                                                 api_fields_send_message, api_fields_webhook_create,
-                                                api_fields_webhook_update };
+                                                api_fields_webhook_update, api_fields_suppression_create };
 
 /* The string checks of the inbox endpoints, on a copy (ascii_lower writes). */
 static void

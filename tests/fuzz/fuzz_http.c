@@ -21,7 +21,8 @@
 static const char *const routes[] = {
     "/v1/inboxes", "/v1/inboxes/*", "/v1/inboxes/*/messages", "/v1/inboxes/*/messages/*",
     "/v1/inboxes/*/threads", "/v1/inboxes/*/threads/*", "/v1/inboxes/*/events", "/v1/inboxes/*/webhooks",
-    "/v1/inboxes/*/webhooks/*", "/v1/inboxes/*/webhooks/*/deliveries",
+    "/v1/inboxes/*/webhooks/*", "/v1/inboxes/*/webhooks/*/deliveries", "/v1/inboxes/*/suppressions",
+    "/v1/inboxes/*/suppressions/+",
 };
 
 static void

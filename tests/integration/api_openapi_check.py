@@ -101,10 +101,11 @@ VALID_BODIES = {
     "sendMessage": {"to": "x@remote.test", "subject": "s", "text": "t"},
     "createWebhook": {"url": "https://hooks.example.test/openapi"},
     "updateWebhook": {"enabled": True},
+    "createSuppression": {"address": "openapi@remote.test", "reason": "checked"},
 }
 UNKNOWN = {"messageId": "00000000-0000-4000-8000-000000000001",
            "threadId": "00000000-0000-4000-8000-000000000002"}
-ids = {"inboxId": inbox, "messageId": None, "threadId": None, "webhookId": None}
+ids = {"inboxId": inbox, "messageId": None, "threadId": None, "webhookId": None, "address": "openapi@remote.test"}
 
 
 def success(op):
@@ -126,7 +127,7 @@ def sent_message(inbox_id):
     return None, None
 ORDER = ["listInboxes", "createInbox", "getInbox", "updateInbox", "listMessages", "sendMessage", "getMessage",
          "listThreads", "getThread", "listEvents", "listWebhooks", "createWebhook", "getWebhook", "updateWebhook",
-         "listDeliveries", "deleteWebhook", "deleteInbox"]
+         "listDeliveries", "deleteWebhook", "listSuppressions", "createSuppression", "deleteSuppression", "deleteInbox"]
 ops = {}
 for path, item in spec["paths"].items():
     for method, op in item.items():
@@ -193,7 +194,8 @@ for name in ORDER:
 # methods not documented: 405; paths not documented: 404
 for path, item in spec["paths"].items():
     filled = path.replace("{inboxId}", inbox).replace("{messageId}", UNKNOWN["messageId"]) \
-                 .replace("{threadId}", UNKNOWN["threadId"]).replace("{webhookId}", UNKNOWN["messageId"])
+                 .replace("{threadId}", UNKNOWN["threadId"]).replace("{webhookId}", UNKNOWN["messageId"]) \
+                 .replace("{address}", "nobody@remote.test")
     for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
         if method.lower() in item:
             continue

@@ -178,6 +178,49 @@ t_eq "invalid UTF-8 with SMTPUTF8: Postfix's 500 5.5.2" "RCPT 500 5.5.2 Error: b
         grep '^RCPT ' | strip_ms)"
 t_eq "nothing else was recorded in the IDN inbox" 3 "$(svc_psql "SELECT count(*) FROM postinbox.message WHERE inbox_id = '$INFO_ID'")"
 
+# --- a big message does not leave its buffers in the pool ------------------
+# libpq keeps a connection's buffers at the largest message it carried, so
+# the milter closes a pooled connection after a call of more than 128 KiB
+# (PGCONN_BULKY_BYTES) instead of keeping it.  Seen from outside: the
+# milter's own TCP connections to PostgreSQL (local ports).
+milter_pg_ports() {
+    ss -tnpH state established "( dport = :$PG_PORT )" | grep "pid=$(pi_milter_pid)," | awk '{print $3}' | sort
+}
+gone_after() {   # gone_after FILE: how many of the connections before are gone
+    local before=$1 now
+    now=$(milter_pg_ports)
+    comm -23 <(sort "$before") <(printf '%s\n' "$now" | sort) | grep -c .
+}
+big_msg() {   # big_msg FILE KB SUBJECT
+    python3 - "$@" "$BOB" <<'PY'
+import sys
+path, kb, subject, to = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+with open(path, "wb") as f:
+    f.write(b"From: ext@remote.test\r\nTo: %s\r\nSubject: %s\r\n\r\n" % (to.encode(), subject.encode()))
+    line = b"x" * 76 + b"\r\n"
+    for _ in range(kb * 1024 // len(line)):
+        f.write(line)
+PY
+}
+D=$SVC_DIR/data; mkdir -p "$D"
+big_msg "$D/small" 2 "pool small"
+big_msg "$D/big" 400 "pool big"
+smtp_send --from ext@remote.test --to "$BOB" --data "@$D/small" >/dev/null   # warm the pool
+milter_pg_ports >"$D/ports.0"
+t_match "pool: the milter holds pooled connections to PostgreSQL" '[0-9]' "$(wc -l <"$D/ports.0")"
+r=$(smtp_send --from ext@remote.test --to "$BOB" --data "@$D/small")
+t_match "pool: a 2 KB message is accepted" '^250 ' "$r"
+t_eq "pool: after a 2 KB message every pooled connection is kept" 0 "$(gone_after "$D/ports.0")"
+milter_pg_ports >"$D/ports.1"
+r=$(smtp_send --from ext@remote.test --to "$BOB" --data "@$D/big")
+t_match "pool: a 400 KB message is accepted" '^250 ' "$r"
+t_eq "pool: recorded once, with its size" "1|t" \
+    "$(svc_psql "SELECT count(*), bool_and(size > 400000) FROM postinbox.message WHERE subject = 'pool big'")"
+t_eq "pool: the connection that carried the 400 KB record was closed, not kept" 1 "$(gone_after "$D/ports.1")"
+r=$(smtp_send --from ext@remote.test --to "$BOB" --data "@$D/small")
+t_match "pool: the next message is accepted (a fresh connection)" '^250 ' "$r"
+t_eq "pool: and recorded" 3 "$(svc_psql "SELECT count(*) FROM postinbox.message WHERE subject = 'pool small'")"
+
 kill -0 "$(pi_milter_pid)" && t_ok "the milter survived every input" || t_fail "the milter survived every input"
 pi_stop_policyd
 t_summary

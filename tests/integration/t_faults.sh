@@ -35,7 +35,6 @@ psql_holding() {
     done
     return 1
 }
-pg_pids() { pgrep -u postgres -f "$SVC_DIR/pg" ; pgrep -u postgres -P "$(head -n 1 "$SVC_DIR/pg/postmaster.pid")"; }
 
 r=$(smtp_send "${AUTH[@]}" --from "$BOB" --to ok1@remote.test)
 t_match "baseline outbound send" '^250 ' "$r"
@@ -109,7 +108,7 @@ t_eq "mid-transaction: no record was written" "$rows_before" "$(rows)"
 # --- PostgreSQL frozen (SIGSTOP) -------------------------------------------------
 # Warm the pool, then freeze every process of the instance.
 smtp_send --from ext@remote.test --to "$BOB" >/dev/null
-mapfile -t pids < <(pg_pids | sort -u)
+mapfile -t pids < <(pi_pg_pids)
 kill -STOP "${pids[@]}"
 start=$(date +%s%N)
 r=$(smtp_send --from ext@remote.test --to "$BOB")
@@ -153,7 +152,7 @@ miltertest -s "$SVC_DIR/slow.lua" > "$SVC_DIR/frozen.out" 2>&1 &
 mtpid=$!
 for _ in $(seq 1 50); do grep -q reserved "$SVC_DIR/frozen.out" && break; sleep 0.1; done
 t_eq "frozen at end of message: the RCPT was reserved" "$((sends_before + 1))" "$(redis_sends)"
-mapfile -t pids < <(pg_pids | sort -u)
+mapfile -t pids < <(pi_pg_pids)
 kill -STOP "${pids[@]}"
 wait "$mtpid"
 sleep 0.5

@@ -92,7 +92,7 @@ fake_start() {
     set_clock "$1"
     SVC_REDIS_WRAP=$(pi_faketime_wrap "file:$SVC_DIR/redis.faketime") \
         svc_start_redis || { t_fail "faked Redis starts"; return 1; }
-    PI_MILTER_WRAP=$(pi_faketime_wrap "file:$SVC_DIR/milter.faketime") \
+    PI_MILTER_WRAP=$(pi_faketime_wrap "file:$SVC_DIR/milter.faketime" "$PI_MILTER") \
         pi_start_milter || { t_fail "faked milter starts"; return 1; }
 }
 

@@ -117,22 +117,30 @@ DOC_DSN='{"queueId": "Q4", "envelopeFrom": "", "messageId": "<dsn1@x>", "from": 
   "policy": {"bounceRate": 0.5, "complaintRate": 0.5, "windowSeconds": 86400, "minSends": 100},
   "report": {"kind": "dsn", "style": "rfc3464", "originalMessageId": "m1@x",
              "recipients": [{"address": "v@example.org", "action": "failed", "status": "5.1.1",
-                             "diagnostic": "550 5.1.1 no such user", "type": "hard"}]}}'
+                             "diagnostic": "550 5.1.1 no such user", "type": "hard",
+                             "reason": "user_unknown", "bounceType": "permanent", "smtpCode": "550",
+                             "senderProblem": false}]}}'
 POLICY='{"bounceRate": 0.5, "complaintRate": 0.5, "windowSeconds": 86400, "minSends": 100}'
 
-# run_records DB: the same calls through the record path, the delivery
-# path and the lookups.
+# run_records DB [v1]: the same calls through the record path, the delivery
+# path and the lookups; "v1": record_delivery as v1 defined it (no
+# classification arguments, issue 12).
 run_records() {
+    local class=", 'user_unknown', 'permanent', 550, false" none=", NULL, NULL, NULL, NULL"
+    [ "${2-}" = v1 ] && class= none=
     db_psql "$1" "SELECT postinbox.record_fast('[$DOC_WORLD, $DOC_AB, $DOC_REPLY]'::jsonb)" &&
     db_psql "$1" "SELECT postinbox.record_message('$DOC_REPLY'::jsonb) IS NOT NULL" &&
     db_psql "$1" "SELECT postinbox.record_delivery('Q1', 'w@example.org', NULL, 'bounced', '5.1.1',
-                      'user unknown', 'mx.example.org', 1.5, false, '$POLICY'::jsonb)" &&
+                      'user unknown', 'mx.example.org', 1.5, false, '$POLICY'::jsonb $class)" &&
     db_psql "$1" "SELECT postinbox.record_delivery('Q1', 'v@example.org', NULL, 'sent', '2.0.0',
-                      '250 ok', 'mx.example.org', 1.5, false, '$POLICY'::jsonb)" &&
+                      '250 ok', 'mx.example.org', 1.5, false, '$POLICY'::jsonb $none)" &&
     db_psql "$1" "SELECT postinbox.record_message('$DOC_DSN'::jsonb) IS NOT NULL" &&
     db_psql "$1" "SELECT postinbox.record_message('$DOC_DSN'::jsonb) IS NOT NULL"
 }
-# state DB: what the calls left, without generated ids and times.
+# state DB [v1]: what the calls left, without generated ids and times;
+# "v1": without what v1 did not write (the recipients' reason,
+# bounceType, smtpCode and senderProblem in payloads, autoReply on
+# received mail, issue 12).
 state() {
     db_psql "$1" "
         SELECT 'lookup', l.* FROM postinbox.lookup('A--acme@$SANDBOX', 'alice') l
@@ -145,8 +153,17 @@ state() {
           FROM postinbox.message m ORDER BY m.queue_id, m.direction, m.inbox_id, m.created_at;
         SELECT 'thread', t.inbox_id, t.subject, t.raw_subject, t.message_count, t.participants
           FROM postinbox.thread t ORDER BY 2, 3, 4, 5;
-        SELECT 'event', e.type, e.payload - '{messageId,threadId,reportMessageId}'::text[]
-          FROM postinbox.event e ORDER BY e.created_at, e.type, 3::text;
+        SELECT 'event', e.type, e.p - '{messageId,threadId,reportMessageId}'::text[]
+          FROM (SELECT x.*, CASE WHEN '${2-}' = 'v1' AND jsonb_typeof(x.payload->'recipients') = 'array'
+                    THEN jsonb_set(x.payload, '{recipients}', (
+                        SELECT coalesce(jsonb_agg(CASE jsonb_typeof(r) WHEN 'object'
+                                    THEN r - '{reason,bounceType,smtpCode,senderProblem}'::text[] ELSE r END
+                                    ORDER BY i), '[]')
+                          FROM jsonb_array_elements(x.payload->'recipients') WITH ORDINALITY AS a(r, i)))
+                    ELSE x.payload END
+                    - CASE WHEN '${2-}' = 'v1' THEN '{autoReply,autoReplyHeader}'::text[] ELSE '{}'::text[] END AS p
+                  FROM postinbox.event x) e
+          ORDER BY e.created_at, e.type, 3::text;
         SELECT 'recipient', r.address, r.state, r.dsn, r.diagnostic, r.deferrals
           FROM postinbox.message_recipient r ORDER BY 2;
         SELECT 'suppression', s.inbox_id, s.address, s.source, s.reason, s.dsn
@@ -165,14 +182,14 @@ if v1_apply v1 "$V1"/0*.sql; then t_ok "the v1 migrations apply as the old migra
 seed fresh && seed v1 || t_fail "seed"
 
 # --- the record path before and after the move -------------------------------
-if run_records v1 > "$SVC_DIR/v1.out" && run_records fresh > "$SVC_DIR/fresh.out"; then
+if run_records v1 v1 > "$SVC_DIR/v1.out" && run_records fresh > "$SVC_DIR/fresh.out"; then
     t_ok "the record calls run on both"
 else
     t_fail "the record calls" "$(tail -3 "$SVC_DIR"/*.out)"
 fi
 t_eq "record_fast returns the same positions" "$(cat "$SVC_DIR/v1.out")" "$(cat "$SVC_DIR/fresh.out")"
-state v1 > "$SVC_DIR/state-v1"
-state fresh > "$SVC_DIR/state-fresh"
+state v1 v1 > "$SVC_DIR/state-v1"
+state fresh v1 > "$SVC_DIR/state-fresh"
 t_eq "same rows, threads, payloads, lookups with the v1 functions and the new ones" "" \
     "$(diff "$SVC_DIR/state-v1" "$SVC_DIR/state-fresh")"
 t_match "the comparison saw the events" "message.parsed" "$(cat "$SVC_DIR/state-fresh")"
@@ -190,9 +207,9 @@ db_dump v1 > "$SVC_DIR/dump-v1"
 t_eq "pg_dump --schema-only of the upgraded database equals a fresh install's" "" \
     "$(diff "$SVC_DIR/dump-v1" "$SVC_DIR/dump-fresh")"
 t_match "the dump holds the functions" "CREATE FUNCTION postinbox.record_fast" "$(cat "$SVC_DIR/dump-fresh")"
-t_eq "the data survived the upgrade" "$(cat "$SVC_DIR/state-v1")" "$(state v1)"
+t_eq "the data survived the upgrade" "$(cat "$SVC_DIR/state-v1")" "$(state v1 v1)"
 run_records v1 > /dev/null && run_records fresh > /dev/null || t_fail "the record calls after the upgrade"
-t_eq "after the upgrade both record alike" "$(state fresh)" "$(state v1)"
+t_eq "after the upgrade both record alike (the old rows lack the new fields)" "$(state fresh v1)" "$(state v1 v1)"
 
 # --- (b) a second migrate is a no-op ----------------------------------------
 t_eq "migrate again: nothing to do" "schema up to date" "$(db_ctl v1 migrate)"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # t_suppression.sh -- suppression lists and automatic suspension (issue 4),
 # end to end: a private Postfix with the milter relays to smtp-sinks that
-# answer 250 (remote.test), 5xx at RCPT (bounce.test) and 4xx at RCPT
-# (soft.test); postinbox-policyd follows its log.  A hard bounce puts the
+# answer 250 (remote.test) and 4xx at RCPT (soft.test) and to a second
+# Postfix that answers 550 5.1.1 user unknown at RCPT (bounce.test); postinbox-policyd follows its log.  A hard bounce puts the
 # recipient on the sender inbox's list (row, `suppression list`); the
 # next send to it is refused at RCPT with 550 5.1.1 naming the
 # suppression, without charging the cap, while other recipients pass; a
@@ -28,7 +28,7 @@ pi_write_conf "postfix_log = $MAILLOG" "postfix_log_state = $SVC_DIR/postfix_log
     "suspend_min_sends = 10" "suspend_bounce_rate = 20%" "api_listen = 127.0.0.1:$APIP"
 
 smtp-sink -u postfix 127.0.0.1:"$OKP" 100 & svc_register_pid $!
-smtp-sink -u postfix -f rcpt 127.0.0.1:"$BADP" 100 & svc_register_pid $!
+pi_start_mx badmx "$BADP" "{bounce.test=550 5.1.1 user unknown}" || exit 1
 smtp-sink -u postfix -r rcpt 127.0.0.1:"$SOFTP" 100 & svc_register_pid $!
 svc_postconf -e "transport_maps = inline:{ {bounce.test=smtp:[127.0.0.1]:$BADP}, {soft.test=smtp:[127.0.0.1]:$SOFTP}, {remote.test=smtp:[127.0.0.1]:$OKP} }"
 svc_postconf -e "minimal_backoff_time = 1s" "maximal_backoff_time = 2s" "queue_run_delay = 1s" \

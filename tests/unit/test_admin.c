@@ -32,7 +32,7 @@ static const list_row_t list_rows[] = {
     { "list: deliveries", ADMIN_LIST_DELIVERIES, 4, "postinbox.webhook_delivery d",
       "ORDER BY d.created_at DESC, d.id DESC" },
     { "list: API keys", ADMIN_LIST_APIKEYS, 1, "postinbox.api_key", "ORDER BY created_at DESC, id DESC" },
-    { "list: suppressions", ADMIN_LIST_SUPPRESSIONS, 2, "postinbox.suppression", "ORDER BY created_at DESC, address" },
+    { "list: suppressions", ADMIN_LIST_SUPPRESSIONS, 7, "postinbox.suppression", "ORDER BY created_at DESC, address" },
 };
 
 /* Whether sql names $n (and not as the prefix of $n0...). */

@@ -59,6 +59,9 @@ typedef struct {
     const char *cap0, *cap1;
 } match_row_t;
 
+#define D10 "0123456789"
+#define D100 D10 D10 D10 D10 D10 D10 D10 D10 D10 D10
+
 static const match_row_t match_rows[] = {
     { "match: collection", "/v1/inboxes", "/v1/inboxes", 0, NULL, NULL },
     { "match: one id", "/v1/inboxes/*", "/v1/inboxes/abc", 1, "abc", NULL },
@@ -72,11 +75,35 @@ static const match_row_t match_rows[] = {
     { "match: other version", "/v1/inboxes", "/v2/inboxes", -1, NULL, NULL },
     { "match: root", "/v1/inboxes", "/", -1, NULL, NULL },
     { "match: empty", "/v1/inboxes", "", -1, NULL, NULL },
-    { "match: long id cut",
-      "/v1/inboxes/*",
-      "/v1/inboxes/0123456789012345678901234567890123456789012345678901234567890123456789",
-      1, "012345678901234567890123456789012345678901234567890123456789012", NULL },
+    { "match: long id cut", "/v1/inboxes/*", "/v1/inboxes/" D100 D100 D100 D10 D10 D10, 1,
+      D100 D100 D100 D10 "012345678", NULL },
+    { "match: an address segment", "/v1/inboxes/*/suppressions/+", "/v1/inboxes/a/suppressions/x+y@b.test", 2, "a",
+      "x+y@b.test" },
+    { "match: an address segment is not empty", "/v1/inboxes/*/suppressions/+", "/v1/inboxes/a/suppressions/", -1,
+      NULL, NULL },
+    { "match: a literal + is not a wildcard inside a word", "/v1/a+b", "/v1/a+b", 0, NULL, NULL },
 };
+
+typedef struct {
+    const char *name;
+    const char *pattern;
+    int is_id[3];
+} capture_row_t;
+
+static const capture_row_t capture_rows[] = {
+    { "capture kinds: none", "/v1/inboxes", { 0, 0, 0 } },
+    { "capture kinds: two ids", "/v1/inboxes/*/webhooks/*", { 1, 1, 0 } },
+    { "capture kinds: an id and an address", "/v1/inboxes/*/suppressions/+", { 1, 0, 0 } },
+    { "capture kinds: + inside a word is no capture", "/v1/a+b/*", { 1, 0, 0 } },
+};
+
+static void
+test_capture_kinds(void **state)
+{
+    const capture_row_t *row = *state;
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(apiutil_capture_is_id(row->pattern, i), row->is_id[i]);
+}
 
 static void
 test_match(void **state)
@@ -325,6 +352,7 @@ main(void)
     static unit_suite_t suite;
     unit_add_rows(&suite, test_page, page_rows, sizeof(page_rows[0]), UNIT_ROWS(page_rows));
     unit_add_rows(&suite, test_match, match_rows, sizeof(match_rows[0]), UNIT_ROWS(match_rows));
+    unit_add_rows(&suite, test_capture_kinds, capture_rows, sizeof(capture_rows[0]), UNIT_ROWS(capture_rows));
     unit_add_rows(&suite, test_body, body_rows, sizeof(body_rows[0]), UNIT_ROWS(body_rows));
     unit_add_rows(&suite, test_time, time_rows, sizeof(time_rows[0]), UNIT_ROWS(time_rows));
     unit_add_rows(&suite, test_type, type_rows, sizeof(type_rows[0]), UNIT_ROWS(type_rows));

@@ -403,6 +403,19 @@ static const txn_row_t txn_rows[] = {
     { "malformed recipient: 553 5.1.3", R, NULL, NULL, 0, NULL, "ext@remote.test", OK, "inbound",
       { { "<<bad", REJ(553), "malformed" } }, 1, OK, "accepted", NULL, 0, 0, 0 },
 
+    /* ---- Postfix's non-SMTP mail (CHECK_NON_SMTP: its own bounces, sendmail(1)) ---- */
+    { "non-SMTP: Postfix's bounce to an active inbox is recorded", R, NULL, NULL, CHECK_NON_SMTP, NULL, "<>", OK,
+      "null_sender", { { "bob@acme.test", OK, "active" } }, 1, OK, "accepted", "bob@acme.test", 0, 1, 1 },
+    { "non-SMTP: a suspended or disabled inbox passes (no per-recipient refusal), not recorded", R, NULL, NULL,
+      CHECK_NON_SMTP, NULL, "<>", OK, "null_sender",
+      { { "dave@acme.test", OK, "non_smtp" }, { "carol@acme.test", OK, "non_smtp" }, { "bob@acme.test", OK, "active" } },
+      1, OK, "accepted", "bob@acme.test", 0, 1, 1 },
+    { "non-SMTP: an unknown or malformed recipient passes too", R, NULL, NULL, CHECK_NON_SMTP, NULL, "<>", OK, "null_sender",
+      { { "nobody@acme.test", OK, "non_smtp" }, { "<<bad", OK, "non_smtp" } }, 1, OK, "accepted", NULL, 0, 0, 0 },
+    { "non-SMTP from a trusted address is never trusted: an inbox sender is a spoof, 550 5.7.1", R, NULL, NULL,
+      CHECK_NON_SMTP | CHECK_TRUSTED, NULL, "bob@acme.test", REJ(550), "spoof", { { NULL } }, 0, OK, NULL,
+      "bob@acme.test", 0, 0, 0 },
+
     /* ---- outbound, the milter (reserve at RCPT, record at the end) ---- */
     { "outbound, granted login: charged and recorded", R, NULL, NULL, 0, "alice", "bob@acme.test", OK, "sender_ok",
       { { "x@remote.test", OK, "reserved" }, { "y@remote.test", OK, "reserved" } }, 1, OK, "accepted",

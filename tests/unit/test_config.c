@@ -391,19 +391,24 @@ test_suspend_keys(void **state)
     assert_true(def->suspend_complaint_rate == 0.005);
     assert_int_equal(def->suspend_window_ms, 86400000L);
     assert_int_equal(def->suspend_min_sends, 100);
+    assert_true(def->suspend_block_rate == 0.2);
+    assert_true(def->suspend_block_warn_rate == 0.05);
     assert_true(suspend_policy_json(def, json, sizeof(json)) > 0);
-    assert_string_equal(json, "{\"bounceRate\":0.1,\"complaintRate\":0.005,\"windowSeconds\":86400,\"minSends\":100}");
+    assert_string_equal(json, "{\"bounceRate\":0.1,\"complaintRate\":0.005,\"blockRate\":0.2,\"blockWarnRate\":0.05,"
+                              "\"windowSeconds\":86400,\"minSends\":100}");
     /* too small a buffer is an error, not a cut document */
     assert_int_equal(suspend_policy_json(def, json, 20), -1);
     config_free(def);
 
     pi_config_t *cfg = config_parse_text("suspend_bounce_rate = 20%\nsuspend_complaint_rate = 0%\n"
+                                         "suspend_block_rate = 0%\nsuspend_block_warn_rate = 2.5%\n"
                                          "suspend_window = 90m\nsuspend_min_sends = 10\n",
                                          "s.conf", err, sizeof(err));
     if (cfg == NULL)
         fail_msg("refused: %s", err);
     assert_true(suspend_policy_json(cfg, json, sizeof(json)) > 0);
-    assert_string_equal(json, "{\"bounceRate\":0.2,\"complaintRate\":0,\"windowSeconds\":5400,\"minSends\":10}");
+    assert_string_equal(json, "{\"bounceRate\":0.2,\"complaintRate\":0,\"blockRate\":0,\"blockWarnRate\":0.025,"
+                              "\"windowSeconds\":5400,\"minSends\":10}");
     config_free(cfg);
 
     cfg = config_parse_text("suspend_complaint_rate = 0.0125%\nsuspend_bounce_rate = 100%\n", "s.conf", err,
@@ -586,7 +591,7 @@ test_print_defaults_round_trip(void **state)
         if (*p)
             uncommented[o++] = *p++;
     }
-    assert_int_equal(settings, 49 + REPLY_COUNT);
+    assert_int_equal(settings, 51 + REPLY_COUNT);
 
     pi_config_t *cfg = config_parse_text(uncommented, "printed.conf", err, sizeof(err));
     if (cfg == NULL)

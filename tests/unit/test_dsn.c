@@ -525,9 +525,10 @@ test_json_dsn(void **state)
     char *text = json_dumps(payload, JSON_SORT_KEYS | JSON_COMPACT);
     assert_string_equal(text, "{\"kind\":\"dsn\",\"mta\":\"postfix\",\"originalMessageId\":\"orig-delayed-2@example.com\","
                               "\"originalQueueId\":\"5Cy0Ra2lIsz\",\"recipients\":[{"
-                              "\"action\":\"delayed\",\"address\":\"slow@example.net\",\"diagnostic\":"
-                              "\"connect to mx.example.net[198.51.100.7]:25: Connection timed out\","
-                              "\"originalRecipient\":\"slow@example.net\",\"remoteMta\":null,\"smtpCode\":null,"
+                              "\"action\":\"delayed\",\"address\":\"slow@example.net\",\"bounceType\":\"transient\","
+                              "\"diagnostic\":\"connect to mx.example.net[198.51.100.7]:25: Connection timed out\","
+                              "\"originalRecipient\":\"slow@example.net\",\"reason\":\"network_error\","
+                              "\"remoteMta\":null,\"senderProblem\":false,\"smtpCode\":null,"
                               "\"status\":\"4.4.1\",\"type\":\"soft\"}],\"reportingMta\":\"mail.example.com\","
                               "\"style\":\"rfc3464\",\"undetermined\":false}");
     free(text);

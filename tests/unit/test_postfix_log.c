@@ -174,6 +174,56 @@ test_pfl(void **state)
     assert_true(out.delay > row->delay - 1e-9 && out.delay < row->delay + 1e-9);
 }
 
+/* postfix_log_classify: the classifier's answer for the lines Postfix
+ * writes (the e2e test t_bounce_reasons.sh sees the same ones). */
+typedef struct {
+    const char *name;
+    const char *line;
+    const char *reason, *type;
+    int code;
+} pfl_class_row_t;
+
+static const pfl_class_row_t pfl_class_rows[] = {
+    { "bounced 550 5.1.1 user unknown: permanent",
+      "4Bq2Lx0C9Bz: to=<gone@remote.test>, relay=127.0.0.1[127.0.0.1]:2526, delay=0.1, dsn=5.1.1, status=bounced "
+      "(host 127.0.0.1[127.0.0.1] said: 550 5.1.1 <gone@remote.test>: Recipient address rejected: user unknown (in "
+      "reply to RCPT TO command))",
+      "user_unknown", "permanent", 550 },
+    { "bounced 552 5.2.2 mailbox full: transient",
+      "4Bq2Lx0C9Bz: to=<full@remote.test>, relay=127.0.0.1[127.0.0.1]:2526, delay=0.1, dsn=5.2.2, status=bounced "
+      "(host 127.0.0.1[127.0.0.1] said: 552 5.2.2 <full@remote.test>: Recipient address rejected: mailbox full (in "
+      "reply to RCPT TO command))",
+      "mailbox_full", "transient", 552 },
+    { "bounced 550 5.7.26 unauthenticated: transient",
+      "4Bq2Lx0C9Bz: to=<auth@remote.test>, relay=mx[192.0.2.1]:25, delay=0.1, dsn=5.7.26, status=bounced (host "
+      "mx[192.0.2.1] said: 550-5.7.26 This mail is unauthenticated, which poses a security risk to the sender (in "
+      "reply to end of DATA command))",
+      "auth_failure", "transient", 550 },
+    { "deferred 450 4.2.0 with no words: undetermined",
+      "9A8B7C6D5E: to=<soft@remote.test>, relay=127.0.0.1[127.0.0.1]:2525, delay=0.2, dsn=4.2.0, status=deferred "
+      "(host 127.0.0.1[127.0.0.1] said: 450 4.2.0 <soft@remote.test>: Recipient address rejected: later (in reply "
+      "to RCPT TO command))",
+      "undetermined", "undetermined", 450 },
+    { "per-message expiry: expired",
+      "9A8B7C6D5E: from=<a@b.test>, status=expired, returned to sender", "expired", "transient", 0 },
+    { "sent: undetermined", "3F1A2B4C5D: to=<a@b.example>, relay=x[192.0.2.1]:25, dsn=2.0.0, status=sent (250 ok)",
+      "undetermined", "undetermined", 0 },
+};
+
+static void
+test_pfl_class(void **state)
+{
+    const pfl_class_row_t *row = *state;
+    pfl_line_t line;
+    bounce_class_t c;
+    assert_int_not_equal(postfix_log_parse(row->line, strlen(row->line), &line), PFL_NONE);
+    postfix_log_classify(&line, &c);
+    if (row->reason != NULL)
+        assert_string_equal(bounce_reason_name(c.reason), row->reason);
+    assert_string_equal(bounce_type_name(c.type), row->type);
+    assert_int_equal(c.code, row->code);
+}
+
 /* A line longer than every field is cut, never overflows. */
 static void
 test_long_fields(void **state)
@@ -214,6 +264,7 @@ main(void)
 {
     static unit_suite_t suite;
     unit_add_rows(&suite, test_pfl, pfl_rows, sizeof(pfl_rows[0]), UNIT_ROWS(pfl_rows));
+    unit_add_rows(&suite, test_pfl_class, pfl_class_rows, sizeof(pfl_class_rows[0]), UNIT_ROWS(pfl_class_rows));
     unit_add(&suite, "over-long fields are cut", test_long_fields, NULL);
     unit_add(&suite, "every prefix of every line is safe", test_prefixes, NULL);
     return unit_run("postfix_log", &suite, NULL, NULL);
