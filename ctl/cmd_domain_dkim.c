@@ -1,7 +1,7 @@
 /*
  * cmd_domain_dkim.c -- a domain's DKIM keys.
  *
- * Public: cmd_domain_dkim (see cmd.h), cmd_domain_dkim_new.
+ * Public: cmd_domain_dkim (see cmd.h), cmd_domain_dkim_new, cmd_domain_dkim_backfill.
  * "domain dkim show DOMAIN", "domain dkim rotate DOMAIN [--activate]",
  * "domain dkim activate DOMAIN [--selector S]": lib/admin/admin_dkim as
  * the operator.  Each prints the domain's keys with the TXT record to
@@ -17,6 +17,8 @@
 #include "admin_dkim.h"
 #include "cmd.h"
 #include "ctl_db.h"
+#include "dkim_keygen.h"
+#include "dns_record.h"
 #include "output.h"
 
 static const output_column_t dkim_columns[] = {
@@ -41,8 +43,9 @@ cmd_domain_dkim_print(json_t *obj)
         if (strcmp(json_string_value(json_object_get(key, "state")), "retired") == 0 &&
             json_is_null(json_object_get(key, "retire_after")))
             continue;
-        output_line("%s. TXT \"%s\"", json_string_value(json_object_get(key, "name")),
-                    json_string_value(json_object_get(key, "value")));
+        char txt[2 * DKIM_KEYGEN_TXT_MAX];
+        dns_txt_strings(json_string_value(json_object_get(key, "value")), txt, sizeof(txt));
+        output_line("%s. TXT %s", json_string_value(json_object_get(key, "name")), txt);
     }
     json_decref(obj);
     return 0;
@@ -89,6 +92,27 @@ cmd_domain_dkim_new(ctl_t *ctl, const char *domain)
     if (admin_dkim_ensure(admin, domain, ctl->cfg->dkim_key_bits, &err) != ADMIN_OK) {
         output_warn("domain %s has no DKIM key, so its mail cannot be signed: %s; once that is fixed: "
                     "postinboxctl domain dkim rotate %s --activate", domain, err.message, domain);
+        return CTL_EXIT_ERROR;
+    }
+    return 0;
+}
+
+int
+cmd_domain_dkim_backfill(ctl_t *ctl)
+{
+    admin_t *admin = ctl_admin(ctl);
+    admin_error_t err;
+    int made = 0;
+
+    if (admin == NULL)
+        return CTL_EXIT_ERROR;
+    admin_status_t status = admin_dkim_ensure_all(admin, ctl->cfg->dkim_key_bits, &made, &err);
+    if (made > 0)
+        output_line("made an active DKIM key for %d domain%s that had none (postinboxctl domain dkim show DOMAIN: "
+                    "the TXT record to publish)", made, made == 1 ? "" : "s");
+    if (status != ADMIN_OK) {
+        output_warn("some domains have no DKIM key, so their mail cannot be signed and is tempfailed: %s; once that "
+                    "is fixed, run postinboxctl migrate again", err.message);
         return CTL_EXIT_ERROR;
     }
     return 0;

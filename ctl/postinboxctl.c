@@ -106,14 +106,15 @@ cmd_migrate(ctl_t *ctl, const args_t *args)
     int rc;
 
     (void)args;
-    if (*ctl->cfg->migration_database == '\0')
-        return migrate_run(ctl->cfg, ctl->conninfo, NULL);
-    owner = ctl_conninfo_utf8(ctl->cfg->migration_database);
-    if (owner == NULL)
-        return output_error("out of memory");
-    rc = migrate_run(ctl->cfg, owner, ctl->conninfo);
-    free(owner);
-    return rc;
+    if (*ctl->cfg->migration_database == '\0') {
+        rc = migrate_run(ctl->cfg, ctl->conninfo, NULL);
+    } else {
+        if ((owner = ctl_conninfo_utf8(ctl->cfg->migration_database)) == NULL)
+            return output_error("out of memory");
+        rc = migrate_run(ctl->cfg, owner, ctl->conninfo);
+        free(owner);
+    }
+    return rc != 0 ? rc : cmd_domain_dkim_backfill(ctl);
 }
 
 /* Prints the usage of every command of group (all when group is NULL). */

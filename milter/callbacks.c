@@ -97,6 +97,14 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
     return SMFIS_CONTINUE;
 }
 
+/* check_env_t's add_header: the DKIM-Signature at the top (index 0,
+ * above Postfix's own Received: as OpenDKIM adds it). */
+static int
+callbacks_add_header(void *arg, const char *name, const char *value)
+{
+    return smfi_insheader((SMFICTX *)arg, 0, (char *)name, (char *)value) == MI_SUCCESS ? 0 : -1;
+}
+
 static sfsistat
 cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
@@ -123,6 +131,8 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
               non_smtp ? " (Postfix's non-SMTP mail)" : "");
     if (rt && (conn = calloc(1, sizeof(*conn))) != NULL) {
         check_backend_env(rt, CHECK_RESERVE, &callbacks_hooks, &env);
+        env.add_header = callbacks_add_header;
+        env.add_header_arg = ctx;
         conn->rt = rt;
         int flags = non_smtp ? CHECK_NON_SMTP
                              : cidr_list_match_sockaddr(rt->cfg->trusted_networks, hostaddr) ? CHECK_TRUSTED : 0;
@@ -191,16 +201,7 @@ cb_eom(SMFICTX *ctx)
     decision_t d;
     if (c == NULL)
         return SMFIS_TEMPFAIL;
-    const char *queue_id = callbacks_macro(ctx, "i", qid, sizeof(qid));
-    check_end(c, queue_id, 0, NULL, &d);
-    if (d.action == DECISION_CONTINUE && check_signature(c) != NULL &&
-        smfi_insheader(ctx, 0, "DKIM-Signature", (char *)check_signature(c)) != MI_SUCCESS) {
-        /* Only when the MTA went away meanwhile: it will not take the
-         * message anyway. */
-        log_error("%s: stage=eom action=tempfail reason=dkim_failed error=\"smfi_insheader failed\"",
-                  queue_id ? queue_id : "NOQUEUE");
-        return SMFIS_TEMPFAIL;
-    }
+    check_end(c, callbacks_macro(ctx, "i", qid, sizeof(qid)), 0, NULL, &d);
     milter_metrics_decision("eom", &d);
     return callbacks_reply(ctx, &d);
 }

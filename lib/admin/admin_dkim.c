@@ -138,6 +138,24 @@ admin_dkim_ensure(admin_t *a, const char *domain, int bits, admin_error_t *err)
     return has ? ADMIN_OK : admin_dkim_insert(a, domain_id, bits, "active", 1, selector, err);
 }
 
+admin_status_t
+admin_dkim_ensure_all(admin_t *a, int bits, int *made, admin_error_t *err)
+{
+    admin_status_t status = ADMIN_OK;
+    PGresult *res = admin_exec(a,
+                               "SELECT d.name FROM postinbox.domain d WHERE NOT EXISTS"
+                               " (SELECT 1 FROM postinbox.dkim_key k WHERE k.domain_id = d.id) ORDER BY d.name",
+                               0, NULL, 0, err);
+    *made = 0;
+    if (res == NULL)
+        return ADMIN_BACKEND;
+    for (int r = 0; r < PQntuples(res) && status == ADMIN_OK; r++)
+        if ((status = admin_dkim_ensure(a, PQgetvalue(res, r, 0), bits, err)) == ADMIN_OK)
+            (*made)++;
+    PQclear(res);
+    return status;
+}
+
 /* The keys of domain_id (selector NULL: all, newest first) as a list. */
 static admin_status_t
 admin_dkim_keys(admin_t *a, const char *domain, const char *domain_id, const char *selector, json_t **out,

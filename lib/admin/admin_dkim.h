@@ -1,7 +1,7 @@
 /*
  * admin_dkim.h -- a domain's DKIM keys: made, shown, rotated, activated.
  *
- * Public: admin_dkim_ensure, admin_dkim_show, admin_dkim_rotate,
+ * Public: admin_dkim_ensure, admin_dkim_ensure_all, admin_dkim_show, admin_dkim_rotate,
  * admin_dkim_activate.
  *
  * The key pair is made by lib/mail/dkim_keygen (RSA, bits as given), the
@@ -30,6 +30,10 @@
 /* Gives domain (a name: custom or the sandbox) an active key when it
  * has no key at all; ADMIN_OK also when it has one. */
 admin_status_t admin_dkim_ensure(admin_t *a, const char *domain, int bits, admin_error_t *err);
+/* The operator's: every domain with no key at all gets an active one (a
+ * domain of a version before DKIM, after `migrate`); *made how many.
+ * Stops at the first failure (secret_key_missing: no usable key file). */
+admin_status_t admin_dkim_ensure_all(admin_t *a, int bits, int *made, admin_error_t *err);
 /* {"domain": ..., "keys": [{selector, algorithm, state, name, type,
  * value, created_at, activated_at, retire_after}, ...]}, newest first. */
 admin_status_t admin_dkim_show(admin_t *a, const char *domain, json_t **out, admin_error_t *err);

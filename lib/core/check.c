@@ -58,7 +58,6 @@ struct check {
     int sign_result;            /* sign_start's answer: 0 signing (signer) or not signed, 1 no key, -1 failed */
     void *signer;
     char sign_error[300];       /* why sign_result is not 0, or a feed failed */
-    char *signature;            /* made at end of message; kept past check_clear for the milter */
 };
 
 static atomic_ullong check_token_counter;
@@ -230,19 +229,11 @@ check_clear(check_t *c)
     c->size = 0;
 }
 
-const char *
-check_signature(const check_t *c)
-{
-    return c ? c->signature : NULL;
-}
-
 void
 check_abort(check_t *c)
 {
     if (c == NULL)
         return;
-    free(c->signature);
-    c->signature = NULL;
     check_refund(c);
     check_clear(c);
 }
@@ -608,13 +599,14 @@ check_body(check_t *c, const unsigned char *chunk, size_t len)
 }
 
 /* CHECK_RESERVE, after the settle and before the record: the signature
- * of outbound mail from an inbox into c->signature.  0 to go on (signed,
- * or nothing to sign), -1 when the message is refused and refunded
- * (out): no key, or the signature failed -- nothing is recorded. */
+ * of outbound mail from an inbox, made and handed to env.add_header (the
+ * milter adds it to the message).  0 to go on (added, or nothing to
+ * sign), -1 when the message is refused and refunded (out): no key, the
+ * signature failed or was not taken -- nothing is recorded. */
 static int
 check_sign(check_t *c, const char *queue_id, long long started_us, decision_t *out)
 {
-    char *value;
+    char *value = NULL;
 
     check_decide_signing(c);   /* a message without header or body */
     if (c->signer == NULL && c->sign_result == 0)
@@ -625,12 +617,16 @@ check_sign(check_t *c, const char *queue_id, long long started_us, decision_t *o
             c->sign_result = -1;
         } else if (c->env.backend.sign_finish(c->signer, value, CHECK_SIGNATURE_MAX, c->sign_error,
                                               sizeof(c->sign_error)) != 0) {
-            free(value);
+            c->sign_result = -1;
+        } else if (c->env.add_header == NULL ||
+                   c->env.add_header(c->env.add_header_arg, "DKIM-Signature", value) != 0) {
+            snprintf(c->sign_error, sizeof(c->sign_error), "the MTA did not take the DKIM-Signature");
             c->sign_result = -1;
         } else {
-            c->signature = value;
+            free(value);
             return 0;
         }
+        free(value);
     }
     decide_sign_failed(c->env.cfg, c->sender_inbox.address, c->sign_result == 1, out);
     log_error("%s: stage=eom %s inbox=%s action=tempfail reason=%s error=\"%s\" us=%lld", queue_id, c->who,

@@ -7,7 +7,7 @@
  * check_message_t, check_list_t, check_rcpt_inbox_t, check_header_id_t,
  * check_header_names, check_new, check_use, check_free, check_mail,
  * check_sender, check_outbound, check_rcpt, check_header, check_body, check_end,
- * check_signature, check_abort.
+ * check_abort.
  *
  * The sequence (lookups, decisions of lib/core/decide, the suppression
  * list, the caps, refunds, the record) is written here once; the backends
@@ -166,6 +166,13 @@ typedef struct {
     domain_cache_t *foreign_domains;    /* may be NULL: every recipient is looked up */
     const check_hooks_t *hooks;         /* may be NULL */
     check_mode_t mode;
+    /* CHECK_RESERVE with signing (backend.sign_start): adds a header
+     * field at the top of the message being ended, 0 or -1; called at end
+     * of message after the signature is made and before the record, so a
+     * field not taken leaves no record.  NULL: a signature cannot be
+     * added, and mail to sign is refused. */
+    int (*add_header)(void *arg, const char *name, const char *value);
+    void *add_header_arg;
 } check_env_t;
 
 typedef struct check check_t;
@@ -209,16 +216,11 @@ void check_rcpt(check_t *c, const char *rcpt, const char *queue_id, decision_t *
 void check_header(check_t *c, const char *name, const char *value);
 void check_body(check_t *c, const unsigned char *chunk, size_t len);
 /* End of message.  CHECK_RESERVE: settles, signs (outbound mail from an
- * inbox: the signature is made before the record, so a failure to sign
- * leaves no record and refunds; see check_signature), records it
+ * inbox: the signature is made and given to env.add_header before the
+ * record, so a failure to sign leaves no record and refunds), records it
  * (recipient_count and token unused).  CHECK_CHARGE: charges recipient_count sends under token
  * (NULL or "": a fresh one), after check_sender. */
 void check_end(check_t *c, const char *queue_id, long recipient_count, const char *token, decision_t *out);
-/* CHECK_RESERVE, after check_end accepted outbound mail from an inbox:
- * the DKIM-Signature value (LF-folded) to add at the top of the
- * header, or NULL when nothing was signed.  Valid until the next
- * check_mail, check_abort or check_free. */
-const char *check_signature(const check_t *c);
 /* The message ended any other way (abort, RSET, QUIT, a new transaction):
  * refund and forget it. */
 void check_abort(check_t *c);
