@@ -79,6 +79,15 @@ static const config_key_t config_table[] = {
       "size of the RSA keys postinboxctl makes for DKIM" },
     { "dkim_retire_after", CT_DURATION, "7d", 0, 365L * 86400000, { 0 }, OFF(dkim_retire_after_ms),
       "a DKIM key replaced by a rotation stays published (retired) this long, so mail signed with it verifies" },
+    { "dns_spf", CT_STRING, "mx", 0, 0, { 0 }, OFF(dns_spf),
+      "the SPF mechanisms of the hosts that send for custom domains, as `domain records` prints them: "
+      "\"v=spf1 <this> ~all\" (e.g. \"ip4:192.0.2.25 include:_spf.example.net\")" },
+    { "dns_mx", CT_STRING, "", 0, 0, { 0 }, OFF(dns_mx),
+      "the MX hosts `domain records` prints for custom domains that receive mail, space-separated, in order "
+      "of preference; empty: no MX record" },
+    { "dns_dmarc_rua", CT_STRING, "", 0, 0, { 0 }, OFF(dns_dmarc_rua),
+      "the address for DMARC aggregate reports in the DMARC record `domain records` prints (p=none); "
+      "empty: none" },
     { "metrics_listen", CT_STRING, "", 0, 0, { 0 }, OFF(metrics_listen),
       "postinbox-milter's Prometheus /metrics: host:port or [v6]:port (loopback!); empty = off; read at start" },
     /* postinbox-policyd */

@@ -36,6 +36,7 @@ typedef struct pi_config {
     char *redis_password_file;      /* "" = the password, if any, is in redis */
     char *milter_socket;            /* inet:PORT@HOST or unix:/path */
     char *sandbox_domain;
+    char *dns_spf, *dns_mx, *dns_dmarc_rua;   /* `domain records` */
     cidr_list_t *trusted_networks;
     int backend_timeout_ms;         /* deadline of every backend call */
     int record_gather_us;           /* group commit's gather window (lib/store/record_batch) */

@@ -17,10 +17,19 @@
 --   dkim_key.activated_at  when it became active
 --   dkim_key.retire_after  retired keys: when the record may go
 --
+--   domain.verification_token   the value of the ownership record
+--                          _postinbox.DOMAIN TXT "postinbox-verification=TOKEN"
+--                          that `postinboxctl domain records` prints (32 hex
+--                          digits, random, one per domain; existing domains
+--                          get theirs here)
+--
 -- The transitions are sql/functions/dkim.sql's (dkim_key_activate).
 -- Deleting a domain deletes its keys.
 
 SET LOCAL search_path = postinbox, pg_catalog, public;
+
+ALTER TABLE domain ADD COLUMN verification_token text NOT NULL
+    DEFAULT replace(gen_random_uuid()::text, '-', '') CHECK (verification_token ~ '^[0-9a-f]{32}$');
 
 CREATE TABLE dkim_key (
     id            uuid PRIMARY KEY DEFAULT gen_random_uuid(),

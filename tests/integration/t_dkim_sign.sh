@@ -3,8 +3,8 @@
 # from an inbox goes through the real Postfix + postinbox-milter to an
 # smtp-sink that keeps every message, and Debian's python3-dkim verifies
 # each one independently, asking a real DNS server (NSD, tests/integration/
-# dns.sh) for the key: the TXT records published are the ones
-# `postinboxctl domain dkim show` prints.  Custom and sandbox domains are
+# dns.sh) for the key: the zones are what `postinboxctl domain records
+# --zone` prints.  Custom and sandbox domains are
 # signed with d= the From domain (DMARC alignment); a message altered after
 # signing fails; mail not from an inbox is not signed; a rotation keeps
 # every message verifiable; a domain without a key tempfails with nothing
@@ -13,7 +13,8 @@ set -u
 here=$(dirname "$0")
 . "$here/common.sh"
 . "$here/dns.sh"
-pi_setup "dkim_key_cache = 0"
+pi_setup "dkim_key_cache = 0" "dns_spf = ip4:127.0.0.1 include:_spf.operator.test" \
+    "dns_mx = mx1.operator.test mx2.operator.test." "dns_dmarc_rua = dmarc-reports@operator.test"
 
 SINK=$SVC_DIR/sink
 mkdir -p "$SINK" && chown postfix "$SINK"
@@ -31,15 +32,36 @@ SBD=${SB#*@}
 pi_ctl login grant --login alice@example.test --inbox "$AGENT" >/dev/null
 pi_ctl login grant --login alice@example.test --inbox "$SB" >/dev/null
 
-# publish: each domain's zone holds the TXT records `domain dkim show` prints
+# publish: each domain's zone is what `domain records --zone` prints
 publish() {   # publish DOMAIN
-    pi_ctl domain dkim show "$1" | grep ' TXT "' | sed "s/^\([^ ]*\)\.$1\. TXT /\1 IN TXT /" | dns_zone "$1"
+    pi_ctl domain records "$1" --zone | dns_zone "$1"
 }
 publish signed.test
 publish "$SBD"
 dns_start || exit 1
 SEL=$(pi_ctl --json domain dkim show signed.test | json_get keys.0.selector)
 t_match "NSD serves the DKIM record" '^v=DKIM1; k=rsa; p=' "$(dns_txt "$SEL._domainkey.signed.test")"
+
+# --- domain records: what the owner publishes --------------------------------
+TOKEN=$(svc_psql "SELECT verification_token FROM postinbox.domain WHERE name = 'signed.test'")
+t_match "each domain has a verification token" '^[0-9a-f]{32}$' "$TOKEN"
+t_eq "records --json: the five kinds, in order" "ownership spf dkim dmarc mx mx" \
+    "$(pi_ctl --json domain records signed.test | python3 -c 'import json,sys; print(" ".join(r["purpose"] for r in json.load(sys.stdin)["records"]))')"
+t_eq "NSD serves the ownership record from the zone" "postinbox-verification=$TOKEN" "$(dns_txt _postinbox.signed.test)"
+t_eq "... the SPF record with the operator's mechanisms" "v=spf1 ip4:127.0.0.1 include:_spf.operator.test ~all" \
+    "$(dns_txt signed.test)"
+t_eq "... the DMARC record, p=none with the report address" "v=DMARC1; p=none; rua=mailto:dmarc-reports@operator.test" \
+    "$(dns_txt _dmarc.signed.test)"
+t_eq "... and the DKIM record is the key's" \
+    "$(pi_ctl --json domain dkim show signed.test | json_get keys.0.value)" "$(dns_txt "$SEL._domainkey.signed.test")"
+out=$(pi_ctl domain records signed.test)
+t_eq "records: MX in order of preference, names absolute" \
+    "mx        signed.test. MX 10 mx1.operator.test.|mx        signed.test. MX 20 mx2.operator.test." \
+    "$(echo "$out" | grep '^mx ' | paste -sd '|')"
+t_eq "records print no private key" 0 "$(pi_ctl domain records signed.test --zone | grep -c 'PRIVATE\|v1:')"
+t_eq "records of an unknown domain: exit 1" 1 "$(pi_ctl domain records nope.test >/dev/null 2>&1; echo $?)"
+t_eq "records of a domain that is not a name: exit 1, nothing printed" "1 " \
+    "$(o=$(pi_ctl domain records "bad name;" 2>/dev/null); echo "$? $o")"
 
 # sent MESSAGE-ID FILE: waits for the message at the sink, copies it to FILE
 sent() {
