@@ -34,10 +34,9 @@ extern const char *const dkim_signer_signed_headers[];
 dkim_signer_lib_t *dkim_signer_lib_new(char *err, size_t errlen);
 void dkim_signer_lib_free(dkim_signer_lib_t *lib);
 
-/* A signer for domain (d=) and selector (s=) with private_key (PEM, or
- * base64 DER); id names the message in libopendkim's own texts (the
- * queue id).  NULL with err (a key that does not parse fails here or at
- * dkim_signer_finish). */
+/* A signer for domain (d=) and selector (s=) with private_key (PEM,
+ * not DER); id names the message in libopendkim's own texts (the queue
+ * id).  NULL with err (a key OpenSSL does not read fails here). */
 dkim_signer_t *dkim_signer_new(dkim_signer_lib_t *lib, const char *id, const char *private_key, const char *domain,
                                const char *selector, char *err, size_t errlen);
 /* One header field: its name and its value as the MTA gives it (without
