@@ -228,8 +228,13 @@ cmd_domain_add(ctl_t *ctl, const args_t *args)
         rc = output_error("no account %s", account);
     else if (PQgetisnull(res, 0, 1))
         rc = output_error("domain %s already exists", name);
-    else
-        output_object(domain_json(res, 0, 1), NULL);
+    else {
+        json_t *obj = domain_json(res, 0, 1);
+        /* the key pair comes with the domain (README "DKIM") */
+        if (ctl->cfg->dkim_signing)
+            rc = cmd_domain_dkim_new(ctl, name);
+        output_object(obj, NULL);
+    }
     PQclear(res);
     return rc;
 }

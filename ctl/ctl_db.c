@@ -117,6 +117,7 @@ ctl_admin(ctl_t *ctl)
     admin_init(&ctl->admin, ctl->store, ctl->limiter, NULL, ctl_actor());
     ctl->admin.secrets = ctl->secrets;
     ctl->admin.secrets_error = ctl->secrets_error;
+    ctl->admin.dkim_key_bits = ctl->cfg->dkim_signing ? ctl->cfg->dkim_key_bits : 0;
     ctl->admin.limiter_error = ctl->limiter_error;
     ctl->admin.usage_warn = ctl_usage_warn;
     return &ctl->admin;

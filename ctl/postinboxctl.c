@@ -41,6 +41,9 @@ static const ctl_command_t ctl_commands[] = {
       "domain add --account ID --name DOMAIN [--verified]" },
     { "domain", "list", "account=," PAGE, 0, cmd_domain_list,
       "domain list [--account ID] [--limit N] [--offset N]" },
+    { "domain", "records", "zone", 1, cmd_domain_records, "domain records DOMAIN [--zone]" },
+    { "domain", "dkim", "activate,selector=", 2, cmd_domain_dkim,
+      "domain dkim show DOMAIN | rotate DOMAIN [--activate] | activate DOMAIN [--selector SELECTOR]" },
     { "inbox", "create", "account=,username=,domain=,display-name=,label*,daily-limit=,burst-limit=", 0,
       cmd_inbox_create,
       "inbox create --account ID --username U [--domain DOMAIN] [--display-name NAME]\n"
@@ -104,14 +107,15 @@ cmd_migrate(ctl_t *ctl, const args_t *args)
     int rc;
 
     (void)args;
-    if (*ctl->cfg->migration_database == '\0')
-        return migrate_run(ctl->cfg, ctl->conninfo, NULL);
-    owner = ctl_conninfo_utf8(ctl->cfg->migration_database);
-    if (owner == NULL)
-        return output_error("out of memory");
-    rc = migrate_run(ctl->cfg, owner, ctl->conninfo);
-    free(owner);
-    return rc;
+    if (*ctl->cfg->migration_database == '\0') {
+        rc = migrate_run(ctl->cfg, ctl->conninfo, NULL);
+    } else {
+        if ((owner = ctl_conninfo_utf8(ctl->cfg->migration_database)) == NULL)
+            return output_error("out of memory");
+        rc = migrate_run(ctl->cfg, owner, ctl->conninfo);
+        free(owner);
+    }
+    return rc != 0 ? rc : cmd_domain_dkim_backfill(ctl);
 }
 
 /* Prints the usage of every command of group (all when group is NULL). */

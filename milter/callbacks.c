@@ -5,7 +5,9 @@
  * unknown commands, end of headers) and not to wait for replies to
  * header and body chunks, so a message costs the fewest round trips.
  * xxfi_close may come without xxfi_connect (NULL priv); xxfi_abort may
- * come between any two callbacks: both go through check_abort.  The
+ * come between any two callbacks: both go through check_abort.  The one
+ * change to a message is the DKIM-Signature lib/core/check made for
+ * outbound mail from an inbox, added at the top at end of message.  The
  * transaction itself is lib/core/check's (CHECK_RESERVE); this file only
  * turns libmilter's calls into it and its decisions into replies.
  */
@@ -77,7 +79,11 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
     unsigned long want_skip = SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NOEOH;
     unsigned long want_nr = SMFIP_NR_HDR | SMFIP_NR_BODY;
 
-    *pf0 = 0; /* we never modify the message */
+    if ((f0 & SMFIF_ADDHDRS) == 0) {
+        log_error("the MTA does not let milters add header fields: DKIM signatures cannot be added");
+        return SMFIS_REJECT;
+    }
+    *pf0 = SMFIF_ADDHDRS; /* the DKIM-Signature; the message is not changed otherwise */
     *pf1 = (f1 & want_skip) | (f1 & want_nr);
     *pf2 = 0;
     *pf3 = 0;
@@ -89,6 +95,14 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
     (void)f2;
     (void)f3;
     return SMFIS_CONTINUE;
+}
+
+/* check_env_t's add_header: the DKIM-Signature at the top (index 0,
+ * above Postfix's own Received: as OpenDKIM adds it). */
+static int
+callbacks_add_header(void *arg, const char *name, const char *value)
+{
+    return smfi_insheader((SMFICTX *)arg, 0, (char *)name, (char *)value) == MI_SUCCESS ? 0 : -1;
 }
 
 static sfsistat
@@ -117,6 +131,8 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
               non_smtp ? " (Postfix's non-SMTP mail)" : "");
     if (rt && (conn = calloc(1, sizeof(*conn))) != NULL) {
         check_backend_env(rt, CHECK_RESERVE, &callbacks_hooks, &env);
+        env.add_header = callbacks_add_header;
+        env.add_header_arg = ctx;
         conn->rt = rt;
         int flags = non_smtp ? CHECK_NON_SMTP
                              : cidr_list_match_sockaddr(rt->cfg->trusted_networks, hostaddr) ? CHECK_TRUSTED : 0;
@@ -214,7 +230,7 @@ cb_close(SMFICTX *ctx)
 static struct smfiDesc callbacks_desc = {
     .xxfi_name = "postinbox-milter",
     .xxfi_version = SMFI_VERSION,
-    .xxfi_flags = 0,
+    .xxfi_flags = SMFIF_ADDHDRS,
     .xxfi_connect = cb_connect,
     .xxfi_helo = NULL,
     .xxfi_envfrom = cb_envfrom,

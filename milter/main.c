@@ -34,6 +34,22 @@
 
 static daemon_opts_t main_opts;
 
+/* The key that opens the DKIM private keys, when the runtime signs:
+ * a key file that is set but unusable fails the start (or the reload);
+ * none at all is told once, and every message to sign then tempfails. */
+static int
+main_load_secrets(runtime_t *rt, char *err, size_t errlen)
+{
+    if (rt->dkim == NULL)
+        return 0;
+    if (runtime_load_secrets(rt, err, errlen) != 0)
+        return -1;
+    if (rt->secrets == NULL)
+        log_warn("dkim_signing is on and secret_key_file is not set: mail from inboxes cannot be signed and is "
+                 "tempfailed (README \"DKIM\")");
+    return 0;
+}
+
 /* Waits for SIGUSR1 (blocked in every other thread) and reloads. */
 static void *
 main_reload_thread(void *arg)
@@ -49,6 +65,10 @@ main_reload_thread(void *arg)
             continue;
         pi_config_t *cfg = daemon_opts_load_config(&main_opts, err, sizeof(err));
         runtime_t *rt = cfg ? runtime_new(cfg, err, sizeof(err)) : NULL;
+        if (rt != NULL && main_load_secrets(rt, err, sizeof(err)) != 0) {
+            runtime_release(rt);
+            rt = NULL;
+        }
         if (rt == NULL) {
             log_error("reload failed, keeping the running config: %s", err);
             continue;
@@ -130,7 +150,7 @@ main(int argc, char **argv)
         return 1;
     }
     runtime_t *rt = runtime_new(cfg, err, sizeof(err));
-    if (rt == NULL) {
+    if (rt == NULL || main_load_secrets(rt, err, sizeof(err)) != 0) {
         fprintf(stderr, "postinbox-milter: %s\n", err);
         return 1;
     }

@@ -204,6 +204,7 @@ api_auth(api_call_t *c)
     snprintf(c->actor, sizeof(c->actor), "api:%s", c->key_id);
     admin_init(&c->admin, c->rt->store, c->rt->limiter, c->account_id, c->actor);
     c->admin.secrets = c->rt->secrets;
+    c->admin.dkim_key_bits = c->rt->cfg->dkim_signing ? c->rt->cfg->dkim_key_bits : 0;
     c->admin.secrets_error = c->rt->secrets_error;
     c->admin.usage_warn = api_usage_warn;
     return 0;

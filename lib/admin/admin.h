@@ -7,6 +7,7 @@
  * admin_exec, admin_usage, admin_username, ADMIN_USERNAME_SIZE.
  * The use-cases are in admin_inbox.h (create, show, update, status,
  * purge), admin_webhook.h (add, show, update, enable, rotate, delete),
+ * admin_dkim.h (a domain's DKIM keys),
  * admin_list.h (the one paginated, filtered list) and admin_thread.h.
  * Every function takes an admin_t: the store, the limiter (for usage),
  * the key that seals webhook secrets (set by the front end after
@@ -57,6 +58,7 @@ typedef struct {
     const char *limiter_error;   /* why limiter is NULL, for usage_warn */
     const secretbox_t *secrets;  /* seals webhook secrets; NULL: none (adding and rotating refused) */
     const char *secrets_error;   /* why secrets is NULL, for that refusal */
+    int dkim_key_bits;           /* RSA size of the DKIM key a domain gets with its first inbox; 0: none made */
     const char *account_id;      /* acting account; NULL: the operator */
     const char *actor;           /* audit rows: "postinboxctl:root", "api:<key id>" */
     admin_usage_warn_fn usage_warn;

@@ -3,6 +3,8 @@
  */
 #include "admin_inbox.h"
 
+#include "admin_dkim.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +102,15 @@ admin_inbox_create(admin_t *a, const admin_inbox_new_t *in, int live, json_t **o
         return err->status;
     }
     snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 1));
+    /* The sandbox domain (made by its first inbox), or a domain of an
+     * older version, gets its DKIM key now.  Failing that the inbox
+     * stands: the milter refuses its mail and says why. */
+    if (a->dkim_key_bits > 0) {
+        admin_error_t ignored;
+        const char *at = strrchr(PQgetvalue(res, 0, 2), '@');
+        if (at != NULL)
+            admin_dkim_ensure(a, at + 1, a->dkim_key_bits, &ignored);
+    }
     PQclear(res);
     return admin_inbox_show(a, id, live, out, err);
 }

@@ -22,6 +22,9 @@
  * check counts on (recipients are not told apart any more), so it only
  * gets stricter. */
 #define CHARGE_RCPTS_MAX 10000
+/* Room for a DKIM-Signature value (lib/mail/dkim_signer.h's
+ * DKIM_SIGNER_HEADER_MAX: core includes no mail header). */
+#define CHECK_SIGNATURE_MAX 4096
 
 const char *const check_header_names[CHECK_HDR_COUNT] = {
     "Message-ID", "In-Reply-To", "References", "From", "To", "Cc", "Subject"
@@ -50,6 +53,11 @@ struct check {
     int content_decided;        /* whether to keep a copy is decided at the first header */
     int keep_content;
     msgbuf_t content;
+    /* the DKIM signature (outbound mail from an inbox) */
+    int sign_decided;           /* decided at the first header */
+    int sign_result;            /* sign_start's answer: 0 signing (signer) or not signed, 1 no key, -1 failed */
+    void *signer;
+    char sign_error[300];       /* why sign_result is not 0, or a feed failed */
 };
 
 static atomic_ullong check_token_counter;
@@ -210,6 +218,11 @@ check_clear(check_t *c)
     }
     msgbuf_clear(&c->content);
     c->content_decided = c->keep_content = 0;
+    if (c->signer != NULL)
+        c->env.backend.sign_free(c->signer);
+    c->signer = NULL;
+    c->sign_decided = c->sign_result = 0;
+    c->sign_error[0] = '\0';
     c->unchecked = c->outbound = c->authenticated = 0;
     c->queue_id[0] = c->sender[0] = c->who[0] = '\0';
     memset(&c->sender_inbox, 0, sizeof(c->sender_inbox));
@@ -503,6 +516,35 @@ check_decide_content(check_t *c)
     msgbuf_init(&c->content, c->keep_content ? (size_t)c->env.cfg->parse_max_size : 0);
 }
 
+/* Outbound mail from an inbox is signed: the signer is made at the
+ * first header (the sender is known by then); a failure is kept for
+ * the end of message, which refuses it. */
+static void
+check_decide_signing(check_t *c)
+{
+    if (c->sign_decided)
+        return;
+    c->sign_decided = 1;
+    if (c->env.mode != CHECK_RESERVE || c->env.backend.sign_start == NULL || c->unchecked || !c->outbound ||
+        !c->sender_inbox.found)
+        return;
+    c->sign_result = c->env.backend.sign_start(c->env.backend.ctx, &c->sender_inbox, check_qid(c, NULL),
+                                               &c->signer, c->sign_error, sizeof(c->sign_error));
+    if (c->sign_result != 0 && c->signer != NULL) {
+        c->env.backend.sign_free(c->signer);
+        c->signer = NULL;
+    }
+}
+
+/* A feed that failed spends the signer: the end of message refuses. */
+static void
+check_sign_failed(check_t *c)
+{
+    c->env.backend.sign_free(c->signer);
+    c->signer = NULL;
+    c->sign_result = -1;
+}
+
 void
 check_header(check_t *c, const char *name, const char *value)
 {
@@ -511,6 +553,10 @@ check_header(check_t *c, const char *name, const char *value)
 
     c->size += strlen(name) + 2 + vlen + 2;
     check_decide_content(c);
+    check_decide_signing(c);
+    if (c->signer != NULL &&
+        c->env.backend.sign_header(c->signer, name, value, c->sign_error, sizeof(c->sign_error)) != 0)
+        check_sign_failed(c);
     if (c->keep_content)
         msgbuf_header(&c->content, name, value);
     for (h = 0; h < CHECK_HDR_COUNT; h++)
@@ -544,8 +590,49 @@ check_body(check_t *c, const unsigned char *chunk, size_t len)
 {
     c->size += len;
     check_decide_content(c);
+    check_decide_signing(c);
     if (c->keep_content)
         msgbuf_body(&c->content, chunk, len);
+    if (c->signer != NULL &&
+        c->env.backend.sign_body(c->signer, chunk, len, c->sign_error, sizeof(c->sign_error)) != 0)
+        check_sign_failed(c);
+}
+
+/* CHECK_RESERVE, after the settle and before the record: the signature
+ * of outbound mail from an inbox, made and handed to env.add_header (the
+ * milter adds it to the message).  0 to go on (added, or nothing to
+ * sign), -1 when the message is refused and refunded (out): no key, the
+ * signature failed or was not taken -- nothing is recorded. */
+static int
+check_sign(check_t *c, const char *queue_id, long long started_us, decision_t *out)
+{
+    char *value = NULL;
+
+    check_decide_signing(c);   /* a message without header or body */
+    if (c->signer == NULL && c->sign_result == 0)
+        return 0;
+    if (c->signer != NULL) {
+        if ((value = malloc(CHECK_SIGNATURE_MAX)) == NULL) {
+            snprintf(c->sign_error, sizeof(c->sign_error), "out of memory");
+            c->sign_result = -1;
+        } else if (c->env.backend.sign_finish(c->signer, value, CHECK_SIGNATURE_MAX, c->sign_error,
+                                              sizeof(c->sign_error)) != 0) {
+            c->sign_result = -1;
+        } else if (c->env.add_header == NULL ||
+                   c->env.add_header(c->env.add_header_arg, "DKIM-Signature", value) != 0) {
+            snprintf(c->sign_error, sizeof(c->sign_error), "the MTA did not take the DKIM-Signature");
+            c->sign_result = -1;
+        } else {
+            free(value);
+            return 0;
+        }
+        free(value);
+    }
+    decide_sign_failed(c->env.cfg, c->sender_inbox.address, c->sign_result == 1, out);
+    log_error("%s: stage=eom %s inbox=%s action=tempfail reason=%s error=\"%s\" us=%lld", queue_id, c->who,
+              c->sender_inbox.address, out->reason, c->sign_error, clock_us() - started_us);
+    check_abort(c);
+    return -1;
 }
 
 /* ---- end of message -------------------------------------------------------------------------------- */
@@ -606,7 +693,7 @@ check_record(check_t *c, const char *queue_id, long long started_us, decision_t 
     size_t records = c->rcpt_inbox_count + (c->tokens.count > 0 ? 1 : 0);
 
     decide_continue(out, REASON(accepted));
-    if (check_settle(c, queue_id, started_us, out) != 0)
+    if (check_settle(c, queue_id, started_us, out) != 0 || check_sign(c, queue_id, started_us, out) != 0)
         return;
     if (c->unchecked || records == 0) {
         check_clear(c);

@@ -20,8 +20,9 @@
  * Two modes, because the two doors see different things:
  *   CHECK_RESERVE  (the milter: it sees every stage, abort and the end)
  *                  RCPT reserves one send, end of message settles the
- *                  reservations (one backend call) and then records the
- *                  message, and the reservations stand; every other way
+ *                  reservations (one backend call), signs outbound mail
+ *                  from an inbox and then records the message, and the
+ *                  reservations stand; every other way
  *                  out (a failed record too) refunds them.  A reservation
  *                  never settled nor refunded (the milter was killed) is
  *                  given back by the backend after reservation_timeout.
@@ -49,6 +50,8 @@
  *   QID: stage=eom direction=D sender=<S> [login=L] inbox=I action=tempfail reason=daily recharged=N
  *        sendsToday=N/LIMIT us=N         (given back as leaked, and the day has no room left for them)
  *   QID: stage=S ... action=accept|tempfail reason=backend error="..." us=N
+ *   QID: stage=eom direction=outbound sender=<S> [login=L] inbox=I action=tempfail
+ *        reason=dkim_key_missing|dkim_failed error="..." us=N       (CHECK_RESERVE)
  * Not thread-safe: one check_t per SMTP session or policy connection.
  */
 #ifndef POSTINBOX_CHECK_H
@@ -133,6 +136,18 @@ typedef struct {
      * of content read ("dsn", "arf", "none", "unparsed") or "" when the
      * content was not read. */
     int (*record)(void *ctx, const check_message_t *msg, char report[16], char *err, size_t errlen);
+    /* CHECK_RESERVE, outbound mail from an inbox, at its first header
+     * (sign_start NULL: nothing is ever signed): a signer for the inbox's
+     * domain.  0 with *signer (NULL: this message is not signed), 1 the
+     * domain has no active key, -1 any other failure; err says why. */
+    int (*sign_start)(void *ctx, const inbox_lookup_t *inbox, const char *queue_id, void **signer, char *err,
+                      size_t errlen);
+    /* A header field or body chunk into the signature: 0, -1 with err. */
+    int (*sign_header)(void *signer, const char *name, const char *value, char *err, size_t errlen);
+    int (*sign_body)(void *signer, const unsigned char *chunk, size_t len, char *err, size_t errlen);
+    /* The DKIM-Signature field's value into out: 0, -1 with err. */
+    int (*sign_finish)(void *signer, char *out, size_t outlen, char *err, size_t errlen);
+    void (*sign_free)(void *signer);
 } check_backend_t;
 
 /* What the owner counts (any member may be NULL). */
@@ -151,6 +166,13 @@ typedef struct {
     domain_cache_t *foreign_domains;    /* may be NULL: every recipient is looked up */
     const check_hooks_t *hooks;         /* may be NULL */
     check_mode_t mode;
+    /* CHECK_RESERVE with signing (backend.sign_start): adds a header
+     * field at the top of the message being ended, 0 or -1; called at end
+     * of message after the signature is made and before the record, so a
+     * field not taken leaves no record.  NULL: a signature cannot be
+     * added, and mail to sign is refused. */
+    int (*add_header)(void *arg, const char *name, const char *value);
+    void *add_header_arg;
 } check_env_t;
 
 typedef struct check check_t;
@@ -193,8 +215,10 @@ void check_rcpt(check_t *c, const char *rcpt, const char *queue_id, decision_t *
 /* One header field (value without the name), a body chunk. */
 void check_header(check_t *c, const char *name, const char *value);
 void check_body(check_t *c, const unsigned char *chunk, size_t len);
-/* End of message.  CHECK_RESERVE: records it (recipient_count and token
- * unused).  CHECK_CHARGE: charges recipient_count sends under token
+/* End of message.  CHECK_RESERVE: settles, signs (outbound mail from an
+ * inbox: the signature is made and given to env.add_header before the
+ * record, so a failure to sign leaves no record and refunds), records it
+ * (recipient_count and token unused).  CHECK_CHARGE: charges recipient_count sends under token
  * (NULL or "": a fresh one), after check_sender. */
 void check_end(check_t *c, const char *queue_id, long recipient_count, const char *token, decision_t *out);
 /* The message ended any other way (abort, RSET, QUIT, a new transaction):

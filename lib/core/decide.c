@@ -162,6 +162,13 @@ decide_record_failed(const pi_config_t *cfg, const char *address, decision_t *ou
 }
 
 void
+decide_sign_failed(const pi_config_t *cfg, const char *address, int key_missing, decision_t *out)
+{
+    reply_vars_t vars = { .inbox = address ? address : "" };
+    decide_refuse(cfg, REPLY_SIGN_FAILED, key_missing ? REASON(dkim_key_missing) : REASON(dkim_failed), &vars, out);
+}
+
+void
 decide_malformed(const pi_config_t *cfg, decision_t *out)
 {
     decide_refuse(cfg, REPLY_MALFORMED, REASON(malformed), NULL, out);

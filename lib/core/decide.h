@@ -2,7 +2,8 @@
  * decide.h -- the decision engine: the SMTP table of DESIGN.md as code.
  *
  * Public: decision_t, decide_sender, decide_recipient, decide_suppressed,
- * decide_limit, decide_backend_error, decide_record_failed, decide_malformed, decide_continue,
+ * decide_limit, decide_backend_error, decide_record_failed, decide_sign_failed, decide_malformed,
+ * decide_continue,
  * decide_reasons, decide_actions, decide_action_word, REASON.
  * Pure functions of the config, the lookups and the limiter's verdict:
  * no sockets, no backends, so every row of the table is a unit test.
@@ -32,8 +33,8 @@ typedef enum {
     X(sender_suspended) X(sender_ok)                                                                      \
     /* decide_recipient, decide_suppressed, decide_limit */                                               \
     X(unknown) X(foreign) X(disabled) X(suspended) X(active) X(suppressed) X(burst) X(daily) X(reserved)  \
-    /* decide_backend_error, decide_record_failed, decide_malformed */                                    \
-    X(backend_error_accepted) X(backend) X(malformed)                                                     \
+    /* decide_backend_error, decide_record_failed, decide_malformed, decide_sign_failed */                \
+    X(backend_error_accepted) X(backend) X(malformed) X(dkim_key_missing) X(dkim_failed)                  \
     /* the transaction sequence (lib/core/check): a milter that sees the whole transaction */             \
     X(unchecked) X(accepted) X(non_smtp)                                                                  \
     /* ... and a policy service, which checks at RCPT and charges at end of message */                    \
@@ -80,6 +81,11 @@ void decide_backend_error(const pi_config_t *cfg, const char *address, decision_
 /* The end-of-message record could not be written: always 451 4.3.0,
  * since no message may be accepted without its record. */
 void decide_record_failed(const pi_config_t *cfg, const char *address, decision_t *out);
+/* The DKIM signature of mail from inbox address could not be made:
+ * reply_sign_failed (451 4.3.0), whatever on_backend_error says;
+ * key_missing: the domain has no active key (reason dkim_key_missing),
+ * else dkim_failed. */
+void decide_sign_failed(const pi_config_t *cfg, const char *address, int key_missing, decision_t *out);
 /* No objection, for reason (one of decide_reasons). */
 void decide_continue(decision_t *out, const char *reason);
 /* An address that does not parse. */

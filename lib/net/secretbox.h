@@ -1,5 +1,6 @@
 /*
- * secretbox.h -- webhook signing secrets encrypted at rest.
+ * secretbox.h -- secrets encrypted at rest: webhook signing secrets and
+ * DKIM private keys.
  *
  * Public: secretbox_t, secretbox_load, secretbox_from_keys, secretbox_free,
  * secretbox_seal, secretbox_open, secretbox_is_current, secretbox_key_id,
@@ -15,11 +16,12 @@
  * label and the key, so a value names the key that opens it (a rotation
  * keeps the previous key, secret_key_file_old, for opening only) and SQL
  * can find the values not yet under the current key.  The additional
- * data is "v1:<key id>:" and the caller's context (the endpoint id), so a
- * value copied to another endpoint's row, or edited in any byte, does not
- * open.  A value without the "v1:" prefix is a plaintext secret of an
- * older install: secretbox_open passes it through, so those keep working
- * until `postinboxctl webhook encrypt-secrets` seals them.
+ * data is "v1:<key id>:" and the caller's context (the endpoint id, or
+ * the DKIM key's id), so a value copied to another row, or edited in any
+ * byte, does not open.  A value without the "v1:" prefix is a plaintext
+ * webhook secret of an older install: secretbox_open passes it through,
+ * so those keep working until `postinboxctl webhook encrypt-secrets`
+ * seals them (DKIM keys refuse it: they were always sealed).
  * Thread-safe once loaded (read-only); keys are wiped on free; logs
  * nothing, and no error text holds a secret or a key.
  */
@@ -31,10 +33,12 @@
 typedef struct secretbox secretbox_t;
 
 #define SECRETBOX_KEY_LEN 32
-/* The longest secret sealed (a whsec_ secret is 50 bytes). */
-#define SECRETBOX_PLAIN_MAX 128
-/* Room for any sealed value, NUL included. */
-#define SECRETBOX_SEALED_MAX 256
+/* The longest secret sealed (a whsec_ secret is 50 bytes, a DKIM
+ * private key's PEM about 1.7 KB for RSA 2048, 3.3 KB for RSA 4096). */
+#define SECRETBOX_PLAIN_MAX 4096
+/* Room for any sealed value, NUL included: "v1:" kid ":" and base64 of
+ * nonce(12) | ciphertext | tag(16). */
+#define SECRETBOX_SEALED_MAX (3 + 8 + 1 + 4 * ((12 + SECRETBOX_PLAIN_MAX + 16 + 2) / 3) + 1)
 
 /* The key in text ("64 hex digits" or base64 of 32 bytes, surrounding
  * white space ignored) into key.  0, or -1. */

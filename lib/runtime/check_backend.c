@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "address.h"
 #include "record_doc.h"
 
 static int
@@ -78,6 +79,43 @@ cb_record(void *ctx, const check_message_t *msg, char report[16], char *err, siz
     return rc == 0 ? 0 : -1;
 }
 
+/* The inbox's own domain signs (d= aligned with its From). */
+static int
+cb_sign_start(void *ctx, const inbox_lookup_t *inbox, const char *queue_id, void **signer, char *err,
+              size_t errlen)
+{
+    runtime_t *rt = ctx;
+    dkim_keys_signer_t *s = NULL;
+    int rc = dkim_keys_start(rt->dkim, rt->secrets, rt->secrets_error, address_domain(inbox->address), queue_id, &s,
+                             err, errlen);
+    *signer = s;
+    return rc;
+}
+
+static int
+cb_sign_header(void *signer, const char *name, const char *value, char *err, size_t errlen)
+{
+    return dkim_signer_header(dkim_keys_signer(signer), name, value, err, errlen);
+}
+
+static int
+cb_sign_body(void *signer, const unsigned char *chunk, size_t len, char *err, size_t errlen)
+{
+    return dkim_signer_body(dkim_keys_signer(signer), chunk, len, err, errlen);
+}
+
+static int
+cb_sign_finish(void *signer, char *out, size_t outlen, char *err, size_t errlen)
+{
+    return dkim_signer_finish(dkim_keys_signer(signer), out, outlen, err, errlen);
+}
+
+static void
+cb_sign_free(void *signer)
+{
+    dkim_keys_signer_free(signer);
+}
+
 void
 check_backend_env(runtime_t *rt, check_mode_t mode, const check_hooks_t *hooks, check_env_t *env)
 {
@@ -93,6 +131,12 @@ check_backend_env(runtime_t *rt, check_mode_t mode, const check_hooks_t *hooks, 
             .fits = cb_fits,
             .charge = cb_charge,
             .record = cb_record,
+            /* only the milter signs: it alone can add a header field */
+            .sign_start = rt->dkim != NULL && mode == CHECK_RESERVE ? cb_sign_start : NULL,
+            .sign_header = cb_sign_header,
+            .sign_body = cb_sign_body,
+            .sign_finish = cb_sign_finish,
+            .sign_free = cb_sign_free,
         },
         .foreign_domains = rt->foreign_domains,
         .hooks = hooks,

@@ -34,6 +34,11 @@ runtime_new(pi_config_t *cfg, char *err, size_t errlen)
     rt->records = rt->store ? record_batch_new(rt->store, cfg->backend_timeout_ms, cfg->record_gather_us) : NULL;
     rt->limiter = limiter_new(cfg->redis, cfg->redis_password_file, cfg->backend_pool_size, cfg->backend_timeout_ms, err, errlen);
     rt->foreign_domains = domain_cache_new(cfg->foreign_domain_cache_ms);
+    if (rt->store != NULL && rt->limiter != NULL && cfg->dkim_signing &&
+        (rt->dkim = dkim_keys_new(rt->store, cfg->dkim_key_cache_ms, err, errlen)) == NULL) {
+        runtime_release(rt);
+        return NULL;
+    }
     if (rt->store == NULL || rt->records == NULL || rt->limiter == NULL || rt->foreign_domains == NULL) {
         if (rt->store == NULL || rt->records == NULL || rt->foreign_domains == NULL)
             snprintf(err, errlen, "out of memory");
@@ -97,6 +102,7 @@ runtime_release(runtime_t *rt)
     if (left > 0)
         return;
     record_batch_free(rt->records);
+    dkim_keys_free(rt->dkim);
     store_free(rt->store);
     limiter_free(rt->limiter);
     domain_cache_free(rt->foreign_domains);

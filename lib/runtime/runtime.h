@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "dkim_keys.h"
 #include "domain_cache.h"
 #include "limiter.h"
 #include "record_batch.h"
@@ -26,7 +27,8 @@ typedef struct runtime {
     record_batch_t *records;  /* group commit of message records, over store */
     limiter_t *limiter;
     domain_cache_t *foreign_domains;
-    secretbox_t *secrets;     /* the webhook secrets' key (policyd only); NULL: none */
+    dkim_keys_t *dkim;        /* the DKIM signing keys (dkim_signing); NULL: nothing is signed */
+    secretbox_t *secrets;     /* the key of webhook secrets and DKIM keys; NULL: none */
     char secrets_error[256];  /* why secrets is NULL ("secret_key_file is not set") */
 } runtime_t;
 
@@ -37,8 +39,8 @@ void runtime_set_backend_metrics(const metrics_backend_t *metrics);
 runtime_t *runtime_new(pi_config_t *cfg, char *err, size_t errlen);
 /* Reads cfg's secret_key_file (and secret_key_file_old) into
  * rt->secrets: 0, also when none is set (secrets NULL, secrets_error
- * says so); -1 with err when a file is set but cannot be used.  Only the
- * daemon that delivers webhooks asks: the milter never reads the key. */
+ * says so); -1 with err when a file is set but cannot be used.  The
+ * daemon that delivers webhooks and the milter (DKIM keys) ask. */
 int runtime_load_secrets(runtime_t *rt, char *err, size_t errlen);
 /* Makes rt the current runtime; the previous one goes when released. */
 void runtime_install(runtime_t *rt);

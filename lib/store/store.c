@@ -190,6 +190,48 @@ store_exec(store_t *store, const char *sql, int nparams, const char *const *para
     return res;
 }
 
+/* Not prepared: asked once per domain and cache period, and a daemon
+ * started before `postinboxctl migrate` made the function still serves
+ * everything else. */
+#define STORE_DKIM_KEY_SQL \
+    "SELECT verified, id IS NOT NULL, coalesce(id::text, ''), coalesce(selector, ''), coalesce(algorithm, '')," \
+    " coalesce(private_key, '') FROM postinbox.dkim_signing_key($1)"
+
+int
+store_dkim_key(store_t *store, const char *domain, store_dkim_key_t *out, char *err, size_t errlen)
+{
+    const char *params[1] = { domain };
+    long long started_us = clock_us();
+    PGresult *res = store_run(store, NULL, STORE_DKIM_KEY_SQL, 1, params, err, errlen);
+    int rc = 0;
+
+    metrics_backend_call(&store->metrics, "postgres", "dkim_key", started_us, res == NULL);
+    memset(out, 0, sizeof(*out));
+    if (res == NULL)
+        return -1;
+    if (PQntuples(res) >= 1) {
+        out->domain_found = 1;
+        out->verified = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+        out->has_key = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+        snprintf(out->id, sizeof(out->id), "%s", PQgetvalue(res, 0, 2));
+        snprintf(out->selector, sizeof(out->selector), "%s", PQgetvalue(res, 0, 3));
+        snprintf(out->algorithm, sizeof(out->algorithm), "%s", PQgetvalue(res, 0, 4));
+        if (out->has_key && (out->sealed = strdup(PQgetvalue(res, 0, 5))) == NULL) {
+            snprintf(err, errlen, "out of memory");
+            rc = -1;
+        }
+    }
+    PQclear(res);
+    return rc;
+}
+
+void
+store_dkim_key_clear(store_dkim_key_t *key)
+{
+    free(key->sealed);
+    key->sealed = NULL;
+}
+
 static int store_lookup_run(store_t *store, const char *address, const char *login, inbox_lookup_t *out,
                             char *err, size_t errlen);
 

@@ -2,13 +2,14 @@
  * store.h -- the PostgreSQL side of postinbox.
  *
  * Public: store_new, store_free, store_set_metrics, store_lookup,
- * store_suppressed, store_record_message, store_record_fast, store_exec.  A store is a pool of deadline-bound connections
+ * store_suppressed, store_record_message, store_record_fast, store_exec,
+ * store_dkim_key, store_dkim_key_clear.  A store is a pool of deadline-bound connections
  * (pgconn.c, pool.c) safe to share between threads.  All SQL is
  * parameterised; the schema's functions (sql/) do the multi-row work so
  * every write is one statement and therefore one transaction.
  * Every call is timed (and counted when it fails) in the metrics given to
  * store_set_metrics, as backend "postgres", call lookup, suppressed,
- * record or exec.  Logs nothing.
+ * record, dkim_key or exec.  Logs nothing.
  *
  * Every call has one deadline, the wait for a connection included.  A
  * pooled connection the server closed while it was idle (a restart) is
@@ -66,6 +67,22 @@ int store_record_message(store_t *store, const char *doc, int timeout_ms, char *
  * on failure nothing is written. */
 int store_record_fast(store_t *store, const char *docs, int timeout_ms, int *others, size_t max_others,
                       size_t *nothers, char *err, size_t errlen);
+
+/* A domain's DKIM signing key (sql/functions/dkim.sql, dkim_signing_key). */
+typedef struct {
+    int domain_found;        /* the domain exists */
+    int verified;            /* verified custom domain, or the sandbox */
+    int has_key;             /* it has an active key: the members below are set */
+    char id[40];             /* the key row's id: the sealed value's context */
+    char selector[64];
+    char algorithm[16];
+    char *sealed;            /* the sealed private key (malloc'd) */
+} store_dkim_key_t;
+
+/* The active DKIM key of domain into out (store_dkim_key_clear frees
+ * it).  0, -1 with err on backend failure. */
+int store_dkim_key(store_t *store, const char *domain, store_dkim_key_t *out, char *err, size_t errlen);
+void store_dkim_key_clear(store_dkim_key_t *key);
 
 /* Runs any parameterised statement; the caller PQclear()s the result.
  * NULL with err on failure. */

@@ -69,6 +69,25 @@ static const config_key_t config_table[] = {
       "remember domains that are not ours this long (0: look up every recipient)" },
     { "parse_max_size", CT_INT, "10240000", 0, 1073741824, { 0 }, OFF(parse_max_size),
       "bytes of a message to an inbox kept for parsing bounces, complaints and MIME (0: none)" },
+    { "dkim_signing", CT_BOOL, "yes", 0, 0, { 0 }, OFF(dkim_signing),
+      "sign outbound mail from an inbox with its domain's active DKIM key (needs secret_key_file); a domain "
+      "without one tempfails its mail (451 4.3.0); no = sign nothing" },
+    { "dkim_key_cache", CT_DURATION, "60s", 0, 3600000, { 0 }, OFF(dkim_key_cache_ms),
+      "the milter keeps a domain's opened DKIM key this long: an activated or deleted key reaches it within "
+      "that, or at once on reload (0: read for every message)" },
+    { "dkim_key_bits", CT_INT, "2048", 1024, 4096, { 0 }, OFF(dkim_key_bits),
+      "size of the RSA keys postinboxctl makes for DKIM" },
+    { "dkim_retire_after", CT_DURATION, "7d", 0, 365L * 86400000, { 0 }, OFF(dkim_retire_after_ms),
+      "a DKIM key replaced by a rotation stays published (retired) this long, so mail signed with it verifies" },
+    { "dns_spf", CT_STRING, "mx", 0, 0, { 0 }, OFF(dns_spf),
+      "the SPF mechanisms of the hosts that send for custom domains, as `domain records` prints them: "
+      "\"v=spf1 <this> ~all\" (e.g. \"ip4:192.0.2.25 include:_spf.example.net\")" },
+    { "dns_mx", CT_STRING, "", 0, 0, { 0 }, OFF(dns_mx),
+      "the MX hosts `domain records` prints for custom domains that receive mail, space-separated, in order "
+      "of preference; empty: no MX record" },
+    { "dns_dmarc_rua", CT_STRING, "", 0, 0, { 0 }, OFF(dns_dmarc_rua),
+      "the address for DMARC aggregate reports in the DMARC record `domain records` prints (p=none); "
+      "empty: none" },
     { "metrics_listen", CT_STRING, "", 0, 0, { 0 }, OFF(metrics_listen),
       "postinbox-milter's Prometheus /metrics: host:port or [v6]:port (loopback!); empty = off; read at start" },
     /* postinbox-policyd */
@@ -100,9 +119,9 @@ static const config_key_t config_table[] = {
     { "webhook_rotation_grace", CT_DURATION, "24h", 0, 30L * 86400000, { 0 }, OFF(webhook_rotation_grace_ms),
       "after rotate-secret, sign with both secrets for this long" },
     { "secret_key_file", CT_STRING, "", 0, 0, { 0 }, OFF(secret_key_file),
-      "key-encryption key of the webhook signing secrets: a file of 32 random bytes as 64 hex digits or "
-      "base64, mode 0600 or 0640 (openssl rand -hex 32); read by postinbox-policyd and postinboxctl; "
-      "empty = endpoints cannot be added or rotated" },
+      "key-encryption key of the webhook signing secrets and DKIM private keys: a file of 32 random bytes as "
+      "64 hex digits or base64, mode 0600 or 0640 (openssl rand -hex 32); read by postinbox-policyd, "
+      "postinbox-milter and postinboxctl; empty = endpoints cannot be added or rotated, nothing is signed" },
     { "secret_key_file_old", CT_STRING, "", 0, 0, { 0 }, OFF(secret_key_file_old),
       "the previous secret_key_file during a key rotation: still decrypts, never encrypts "
       "(postinboxctl webhook secrets encrypt moves every secret to the current key)" },

@@ -36,6 +36,7 @@ typedef struct pi_config {
     char *redis_password_file;      /* "" = the password, if any, is in redis */
     char *milter_socket;            /* inet:PORT@HOST or unix:/path */
     char *sandbox_domain;
+    char *dns_spf, *dns_mx, *dns_dmarc_rua;   /* `domain records` */
     cidr_list_t *trusted_networks;
     int backend_timeout_ms;         /* deadline of every backend call */
     int record_gather_us;           /* group commit's gather window (lib/store/record_batch) */
@@ -46,6 +47,10 @@ typedef struct pi_config {
     long foreign_domain_cache_ms;   /* 0: look up every recipient */
     long reservation_timeout_ms;    /* a reservation held longer is leaked, given back */
     int parse_max_size;             /* bytes of an inbound message kept for parsing */
+    int dkim_signing;               /* sign outbound mail from inboxes (lib/runtime/dkim_keys) */
+    long dkim_key_cache_ms;         /* an opened DKIM key is kept this long */
+    int dkim_key_bits;              /* RSA size of new DKIM keys (postinboxctl) */
+    long dkim_retire_after_ms;      /* a rotated-out DKIM key stays published this long */
     char *metrics_listen;           /* "" = off; the milter's /metrics, host:port */
     reply_t replies[REPLY_COUNT];
     /* postinbox-policyd */

@@ -270,7 +270,7 @@ metric_observe(metric_t *f, const char *const *labels, double value)
 
 const char *const metrics_backends[] = { "postgres", "redis", NULL };
 const char *const metrics_backend_calls[] = {
-    "lookup", "suppressed", "record", "exec",                    /* lib/store/store.c */
+    "lookup", "suppressed", "record", "exec", "dkim_key",        /* lib/store/store.c */
     "reserve", "settle", "refund", "usage", "check", "reserve_n", /* lib/store/limiter.c */
     "other", NULL
 };

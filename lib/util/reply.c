@@ -26,6 +26,7 @@ static const struct {
     [REPLY_MALFORMED] = { "malformed", 553, "5.1.3", "malformed address" },
     [REPLY_RCPT_SUPPRESSED] = { "rcpt_suppressed", 550, "5.1.1",
                                 "recipient <{recipient}> is on the suppression list of {inbox}: {reason}" },
+    [REPLY_SIGN_FAILED] = { "sign_failed", 451, "4.3.0", "temporary failure signing mail from {inbox}, try again later" },
 };
 
 void

@@ -25,6 +25,7 @@ typedef enum {
     REPLY_BACKEND,             /* PostgreSQL or Redis unreachable or slow */
     REPLY_MALFORMED,           /* address that cannot be parsed */
     REPLY_RCPT_SUPPRESSED,     /* recipient on the sender inbox's suppression list */
+    REPLY_SIGN_FAILED,         /* the DKIM signature of mail from an inbox could not be made */
     REPLY_COUNT
 } reply_id_t;
 

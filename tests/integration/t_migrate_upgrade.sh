@@ -201,7 +201,10 @@ t_match "the comparison saw the limits (sandbox 250, burst 25 and 7)" \
 out=$(db_ctl v1 migrate)
 t_eq "upgrade applies the new migration, then every definition file" \
     "$(cd "$PI_SRCDIR/sql/migrations" && ls ./*.sql | sed 's|^\./||; s/\.sql$//; s/^/applied /' | sed -n '/^applied 009_/,$p')
-$(cd "$PI_SRCDIR/sql/functions" && ls ./*.sql | sed 's|^\./||; s/\.sql$//; s|^|applied functions/|')" "$out"
+$(cd "$PI_SRCDIR/sql/functions" && ls ./*.sql | sed 's|^\./||; s/\.sql$//; s|^|applied functions/|')
+made an active DKIM key for 1 domain that had none (postinboxctl domain dkim show DOMAIN: the TXT record to publish)" "$out"
+t_eq "upgrade: the sandbox domain of v1 got its DKIM key, sealed" "active|t" \
+    "$(db_psql v1 "SELECT k.state, k.private_key LIKE 'v1:%' FROM postinbox.dkim_key k JOIN postinbox.domain d ON d.id = k.domain_id WHERE d.name = '$SANDBOX'")"
 db_dump fresh > "$SVC_DIR/dump-fresh"
 db_dump v1 > "$SVC_DIR/dump-v1"
 t_eq "pg_dump --schema-only of the upgraded database equals a fresh install's" "" \

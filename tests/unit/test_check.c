@@ -51,6 +51,12 @@ typedef struct {
     size_t record_charged, record_inboxes;
     char record_subject[64], record_to[128], record_message_id[64];
     int record_content;
+    /* signing (rig_signing): signers made and freed, header fields and
+     * body bytes fed, the fields added to the message */
+    int signers, signers_freed, signed_headers;
+    size_t signed_bytes;
+    int added;
+    char added_name[32], added_value[64];
 } fake_t;
 
 static fake_t *fake_current; /* for the hooks */
@@ -294,6 +300,77 @@ fake_record(void *ctx, const check_message_t *msg, char report[16], char *err, s
     return 0;
 }
 
+/* A signer: a counter of what it was fed ("sign_nokey": the domain has
+ * no key, "sign_start", "sign_body", "sign_finish": that step fails,
+ * "add_header": the MTA does not take the field). */
+static int
+fake_sign_start(void *ctx, const inbox_lookup_t *inbox, const char *queue_id, void **signer, char *err,
+                size_t errlen)
+{
+    fake_t *f = ctx;
+    (void)inbox, (void)queue_id;
+    *signer = NULL;
+    if (fake_fails(f, "sign_nokey", NULL) || fake_fails(f, "sign_start", NULL)) {
+        snprintf(err, errlen, "no key");
+        return fake_fails(f, "sign_nokey", NULL) ? 1 : -1;
+    }
+    f->signers++;
+    *signer = f;
+    return 0;
+}
+
+static int
+fake_sign_header(void *signer, const char *name, const char *value, char *err, size_t errlen)
+{
+    fake_t *f = signer;
+    (void)name, (void)value, (void)err, (void)errlen;
+    f->signed_headers++;
+    return 0;
+}
+
+static int
+fake_sign_body(void *signer, const unsigned char *chunk, size_t len, char *err, size_t errlen)
+{
+    fake_t *f = signer;
+    (void)chunk;
+    if (fake_fails(f, "sign_body", NULL)) {
+        snprintf(err, errlen, "body refused");
+        return -1;
+    }
+    f->signed_bytes += len;
+    return 0;
+}
+
+static int
+fake_sign_finish(void *signer, char *out, size_t outlen, char *err, size_t errlen)
+{
+    fake_t *f = signer;
+    if (fake_fails(f, "sign_finish", NULL)) {
+        snprintf(err, errlen, "finish failed");
+        return -1;
+    }
+    snprintf(out, outlen, "v=1; h=%d; l=%zu", f->signed_headers, f->signed_bytes);
+    return 0;
+}
+
+static void
+fake_sign_free(void *signer)
+{
+    ((fake_t *)signer)->signers_freed++;
+}
+
+static int
+fake_add_header(void *arg, const char *name, const char *value)
+{
+    fake_t *f = arg;
+    if (fake_fails(f, "add_header", NULL))
+        return -1;
+    f->added++;
+    snprintf(f->added_name, sizeof(f->added_name), "%s", name);
+    snprintf(f->added_value, sizeof(f->added_value), "%s", value);
+    return 0;
+}
+
 static void
 fake_cap_hit(limit_verdict_t verdict)
 {
@@ -310,6 +387,9 @@ typedef struct {
     domain_cache_t *cache;
     check_t *c;
 } rig_t;
+
+/* rig_open's checks sign outbound mail from an inbox (fake_sign_*). */
+static int rig_signing;
 
 /* Opens r in mode, with config lines (or NULL), a failure to inject (or
  * NULL) and a foreign-domain cache when cache_ms > 0. */
@@ -330,6 +410,15 @@ rig_open(rig_t *r, check_mode_t mode, const char *config, const char *fail, int 
         .hooks = &fake_hooks,
         .mode = mode,
     };
+    if (rig_signing) {
+        env.backend.sign_start = fake_sign_start;
+        env.backend.sign_header = fake_sign_header;
+        env.backend.sign_body = fake_sign_body;
+        env.backend.sign_finish = fake_sign_finish;
+        env.backend.sign_free = fake_sign_free;
+        env.add_header = fake_add_header;
+        env.add_header_arg = &r->f;
+    }
     fake_current = &r->f;
     r->c = check_new(&env, "192.0.2.1", trusted);
     assert_non_null(r->c);
@@ -700,6 +789,71 @@ test_settle_once_before_record(void **state)
     rig_close(&r);
 }
 
+/* Outbound mail from an inbox is signed and the signature added before
+ * the record; inbound mail and mail not from an inbox are not signed; no
+ * key, a failed step or a field the MTA does not take: 451, no record,
+ * the reservations given back, every signer freed. */
+static void
+sign_one(rig_t *r, const char *sender, const char *rcpt, const char *qid, decision_t *d)
+{
+    check_mail(r->c, sender, strstr(sender, "@acme.test") ? "alice" : NULL, qid, d);
+    check_rcpt(r->c, rcpt, qid, d);
+    check_header(r->c, "From", sender);
+    check_header(r->c, "Subject", "hi");
+    check_body(r->c, (const unsigned char *)"hello\r\n", 7);
+    check_end(r->c, qid, 0, NULL, d);
+}
+
+static void
+test_sign_before_record(void **state)
+{
+    static const char *const refusals[][2] = {
+        { "sign_nokey", "dkim_key_missing" }, { "sign_start", "dkim_failed" }, { "sign_body", "dkim_failed" },
+        { "sign_finish", "dkim_failed" }, { "add_header", "dkim_failed" },
+    };
+    rig_t r;
+    decision_t d;
+    (void)state;
+    rig_signing = 1;
+    rig_open(&r, CHECK_RESERVE, NULL, NULL, 0, 0);
+    fake_t *f = &r.f;
+    int bob = fake_index("bob@acme.test");
+
+    sign_one(&r, "bob@acme.test", "x@remote.test", "Q1", &d);
+    expect("signed", &d, DECISION_CONTINUE, 0, "accepted");
+    assert_int_equal(f->added, 1);
+    assert_string_equal(f->added_name, "DKIM-Signature");
+    assert_string_equal(f->added_value, "v=1; h=2; l=7");
+    assert_int_equal(f->records, 1);
+    assert_int_equal(f->sends[bob], 1);
+    /* inbound, and mail from an address that is no inbox: not signed */
+    sign_one(&r, "ext@remote.test", "bob@acme.test", "Q2", &d);
+    expect("inbound", &d, DECISION_CONTINUE, 0, "accepted");
+    assert_int_equal(f->signers, 1);
+    assert_int_equal(f->added, 1);
+    assert_int_equal(f->records, 2);
+    for (size_t i = 0; i < UNIT_ROWS(refusals); i++) {
+        f->fail = refusals[i][0];
+        sign_one(&r, "bob@acme.test", "x@remote.test", "Q3", &d);
+        expect(refusals[i][0], &d, DECISION_TEMPFAIL, 451, refusals[i][1]);
+        assert_int_equal(f->added, 1);
+        assert_int_equal(f->records, 2);
+        assert_int_equal(f->sends[bob], 1);
+        f->fail = NULL;
+    }
+    /* and the next one is signed again */
+    sign_one(&r, "bob@acme.test", "x@remote.test", "Q4", &d);
+    expect("signed again", &d, DECISION_CONTINUE, 0, "accepted");
+    assert_int_equal(f->added, 2);
+    assert_int_equal(f->records, 3);
+    assert_int_equal(f->sends[bob], 2);
+    check_free(r.c);
+    r.c = NULL;
+    assert_int_equal(f->signers_freed, f->signers);
+    rig_close(&r);
+    rig_signing = 0;
+}
+
 /* A domain found not to be ours is not looked up again while cached, in
  * either mode. */
 static void
@@ -874,6 +1028,7 @@ main(void)
     unit_add(&suite, "a new MAIL and QUIT refund the open reservations", test_refund_on_new_mail_and_close, NULL);
     unit_add(&suite, "recorded sends stand", test_recorded_sends_stand, NULL);
     unit_add(&suite, "end of message settles once, before the record", test_settle_once_before_record, NULL);
+    unit_add(&suite, "outbound mail from an inbox is signed before the record", test_sign_before_record, NULL);
     unit_add(&suite, "foreign-domain cache in both modes", test_foreign_domain_cache, NULL);
     unit_add(&suite, "policy charge once per token, all or nothing", test_charge_once_per_token, NULL);
     unit_add(&suite, "policy counts a recipient once", test_fits_counts_each_recipient_once, NULL);
