@@ -201,14 +201,21 @@ admin_domain_verify(admin_t *a, const admin_dns_t *dns, dns_resolver_t *resolver
         else if (strcmp(purpose, "dkim") == 0 && state && strcmp(state, "active") == 0)
             dkim = valid;
     }
-    const char *params[3] = { json_string_value(json_object_get(obj, "domain")), ownership && spf && dkim ? "t" : "f",
-                              a->account_id };
+    char reason[200];
+    snprintf(reason, sizeof(reason), "DNS check: ownership, spf and dkim valid (asked %s)",
+             dns_resolver_name(resolver));
+    const char *params[5] = { json_string_value(json_object_get(obj, "domain")), ownership && spf && dkim ? "t" : "f",
+                              a->account_id, a->actor, reason };
+    /* The change to verified and its audit row in one statement. */
     PGresult *res = admin_exec(a,
                                "WITH d AS (SELECT id, verified FROM postinbox.domain WHERE name = $1"
-                               "   AND ($3::uuid IS NULL OR account_id = $3::uuid) FOR UPDATE)"
-                               " UPDATE postinbox.domain SET verified = domain.verified OR $2::boolean FROM d"
-                               " WHERE domain.id = d.id RETURNING d.verified, domain.verified",
-                               3, params, 0, err);
+                               "   AND ($3::uuid IS NULL OR account_id = $3::uuid) FOR UPDATE),"
+                               " up AS (UPDATE postinbox.domain SET verified = domain.verified OR $2::boolean FROM d"
+                               "   WHERE domain.id = d.id RETURNING d.verified AS was, domain.verified AS now),"
+                               " aud AS (INSERT INTO postinbox.audit (actor, action, new_value, reason)"
+                               "   SELECT $4, 'domain.verified', $1, $5 FROM up WHERE NOT up.was AND up.now)"
+                               " SELECT was, now FROM up",
+                               5, params, 0, err);
     if (res == NULL) {
         json_decref(obj);
         return ADMIN_BACKEND;

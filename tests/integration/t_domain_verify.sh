@@ -42,6 +42,9 @@ t_eq "empty zone: says who answered" "127.0.0.1@$DNS_PORT" "$(json_get server <"
 t_match "empty zone: the warning names the failing records" 'ownership missing, spf missing, dkim missing' \
     "$(cat "$SVC_DIR/v.err")"
 t_eq "empty zone: still not verified" f "$(svc_psql "SELECT verified FROM postinbox.domain WHERE name = 'verify.test'")"
+out=$(pi_ctl inbox create --account "$A" --username agent --domain verify.test 2>&1)
+t_eq "no inbox on an unverified domain: exit 1" 1 $?
+t_match "... and the error says what to do" 'is not verified: its DNS records must be published and pass the check' "$out"
 
 # --- wrong records ----------------------------------------------------------------
 OTHER_DKIM=$(pi_ctl --json domain records other.test | python3 -c 'import json,sys; print([r for r in json.load(sys.stdin)["records"] if r["purpose"] == "dkim"][0]["value"])')
@@ -75,6 +78,13 @@ t_match "published: every record valid, verified" \
     "^valid +ownership _postinbox\\.verify\\.test\\. TXT.*valid +spf .*valid +dkim .*valid +dmarc .*domain verify\\.test is verified$" \
     "$(echo "$out" | paste -sd ' ')"
 t_eq "published: verified in PostgreSQL" t "$(svc_psql "SELECT verified FROM postinbox.domain WHERE name = 'verify.test'")"
+t_eq "published: audited, with the server asked" \
+    "domain.verified|verify.test|DNS check: ownership, spf and dkim valid (asked 127.0.0.1@$DNS_PORT)" \
+    "$(svc_psql "SELECT action, new_value, reason FROM postinbox.audit WHERE new_value = 'verify.test'")"
+t_match "published: an inbox on it now" '^[0-9a-f-]{36} agent@verify\.test$' "$(pi_inbox "$A" agent --domain verify.test)"
+pi_ctl domain add --account "$A" --name override.test --verified >/dev/null
+t_match "domain add --verified: the override audited" '^domain\.verified\|override\.test\|operator override: domain add --verified\|postinboxctl:' \
+    "$(svc_psql "SELECT action, new_value, reason, actor FROM postinbox.audit WHERE new_value = 'override.test'")"
 
 # --- a zone the server does not serve: unknown, not missing ---------------------
 t_eq "refused: exit 1" 1 "$(verify unserved.test)"
@@ -118,5 +128,7 @@ t_eq "... reported missing" "missing missing" "$(status ownership) $(status dkim
 t_eq "... and the domain stays verified (its mail keeps flowing)" "t true" \
     "$(svc_psql "SELECT verified FROM postinbox.domain WHERE name = 'verify.test'") $(json_get verified <"$SVC_DIR/v.json")"
 t_eq "verify of an unknown domain: exit 1" 1 "$(verify nope.test)"
+t_eq "one audit row for verify.test: a re-check that passes or fails writes none" 1 \
+    "$(svc_psql "SELECT count(*) FROM postinbox.audit WHERE new_value = 'verify.test'")"
 
 t_summary
