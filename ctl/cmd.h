@@ -30,6 +30,7 @@ int cmd_domain_add(ctl_t *ctl, const args_t *args);
 int cmd_domain_list(ctl_t *ctl, const args_t *args);
 int cmd_domain_dkim(ctl_t *ctl, const args_t *args);
 int cmd_domain_records(ctl_t *ctl, const args_t *args);
+int cmd_domain_verify(ctl_t *ctl, const args_t *args);
 /* Gives a new domain its first DKIM key (dkim_signing on); 0, or
  * CTL_EXIT_ERROR after a warning naming the way to make one later. */
 int cmd_domain_dkim_new(ctl_t *ctl, const char *domain);

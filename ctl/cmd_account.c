@@ -211,17 +211,21 @@ cmd_domain_add(ctl_t *ctl, const args_t *args)
     if (strcasecmp(name, ctl->cfg->sandbox_domain) == 0)
         return output_error("%s is the sandbox domain", name);
 
-    const char *params[3] = { account, name, args_flag(args, "verified") ? "true" : "false" };
+    const char *params[4] = { account, name, args_flag(args, "verified") ? "true" : "false", ctl_actor() };
     /* One statement: whether the account exists, and the new row unless
-     * the name is taken (by any account, or the sandbox). */
+     * the name is taken (by any account, or the sandbox); --verified, the
+     * operator's word instead of the DNS check, is audited with it. */
     res = ctl_query(ctl,
                     "WITH acct AS (SELECT id FROM postinbox.account WHERE id = $1::uuid),"
                     " ins AS (INSERT INTO postinbox.domain (account_id, name, kind, verified)"
                     "   SELECT id, $2, 'custom', $3::boolean FROM acct"
-                    "   ON CONFLICT ((lower(name))) DO NOTHING RETURNING *)"
+                    "   ON CONFLICT ((lower(name))) DO NOTHING RETURNING *),"
+                    " aud AS (INSERT INTO postinbox.audit (actor, action, new_value, reason)"
+                    "   SELECT $4, 'domain.verified', name, 'operator override: domain add --verified' FROM ins"
+                    "    WHERE $3::boolean)"
                     " SELECT (SELECT count(*) FROM acct), " DOMAIN_COLUMNS
                     " FROM (SELECT 1) one LEFT JOIN ins ON true",
-                    3, params);
+                    4, params);
     if (res == NULL)
         return CTL_EXIT_ERROR;
     if (strcmp(PQgetvalue(res, 0, 0), "0") == 0)

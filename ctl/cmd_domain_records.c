@@ -2,7 +2,11 @@
  * cmd_domain_records.c -- "domain records DOMAIN [--zone]": what to
  * publish in DNS for a domain (lib/admin/admin_domain), as the operator.
  *
- * Public: cmd_domain_records (see cmd.h).
+ * Public: cmd_domain_records, cmd_domain_verify (see cmd.h).
+ * "domain verify DOMAIN": each record checked live in DNS (dns_resolver,
+ * dns_timeout) by lib/admin/admin_domain, a line per record "STATUS
+ * PURPOSE NAME. TYPE: detail", then who answered and whether the domain is
+ * verified; exit 1 when a required record is not valid.
  * Without options a line per record, "PURPOSE NAME. TYPE VALUE"; --zone a
  * BIND zone fragment (absolute names, TTL 3600, the purpose as a comment);
  * --json the records as objects.  A TXT value longer than 255 octets is
@@ -14,6 +18,7 @@
 #include "admin_domain.h"
 #include "cmd.h"
 #include "ctl_db.h"
+#include "dns_lookup.h"
 #include "dns_record.h"
 #include "output.h"
 
@@ -57,5 +62,54 @@ cmd_domain_records(ctl_t *ctl, const args_t *args)
             output_line("%-9s %s. %s %s", purpose, name, type, text);
     }
     json_decref(obj);
+    return 0;
+}
+
+int
+cmd_domain_verify(ctl_t *ctl, const args_t *args)
+{
+    admin_t *admin = ctl_admin(ctl);
+    admin_dns_t dns = { ctl->cfg->dns_spf, ctl->cfg->dns_mx, ctl->cfg->dns_dmarc_rua };
+    admin_error_t err;
+    dns_resolver_t *resolver;
+    json_t *obj = NULL, *rec;
+    char text[300], failing[512] = "";
+    size_t i, n = 0;
+
+    if (admin == NULL)
+        return CTL_EXIT_ERROR;
+    if ((resolver = dns_resolver_new(ctl->cfg->dns_resolver, text, sizeof(text))) == NULL)
+        return output_error("%s", text);
+    admin_status_t status = admin_domain_verify(admin, &dns, resolver, ctl->cfg->dns_timeout_ms, args->pos[0], &obj,
+                                                &err);
+    dns_resolver_free(resolver);
+    if (status != ADMIN_OK)
+        return ctl_fail(&err);
+    int passed = json_is_true(json_object_get(obj, "checks_passed"));
+    json_array_foreach(json_object_get(obj, "records"), i, rec) {
+        const char *st = json_string_value(json_object_get(rec, "status"));
+        const char *purpose = json_string_value(json_object_get(rec, "purpose"));
+        const char *state = json_string_value(json_object_get(rec, "state"));
+        int required = strcmp(purpose, "ownership") == 0 || strcmp(purpose, "spf") == 0 ||
+                       (strcmp(purpose, "dkim") == 0 && state && strcmp(state, "active") == 0);
+        if (required && strcmp(st, "valid") != 0 && n < sizeof(failing) - 64)
+            n += (size_t)snprintf(failing + n, sizeof(failing) - n, "%s%s %s", n ? ", " : "", purpose, st);
+        if (!output_json()) {
+            const char *detail = json_string_value(json_object_get(rec, "detail"));
+            output_line("%-8s %-9s %s. %s%s%s", st, purpose, json_string_value(json_object_get(rec, "name")),
+                        json_string_value(json_object_get(rec, "type")), detail ? ": " : "", detail ? detail : "");
+        }
+    }
+    if (!output_json())
+        output_line("asked %s; domain %s is %s", json_string_value(json_object_get(obj, "server")),
+                    json_string_value(json_object_get(obj, "domain")),
+                    json_is_true(json_object_get(obj, "verified")) ? "verified" : "not verified");
+    else
+        output_object(obj, NULL), obj = NULL;
+    json_decref(obj);
+    if (!passed) {
+        output_warn("not every required record is valid: %s (postinboxctl domain records %s)", failing, args->pos[0]);
+        return CTL_EXIT_ERROR;
+    }
     return 0;
 }

@@ -62,7 +62,9 @@ static const struct {
     { "no_domain", 'd', "no domain ", " (add it with: postinboxctl domain add)" },
     { "sandbox_domain", 'd', "", " is the sandbox domain: leave out --domain for a sandbox inbox" },
     { "foreign_domain", 'd', "domain ", " belongs to another account" },
-    { "unverified_domain", 'd', "domain ", " is not verified" },
+    { "unverified_domain", 'd', "domain ",
+      " is not verified: its DNS records must be published and pass the check (postinboxctl domain records, "
+      "domain verify)" },
     { "sandbox_taken", 'd', "sandbox domain ", " is registered as a custom domain" },
     { "local_too_long", '@', "", ": the part before '@' is longer than 64 characters" },
     { "too_long", '@', "", " is not a valid address (at most " INBOX_XSTR(ADDRESS_MAX) " characters)" },

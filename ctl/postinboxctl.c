@@ -42,6 +42,7 @@ static const ctl_command_t ctl_commands[] = {
     { "domain", "list", "account=," PAGE, 0, cmd_domain_list,
       "domain list [--account ID] [--limit N] [--offset N]" },
     { "domain", "records", "zone", 1, cmd_domain_records, "domain records DOMAIN [--zone]" },
+    { "domain", "verify", "", 1, cmd_domain_verify, "domain verify DOMAIN" },
     { "domain", "dkim", "activate,selector=", 2, cmd_domain_dkim,
       "domain dkim show DOMAIN | rotate DOMAIN [--activate] | activate DOMAIN [--selector SELECTOR]" },
     { "inbox", "create", "account=,username=,domain=,display-name=,label*,daily-limit=,burst-limit=", 0,

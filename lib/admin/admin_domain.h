@@ -1,7 +1,7 @@
 /*
  * admin_domain.h -- what a domain's owner publishes in DNS.
  *
- * Public: admin_dns_t, admin_domain_records.
+ * Public: admin_dns_t, admin_domain_records, admin_domain_verify.
  *
  * The records, each {name, type, value, purpose} (and for DKIM the key's
  * selector and state), in the order an admin adds them:
@@ -16,6 +16,14 @@
  *   mx         DOMAIN MX "PREF HOST." for each host of dns_mx (10, 20, ...)
  * Names are absolute without the final dot; values are whole (a zone
  * file splits a long TXT value: lib/mail/dns_record).
+ *
+ * admin_domain_verify (admin_domain_check.c) asks DNS for each record
+ * and says per record valid | missing | invalid | unknown, what it found
+ * and who answered; SERVFAIL, a refusal and a timeout are unknown, never
+ * missing.  The domain becomes verified when the ownership record, the
+ * active DKIM key's record and the SPF record are valid (DMARC and MX are
+ * reported, not required); a failed check never unverifies a domain here
+ * (a DNS hiccup must not stop its mail).
  */
 #ifndef POSTINBOX_ADMIN_DOMAIN_H
 #define POSTINBOX_ADMIN_DOMAIN_H
@@ -23,6 +31,7 @@
 #include <jansson.h>
 
 #include "admin.h"
+#include "dns_lookup.h"
 
 /* The operator's part of the records (config: dns_spf, dns_mx, dns_dmarc_rua). */
 typedef struct {
@@ -35,5 +44,11 @@ typedef struct {
  * account's domain too; the sandbox domain is the operator's). */
 admin_status_t admin_domain_records(admin_t *a, const admin_dns_t *dns, const char *domain, json_t **out,
                                     admin_error_t *err);
+
+/* {"domain", "verified", "was_verified", "server", "records": [records'
+ * objects + "status", "found": [...], "detail"]}; verified set in
+ * PostgreSQL when the required records are valid.  ADMIN_OK, not found. */
+admin_status_t admin_domain_verify(admin_t *a, const admin_dns_t *dns, dns_resolver_t *resolver, long timeout_ms,
+                                   const char *domain, json_t **out, admin_error_t *err);
 
 #endif

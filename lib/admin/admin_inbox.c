@@ -48,7 +48,8 @@ static const struct {
 } admin_create_results[] = {
     { "no_domain", ADMIN_INVALID, "invalid_domain", "domainId: no domain ", " in this account" },
     { "foreign_domain", ADMIN_INVALID, "invalid_domain", "domainId: no domain ", " in this account" },
-    { "unverified_domain", ADMIN_INVALID, "invalid_domain", "domainId: domain ", " is not verified" },
+    { "unverified_domain", ADMIN_INVALID, "invalid_domain", "domainId: domain ",
+      " is not verified: its DNS records must be published and pass the check (domain records, domain verify)" },
     { "sandbox_domain", ADMIN_INVALID, "invalid_domain", "domainId: that is the sandbox domain; leave domainId out", NULL },
     { "local_too_long", ADMIN_INVALID, "invalid_field", "username: the address would be too long", NULL },
     { "too_long", ADMIN_INVALID, "invalid_field", "username: the address would be too long", NULL },

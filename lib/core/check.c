@@ -536,6 +536,20 @@ check_decide_signing(check_t *c)
     }
 }
 
+/* At the end of the header: a message without a From field cannot carry
+ * a DKIM signature (RFC 6376 5.4: From must be signed), and refusing it
+ * for ever with a 451 would help nobody; it goes on unsigned, said once. */
+static void
+check_sign_need_from(check_t *c)
+{
+    if (c->signer == NULL || c->headers[CHECK_HDR_FROM] != NULL)
+        return;
+    c->env.backend.sign_free(c->signer);
+    c->signer = NULL;
+    log_warn("%s: stage=eoh %s inbox=%s dkim=unsigned reason=no_from_header", check_qid(c, NULL), c->who,
+             c->sender_inbox.address);
+}
+
 /* A feed that failed spends the signer: the end of message refuses. */
 static void
 check_sign_failed(check_t *c)
@@ -591,6 +605,7 @@ check_body(check_t *c, const unsigned char *chunk, size_t len)
     c->size += len;
     check_decide_content(c);
     check_decide_signing(c);
+    check_sign_need_from(c);
     if (c->keep_content)
         msgbuf_body(&c->content, chunk, len);
     if (c->signer != NULL &&
@@ -609,6 +624,7 @@ check_sign(check_t *c, const char *queue_id, long long started_us, decision_t *o
     char *value = NULL;
 
     check_decide_signing(c);   /* a message without header or body */
+    check_sign_need_from(c);
     if (c->signer == NULL && c->sign_result == 0)
         return 0;
     if (c->signer != NULL) {

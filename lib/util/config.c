@@ -79,6 +79,11 @@ static const config_key_t config_table[] = {
       "size of the RSA keys postinboxctl makes for DKIM" },
     { "dkim_retire_after", CT_DURATION, "7d", 0, 365L * 86400000, { 0 }, OFF(dkim_retire_after_ms),
       "a DKIM key replaced by a rotation stays published (retired) this long, so mail signed with it verifies" },
+    { "dns_resolver", CT_STRING, "", 0, 0, { 0 }, OFF(dns_resolver),
+      "the DNS server `domain verify` asks, ADDRESS or ADDRESS@PORT (a recursive resolver; or the domains' "
+      "authoritative server); empty: the system's resolvers (/etc/resolv.conf)" },
+    { "dns_timeout", CT_DURATION, "5s", 100, 60000, { 0 }, OFF(dns_timeout_ms),
+      "the longest a DNS question of `domain verify` waits; a record not answered by then is unknown, not missing" },
     { "dns_spf", CT_STRING, "mx", 0, 0, { 0 }, OFF(dns_spf),
       "the SPF mechanisms of the hosts that send for custom domains, as `domain records` prints them: "
       "\"v=spf1 <this> ~all\" (e.g. \"ip4:192.0.2.25 include:_spf.example.net\")" },

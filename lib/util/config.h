@@ -37,6 +37,8 @@ typedef struct pi_config {
     char *milter_socket;            /* inet:PORT@HOST or unix:/path */
     char *sandbox_domain;
     char *dns_spf, *dns_mx, *dns_dmarc_rua;   /* `domain records` */
+    char *dns_resolver;                       /* `domain verify` */
+    long dns_timeout_ms;
     cidr_list_t *trusted_networks;
     int backend_timeout_ms;         /* deadline of every backend call */
     int record_gather_us;           /* group commit's gather window (lib/store/record_batch) */

@@ -841,12 +841,22 @@ test_sign_before_record(void **state)
         assert_int_equal(f->sends[bob], 1);
         f->fail = NULL;
     }
+    /* no From field: nothing to sign for, so not signed, and accepted */
+    check_mail(r.c, "bob@acme.test", "alice", "Q5", &d);
+    check_rcpt(r.c, "x@remote.test", "Q5", &d);
+    check_header(r.c, "Subject", "no from");
+    check_body(r.c, (const unsigned char *)"x\r\n", 3);
+    check_end(r.c, "Q5", 0, NULL, &d);
+    expect("no From", &d, DECISION_CONTINUE, 0, "accepted");
+    assert_int_equal(f->added, 1);
+    assert_int_equal(f->records, 3);
+    assert_int_equal(f->sends[bob], 2);
     /* and the next one is signed again */
     sign_one(&r, "bob@acme.test", "x@remote.test", "Q4", &d);
     expect("signed again", &d, DECISION_CONTINUE, 0, "accepted");
     assert_int_equal(f->added, 2);
-    assert_int_equal(f->records, 3);
-    assert_int_equal(f->sends[bob], 2);
+    assert_int_equal(f->records, 4);
+    assert_int_equal(f->sends[bob], 3);
     check_free(r.c);
     r.c = NULL;
     assert_int_equal(f->signers_freed, f->signers);
