@@ -89,10 +89,7 @@ cmd_domain_verify(ctl_t *ctl, const args_t *args)
     json_array_foreach(json_object_get(obj, "records"), i, rec) {
         const char *st = json_string_value(json_object_get(rec, "status"));
         const char *purpose = json_string_value(json_object_get(rec, "purpose"));
-        const char *state = json_string_value(json_object_get(rec, "state"));
-        int required = strcmp(purpose, "ownership") == 0 || strcmp(purpose, "spf") == 0 ||
-                       (strcmp(purpose, "dkim") == 0 && state && strcmp(state, "active") == 0);
-        if (required && strcmp(st, "valid") != 0 && n < sizeof(failing) - 64)
+        if (json_is_true(json_object_get(rec, "required")) && strcmp(st, "valid") != 0 && n < sizeof(failing) - 64)
             n += (size_t)snprintf(failing + n, sizeof(failing) - n, "%s%s %s", n ? ", " : "", purpose, st);
         if (!output_json()) {
             const char *detail = json_string_value(json_object_get(rec, "detail"));

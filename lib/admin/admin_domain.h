@@ -46,7 +46,7 @@ admin_status_t admin_domain_records(admin_t *a, const admin_dns_t *dns, const ch
                                     admin_error_t *err);
 
 /* {"domain", "verified", "was_verified", "server", "records": [records'
- * objects + "status", "found": [...], "detail"]}; verified set in
+ * objects + "status", "found": [...], "detail", "required"]}; verified set in
  * PostgreSQL when the required records are valid.  ADMIN_OK, not found. */
 admin_status_t admin_domain_verify(admin_t *a, const admin_dns_t *dns, dns_resolver_t *resolver, long timeout_ms,
                                    const char *domain, json_t **out, admin_error_t *err);

@@ -194,12 +194,16 @@ admin_domain_verify(admin_t *a, const admin_dns_t *dns, dns_resolver_t *resolver
         const char *purpose = json_string_value(json_object_get(rec, "purpose"));
         const char *state = json_string_value(json_object_get(rec, "state"));
         int valid = check_record(rec, dns, resolver, timeout_ms) == CHECK_VALID;
+        int active_dkim = strcmp(purpose, "dkim") == 0 && state && strcmp(state, "active") == 0;
         if (strcmp(purpose, "ownership") == 0)
             ownership = valid;
         else if (strcmp(purpose, "spf") == 0)
             spf = valid;
-        else if (strcmp(purpose, "dkim") == 0 && state && strcmp(state, "active") == 0)
+        else if (active_dkim)
             dkim = valid;
+        /* what verification needs, said once for every front end */
+        json_object_set_new(rec, "required",
+                            json_boolean(strcmp(purpose, "ownership") == 0 || strcmp(purpose, "spf") == 0 || active_dkim));
     }
     char reason[200];
     snprintf(reason, sizeof(reason), "DNS check: ownership, spf and dkim valid (asked %s)",
