@@ -20,11 +20,11 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <idn2.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "domain_name.h"
 #include "utf8.h"
 
 /* A character of an RFC 5322 atom (8-bit clean, as Postfix): printable,
@@ -161,31 +161,6 @@ address_has_8bit(const char *in, size_t len)
     return 0;
 }
 
-/* A domain with U-labels (in[0..len), UTF-8) as A-labels in ace (at least
- * 254 bytes): IDNA2008 with the UTS #46 mapping (case folded, NFC), as
- * Postfix converts it for its lookups.  0 when IDNA refuses it. */
-static int
-address_domain_to_ace(const char *in, size_t len, char *ace, size_t *ace_len)
-{
-    char given[254];
-    char *converted = NULL;
-
-    if (len >= sizeof(given) || !utf8_is_valid(in, len))
-        return 0;
-    memcpy(given, in, len);
-    given[len] = '\0';
-    if (idn2_to_ascii_8z(given, &converted, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL) != IDN2_OK)
-        return 0;
-    size_t n = strlen(converted);
-    int ok = n > 0 && n < 254;
-    if (ok) {
-        memcpy(ace, converted, n + 1);
-        *ace_len = n;
-    }
-    idn2_free(converted);
-    return ok;
-}
-
 address_status_t
 address_canonical(const char *in, unsigned flags, char *out, size_t outlen)
 {
@@ -267,7 +242,7 @@ address_canonical(const char *in, unsigned flags, char *out, size_t outlen)
     dom = in + at + 1;
     dom_len = n - at - 1;
     if (!strict && dom_len > 0 && dom[0] != '[' && address_has_8bit(dom, dom_len)) {
-        if (!address_domain_to_ace(dom, dom_len, ace, &dom_len))
+        if (!domain_name_to_ace(dom, dom_len, ace, &dom_len))
             return ADDRESS_MALFORMED;
         dom = ace;
     }
