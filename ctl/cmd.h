@@ -28,12 +28,11 @@ int cmd_account_create(ctl_t *ctl, const args_t *args);
 int cmd_account_list(ctl_t *ctl, const args_t *args);
 int cmd_domain_add(ctl_t *ctl, const args_t *args);
 int cmd_domain_list(ctl_t *ctl, const args_t *args);
+int cmd_domain_show(ctl_t *ctl, const args_t *args);
+int cmd_domain_delete(ctl_t *ctl, const args_t *args);
 int cmd_domain_dkim(ctl_t *ctl, const args_t *args);
 int cmd_domain_records(ctl_t *ctl, const args_t *args);
 int cmd_domain_verify(ctl_t *ctl, const args_t *args);
-/* Gives a new domain its first DKIM key (dkim_signing on); 0, or
- * CTL_EXIT_ERROR after a warning naming the way to make one later. */
-int cmd_domain_dkim_new(ctl_t *ctl, const char *domain);
 /* After migrate: an active key for every domain that has none (a
  * domain of an older version); 0, or CTL_EXIT_ERROR warned. */
 int cmd_domain_dkim_backfill(ctl_t *ctl);

@@ -2,7 +2,8 @@
  * cmd_account.c -- accounts and custom domains.
  *
  * Public: cmd_account_create, cmd_account_list, cmd_domain_add,
- * cmd_domain_list (see cmd.h).
+ * cmd_domain_list, cmd_domain_show, cmd_domain_delete (see cmd.h): the
+ * domains are lib/admin/admin_domain's, as the API's.
  * An account's short id appears in its sandbox addresses; when not given
  * it is 6 random characters [a-z0-9] from RAND_bytes, drawn again on the
  * (rare) collision.  A domain added here is a custom domain; only the
@@ -14,11 +15,14 @@
 #include <string.h>
 #include <strings.h>
 
+#include "admin_domain.h"
+#include "admin_list.h"
 #include "cmd.h"
+#include "ctl_db.h"
 #include "output.h"
+#include "validate.h"
 
 #define ACCOUNT_COLUMNS "id, short_id, name, daily_send_limit, " CTL_ISO("created_at")
-#define DOMAIN_COLUMNS "id, name, account_id, kind, verified, " CTL_ISO("created_at")
 #define SHORT_ID_LEN 6
 #define SHORT_ID_ATTEMPTS 8
 
@@ -37,7 +41,7 @@ static const output_column_t domain_columns[] = {
     { "ID", "id", 0 },
     { "NAME", "name", 0 },
     { "KIND", "kind", 0 },
-    { "VERIFIED", "verified", 0 },
+    { "STATUS", "status", 0 },
     { "ACCOUNT", "accountId", 0 },
     { NULL, NULL, 0 },
 };
@@ -52,20 +56,6 @@ account_json(const PGresult *res, int row, int col)
     json_object_set_new(obj, "name", ctl_json_text(res, row, col + 2));
     json_object_set_new(obj, "dailySendLimit", ctl_json_int(res, row, col + 3));
     json_object_set_new(obj, "createdAt", ctl_json_text(res, row, col + 4));
-    return obj;
-}
-
-/* Domain columns (DOMAIN_COLUMNS, from col) as the API object. */
-static json_t *
-domain_json(const PGresult *res, int row, int col)
-{
-    json_t *obj = json_object();
-    json_object_set_new(obj, "id", ctl_json_text(res, row, col));
-    json_object_set_new(obj, "name", ctl_json_text(res, row, col + 1));
-    json_object_set_new(obj, "accountId", ctl_json_text(res, row, col + 2));
-    json_object_set_new(obj, "kind", ctl_json_text(res, row, col + 3));
-    json_object_set_new(obj, "verified", ctl_json_bool(res, row, col + 4));
-    json_object_set_new(obj, "createdAt", ctl_json_text(res, row, col + 5));
     return obj;
 }
 
@@ -195,87 +185,82 @@ cmd_account_list(ctl_t *ctl, const args_t *args)
 int
 cmd_domain_add(ctl_t *ctl, const args_t *args)
 {
-    const char *account;
-    char name[300];
-    PGresult *res;
+    admin_t *admin = ctl_admin(ctl);
+    admin_domain_new_t new = {
+        .name = args_value(args, "name"),
+        .sandbox = ctl->cfg->sandbox_domain,
+        .verified = args_flag(args, "verified"),
+        .dkim_bits = ctl->cfg->dkim_signing ? ctl->cfg->dkim_key_bits : 0,
+    };
+    char sandbox[300];
+    admin_error_t err;
+    json_t *obj;
     int rc;
 
-    if ((rc = args_uuid(args, "account", &account)) != 0)
+    if ((rc = args_uuid(args, "account", &new.account_id)) != 0)
         return rc;
-    if (args_value(args, "name") == NULL)
+    if (new.name == NULL)
         return output_usage("--name is required");
-    snprintf(name, sizeof(name), "%s", args_value(args, "name"));
-    ascii_lower(name);
-    if (strlen(args_value(args, "name")) >= sizeof(name) || !valid_hostname(name))
-        return output_usage("--name: \"%s\" is not a domain name", args_value(args, "name"));
-    if (strcasecmp(name, ctl->cfg->sandbox_domain) == 0)
-        return output_error("%s is the sandbox domain", name);
-
-    const char *params[4] = { account, name, args_flag(args, "verified") ? "true" : "false", ctl_actor() };
-    /* One statement: whether the account exists, and the new row unless
-     * the name is taken (by any account, or the sandbox); --verified, the
-     * operator's word instead of the DNS check, is audited with it. */
-    res = ctl_query(ctl,
-                    "WITH acct AS (SELECT id FROM postinbox.account WHERE id = $1::uuid),"
-                    " ins AS (INSERT INTO postinbox.domain (account_id, name, kind, verified)"
-                    "   SELECT id, $2, 'custom', $3::boolean FROM acct"
-                    "   ON CONFLICT ((lower(name))) DO NOTHING RETURNING *),"
-                    " aud AS (INSERT INTO postinbox.audit (actor, action, new_value, reason)"
-                    "   SELECT $4, 'domain.verified', name, 'operator override: domain add --verified' FROM ins"
-                    "    WHERE $3::boolean)"
-                    " SELECT (SELECT count(*) FROM acct), " DOMAIN_COLUMNS
-                    " FROM (SELECT 1) one LEFT JOIN ins ON true",
-                    4, params);
-    if (res == NULL)
+    if (admin == NULL)
         return CTL_EXIT_ERROR;
-    if (strcmp(PQgetvalue(res, 0, 0), "0") == 0)
-        rc = output_error("no account %s", account);
-    else if (PQgetisnull(res, 0, 1))
-        rc = output_error("domain %s already exists", name);
-    else {
-        json_t *obj = domain_json(res, 0, 1);
-        /* the key pair comes with the domain (README "DKIM") */
-        if (ctl->cfg->dkim_signing)
-            rc = cmd_domain_dkim_new(ctl, name);
-        output_object(obj, NULL);
-    }
-    PQclear(res);
-    return rc;
+    snprintf(sandbox, sizeof(sandbox), "%s", ctl->cfg->sandbox_domain);
+    new.sandbox = ascii_lower(sandbox);
+    if (admin_domain_create(admin, &new, &obj, &err) != ADMIN_OK)
+        return err.status == ADMIN_INVALID ? output_usage("--%s", err.message) : ctl_fail(&err);
+    output_object(obj, NULL);
+    return 0;
 }
 
 int
 cmd_domain_list(ctl_t *ctl, const args_t *args)
 {
-    char limit_text[24], offset_text[24];
-    const char *account = args_value(args, "account");
-    const char *params[3] = { account, limit_text, offset_text };
+    admin_filter_t filter = { 0 };
+    admin_t *admin = ctl_admin(ctl);
+    admin_error_t err;
     long limit, offset;
     long long total;
-    PGresult *res;
     json_t *rows;
     int rc;
 
-    if (account != NULL && (rc = args_uuid(args, "account", &account)) != 0)
+    if (args_value(args, "account") != NULL && (rc = args_uuid(args, "account", &filter.account_id)) != 0)
         return rc;
     if ((rc = args_page(args, &limit, &offset)) != 0)
         return rc;
-    snprintf(limit_text, sizeof(limit_text), "%ld", limit);
-    snprintf(offset_text, sizeof(offset_text), "%ld", offset);
-    if ((rc = ctl_count(ctl,
-                        "SELECT count(*) FROM postinbox.domain WHERE $1::uuid IS NULL OR account_id = $1::uuid",
-                        1, params, &total)) != 0)
-        return rc;
-    res = ctl_query(ctl,
-                    "SELECT " DOMAIN_COLUMNS " FROM postinbox.domain"
-                    " WHERE $1::uuid IS NULL OR account_id = $1::uuid"
-                    " ORDER BY created_at DESC, id DESC LIMIT $2::integer OFFSET $3::integer",
-                    3, params);
-    if (res == NULL)
+    if (admin == NULL)
         return CTL_EXIT_ERROR;
-    rows = json_array();
-    for (int r = 0; r < PQntuples(res); r++)
-        json_array_append_new(rows, domain_json(res, r, 0));
-    PQclear(res);
+    if (admin_list(admin, ADMIN_LIST_DOMAINS, &filter, limit, offset, &rows, &total, &err) != ADMIN_OK)
+        return ctl_fail(&err);
     output_list(rows, total, offset, domain_columns);
+    return 0;
+}
+
+int
+cmd_domain_show(ctl_t *ctl, const args_t *args)
+{
+    admin_t *admin = ctl_admin(ctl);
+    admin_dns_t dns;
+    admin_error_t err;
+    json_t *obj;
+
+    if (admin == NULL)
+        return CTL_EXIT_ERROR;
+    admin_dns_from_config(ctl->cfg, &dns);
+    if (admin_domain_show(admin, &dns, args->pos[0], &obj, &err) != ADMIN_OK)
+        return ctl_fail(&err);
+    output_object(obj, NULL);
+    return 0;
+}
+
+int
+cmd_domain_delete(ctl_t *ctl, const args_t *args)
+{
+    admin_t *admin = ctl_admin(ctl);
+    admin_error_t err;
+
+    if (admin == NULL)
+        return CTL_EXIT_ERROR;
+    if (admin_domain_delete(admin, args->pos[0], &err) != ADMIN_OK)
+        return ctl_fail(&err);
+    output_line("deleted domain %s", args->pos[0]);
     return 0;
 }

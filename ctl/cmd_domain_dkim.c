@@ -1,7 +1,7 @@
 /*
  * cmd_domain_dkim.c -- a domain's DKIM keys.
  *
- * Public: cmd_domain_dkim (see cmd.h), cmd_domain_dkim_new, cmd_domain_dkim_backfill.
+ * Public: cmd_domain_dkim (see cmd.h), cmd_domain_dkim_backfill.
  * "domain dkim show DOMAIN", "domain dkim rotate DOMAIN [--activate]",
  * "domain dkim activate DOMAIN [--selector S]": lib/admin/admin_dkim as
  * the operator.  Each prints the domain's keys with the TXT record to
@@ -79,22 +79,6 @@ cmd_domain_dkim(ctl_t *ctl, const args_t *args)
     if (status != ADMIN_OK)
         return ctl_fail(&err);
     return cmd_domain_dkim_print(obj);
-}
-
-int
-cmd_domain_dkim_new(ctl_t *ctl, const char *domain)
-{
-    admin_t *admin = ctl_admin(ctl);
-    admin_error_t err;
-
-    if (admin == NULL)
-        return CTL_EXIT_ERROR;
-    if (admin_dkim_ensure(admin, domain, ctl->cfg->dkim_key_bits, &err) != ADMIN_OK) {
-        output_warn("domain %s has no DKIM key, so its mail cannot be signed: %s; once that is fixed: "
-                    "postinboxctl domain dkim rotate %s --activate", domain, err.message, domain);
-        return CTL_EXIT_ERROR;
-    }
-    return 0;
 }
 
 int

@@ -30,7 +30,7 @@ int
 cmd_domain_records(ctl_t *ctl, const args_t *args)
 {
     admin_t *admin = ctl_admin(ctl);
-    admin_dns_t dns = { ctl->cfg->dns_spf, ctl->cfg->dns_mx, ctl->cfg->dns_dmarc_rua };
+    admin_dns_t dns;
     admin_error_t err;
     json_t *obj = NULL, *rec;
     size_t i;
@@ -38,6 +38,7 @@ cmd_domain_records(ctl_t *ctl, const args_t *args)
 
     if (admin == NULL)
         return CTL_EXIT_ERROR;
+    admin_dns_from_config(ctl->cfg, &dns);
     if (admin_domain_records(admin, &dns, args->pos[0], &obj, &err) != ADMIN_OK)
         return ctl_fail(&err);
     if (output_json()) {
@@ -69,7 +70,7 @@ int
 cmd_domain_verify(ctl_t *ctl, const args_t *args)
 {
     admin_t *admin = ctl_admin(ctl);
-    admin_dns_t dns = { ctl->cfg->dns_spf, ctl->cfg->dns_mx, ctl->cfg->dns_dmarc_rua };
+    admin_dns_t dns;
     admin_error_t err;
     dns_resolver_t *resolver;
     json_t *obj = NULL, *rec;
@@ -78,6 +79,7 @@ cmd_domain_verify(ctl_t *ctl, const args_t *args)
 
     if (admin == NULL)
         return CTL_EXIT_ERROR;
+    admin_dns_from_config(ctl->cfg, &dns);
     if ((resolver = dns_resolver_new(ctl->cfg->dns_resolver, text, sizeof(text))) == NULL)
         return output_error("%s", text);
     admin_status_t status = admin_domain_verify(admin, &dns, resolver, ctl->cfg->dns_timeout_ms, args->pos[0], &obj,

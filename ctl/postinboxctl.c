@@ -41,6 +41,8 @@ static const ctl_command_t ctl_commands[] = {
       "domain add --account ID --name DOMAIN [--verified]" },
     { "domain", "list", "account=," PAGE, 0, cmd_domain_list,
       "domain list [--account ID] [--limit N] [--offset N]" },
+    { "domain", "show", "", 1, cmd_domain_show, "domain show DOMAIN|ID" },
+    { "domain", "delete", "", 1, cmd_domain_delete, "domain delete DOMAIN|ID" },
     { "domain", "records", "zone", 1, cmd_domain_records, "domain records DOMAIN [--zone]" },
     { "domain", "verify", "", 1, cmd_domain_verify, "domain verify DOMAIN" },
     { "domain", "dkim", "activate,selector=", 2, cmd_domain_dkim,

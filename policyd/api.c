@@ -26,30 +26,39 @@ typedef struct {
     const char *pattern;
     const char *method;
     api_handler_t handler;
+    unsigned flags;
 } api_route_t;
+
+#define ROUTE_ACCOUNT 1u /* an account's resource (not an inbox's): account keys only */
+#define ROUTE_NO_BODY 2u /* a POST that takes no body (any body is ignored) */
 
 /* Every operation; contrib/openapi.json describes exactly these. */
 static const api_route_t api_routes[] = {
-    { "/v1/inboxes", "GET", api_inboxes_list },
-    { "/v1/inboxes", "POST", api_inboxes_create },
-    { "/v1/inboxes/*", "GET", api_inboxes_get },
-    { "/v1/inboxes/*", "PATCH", api_inboxes_update },
-    { "/v1/inboxes/*", "DELETE", api_inboxes_delete },
-    { "/v1/inboxes/*/messages", "GET", api_history_messages },
-    { "/v1/inboxes/*/messages", "POST", api_send_message },
-    { "/v1/inboxes/*/messages/*", "GET", api_history_message },
-    { "/v1/inboxes/*/threads", "GET", api_history_threads },
-    { "/v1/inboxes/*/threads/*", "GET", api_history_thread },
-    { "/v1/inboxes/*/events", "GET", api_history_events },
-    { "/v1/inboxes/*/webhooks", "GET", api_webhooks_list },
-    { "/v1/inboxes/*/webhooks", "POST", api_webhooks_create },
-    { "/v1/inboxes/*/webhooks/*", "GET", api_webhooks_get },
-    { "/v1/inboxes/*/webhooks/*", "PATCH", api_webhooks_update },
-    { "/v1/inboxes/*/webhooks/*", "DELETE", api_webhooks_delete },
-    { "/v1/inboxes/*/webhooks/*/deliveries", "GET", api_webhooks_deliveries },
-    { "/v1/inboxes/*/suppressions", "GET", api_suppressions_list },
-    { "/v1/inboxes/*/suppressions", "POST", api_suppressions_create },
-    { "/v1/inboxes/*/suppressions/+", "DELETE", api_suppressions_delete },
+    { "/v1/inboxes", "GET", api_inboxes_list, 0 },
+    { "/v1/inboxes", "POST", api_inboxes_create, 0 },
+    { "/v1/inboxes/*", "GET", api_inboxes_get, 0 },
+    { "/v1/inboxes/*", "PATCH", api_inboxes_update, 0 },
+    { "/v1/inboxes/*", "DELETE", api_inboxes_delete, 0 },
+    { "/v1/inboxes/*/messages", "GET", api_history_messages, 0 },
+    { "/v1/inboxes/*/messages", "POST", api_send_message, 0 },
+    { "/v1/inboxes/*/messages/*", "GET", api_history_message, 0 },
+    { "/v1/inboxes/*/threads", "GET", api_history_threads, 0 },
+    { "/v1/inboxes/*/threads/*", "GET", api_history_thread, 0 },
+    { "/v1/inboxes/*/events", "GET", api_history_events, 0 },
+    { "/v1/inboxes/*/webhooks", "GET", api_webhooks_list, 0 },
+    { "/v1/inboxes/*/webhooks", "POST", api_webhooks_create, 0 },
+    { "/v1/inboxes/*/webhooks/*", "GET", api_webhooks_get, 0 },
+    { "/v1/inboxes/*/webhooks/*", "PATCH", api_webhooks_update, 0 },
+    { "/v1/inboxes/*/webhooks/*", "DELETE", api_webhooks_delete, 0 },
+    { "/v1/inboxes/*/webhooks/*/deliveries", "GET", api_webhooks_deliveries, 0 },
+    { "/v1/inboxes/*/suppressions", "GET", api_suppressions_list, 0 },
+    { "/v1/inboxes/*/suppressions", "POST", api_suppressions_create, 0 },
+    { "/v1/inboxes/*/suppressions/+", "DELETE", api_suppressions_delete, 0 },
+    { "/v1/domains", "GET", api_domains_list, ROUTE_ACCOUNT },
+    { "/v1/domains", "POST", api_domains_create, ROUTE_ACCOUNT },
+    { "/v1/domains/*", "GET", api_domains_get, ROUTE_ACCOUNT },
+    { "/v1/domains/*", "DELETE", api_domains_delete, ROUTE_ACCOUNT },
+    { "/v1/domains/*/verify", "POST", api_domains_verify, ROUTE_ACCOUNT | ROUTE_NO_BODY },
 };
 
 #define API_NROUTES (sizeof(api_routes) / sizeof(api_routes[0]))
@@ -226,8 +235,9 @@ api_is_json(const char *content_type)
 /* Everything between routing and the handler; the handler runs only if
  * this returns 0 (otherwise it answered). */
 static int
-api_prepare(api_call_t *c, const char *pattern, int ncaps)
+api_prepare(api_call_t *c, const api_route_t *route, int ncaps)
 {
+    const char *pattern = route->pattern;
     char err[256];
 
     if (api_auth(c) != 0)
@@ -241,12 +251,17 @@ api_prepare(api_call_t *c, const char *pattern, int ncaps)
         }
         ascii_lower(c->ids[i]);
     }
+    if ((route->flags & ROUTE_ACCOUNT) && c->key_inbox_id[0]) {
+        api_error(c, 403, "forbidden", "this needs an account key (an inbox key acts on its inbox only)");
+        return -1;
+    }
     /* an inbox key sees its own inbox only */
-    if (ncaps > 0 && c->key_inbox_id[0] && strcmp(c->ids[0], c->key_inbox_id) != 0) {
+    if (!(route->flags & ROUTE_ACCOUNT) && ncaps > 0 && c->key_inbox_id[0] && strcmp(c->ids[0], c->key_inbox_id) != 0) {
         api_error(c, 403, "forbidden", "this key may only use inbox %s", c->key_inbox_id);
         return -1;
     }
-    if (strcmp(c->req->method, "POST") == 0 || strcmp(c->req->method, "PATCH") == 0) {
+    if ((strcmp(c->req->method, "POST") == 0 && !(route->flags & ROUTE_NO_BODY)) ||
+        strcmp(c->req->method, "PATCH") == 0) {
         if (!api_is_json(httpd_header(c->req, "Content-Type"))) {
             api_error(c, 415, "unsupported_media_type", "the body must be application/json");
             return -1;
@@ -289,7 +304,7 @@ api_route(api_call_t *c)
         httpd_add_header(c->resp, "Allow", "%s", allow);
         return;
     }
-    if (api_prepare(c, found->pattern, ncaps) == 0)
+    if (api_prepare(c, found, ncaps) == 0)
         found->handler(c);
 }
 

@@ -7,11 +7,12 @@
  * Modules: api.c (routes, auth order, errors, JSON bodies, the request
  * log line), api_auth.c (keys, no HTTP), api_inboxes.c, api_history.c
  * (messages, threads, events), api_send.c (POST messages),
- * api_webhooks.c, api_suppressions.c.  The handlers parse the request and render the answer;
+ * api_webhooks.c, api_suppressions.c, api_domains.c.  The handlers parse the request and render the answer;
  * what they do to the store is lib/admin's, with the key's account as
  * the acting account, the same functions postinboxctl calls.
  * A request goes: route (404, 405 with Allow) -> key (401) -> path ids
- * (400) -> inbox scope of an inbox key (403) -> Content-Type of a body
+ * (400) -> an account resource asked with an inbox key, or the inbox
+ * scope of an inbox key (403) -> Content-Type of a body
  * (415) -> JSON body (400) -> handler.  Every SQL statement carries the
  * key's account in its WHERE clause (lib/admin does so for every
  * statement of an acting account); an id of another account is 404,
@@ -91,5 +92,10 @@ void api_webhooks_deliveries(api_call_t *c);
 void api_suppressions_list(api_call_t *c);
 void api_suppressions_create(api_call_t *c);
 void api_suppressions_delete(api_call_t *c);
+void api_domains_list(api_call_t *c);
+void api_domains_create(api_call_t *c);
+void api_domains_get(api_call_t *c);
+void api_domains_verify(api_call_t *c);
+void api_domains_delete(api_call_t *c);
 
 #endif

@@ -38,6 +38,7 @@
 #include "config.h"
 #include "daemon_opts.h"
 #include "dispatcher.h"
+#include "domain_watch.h"
 #include "log.h"
 #include "logfollow.h"
 #include "malloc_tune.h"
@@ -239,6 +240,16 @@ main(int argc, char **argv)
             policy_server_stop();
         return 1;
     }
+    if (domain_watch_start(err, sizeof(err)) != 0) {
+        log_error("%s", err);
+        main_report(&ready_fd, 0);
+        if (api_started)
+            api_stop();
+        if (policy_started)
+            policy_server_stop();
+        dispatcher_stop();
+        return 1;
+    }
     if (rt->cfg->policyd_metrics_listen[0]) {
         httpd_limits_t limits = { .request_timeout_ms = rt->cfg->http_request_timeout_ms,
                                   .max_connections_per_ip = rt->cfg->http_max_connections_per_ip };
@@ -247,6 +258,7 @@ main(int argc, char **argv)
             main_report(&ready_fd, 0);
             if (policy_started)
                 policy_server_stop();
+            domain_watch_stop();
             dispatcher_stop();
             return 1;
         }
@@ -276,6 +288,7 @@ main(int argc, char **argv)
     if (policy_started)
         policy_server_stop();
     logfollow_stop();
+    domain_watch_stop();
     dispatcher_stop();
     runtime_install(NULL);
     curl_global_cleanup();

@@ -291,7 +291,7 @@ outbox_record(store_t *store, const outbox_result_t *results, int n, long disabl
     for (int i = 0; i < n; i++) {
         const outbox_result_t *r = &results[i];
         pgarray_addf(&arr[0], "%lld", r->id);
-        pgarray_add(&arr[1], r->inbox_id);
+        pgarray_add(&arr[1], r->inbox_id[0] ? r->inbox_id : NULL); /* NULL: an account event */
         pgarray_addf(&arr[2], "%d", r->attempt);
         if (r->status_code > 0)
             pgarray_addf(&arr[3], "%d", r->status_code);

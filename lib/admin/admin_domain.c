@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "config.h"
 #include "dkim_keygen.h"
+#include "domain_name.h"
+#include "validate.h"
 
 static void
 admin_domain_add(json_t *records, const char *purpose, const char *name, const char *type, const char *value)
@@ -61,25 +64,72 @@ admin_domain_mx(const char *hosts, const char *domain, json_t *records)
     }
 }
 
+int
+admin_domain_mark_required(json_t *rec)
+{
+    const char *purpose = json_string_value(json_object_get(rec, "purpose"));
+    const char *state = json_string_value(json_object_get(rec, "state"));
+    int required = purpose != NULL && (strcmp(purpose, "ownership") == 0 || strcmp(purpose, "spf") == 0 ||
+                                       (strcmp(purpose, "dkim") == 0 && state && strcmp(state, "active") == 0));
+    json_object_set_new(rec, "required", json_boolean(required));
+    return required;
+}
+
+void
+admin_dns_from_config(const struct pi_config *cfg, admin_dns_t *dns)
+{
+    dns->spf = cfg->dns_spf;
+    dns->mx = cfg->dns_mx;
+    dns->dmarc_rua = cfg->dns_dmarc_rua;
+    /* a check asked by hand schedules the next as the periodic one would */
+    dns->check_interval_ms = cfg->domain_check_interval_ms > 0 ? cfg->domain_check_interval_ms : 3600000;
+    dns->check_retry_ms = cfg->domain_check_retry_ms;
+    dns->check_failures = cfg->domain_check_failures;
+    dns->dkim_keep_ms = cfg->dkim_retire_after_ms;
+}
+
+PGresult *
+admin_domain_find(admin_t *a, const char *id_or_name, const char *columns, admin_status_t *status,
+                  admin_error_t *err)
+{
+    char sql[1024], name[DOMAIN_NAME_MAX + 1];
+    const char *params[2] = { name, a->account_id };
+    int by_id = id_or_name != NULL && valid_uuid(id_or_name);
+    PGresult *res;
+
+    if (id_or_name == NULL || (!by_id && domain_name_canonical(id_or_name, name) != DOMAIN_NAME_OK)) {
+        *status = admin_fail(err, ADMIN_NOT_FOUND, "not_found", "domain", "no domain %.253s",
+                             id_or_name ? id_or_name : "");
+        return NULL;
+    }
+    if (by_id)
+        snprintf(name, sizeof(name), "%s", id_or_name);
+    snprintf(sql, sizeof(sql), "SELECT %s FROM postinbox.domain d WHERE %s AND ($2::uuid IS NULL OR d.account_id = $2::uuid)",
+             columns, by_id ? "d.id = $1::uuid" : "d.name = $1");
+    if ((res = admin_exec(a, sql, 2, params, 0, err)) == NULL) {
+        *status = ADMIN_BACKEND;
+        return NULL;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        *status = admin_fail(err, ADMIN_NOT_FOUND, "not_found", "domain", "no domain %.253s", id_or_name);
+        return NULL;
+    }
+    *status = ADMIN_OK;
+    return res;
+}
+
 admin_status_t
 admin_domain_records(admin_t *a, const admin_dns_t *dns, const char *domain, json_t **out, admin_error_t *err)
 {
-    const char *params[2] = { domain, a->account_id };
-    PGresult *res = admin_exec(a,
-                               "SELECT id, name, verification_token FROM postinbox.domain WHERE name = lower($1)"
-                               " AND ($2::uuid IS NULL OR account_id = $2::uuid)",
-                               2, params, 0, err);
     char id[40], name[256], text[600];
     json_t *records;
     admin_status_t status;
+    PGresult *res = admin_domain_find(a, domain, "d.id, d.name, d.verification_token", &status, err);
 
     *out = NULL;
     if (res == NULL)
-        return ADMIN_BACKEND;
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        return admin_fail(err, ADMIN_NOT_FOUND, "not_found", "domain", "no domain %s", domain);
-    }
+        return status;
     snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
     snprintf(name, sizeof(name), "%s", PQgetvalue(res, 0, 1));
     records = json_array();
@@ -103,6 +153,10 @@ admin_domain_records(admin_t *a, const admin_dns_t *dns, const char *domain, jso
     snprintf(dmarc, sizeof(dmarc), "_dmarc.%s", name);
     admin_domain_add(records, "dmarc", dmarc, "TXT", text);
     admin_domain_mx(dns->mx, name, records);
+    json_t *rec;
+    size_t i;
+    json_array_foreach(records, i, rec)
+        admin_domain_mark_required(rec);
     *out = json_pack("{s:s, s:o}", "domain", name, "records", records);
     return ADMIN_OK;
 }

@@ -3,9 +3,11 @@
  * admin_domain.h (admin_domain_verify).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "admin_dkim.h"
 #include "admin_domain.h"
 
 /* What one record's answer means. */
@@ -178,61 +180,103 @@ check_record(json_t *rec, const admin_dns_t *dns, dns_resolver_t *resolver, long
     return status;
 }
 
+/* A pending key whose record is valid (a rotation published) becomes the
+ * active one: the switch of `domain dkim rotate` happens once receivers
+ * can find the new record.  The record objects follow the change. */
+static void
+activate_published(admin_t *a, const admin_dns_t *dns, const char *domain, json_t *records)
+{
+    json_t *rec, *other, *shown;
+    size_t i, j;
+    admin_error_t err;
+
+    json_array_foreach(records, i, rec) {
+        const char *state = json_string_value(json_object_get(rec, "state"));
+        const char *status = json_string_value(json_object_get(rec, "status"));
+        if (state == NULL || strcmp(state, "pending") != 0 || status == NULL || strcmp(status, "valid") != 0)
+            continue;
+        const char *selector = json_string_value(json_object_get(rec, "selector"));
+        if (admin_dkim_activate(a, domain, selector, dns->dkim_keep_ms, &shown, &err) != ADMIN_OK)
+            continue; /* stays pending: the next check tries again */
+        json_decref(shown);
+        json_array_foreach(records, j, other) {
+            const char *st = json_string_value(json_object_get(other, "state"));
+            if (st != NULL && strcmp(st, "active") == 0)
+                json_object_set_new(other, "state", json_string("retired"));
+        }
+        json_object_set_new(rec, "state", json_string("active"));
+        json_object_set_new(rec, "activated", json_true());
+        break; /* one active key */
+    }
+}
+
 admin_status_t
 admin_domain_verify(admin_t *a, const admin_dns_t *dns, dns_resolver_t *resolver, long timeout_ms,
                     const char *domain, json_t **out, admin_error_t *err)
 {
-    json_t *obj = NULL, *rec;
+    json_t *obj = NULL, *rec, *records;
     size_t i;
     int ownership = 0, spf = 0, dkim = 0;
     admin_status_t status = admin_domain_records(a, dns, domain, &obj, err);
+    char interval[32], retry[32], failures[16], reason[200], *result;
 
     *out = NULL;
     if (status != ADMIN_OK)
         return status;
-    json_array_foreach(json_object_get(obj, "records"), i, rec) {
+    records = json_object_get(obj, "records");
+    json_array_foreach(records, i, rec)
+        check_record(rec, dns, resolver, timeout_ms);
+    if (dns_resolver_cancelled(resolver)) {
+        /* nothing was learnt about the records: nothing is written */
+        json_decref(obj);
+        return admin_fail(err, ADMIN_BACKEND, "cancelled", "cancelled", "the check was cancelled");
+    }
+    activate_published(a, dns, json_string_value(json_object_get(obj, "domain")), records);
+    json_array_foreach(records, i, rec) {
         const char *purpose = json_string_value(json_object_get(rec, "purpose"));
-        const char *state = json_string_value(json_object_get(rec, "state"));
-        int valid = check_record(rec, dns, resolver, timeout_ms) == CHECK_VALID;
-        int active_dkim = strcmp(purpose, "dkim") == 0 && state && strcmp(state, "active") == 0;
+        int valid = strcmp(json_string_value(json_object_get(rec, "status")), "valid") == 0;
+        /* what verification needs, said once (a key may have just become active) */
+        if (!admin_domain_mark_required(rec))
+            continue;
         if (strcmp(purpose, "ownership") == 0)
             ownership = valid;
         else if (strcmp(purpose, "spf") == 0)
             spf = valid;
-        else if (active_dkim)
+        else
             dkim = valid;
-        /* what verification needs, said once for every front end */
-        json_object_set_new(rec, "required",
-                            json_boolean(strcmp(purpose, "ownership") == 0 || strcmp(purpose, "spf") == 0 || active_dkim));
     }
-    char reason[200];
+    int passed = ownership && spf && dkim;
+    json_object_set_new(obj, "checks_passed", json_boolean(passed));
+    json_object_set_new(obj, "server", json_string(dns_resolver_name(resolver)));
     snprintf(reason, sizeof(reason), "DNS check: ownership, spf and dkim valid (asked %s)",
              dns_resolver_name(resolver));
-    const char *params[5] = { json_string_value(json_object_get(obj, "domain")), ownership && spf && dkim ? "t" : "f",
-                              a->account_id, a->actor, reason };
-    /* The change to verified and its audit row in one statement. */
+    snprintf(interval, sizeof(interval), "%ld milliseconds", dns->check_interval_ms);
+    snprintf(retry, sizeof(retry), "%ld milliseconds", dns->check_retry_ms);
+    snprintf(failures, sizeof(failures), "%d", dns->check_failures);
+    result = json_dumps(obj, JSON_COMPACT);
+    const char *params[9] = { json_string_value(json_object_get(obj, "domain")), a->account_id, passed ? "t" : "f",
+                              result, a->actor, reason, interval, retry, failures };
+    /* verified, the audit row, the schedule and the event: one statement
+     * (sql/functions/domain.sql) */
     PGresult *res = admin_exec(a,
-                               "WITH d AS (SELECT id, verified FROM postinbox.domain WHERE name = $1"
-                               "   AND ($3::uuid IS NULL OR account_id = $3::uuid) FOR UPDATE),"
-                               " up AS (UPDATE postinbox.domain SET verified = domain.verified OR $2::boolean FROM d"
-                               "   WHERE domain.id = d.id RETURNING d.verified AS was, domain.verified AS now),"
-                               " aud AS (INSERT INTO postinbox.audit (actor, action, new_value, reason)"
-                               "   SELECT $4, 'domain.verified', $1, $5 FROM up WHERE NOT up.was AND up.now)"
-                               " SELECT was, now FROM up",
-                               5, params, 0, err);
+                               "SELECT known, was_verified, verified, failures, coalesce(event, '')"
+                               " FROM postinbox.domain_check_apply($1, $2::uuid, $3::boolean, $4::jsonb, $5, $6,"
+                               " $7::interval, $8::interval, $9::integer)",
+                               9, params, 0, err);
+    free(result);
     if (res == NULL) {
         json_decref(obj);
         return ADMIN_BACKEND;
     }
-    if (PQntuples(res) != 1) {
+    if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
         PQclear(res);
         json_decref(obj);
         return admin_fail(err, ADMIN_NOT_FOUND, "not_found", "domain", "no domain %s", domain);
     }
-    json_object_set_new(obj, "was_verified", json_boolean(strcmp(PQgetvalue(res, 0, 0), "t") == 0));
-    json_object_set_new(obj, "verified", json_boolean(strcmp(PQgetvalue(res, 0, 1), "t") == 0));
-    json_object_set_new(obj, "checks_passed", json_boolean(ownership && spf && dkim));
-    json_object_set_new(obj, "server", json_string(dns_resolver_name(resolver)));
+    json_object_set_new(obj, "was_verified", json_boolean(strcmp(PQgetvalue(res, 0, 1), "t") == 0));
+    json_object_set_new(obj, "verified", json_boolean(strcmp(PQgetvalue(res, 0, 2), "t") == 0));
+    json_object_set_new(obj, "failures", json_integer(atoi(PQgetvalue(res, 0, 3))));
+    json_object_set_new(obj, "event", PQgetvalue(res, 0, 4)[0] ? json_string(PQgetvalue(res, 0, 4)) : json_null());
     PQclear(res);
     *out = obj;
     return ADMIN_OK;

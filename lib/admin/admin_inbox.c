@@ -4,6 +4,7 @@
 #include "admin_inbox.h"
 
 #include "admin_dkim.h"
+#include "admin_domain.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +99,13 @@ admin_inbox_create(admin_t *a, const admin_inbox_new_t *in, int live, json_t **o
         return ADMIN_BACKEND;
     if (strcmp(PQgetvalue(res, 0, 0), "ok") != 0) {
         admin_create_failed(in, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 2), err);
+        if (strcmp(err->reason, "unverified_domain") == 0) {
+            /* name what is missing, as the last check found it */
+            char unmet[256];
+            size_t len = strlen(err->message);
+            admin_domain_unmet(a, in->domain_id ? in->domain_id : in->domain_name, unmet, sizeof(unmet));
+            snprintf(err->message + len, sizeof(err->message) - len, "; at the last check: %s", unmet);
+        }
         snprintf(err->subject, sizeof(err->subject), "%s", PQgetvalue(res, 0, 2));
         PQclear(res);
         return err->status;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin_domain.h"
 #include "records.h"
 
 /* The filter slots a kind's statements take. */
@@ -86,6 +87,10 @@ static const admin_list_def_t admin_lists[] = {
         "created_at DESC, address",
         { SLOT_ACCOUNT, SLOT_INBOX, SLOT_SOURCE, SLOT_REASON, SLOT_PREFIX, SLOT_AFTER, SLOT_BEFORE }, SLOT_INBOX,
         PARENT_INBOX, admin_suppression_json },
+    [ADMIN_LIST_DOMAINS] = {
+        "postinbox.domain d", "SELECT " ADMIN_DOMAIN_COLUMNS " FROM postinbox.domain d",
+        " WHERE ($1::uuid IS NULL OR d.account_id = $1::uuid)",
+        "d.created_at DESC, d.id DESC", { SLOT_ACCOUNT }, SLOT_END, PARENT_NONE, admin_domain_json },
 };
 
 #define ADMIN_NLISTS (sizeof(admin_lists) / sizeof(admin_lists[0]))

@@ -34,6 +34,7 @@ typedef enum {
     ADMIN_LIST_DELIVERIES,       /* endpoint (required), inbox, status */
     ADMIN_LIST_APIKEYS,          /* account (operator) */
     ADMIN_LIST_SUPPRESSIONS,     /* inbox (required), source, reason, address prefix, after, before; newest first */
+    ADMIN_LIST_DOMAINS,          /* account (operator): an account's custom domains; the operator's all */
     ADMIN_LIST_NKINDS
 } admin_list_kind_t;
 

@@ -11,6 +11,11 @@ const apiutil_field_t api_fields_inbox_create[] = {
     { NULL, 0, 0 },
 };
 
+const apiutil_field_t api_fields_domain_create[] = {
+    { "name", APIUTIL_STRING, 1 },
+    { NULL, 0, 0 },
+};
+
 const apiutil_field_t api_fields_inbox_update[] = {
     { "displayName", APIUTIL_STRING_OR_NULL, 0 },
     { "labels", APIUTIL_STRING_ARRAY, 0 },

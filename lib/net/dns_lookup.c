@@ -17,6 +17,7 @@
 struct dns_resolver {
     struct ub_ctx *ctx;
     char name[128];
+    const atomic_int *cancel;   /* NULL: none */
 };
 
 /* One question's state, filled by the callback. */
@@ -25,6 +26,18 @@ typedef struct {
     int err;
     struct ub_result *result;
 } dns_wait_t;
+
+void
+dns_resolver_set_cancel(dns_resolver_t *r, const atomic_int *cancel)
+{
+    r->cancel = cancel;
+}
+
+int
+dns_resolver_cancelled(const dns_resolver_t *r)
+{
+    return r->cancel != NULL && atomic_load(r->cancel);
+}
 
 dns_resolver_t *
 dns_resolver_new(const char *server, char *err, size_t errlen)
@@ -159,12 +172,15 @@ dns_lookup(dns_resolver_t *r, const char *name, int type, long timeout_ms, dns_a
     while (!w.done) {
         long long left = deadline - clock_ms();
         struct pollfd pfd = { .fd = ub_fd(r->ctx), .events = POLLIN };
-        if (left <= 0) {
+        if (left <= 0 || (r->cancel != NULL && atomic_load(r->cancel))) {
             ub_cancel(r->ctx, id);
-            snprintf(err, errlen, "no answer from %s within %ld ms", r->name, timeout_ms);
+            if (left > 0)
+                snprintf(err, errlen, "cancelled: the daemon is stopping");
+            else
+                snprintf(err, errlen, "no answer from %s within %ld ms", r->name, timeout_ms);
             return DNS_TIMEOUT;
         }
-        if (poll(&pfd, 1, (int)(left > 1000 ? 1000 : left)) > 0 && (rc = ub_process(r->ctx)) != 0) {
+        if (poll(&pfd, 1, (int)(left > 200 ? 200 : left)) > 0 && (rc = ub_process(r->ctx)) != 0) {
             snprintf(err, errlen, "%s", ub_strerror(rc));
             ub_cancel(r->ctx, id);
             return DNS_ERROR;

@@ -2,7 +2,8 @@
  * dns_lookup.h -- DNS questions with a deadline, over libunbound.
  *
  * Public: dns_resolver_t, dns_status_t, dns_answer_t, dns_resolver_new,
- * dns_resolver_free, dns_resolver_name, dns_lookup, dns_answer_clear,
+ * dns_resolver_free, dns_resolver_set_cancel, dns_resolver_cancelled, dns_resolver_name,
+ * dns_lookup, dns_answer_clear,
  * dns_status_word.
  *
  * libunbound (Debian's libunbound-dev) because it is a whole resolver
@@ -17,6 +18,7 @@
 #ifndef POSTINBOX_DNS_LOOKUP_H
 #define POSTINBOX_DNS_LOOKUP_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 typedef struct dns_resolver dns_resolver_t;
@@ -45,6 +47,11 @@ typedef struct {
  * with err. */
 dns_resolver_t *dns_resolver_new(const char *server, char *err, size_t errlen);
 void dns_resolver_free(dns_resolver_t *r);
+/* A question under way gives up (DNS_TIMEOUT, "cancelled") within 200 ms
+ * of *cancel becoming non-zero: a stopping daemon does not wait for DNS. */
+void dns_resolver_set_cancel(dns_resolver_t *r, const atomic_int *cancel);
+/* Whether that flag is set: answers since are not to be believed. */
+int dns_resolver_cancelled(const dns_resolver_t *r);
 /* Who answers: the server given, or "the system resolver". */
 const char *dns_resolver_name(const dns_resolver_t *r);
 /* The records of type (DNS_TYPE_*) at name, within timeout_ms. */

@@ -93,6 +93,15 @@ static const config_key_t config_table[] = {
     { "dns_dmarc_rua", CT_STRING, "", 0, 0, { 0 }, OFF(dns_dmarc_rua),
       "the address for DMARC aggregate reports in the DMARC record `domain records` prints (p=none); "
       "empty: none" },
+    { "domain_check_interval", CT_DURATION, "1h", 0, 30L * 86400000, { 0 }, OFF(domain_check_interval_ms),
+      "postinbox-policyd checks every custom domain's records in DNS this often (a pending domain becomes "
+      "verified once they are right, a verified one is watched); 0: no periodic check" },
+    { "domain_check_retry", CT_DURATION, "60s", 1000, 86400000, { 0 }, OFF(domain_check_retry_ms),
+      "after a failed check the next comes this much later, doubled for each failure in a row, at most "
+      "domain_check_interval" },
+    { "domain_check_failures", CT_INT, "3", 1, 100, { 0 }, OFF(domain_check_failures),
+      "failed checks in a row (missing, invalid or unknown records) before a verified domain gets the event "
+      "domain.dns_failed; it keeps sending" },
     { "metrics_listen", CT_STRING, "", 0, 0, { 0 }, OFF(metrics_listen),
       "postinbox-milter's Prometheus /metrics: host:port or [v6]:port (loopback!); empty = off; read at start" },
     /* postinbox-policyd */

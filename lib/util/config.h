@@ -39,6 +39,9 @@ typedef struct pi_config {
     char *dns_spf, *dns_mx, *dns_dmarc_rua;   /* `domain records` */
     char *dns_resolver;                       /* `domain verify` */
     long dns_timeout_ms;
+    long domain_check_interval_ms;            /* policyd's re-check of custom domains; 0: off */
+    long domain_check_retry_ms;               /* after a failure, doubled per failure */
+    int domain_check_failures;                /* in a row before domain.dns_failed */
     cidr_list_t *trusted_networks;
     int backend_timeout_ms;         /* deadline of every backend call */
     int record_gather_us;           /* group commit's gather window (lib/store/record_batch) */

@@ -179,6 +179,8 @@ valid_event_type(const char *type)
         word = type + 8;
     else if (strncmp(type, "inbox.", 6) == 0)
         word = type + 6;
+    else if (strncmp(type, "domain.", 7) == 0)
+        word = type + 7;
     else
         return 0;
     if (*word == '\0')

@@ -38,7 +38,7 @@ char *ascii_lower(char *text);
  * 1 valid, 0 not (or out too small). */
 int valid_timestamp(const char *value, char *out, size_t outlen);
 
-/* An event type as the schema allows them: (message|inbox).name, the
+/* An event type as the schema allows them: (message|inbox|domain).name, the
  * name words of a-z joined by single underscores (webhook_disabled). */
 int valid_event_type(const char *type);
 

@@ -12,7 +12,9 @@
 --
 -- Isolation: an endpoint belongs to one inbox, or (inbox_id NULL) to its
 -- whole account, and the fan-out only ever matches events of that inbox
--- or of that account's inboxes.
+-- or of that account's inboxes.  An event of the account itself (inbox_id
+-- NULL, account_id set: domain.dns_failed, domain.verified) goes to the
+-- account-wide endpoints of that account only.
 --
 -- A definition file (sql/functions/): one definition per function,
 -- re-applied by `postinboxctl migrate` when the file changes
@@ -32,9 +34,10 @@ BEGIN
     INSERT INTO postinbox.webhook_delivery (event_id, endpoint_id, inbox_id)
     SELECT NEW.id, e.id, NEW.inbox_id
       FROM postinbox.webhook_endpoint e
-      JOIN postinbox.inbox i ON i.id = NEW.inbox_id
+      LEFT JOIN postinbox.inbox i ON i.id = NEW.inbox_id
      WHERE e.enabled
-       AND (e.inbox_id = NEW.inbox_id OR (e.inbox_id IS NULL AND e.account_id = i.account_id))
+       AND (e.inbox_id = NEW.inbox_id
+            OR (e.inbox_id IS NULL AND e.account_id = coalesce(i.account_id, NEW.account_id)))
        AND (cardinality(e.event_types) = 0 OR NEW.type = ANY (e.event_types));
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n > 0 THEN

@@ -10,8 +10,11 @@ set -u
 . "$(dirname "$0")/common.sh"
 pi_init --policyd
 API_PORT=$(_svc_pick_ports 1) || exit 1
+# verifyDomain asks a DNS server that is not there: its records are unknown within dns_timeout
+read -r NO_DNS <<<"$(_svc_pick_ports 1)"
 pi_setup --policyd "api_listen = 127.0.0.1:$API_PORT" \
-    "api_submission = 127.0.0.1:$SMTP_PORT" "api_submission_timeout = 10s"
+    "api_submission = 127.0.0.1:$SMTP_PORT" "api_submission_timeout = 10s" \
+    "dns_resolver = 127.0.0.1@$NO_DNS" "dns_timeout = 1s"
 
 A=$(pi_account "Acme" acme)
 read -r I1 _ <<<"$(pi_inbox "$A" one)"
