@@ -397,6 +397,16 @@ migrate_run(const pi_config_t *cfg, const char *conninfo, const char *runtime_co
         rc = output_error("granting the runtime role: %s", err);
         goto out;
     }
+    if (cfg->postfix_maps_role[0] != '\0' && !newer) {
+        /* Postfix's own tables (contrib/postfix/pgsql-*.cf): two functions, nothing else */
+        const char *role[1] = { cfg->postfix_maps_role };
+        if (migrate_do(conn, "SELECT postinbox.grant_postfix_maps($1)", 1, role, err, sizeof(err)) != 0) {
+            rc = output_error("granting postfix_maps_role %s: %s", cfg->postfix_maps_role, err);
+            goto out;
+        }
+        if (json_array_size(applied) + json_array_size(defined) > 0)
+            output_line("granted the Postfix lookup functions to %s", cfg->postfix_maps_role);
+    }
     if (output_json()) {
         json_t *doc = json_object();
         json_object_set(doc, "applied", applied);

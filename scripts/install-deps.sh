@@ -11,7 +11,7 @@ PACKAGES="
   build-essential autoconf automake libtool pkg-config
   libmilter-dev libhiredis-dev libpq-dev libssl-dev libjansson-dev
   libgmime-3.0-dev libcmocka-dev libcurl4-openssl-dev libmicrohttpd-dev libidn2-dev libopendkim-dev
-  postgresql redis-server postfix sasl2-bin libsasl2-modules
+  postgresql redis-server postfix postfix-pgsql sasl2-bin libsasl2-modules
   swaks miltertest python3 python3-dkim python3-dnspython curl procps iproute2 faketime
   libunbound-dev nsd
   clang libfuzzer-14-dev libclang-rt-14-dev

@@ -102,6 +102,9 @@ static const config_key_t config_table[] = {
     { "domain_check_failures", CT_INT, "3", 1, 100, { 0 }, OFF(domain_check_failures),
       "failed checks in a row (missing, invalid or unknown records) before a verified domain gets the event "
       "domain.dns_failed; it keeps sending" },
+    { "postfix_maps_role", CT_STRING, "", 0, 0, { 0 }, OFF(postfix_maps_role),
+      "the PostgreSQL role of Postfix's pgsql tables (contrib/postfix/pgsql-*.cf): `postinboxctl migrate` lets it "
+      "call postfix_domain() and postfix_sender_logins(), nothing else; empty: none" },
     { "metrics_listen", CT_STRING, "", 0, 0, { 0 }, OFF(metrics_listen),
       "postinbox-milter's Prometheus /metrics: host:port or [v6]:port (loopback!); empty = off; read at start" },
     /* postinbox-policyd */

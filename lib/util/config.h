@@ -42,6 +42,7 @@ typedef struct pi_config {
     long domain_check_interval_ms;            /* policyd's re-check of custom domains; 0: off */
     long domain_check_retry_ms;               /* after a failure, doubled per failure */
     int domain_check_failures;                /* in a row before domain.dns_failed */
+    char *postfix_maps_role;                  /* granted the Postfix lookup functions by migrate */
     cidr_list_t *trusted_networks;
     int backend_timeout_ms;         /* deadline of every backend call */
     int record_gather_us;           /* group commit's gather window (lib/store/record_batch) */

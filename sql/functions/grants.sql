@@ -26,6 +26,7 @@ BEGIN
     EXECUTE format('REVOKE INSERT, UPDATE, DELETE ON postinbox.schema_migration, postinbox.schema_definition FROM %I',
                    p_role);
     EXECUTE format('REVOKE EXECUTE ON FUNCTION postinbox.grant_runtime(text) FROM %I', p_role);
+    EXECUTE format('REVOKE EXECUTE ON FUNCTION postinbox.grant_postfix_maps(text) FROM %I', p_role);
     REVOKE EXECUTE ON FUNCTION postinbox.grant_runtime(text) FROM PUBLIC;
 END
 $$;
