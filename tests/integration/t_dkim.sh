@@ -77,8 +77,19 @@ t_eq "activate: the new key active, the old retired" "$new active|$SEL retired" 
 # --- without secret_key_file nothing is written ---------------------------
 grep -v '^secret_key_file' "$PI_CONF" > "$SVC_DIR/nokey.conf"
 rc=$("$PI_CTL" -c "$SVC_DIR/nokey.conf" domain add --account "$A" --name nokey.test >/dev/null 2>&1; echo $?)
-t_eq "domain add without secret_key_file: exit 1 (warned)" 1 "$rc"
-t_eq "... and no key row" 0 \
-    "$(svc_psql "SELECT count(*) FROM postinbox.dkim_key k JOIN postinbox.domain d ON d.id = k.domain_id WHERE d.name = 'nokey.test'")"
+t_eq "domain add without secret_key_file: exit 1" 1 "$rc"
+t_eq "... and neither a domain nor a key row: a domain without its key is not made" "0 0" \
+    "$(svc_psql "SELECT count(*) FROM postinbox.domain WHERE name = 'nokey.test'") $(svc_psql "SELECT count(*) FROM postinbox.dkim_key k JOIN postinbox.domain d ON d.id = k.domain_id WHERE d.name = 'nokey.test'")"
+t_eq "... so adding it once the key file is there works" 0 \
+    "$(pi_ctl domain add --account "$A" --name nokey.test >/dev/null 2>&1; echo $?)"
+
+# --- a key file other users can read is refused, nothing written ----------------
+chmod 0644 "$PI_SECRET_KEY"
+out=$(pi_ctl domain add --account "$A" --name loose.test 2>&1)
+t_eq "secret_key_file mode 0644: domain add exit 1" 1 $?
+t_match "... saying why and what to do" 'readable by other users \(mode 0644\); chmod o-rwx it' "$out"
+t_eq "... nothing written" 0 "$(svc_psql "SELECT count(*) FROM postinbox.domain WHERE name = 'loose.test'")"
+t_eq "... and the key never in the message" no "$(grep -qF "$(cat "$PI_SECRET_KEY")" <<<"$out" && echo yes || echo no)"
+chmod 0600 "$PI_SECRET_KEY"
 
 t_summary
