@@ -8,7 +8,9 @@
 #
 # Everything lives in $POSTINBOX_DEMO_DIR (default /var/lib/postinbox-demo)
 # and listens on 127.0.0.1 only: SMTP 2525, milter 8891, PostgreSQL 55432,
-# Redis 56379, policy service 10040, demo webhook receiver 8090.  A system Postfix, PostgreSQL or Redis is left untouched.
+# Redis 56379, policy service 10040, demo webhook receiver 8090, DNS (NSD,
+# the demo custom domain acme.test) 55353, a mail sink for partner.test
+# 2526.  A system Postfix, PostgreSQL or Redis is left untouched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TOP=$(pwd)
@@ -18,13 +20,16 @@ DEMO=${POSTINBOX_DEMO_DIR:-/var/lib/postinbox-demo}
 # we give it a fixed directory and fixed ports instead of svc_init's.
 # shellcheck source=../tests/integration/services.sh
 . "$TOP/tests/integration/services.sh"
-export SVC_DIR=$DEMO PG_PORT=55432 REDIS_PORT=56379 SMTP_PORT=2525 MILTER_PORT=8891
+# shellcheck source=../tests/integration/dns.sh
+. "$TOP/tests/integration/dns.sh"
+export SVC_DIR=$DEMO PG_PORT=55432 REDIS_PORT=56379 SMTP_PORT=2525 MILTER_PORT=8891 DNS_PORT=55353
+SINK_PORT=2526
 export MILTER2_PORT=8892 POLICY_PORT=10040 HTTP_PORT=8080
 API_PORT=8081 MILTER_METRICS_PORT=9187 POLICYD_METRICS_PORT=9188
 
 demo_stop() {
     [ -d "$DEMO" ] || return 0
-    for p in milter policyd receiver; do
+    for p in milter policyd receiver sink nsd/nsd; do
         if [ -s "$DEMO/$p.pid" ]; then
             kill "$(cat "$DEMO/$p.pid")" 2>/dev/null || true
             rm -f "$DEMO/$p.pid"
@@ -75,6 +80,12 @@ fi
 # 0600 file ($DEMO/redis-postinbox.secret); redis-cli as the admin needs
 # REDISCLI_AUTH=$(cat $DEMO/redis-admin.secret).
 svc_start_redis
+# The demo custom domain's DNS: a real authoritative server (NSD) on
+# loopback, serving acme.test, empty until its records are published below.
+rm -rf "$DEMO/nsd"
+printf 'www IN A 127.0.0.1\n' | dns_zone acme.test
+dns_start
+echo "NSD serving acme.test on 127.0.0.1:$DNS_PORT"
 # The service login the API submits with: a SASL user with a fresh
 # password in a file only root and the postinbox group read.
 getent group postinbox >/dev/null || groupadd --system postinbox
@@ -116,6 +127,8 @@ postfix_log_state = $DEMO/postfix_log.state
 api_submission = 127.0.0.1:$SMTP_PORT
 api_submission_login = postinbox-api@demo.test
 api_submission_password_file = $SUBMIT_SECRET
+# Custom domains are checked against the demo's own DNS server.
+dns_resolver = 127.0.0.1@$DNS_PORT
 CONF
 chgrp postinbox "$CONF"; chmod 0640 "$CONF"
 CTL="$TOP/ctl/postinboxctl -c $CONF"
@@ -127,6 +140,13 @@ echo "postinbox-milter listening on inet:$MILTER_PORT@127.0.0.1 (log: $DEMO/milt
 svc_add_sasl_user agent demo.test demo-password
 svc_add_sasl_user postinbox-api demo.test "$(head -1 "$SUBMIT_SECRET")"
 svc_start_postfix "inet:127.0.0.1:$MILTER_PORT"
+# Mail to partner.test goes to a sink that keeps each message as sent, so
+# its DKIM signature can be checked by a verifier that is not ours.
+mkdir -p "$DEMO/sink" && chown postfix: "$DEMO/sink"
+nohup smtp-sink -u postfix -d "$DEMO/sink/%Y%m%d%H%M%S." "127.0.0.1:$SINK_PORT" 10 >>"$DEMO/sink.log" 2>&1 &
+echo $! > "$DEMO/sink.pid"
+svc_postconf -e "transport_maps = inline:{ {partner.test=smtp:[127.0.0.1]:$SINK_PORT} }"
+svc_postfix_reload
 echo "Postfix listening on 127.0.0.1:$SMTP_PORT with smtpd_milters = inet:127.0.0.1:$MILTER_PORT"
 
 step "Provisioning a demo account and inboxes"
@@ -181,6 +201,37 @@ swaks_demo --from friend@remote.test --to "$AGENT" --header "Subject: Re: Répon
     --body "$(printf 'Thanks, got it!\n\nOn Sun, 22 Nov 2026 at 10:00, Demo agent <%s> wrote:\n> Réponse\n' "$AGENT")"
 step "The same inbox address without authentication (550 5.7.1)"
 swaks_demo --from "$AGENT" --to friend@remote.test
+
+step "A custom domain: pending until its DNS records are published, then verified"
+if ! $CTL --json domain show acme.test >/dev/null 2>&1; then
+    echo "\$ postinboxctl domain add --account $acct --name acme.test"
+    $CTL domain add --account "$acct" --name acme.test | sed 's/^/    /'
+fi
+echo "\$ postinboxctl domain verify acme.test     # nothing published yet"
+$CTL domain verify acme.test 2>&1 | sed 's/^/    /' || true
+echo "\$ postinboxctl domain records acme.test --zone    # what the domain's owner publishes (here: into NSD)"
+$CTL domain records acme.test --zone | tee "$DEMO/acme.zone" | sed 's/^/    /'
+dns_zone acme.test <"$DEMO/acme.zone"
+echo "\$ postinboxctl domain verify acme.test"
+$CTL domain verify acme.test 2>&1 | sed 's/^/    /'
+ACME=$($CTL --json inbox show "agent@acme.test" 2>/dev/null | json address || true)
+[ -n "$ACME" ] || ACME=$($CTL --json inbox create --account "$acct" --username agent --domain acme.test | json address)
+$CTL login grant --login agent@demo.test --inbox "$ACME" >/dev/null
+echo "inbox $ACME on the verified domain"
+
+step "Outbound mail from $ACME is DKIM-signed (d=acme.test), checked by python3-dkim against NSD"
+rm -f "$DEMO"/sink/*
+swaks_demo -a PLAIN -au agent@demo.test -ap demo-password --from "$ACME" --to buyer@partner.test \
+    --header "Subject: Signed by postinbox"
+for _ in $(seq 1 100); do ls "$DEMO"/sink/* >/dev/null 2>&1 && break; sleep 0.1; done
+SIGNED=$(ls "$DEMO"/sink/* 2>/dev/null | head -1)
+if [ -n "$SIGNED" ]; then
+    grep -m1 -A1 '^DKIM-Signature:' "$SIGNED" | cut -c1-100 | sed 's/^/    /'
+    echo "\$ python3 tests/dkim_verify.py $SIGNED --dns $DNS_PORT"
+    python3 "$TOP/tests/dkim_verify.py" "$SIGNED" --dns "$DNS_PORT" | sed 's/^/    /'
+else
+    echo "    the message did not reach the sink (see $DEMO/postfix/maillog)"
+fi
 
 step "What postinbox recorded"
 $CTL inbox show "$AGENT"
