@@ -214,8 +214,11 @@ $CTL domain records acme.test --zone | tee "$DEMO/acme.zone" | sed 's/^/    /'
 dns_zone acme.test <"$DEMO/acme.zone"
 echo "\$ postinboxctl domain verify acme.test"
 $CTL domain verify acme.test 2>&1 | sed 's/^/    /'
-ACME=$($CTL --json inbox show "agent@acme.test" 2>/dev/null | json address || true)
-[ -n "$ACME" ] || ACME=$($CTL --json inbox create --account "$acct" --username agent --domain acme.test | json address)
+if out=$($CTL --json inbox show agent@acme.test 2>/dev/null); then
+    ACME=$(echo "$out" | json address)
+else
+    ACME=$($CTL --json inbox create --account "$acct" --username agent --domain acme.test | json address)
+fi
 $CTL login grant --login agent@demo.test --inbox "$ACME" >/dev/null
 echo "inbox $ACME on the verified domain"
 
@@ -227,8 +230,8 @@ for _ in $(seq 1 100); do ls "$DEMO"/sink/* >/dev/null 2>&1 && break; sleep 0.1;
 SIGNED=$(ls "$DEMO"/sink/* 2>/dev/null | head -1)
 if [ -n "$SIGNED" ]; then
     grep -m1 -A1 '^DKIM-Signature:' "$SIGNED" | cut -c1-100 | sed 's/^/    /'
-    echo "\$ python3 tests/dkim_verify.py $SIGNED --dns $DNS_PORT"
-    python3 "$TOP/tests/dkim_verify.py" "$SIGNED" --dns "$DNS_PORT" | sed 's/^/    /'
+    echo "\$ python3 tests/dkim_verify.py $SIGNED --dns $DNS_PORT    # Debian's python3-dkim (dkimpy)"
+    /usr/bin/python3 "$TOP/tests/dkim_verify.py" "$SIGNED" --dns "$DNS_PORT" | sed 's/^/    /'
 else
     echo "    the message did not reach the sink (see $DEMO/postfix/maillog)"
 fi

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # milter-cpu.sh -- where the CPU goes per message with postinbox-milter,
-# and what the group commit's gather window (record_gather_us) changes.
+# and what one setting changes: by default the group commit's gather
+# window (KNOB=record_gather_us, VALUES=GATHERS="0 1000"); KNOB=dkim_signing
+# VALUES="no yes" gives the cost of DKIM signing (README, "DKIM signing
+# cost").
 #
-# For each value of GATHERS, in rounds that interleave them (the order
+# For each value of VALUES, in rounds that interleave them (the order
 # rotates from round to round), N outbound messages are pushed by
 # smtp-source (SESSIONS sessions, 1 KB, one recipient, from a trusted
 # client) through a private Postfix; the milter is reloaded (SIGUSR1) with
@@ -30,17 +33,21 @@
 # sessions (libpq's options), e.g. "-c plan_cache_mode=force_generic_plan".
 #
 #   bash tests/bench/milter-cpu.sh      N=3000 SESSIONS=20 RUNS=3 GATHERS="0 1000" IDLE_MESSAGES=300 PG_STATEMENTS=0
+#   KNOB=dkim_signing VALUES="no yes" bash tests/bench/milter-cpu.sh
 set -u
 . "$(dirname "$0")/../integration/common.sh"
 N=${N:-3000}
 SESSIONS=${SESSIONS:-20}
 RUNS=${RUNS:-3}
 GATHERS=${GATHERS:-0 1000}
+KNOB=${KNOB:-record_gather_us}
+VALUES=${VALUES:-$GATHERS}
+[[ $KNOB =~ ^[a-z_]+$ ]] || { echo "KNOB: a config key" >&2; exit 1; }
 IDLE_MESSAGES=${IDLE_MESSAGES:-300}
 WARMUP=${WARMUP:-300}
 PG_STATEMENTS=${PG_STATEMENTS:-0}
 PG_OPTIONS=${PG_OPTIONS:-}
-read -r -a GATHER <<<"$GATHERS"
+read -r -a GATHER <<<"$VALUES"
 pi_require
 svc_init || exit 1
 METRICS_PORT=$POLICY_PORT
@@ -53,7 +60,7 @@ if [ "$PG_STATEMENTS" = 1 ]; then
         { echo "pg_stat_statements set-up failed" >&2; exit 1; }
 fi
 svc_start_redis || exit 1
-pi_write_conf "trusted_networks = 127.0.0.0/8" "metrics_listen = 127.0.0.1:$METRICS_PORT" "record_gather_us = ${GATHER[0]}"
+pi_write_conf "trusted_networks = 127.0.0.0/8" "metrics_listen = 127.0.0.1:$METRICS_PORT" "$KNOB = ${GATHER[0]}"
 # PG_OPTIONS: settings for the milter's PostgreSQL sessions (libpq options).
 [ -n "$PG_OPTIONS" ] && echo "database = $PI_DATABASE options='$PG_OPTIONS'" >>"$PI_CONF"
 pi_ctl migrate >/dev/null || { echo "migrate failed" >&2; exit 1; }
@@ -89,9 +96,9 @@ batch_buckets() { # cumulative bucket counts: "le=count ..."
 }
 snap() { echo "$(stat_ticks "$MILTER_PID") $(pg_ticks) $(stat_ticks "$REDIS_PID") $(batch_stats)"; }
 
-set_gather() {  # reloads the milter with record_gather_us = $1
+set_gather() {  # reloads the milter with $KNOB = $1
     local before
-    sed -i "s/^record_gather_us = .*/record_gather_us = $1/" "$PI_CONF"
+    sed -i "s/^$KNOB = .*/$KNOB = $1/" "$PI_CONF"
     before=$(grep -c 'reloaded' "$(pi_milter_log)")
     kill -USR1 "$MILTER_PID"
     for _ in $(seq 1 100); do
@@ -103,7 +110,7 @@ set_gather() {  # reloads the milter with record_gather_us = $1
 }
 
 echo "milter-cpu.sh: $(nproc) CPUs, load average at start $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "N=$N SESSIONS=$SESSIONS RUNS=$RUNS GATHERS=\"$GATHERS\" IDLE_MESSAGES=$IDLE_MESSAGES PG_OPTIONS=\"$PG_OPTIONS\""
+echo "N=$N SESSIONS=$SESSIONS RUNS=$RUNS KNOB=$KNOB VALUES=\"$VALUES\" IDLE_MESSAGES=$IDLE_MESSAGES PG_OPTIONS=\"$PG_OPTIONS\""
 RESULTS=$SVC_DIR/cpu.results
 : >"$RESULTS"
 for ((run = 1; run <= RUNS; run++)); do
@@ -121,14 +128,14 @@ for ((run = 1; run <= RUNS; run++)); do
         t1=$(date +%s.%N)
         sleep 3
         read -r m1 p1 r1 s1 c1 <<<"$(snap)"
-        python3 - "$run" "$g" "$N" "$t0" "$t1" "$(getconf CLK_TCK)" $((m1 - m0)) $((p1 - p0)) $((r1 - r0)) \
+        python3 - "$run" "$KNOB=$g" "$N" "$t0" "$t1" "$(getconf CLK_TCK)" $((m1 - m0)) $((p1 - p0)) $((r1 - r0)) \
             "$s0" "$s1" "$c0" "$c1" "$(cut -d' ' -f1 /proc/loadavg)" <<'PY' | tee -a "$RESULTS"
 import sys
 run, g, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 t0, t1, hz = float(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6])
 m, p, r = (int(v) * 1000.0 / hz / n for v in sys.argv[7:10])
 docs, calls = float(sys.argv[11]) - float(sys.argv[10]), float(sys.argv[13]) - float(sys.argv[12])
-print("run=%s gather_us=%s msgs=%d msg_per_s=%.0f milter_ms=%.3f postgres_ms=%.3f redis_ms=%.3f "
+print("run=%s %s msgs=%d msg_per_s=%.0f milter_ms=%.3f postgres_ms=%.3f redis_ms=%.3f "
       "records_per_call=%.2f calls=%d load=%s" % (run, g, n, n / (t1 - t0), m, p, r,
                                                 docs / calls if calls else 0, calls, sys.argv[14]))
 PY
@@ -168,7 +175,7 @@ IDLE_RESULTS=$SVC_DIR/idle.results
 for g in "${GATHER[@]}"; do
     set_gather "$g"
     sleep 1
-    timeout 300 python3 - "$SMTP_PORT" "$ADDR" "$IDLE_MESSAGES" "$g" <<'PY' | tee -a "$IDLE_RESULTS"
+    timeout 300 python3 - "$SMTP_PORT" "$ADDR" "$IDLE_MESSAGES" "$KNOB=$g" <<'PY' | tee -a "$IDLE_RESULTS"
 import smtplib, sys, time
 port, sender, n, g = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
 body = ("Subject: idle\r\n\r\n" + "x" * 1000 + "\r\n").encode()
@@ -189,22 +196,22 @@ for i in range(n):
 s.quit()
 times.sort()
 pick = lambda q: times[min(len(times) - 1, max(0, int(q * len(times) + 0.999999) - 1))]
-print("idle gather_us=%s messages=%d end-of-data to 250: p50 %.2f ms, p99 %.2f ms" % (g, n, pick(0.50), pick(0.99)))
+print("idle %s messages=%d end-of-data to 250: p50 %.2f ms, p99 %.2f ms" % (g, n, pick(0.50), pick(0.99)))
 PY
 done
 
 echo
 echo "## medians over $RUNS interleaved runs ($N messages, $SESSIONS sessions, one recipient, outbound)"
 echo
-echo "| record_gather_us | msg/s | records per PostgreSQL call | PostgreSQL CPU ms/msg | milter CPU ms/msg | Redis CPU ms/msg |"
+echo "| $KNOB | msg/s | records per PostgreSQL call | PostgreSQL CPU ms/msg | milter CPU ms/msg | Redis CPU ms/msg |"
 echo "|---:|---:|---:|---:|---:|---:|"
 for g in "${GATHER[@]}"; do
-    python3 - "$g" "$RESULTS" <<'PY'
+    python3 - "$KNOB" "$g" "$RESULTS" <<'PY'
 import statistics, sys
-g, rows = sys.argv[1], []
-for line in open(sys.argv[2]):
+knob, g, rows = sys.argv[1], sys.argv[2], []
+for line in open(sys.argv[3]):
     kv = dict(f.split("=", 1) for f in line.split())
-    if kv["gather_us"] == g:
+    if kv.get(knob) == g:
         rows.append(kv)
 med = lambda k: statistics.median(float(r[k]) for r in rows)
 rng = lambda k: "%.2f-%.2f" % (min(float(r[k]) for r in rows), max(float(r[k]) for r in rows))
@@ -215,4 +222,4 @@ done
 echo
 cat "$IDLE_RESULTS"
 echo
-echo "Command: N=$N SESSIONS=$SESSIONS RUNS=$RUNS GATHERS=\"$GATHERS\" IDLE_MESSAGES=$IDLE_MESSAGES WARMUP=$WARMUP PG_STATEMENTS=$PG_STATEMENTS PG_OPTIONS=\"$PG_OPTIONS\" bash tests/bench/milter-cpu.sh"
+echo "Command: N=$N SESSIONS=$SESSIONS RUNS=$RUNS KNOB=$KNOB VALUES=\"$VALUES\" IDLE_MESSAGES=$IDLE_MESSAGES WARMUP=$WARMUP PG_STATEMENTS=$PG_STATEMENTS PG_OPTIONS=\"$PG_OPTIONS\" bash tests/bench/milter-cpu.sh"
