@@ -192,6 +192,14 @@ dkim_keys_load(dkim_keys_t *keys, const secretbox_t *box, const char *box_error,
         snprintf(err, errlen, "DKIM key %s of %s does not open: %s", row.selector, domain, text);
         return -1;
     }
+    /* once per opened key, not per message (lib/mail/dkim_signer.h) */
+    if (!dkim_signer_key_check(e->pem)) {
+        OPENSSL_cleanse(e->pem, SECRETBOX_PLAIN_MAX + 1);
+        dkim_keys_entry_free(e);
+        snprintf(err, errlen, "DKIM key %s of %s: the private key is not a PEM private key OpenSSL reads",
+                 row.selector, domain);
+        return -1;
+    }
     e->refs = 1;
     e->loaded_ms = clock_ms();
     snprintf(e->domain, sizeof(e->domain), "%s", domain);
