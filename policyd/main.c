@@ -130,10 +130,82 @@ main_reload(void)
     log_info("reloaded %s", daemon_opts_config_label(&main_opts));
 }
 
+/* The parts main_start_parts started, so a failed start and a stop undo
+ * exactly those. */
+static struct {
+    int logfollow, policy, api, dispatcher, watch, metrics;
+} main_started;
+
+/* Starts what cfg asks for, in order: the log follower, the policy
+ * service, the API, the webhook dispatcher, the domain check, /metrics.
+ * 0, or -1 with err naming what failed (what started before stays
+ * started: main_stop_parts). */
+static int
+main_start_parts(const pi_config_t *cfg, char *err, size_t errlen)
+{
+    char why[400];
+
+    if (cfg->postfix_log[0]) {
+        if (logfollow_start(cfg->postfix_log, cfg->postfix_log_state, err, errlen) != 0)
+            return -1;
+        main_started.logfollow = 1;
+        log_info("following the Postfix log %s", cfg->postfix_log);
+    }
+    if (cfg->policy_listen[0]) {
+        if (policy_server_start(cfg->policy_listen, cfg->policy_socket_group, err, errlen) != 0)
+            return -1;
+        main_started.policy = 1;
+    }
+    if (cfg->api_listen[0]) {
+        if (api_start(cfg, why, sizeof(why)) != 0) {
+            snprintf(err, errlen, "api_listen: %s", why);
+            return -1;
+        }
+        main_started.api = 1;
+        log_info("HTTP admin API on %s", cfg->api_listen);
+    }
+    if (dispatcher_start(err, errlen) != 0)
+        return -1;
+    main_started.dispatcher = 1;
+    if (domain_watch_start(err, errlen) != 0)
+        return -1;
+    main_started.watch = 1;
+    if (cfg->policyd_metrics_listen[0]) {
+        httpd_limits_t limits = { .request_timeout_ms = cfg->http_request_timeout_ms,
+                                  .max_connections_per_ip = cfg->http_max_connections_per_ip };
+        if (policyd_metrics_start(cfg->policyd_metrics_listen, &limits, why, sizeof(why)) != 0) {
+            snprintf(err, errlen, "policyd_metrics_listen: %s", why);
+            return -1;
+        }
+        main_started.metrics = 1;
+        log_info("metrics on http://%s/metrics", cfg->policyd_metrics_listen);
+    }
+    return 0;
+}
+
+/* Stops what was started, the listeners first (requests under way finish). */
+static void
+main_stop_parts(void)
+{
+    if (main_started.api)
+        api_stop();
+    if (main_started.metrics)
+        policyd_metrics_stop();
+    if (main_started.policy)
+        policy_server_stop();
+    if (main_started.logfollow)
+        logfollow_stop();
+    if (main_started.watch)
+        domain_watch_stop();
+    if (main_started.dispatcher)
+        dispatcher_stop();
+    memset(&main_started, 0, sizeof(main_started));
+}
+
 int
 main(int argc, char **argv)
 {
-    int foreground, check_only, ready_fd = -1, policy_started = 0, api_started = 0;
+    int foreground, check_only, ready_fd = -1;
     char err[512];
     sigset_t set;
 
@@ -204,70 +276,17 @@ main(int argc, char **argv)
         log_warn("cannot start the malloc trim thread: freed memory stays with the process");
 
     rt = runtime_acquire();
-    if (rt->cfg->postfix_log[0]) {
-        if (logfollow_start(rt->cfg->postfix_log, rt->cfg->postfix_log_state, err, sizeof(err)) != 0) {
-            log_error("%s", err);
-            main_report(&ready_fd, 0);
-            return 1;
-        }
-        log_info("following the Postfix log %s", rt->cfg->postfix_log);
-    }
-    if (rt->cfg->policy_listen[0]) {
-        if (policy_server_start(rt->cfg->policy_listen, rt->cfg->policy_socket_group, err, sizeof(err)) != 0) {
-            log_error("%s", err);
-            main_report(&ready_fd, 0);
-            return 1;
-        }
-        policy_started = 1;
-    }
-    if (rt->cfg->api_listen[0]) {
-        if (api_start(rt->cfg, err, sizeof(err)) != 0) {
-            log_error("api_listen: %s", err);
-            main_report(&ready_fd, 0);
-            if (policy_started)
-                policy_server_stop();
-            return 1;
-        }
-        api_started = 1;
-        log_info("HTTP admin API on %s", rt->cfg->api_listen);
-    }
-    if (dispatcher_start(err, sizeof(err)) != 0) {
+    if (main_start_parts(rt->cfg, err, sizeof(err)) != 0) {
         log_error("%s", err);
         main_report(&ready_fd, 0);
-        if (api_started)
-            api_stop();
-        if (policy_started)
-            policy_server_stop();
+        main_stop_parts();
+        runtime_release(rt);
         return 1;
-    }
-    if (domain_watch_start(err, sizeof(err)) != 0) {
-        log_error("%s", err);
-        main_report(&ready_fd, 0);
-        if (api_started)
-            api_stop();
-        if (policy_started)
-            policy_server_stop();
-        dispatcher_stop();
-        return 1;
-    }
-    if (rt->cfg->policyd_metrics_listen[0]) {
-        httpd_limits_t limits = { .request_timeout_ms = rt->cfg->http_request_timeout_ms,
-                                  .max_connections_per_ip = rt->cfg->http_max_connections_per_ip };
-        if (policyd_metrics_start(rt->cfg->policyd_metrics_listen, &limits, err, sizeof(err)) != 0) {
-            log_error("policyd_metrics_listen: %s", err);
-            main_report(&ready_fd, 0);
-            if (policy_started)
-                policy_server_stop();
-            domain_watch_stop();
-            dispatcher_stop();
-            return 1;
-        }
-        log_info("metrics on http://%s/metrics", rt->cfg->policyd_metrics_listen);
     }
     log_info("started: webhooks (max %d in flight, batches of %d, timeout %ld ms, poll %ld ms)%s%s",
              rt->cfg->webhook_max_in_flight, rt->cfg->webhook_batch_size, rt->cfg->webhook_timeout_ms,
-             rt->cfg->webhook_poll_interval_ms, policy_started ? ", policy service on " : "",
-             policy_started ? rt->cfg->policy_listen : "");
+             rt->cfg->webhook_poll_interval_ms, main_started.policy ? ", policy service on " : "",
+             main_started.policy ? rt->cfg->policy_listen : "");
     runtime_release(rt);
     main_report(&ready_fd, 1);
 
@@ -282,14 +301,7 @@ main(int argc, char **argv)
         log_info("stopping on signal %d", sig);
         break;
     }
-    if (api_started)
-        api_stop();
-    policyd_metrics_stop();
-    if (policy_started)
-        policy_server_stop();
-    logfollow_stop();
-    domain_watch_stop();
-    dispatcher_stop();
+    main_stop_parts();
     runtime_install(NULL);
     curl_global_cleanup();
     log_info("stopped");

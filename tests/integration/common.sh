@@ -308,6 +308,28 @@ pi_setup() {
     fi
 }
 
+# pi_wait_sql SQL SECONDS: until SQL (on database postinbox) answers t; 1
+# when SECONDS pass first.
+pi_wait_sql() {
+    local deadline=$((SECONDS + $2))
+    while [ $SECONDS -le $deadline ]; do
+        [ "$(svc_psql "$1")" = t ] && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
+# pi_wait_hook LOG EXPR SECONDS: until EXPR over tests/webhook_receiver.py's
+# LOG is true (its query sub-command); 1 when SECONDS pass first.
+pi_wait_hook() {
+    local deadline=$((SECONDS + $3))
+    while [ $SECONDS -le $deadline ]; do
+        [ "$(python3 "$PI_TESTDIR/../webhook_receiver.py" query "$1" "$2")" = true ] && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
 json_get() {
     python3 -c '
 import json, sys

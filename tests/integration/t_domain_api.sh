@@ -45,22 +45,8 @@ code() { echo "${1%% *}"; }
 body() { echo "${1#* }"; }
 jq_() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$(body "$1")" "$2"; }
 hq() { python3 "$RECEIVER" query "$SVC_DIR/hooks.jsonl" "$1"; }
-hwait() {   # hwait EXPR SECONDS: until EXPR over the receiver's log is true
-    local deadline=$((SECONDS + $2))
-    while [ $SECONDS -le $deadline ]; do
-        [ "$(hq "$1")" = true ] && return 0
-        sleep 0.2
-    done
-    return 1
-}
-sqlwait() {
-    local deadline=$((SECONDS + $2))
-    while [ $SECONDS -le $deadline ]; do
-        [ "$(svc_psql "$1")" = t ] && return 0
-        sleep 0.2
-    done
-    return 1
-}
+hwait() { pi_wait_hook "$SVC_DIR/hooks.jsonl" "$1" "$2"; }
+sqlwait() { pi_wait_sql "$1" "$2"; }
 
 A=$(pi_account "Acme" acme)
 B=$(pi_account "Beta" beta)

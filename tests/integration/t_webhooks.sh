@@ -53,23 +53,9 @@ HOOKS_CTL=$SVC_DIR/receiver.json
 # hq EXPR - evaluate a Python expression over the receiver's records (R).
 hq() { python3 "$RECEIVER" query "$HOOKS" "$1"; }
 # hwait EXPR SECONDS - wait until hq EXPR prints true.
-hwait() {
-    local deadline=$((SECONDS + $2))
-    while [ $SECONDS -le $deadline ]; do
-        [ "$(hq "$1")" = true ] && return 0
-        sleep 0.2
-    done
-    return 1
-}
+hwait() { pi_wait_hook "$HOOKS" "$1" "$2"; }
 # sqlwait SQL SECONDS - wait until SQL prints t.
-sqlwait() {
-    local deadline=$((SECONDS + $2))
-    while [ $SECONDS -le $deadline ]; do
-        [ "$(svc_psql "$1")" = t ] && return 0
-        sleep 0.2
-    done
-    return 1
-}
+sqlwait() { pi_wait_sql "$1" "$2"; }
 
 # write_control - the receiver's control file: path -> secrets (newest first).
 write_control() {
