@@ -76,6 +76,11 @@ decide_sender(const pi_config_t *cfg, int outbound, int authenticated, int sende
                       &vars, out);
         return;
     }
+    /* a domain whose records broke keeps sending unless the operator holds it */
+    if (sender->domain_failing && cfg->domain_dns_failed == DOMAIN_DNS_FAILED_HOLD) {
+        decide_refuse(cfg, REPLY_DOMAIN_HELD, REASON(domain_dns_failed), &vars, out);
+        return;
+    }
     decide_continue(out, REASON(sender_ok));
 }
 

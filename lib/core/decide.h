@@ -30,7 +30,7 @@ typedef enum {
 #define DECIDE_REASON_LIST(X)                                                                             \
     /* decide_sender */                                                                                   \
     X(inbound) X(spoof) X(null_sender) X(not_an_inbox) X(not_granted) X(sender_disabled)                  \
-    X(sender_suspended) X(sender_ok)                                                                      \
+    X(sender_suspended) X(domain_dns_failed) X(sender_ok)                                                 \
     /* decide_recipient, decide_suppressed, decide_limit */                                               \
     X(unknown) X(foreign) X(disabled) X(suspended) X(active) X(suppressed) X(burst) X(daily) X(reserved)  \
     /* decide_backend_error, decide_record_failed, decide_malformed, decide_sign_failed */                \

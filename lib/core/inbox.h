@@ -20,6 +20,7 @@ typedef struct {
     int burst_limit;
     int granted;             /* login may send as it; -1 when no login was given */
     int suppressions;        /* the inbox has a suppression list (sql/005) */
+    int domain_failing;      /* its domain failed its DNS checks (domain.dns_failed, sql/016) */
 } inbox_lookup_t;
 
 /* Why a recipient is on an inbox's suppression list. */

@@ -23,7 +23,8 @@ struct store {
  * connection so each call skips parsing and planning. */
 #define STORE_LOOKUP "postinbox_lookup"
 #define STORE_LOOKUP_SQL \
-    "SELECT managed, inbox_id, inbox_address, status, daily_limit, burst_limit, granted, suppressions" \
+    "SELECT managed, inbox_id, inbox_address, status, daily_limit, burst_limit, granted, suppressions," \
+    " domain_failing" \
     " FROM postinbox.lookup($1, $2)"
 #define STORE_SUPPRESSED "postinbox_suppressed"
 #define STORE_SUPPRESSED_SQL \
@@ -275,6 +276,7 @@ store_lookup_run(store_t *store, const char *address, const char *login, inbox_l
         if (!PQgetisnull(res, 0, 6))
             out->granted = strcmp(PQgetvalue(res, 0, 6), "t") == 0;
         out->suppressions = strcmp(PQgetvalue(res, 0, 7), "t") == 0;
+        out->domain_failing = strcmp(PQgetvalue(res, 0, 8), "t") == 0;
     }
     PQclear(res);
     return 0;

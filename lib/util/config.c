@@ -102,6 +102,9 @@ static const config_key_t config_table[] = {
     { "domain_check_failures", CT_INT, "3", 1, 100, { 0 }, OFF(domain_check_failures),
       "failed checks in a row (missing, invalid or unknown records) before a verified domain gets the event "
       "domain.dns_failed; it keeps sending" },
+    { "domain_dns_failed", CT_ENUM, "send", 0, 0, { "send", "hold" }, OFF(domain_dns_failed),
+      "mail from an inbox whose domain got domain.dns_failed: send (a DNS hiccup must not stop mail) or hold "
+      "(451 4.7.0 domain_held at MAIL FROM until a check passes again)" },
     { "postfix_maps_role", CT_STRING, "", 0, 0, { 0 }, OFF(postfix_maps_role),
       "the PostgreSQL role of Postfix's pgsql tables (contrib/postfix/pgsql-*.cf): `postinboxctl migrate` lets it "
       "call postfix_domain() and postfix_sender_logins(), nothing else; empty: none" },

@@ -20,6 +20,7 @@
 typedef enum { BACKEND_ERROR_TEMPFAIL = 0, BACKEND_ERROR_ACCEPT } backend_error_policy_t;
 typedef enum { SPOOF_REJECT = 0, SPOOF_ACCEPT } spoof_policy_t;
 typedef enum { DEFERRED_EVENTS_FIRST = 0, DEFERRED_EVENTS_EVERY } deferred_events_t;
+typedef enum { DOMAIN_DNS_FAILED_SEND = 0, DOMAIN_DNS_FAILED_HOLD } domain_dns_failed_t;
 
 #define CONFIG_MAX_RETRIES 32
 
@@ -42,6 +43,7 @@ typedef struct pi_config {
     long domain_check_interval_ms;            /* policyd's re-check of custom domains; 0: off */
     long domain_check_retry_ms;               /* after a failure, doubled per failure */
     int domain_check_failures;                /* in a row before domain.dns_failed */
+    domain_dns_failed_t domain_dns_failed;    /* what the milter does with mail of such a domain */
     char *postfix_maps_role;                  /* granted the Postfix lookup functions by migrate */
     cidr_list_t *trusted_networks;
     int backend_timeout_ms;         /* deadline of every backend call */

@@ -27,6 +27,8 @@ static const struct {
     [REPLY_RCPT_SUPPRESSED] = { "rcpt_suppressed", 550, "5.1.1",
                                 "recipient <{recipient}> is on the suppression list of {inbox}: {reason}" },
     [REPLY_SIGN_FAILED] = { "sign_failed", 451, "4.3.0", "temporary failure signing mail from {inbox}, try again later" },
+    [REPLY_DOMAIN_HELD] = { "domain_held", 451, "4.7.0",
+                            "the DNS records of {inbox}'s domain failed their check; its mail waits until they pass" },
 };
 
 void

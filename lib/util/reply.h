@@ -26,6 +26,7 @@ typedef enum {
     REPLY_MALFORMED,           /* address that cannot be parsed */
     REPLY_RCPT_SUPPRESSED,     /* recipient on the sender inbox's suppression list */
     REPLY_SIGN_FAILED,         /* the DKIM signature of mail from an inbox could not be made */
+    REPLY_DOMAIN_HELD,         /* the sender's domain failed its DNS checks (domain_dns_failed = hold) */
     REPLY_COUNT
 } reply_id_t;
 

@@ -11,14 +11,14 @@
 
 SET LOCAL search_path = postinbox, pg_catalog, public;
 
--- lookup() had no "suppressions" column before 005: CREATE OR REPLACE
--- cannot change the columns of a function, so a database stopped before
--- 005 gets the old one dropped first.
+-- lookup() had no "suppressions" column before 005 and no
+-- "domain_failing" before 016: CREATE OR REPLACE cannot change the columns
+-- of a function, so an older one is dropped first.
 DO $$
 BEGIN
     IF EXISTS (SELECT 1 FROM pg_catalog.pg_proc
                 WHERE oid = to_regprocedure('postinbox.lookup(text, text)')
-                  AND NOT 'suppressions' = ANY (proargnames)) THEN
+                  AND NOT 'domain_failing' = ANY (proargnames)) THEN
         DROP FUNCTION postinbox.lookup(text, text);
     END IF;
 END $$;
@@ -56,13 +56,16 @@ $$;
 -- whether the inbox has any suppression rows that still suppress (one
 -- probe of the primary key; an entry whose expires_at has passed
 -- suppresses nothing, sql/migrations/013), so only those senders pay for
--- store_suppressed's query.  A single
+-- store_suppressed's query; domain_failing whether the inbox's domain
+-- failed its DNS checks (domain.dns_failed_at, sql/migrations/016: the
+-- milter holds its outbound mail only with domain_dns_failed = hold).  A single
 -- SELECT in a set-returning SQL function, so PostgreSQL inlines it into
 -- the caller's (prepared) statement: no per-call function planning (and
 -- the limit functions above are inlined into it in turn).
 CREATE OR REPLACE FUNCTION lookup(addr text, login text DEFAULT NULL)
 RETURNS TABLE (managed boolean, inbox_id uuid, inbox_address text, status text,
-               daily_limit integer, burst_limit integer, granted boolean, suppressions boolean)
+               daily_limit integer, burst_limit integer, granted boolean, suppressions boolean,
+               domain_failing boolean)
 LANGUAGE sql STABLE AS $$
     SELECT d.id IS NOT NULL OR i.id IS NOT NULL,
            i.id, i.address, i.status,
@@ -73,7 +76,8 @@ LANGUAGE sql STABLE AS $$
                 ELSE EXISTS (SELECT 1 FROM postinbox.login_grant g
                               WHERE g.login = lower($2) AND g.inbox_id = i.id) END,
            EXISTS (SELECT 1 FROM postinbox.suppression s WHERE s.inbox_id = i.id
-                      AND (s.expires_at IS NULL OR s.expires_at > now()))
+                      AND (s.expires_at IS NULL OR s.expires_at > now())),
+           di.dns_failed_at IS NOT NULL
       FROM (SELECT 1) AS one
       LEFT JOIN postinbox.inbox i ON lower(i.address) = lower($1)
       LEFT JOIN postinbox.domain di ON di.id = i.domain_id

@@ -25,7 +25,8 @@ RECEIVER=$PI_TESTDIR/../webhook_receiver.py
 pi_require --policyd
 API_PORT=$(_svc_pick_ports 1) || exit 1
 HTTP_PORT=$(_svc_pick_ports 1) || exit 1
-CONF=("dns_spf = ip4:127.0.0.1" "dns_timeout = 1s" "api_listen = 127.0.0.1:$API_PORT"
+PPORT=$(_svc_pick_ports 1) || exit 1
+CONF=("dns_spf = ip4:127.0.0.1" "dns_timeout = 1s" "api_listen = 127.0.0.1:$API_PORT" "policy_listen = 127.0.0.1:$PPORT"
       "webhook_allow_networks = 127.0.0.0/8" "webhook_allow_http = yes" "webhook_poll_interval = 1s"
       "domain_check_interval = 0")
 # the periodic check, switched on by a reload before its part
@@ -192,6 +193,23 @@ r=$(api GET "/v1/domains/$D2" "$KA")
 t_eq "failing: still verified, status failing" "True failing" "$(jq_ "$r" 'd["verified"]') $(jq_ "$r" 'd["status"]')"
 t_eq "failing: inboxes can still be made on it" 201 \
     "$(code "$(api POST /v1/inboxes "$KA" "{\"username\":\"w\",\"domainId\":\"$D2\"}")")"
+# the same decision core as the milter's, through postinbox-policyd's policy service
+mailfrom() {
+    python3 "$PI_TESTDIR/policy_client.py" "$PPORT" \
+        "request=smtpd_access_policy\nprotocol_state=MAIL\nsender=w@watch.test\nsasl_username=agent@login.test\nclient_address=192.0.2.1\ninstance=$1\n\n"
+}
+pi_ctl login grant --login agent@login.test --inbox w@watch.test >/dev/null
+t_eq "failing, domain_dns_failed = send (the default): MAIL FROM its inbox goes on" action=DUNNO "$(mailfrom m.1)"
+reload_with() {
+    local n
+    pi_write_conf "${CONF[@]}" "dns_resolver = 127.0.0.1@$DNS_PORT" "${WATCH[@]}" "$@"
+    n=$(grep -c 'reloaded' "$SVC_DIR/policyd.log")
+    kill -HUP "$PD"
+    for ((i = 0; i < 100; i++)); do [ "$(grep -c 'reloaded' "$SVC_DIR/policyd.log")" -gt "$n" ] && break; sleep 0.1; done
+}
+reload_with "domain_dns_failed = hold"
+t_match "failing, domain_dns_failed = hold: 451 4.7.0, the mail waits" \
+    "^action=451 4\.7\.0 the DNS records of w@watch\.test's domain failed their check" "$(mailfrom m.2)"
 sqlwait "SELECT check_failures >= 3 FROM postinbox.domain WHERE id = '$D2'" 15
 t_eq "more failures: still one domain.dns_failed" 1 \
     "$(svc_psql "SELECT count(*) FROM postinbox.event WHERE account_id = '$A' AND type = 'domain.dns_failed'")"
@@ -202,6 +220,7 @@ t_eq "backoff: the next check later after each failure" t \
 echo "$ZONE_OK" | dns_zone watch.test
 sqlwait "SELECT dns_failed_at IS NULL FROM postinbox.domain WHERE id = '$D2'" 20
 hwait "any(r['json']['type'] == 'domain.verified' and r['json']['data']['domain'] == 'watch.test' and r['json']['data']['recovered'] for r in under('/ok/a'))" 15
+t_eq "recovered: held mail goes again" action=DUNNO "$(mailfrom m.3)"
 t_eq "recovered: domain.verified with recovered true, failures reset" "1 0 verified" \
     "$(hq "len([r for r in under('/ok/a') if r['json']['type'] == 'domain.verified' and r['json']['data'].get('recovered')])") $(svc_psql "SELECT check_failures FROM postinbox.domain WHERE id = '$D2'") $(jq_ "$(api GET "/v1/domains/$D2" "$KA")" 'd["status"]')"
 t_eq "isolation: no domain event to A's inbox endpoint nor to B's" "0 0" \

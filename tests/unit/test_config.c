@@ -591,7 +591,7 @@ test_print_defaults_round_trip(void **state)
         if (*p)
             uncommented[o++] = *p++;
     }
-    assert_int_equal(settings, 64 + REPLY_COUNT);
+    assert_int_equal(settings, 65 + REPLY_COUNT);
 
     pi_config_t *cfg = config_parse_text(uncommented, "printed.conf", err, sizeof(err));
     if (cfg == NULL)

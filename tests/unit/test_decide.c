@@ -313,6 +313,39 @@ test_reply_names_canonical_address(void **state)
     config_free(cfg);
 }
 
+/* An inbox of a domain that failed its DNS checks: sends by default;
+ * with domain_dns_failed = hold, 451 4.7.0 at MAIL (after the grant and
+ * status checks, which say more). */
+static void
+test_domain_held(void **state)
+{
+    char err[256];
+    pi_config_t *send = config_defaults();
+    pi_config_t *hold = config_parse_text("domain_dns_failed = hold\n", "hold.conf", err, sizeof(err));
+    inbox_lookup_t lookup = { .managed = 1, .found = 1, .status = INBOX_ACTIVE, .granted = 1, .domain_failing = 1 };
+    decision_t d;
+    (void)state;
+    assert_non_null(hold);
+    snprintf(lookup.address, sizeof(lookup.address), "bob@example.com");
+    decide_sender(send, 1, 1, 0, &lookup, "bob@example.com", &d);
+    assert_int_equal(d.action, DECISION_CONTINUE);
+    decide_sender(hold, 1, 1, 0, &lookup, "bob@example.com", &d);
+    assert_int_equal(d.action, DECISION_TEMPFAIL);
+    assert_int_equal(d.code, 451);
+    assert_string_equal(d.xcode, "4.7.0");
+    assert_string_equal(d.reason, "domain_dns_failed");
+    assert_non_null(strstr(d.text, "bob@example.com"));
+    lookup.status = INBOX_SUSPENDED; /* the inbox's own state is said first */
+    decide_sender(hold, 1, 1, 0, &lookup, "bob@example.com", &d);
+    assert_string_equal(d.reason, "sender_suspended");
+    lookup.status = INBOX_ACTIVE;
+    lookup.domain_failing = 0;
+    decide_sender(hold, 1, 1, 0, &lookup, "bob@example.com", &d);
+    assert_int_equal(d.action, DECISION_CONTINUE);
+    config_free(send);
+    config_free(hold);
+}
+
 /* A 254-character address with the longest template still fits the
  * decision text, whole. */
 static void
@@ -340,5 +373,6 @@ main(void)
     unit_add_rows(&suite, test_decide, decide_rows, sizeof(decide_rows[0]), UNIT_ROWS(decide_rows));
     unit_add(&suite, "reply names the canonical address", test_reply_names_canonical_address, NULL);
     unit_add(&suite, "254-character address fits the reply", test_long_address_fits, NULL);
+    unit_add(&suite, "a failing domain sends, or is held (domain_dns_failed)", test_domain_held, NULL);
     return unit_run("decide", &suite, NULL, NULL);
 }

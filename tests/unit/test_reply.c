@@ -59,6 +59,7 @@ test_default_codes(void **state)
         { REPLY_MALFORMED, "malformed", 553, "5.1.3" },
         { REPLY_RCPT_SUPPRESSED, "rcpt_suppressed", 550, "5.1.1" },
         { REPLY_SIGN_FAILED, "sign_failed", 451, "4.3.0" },
+        { REPLY_DOMAIN_HELD, "domain_held", 451, "4.7.0" },
     };
     assert_int_equal(UNIT_ROWS(want), REPLY_COUNT);
     for (size_t i = 0; i < UNIT_ROWS(want); i++) {
