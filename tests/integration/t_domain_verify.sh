@@ -131,4 +131,11 @@ t_eq "verify of an unknown domain: exit 1" 1 "$(verify nope.test)"
 t_eq "one audit row for verify.test: a re-check that passes or fails writes none" 1 \
     "$(svc_psql "SELECT count(*) FROM postinbox.audit WHERE new_value = 'verify.test'")"
 
+# --- the sandbox domain: the operator's, checked but never pending ------------------
+pi_inbox "$A" sbx >/dev/null
+out=$(pi_ctl domain verify "$SANDBOX" 2>&1)
+t_match "the sandbox domain: checked and reported, and still ours" "domain $SANDBOX is verified" "$out"
+t_eq "... its check kept, nothing scheduled, no event" "t t 0" \
+    "$(svc_psql "SELECT last_check IS NOT NULL, next_check_at IS NULL, (SELECT count(*) FROM postinbox.event WHERE payload->>'domain' = '$SANDBOX') FROM postinbox.domain WHERE name = '$SANDBOX'" | tr '|' ' ')"
+
 t_summary
