@@ -75,7 +75,7 @@ cmd_domain_verify(ctl_t *ctl, const args_t *args)
     dns_resolver_t *resolver;
     json_t *obj = NULL, *rec;
     char text[300], failing[512] = "";
-    size_t i, n = 0;
+    size_t i;
 
     if (admin == NULL)
         return CTL_EXIT_ERROR;
@@ -88,11 +88,10 @@ cmd_domain_verify(ctl_t *ctl, const args_t *args)
     if (status != ADMIN_OK)
         return ctl_fail(&err);
     int passed = json_is_true(json_object_get(obj, "checks_passed"));
+    admin_domain_unmet_records(json_object_get(obj, "records"), failing, sizeof(failing));
     json_array_foreach(json_object_get(obj, "records"), i, rec) {
         const char *st = json_string_value(json_object_get(rec, "status"));
         const char *purpose = json_string_value(json_object_get(rec, "purpose"));
-        if (json_is_true(json_object_get(rec, "required")) && strcmp(st, "valid") != 0 && n < sizeof(failing) - 64)
-            n += (size_t)snprintf(failing + n, sizeof(failing) - n, "%s%s %s", n ? ", " : "", purpose, st);
         if (!output_json()) {
             const char *detail = json_string_value(json_object_get(rec, "detail"));
             output_line("%-8s %-9s %s. %s%s%s", st, purpose, json_string_value(json_object_get(rec, "name")),

@@ -31,24 +31,6 @@ static pthread_cond_t watch_wake = PTHREAD_COND_INITIALIZER;
 static atomic_int watch_stopping;
 static int watch_started;
 
-/* The required records that are not valid, "ownership missing, spf
- * invalid", into out. */
-static void
-watch_failing(const json_t *check, char *out, size_t size)
-{
-    json_t *rec;
-    size_t i, n = 0;
-
-    out[0] = '\0';
-    json_array_foreach(json_object_get(check, "records"), i, rec) {
-        const char *st = json_string_value(json_object_get(rec, "status"));
-        if (!json_is_true(json_object_get(rec, "required")) || st == NULL || strcmp(st, "valid") == 0 || n + 64 > size)
-            continue;
-        n += (size_t)snprintf(out + n, size - n, "%s%s %s", n ? ", " : "",
-                              json_string_value(json_object_get(rec, "purpose")), st);
-    }
-}
-
 /* Checks one claimed domain and logs the outcome. */
 static void
 watch_check(runtime_t *rt, admin_t *admin, const admin_dns_t *dns, dns_resolver_t *resolver, const char *name)
@@ -67,7 +49,7 @@ watch_check(runtime_t *rt, admin_t *admin, const admin_dns_t *dns, dns_resolver_
         log_info("domain check: %s passed (asked %s)%s%s", name, dns_resolver_name(resolver),
                  event ? ": " : "", event ? event : "");
     else {
-        watch_failing(check, failing, sizeof(failing));
+        admin_domain_unmet_records(json_object_get(check, "records"), failing, sizeof(failing));
         log_info("domain check: %s failed (%s; %lld in a row; asked %s)%s%s", name, failing,
                  (long long)json_integer_value(json_object_get(check, "failures")), dns_resolver_name(resolver),
                  event ? ": " : "", event ? event : "");

@@ -75,6 +75,25 @@ admin_domain_mark_required(json_t *rec)
     return required;
 }
 
+size_t
+admin_domain_unmet_records(const json_t *records, char *out, size_t size)
+{
+    const json_t *rec;
+    size_t i, n = 0;
+
+    if (size > 0)
+        out[0] = '\0';
+    json_array_foreach(records, i, rec) {
+        const char *st = json_string_value(json_object_get(rec, "status"));
+        if (!json_is_true(json_object_get(rec, "required")) || st == NULL || strcmp(st, "valid") == 0 ||
+            n + 80 > size)
+            continue;
+        n += (size_t)snprintf(out + n, size - n, "%s%s %s", n ? ", " : "",
+                              json_string_value(json_object_get(rec, "purpose")), st);
+    }
+    return n;
+}
+
 void
 admin_dns_from_config(const struct pi_config *cfg, admin_dns_t *dns)
 {

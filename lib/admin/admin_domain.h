@@ -2,7 +2,7 @@
  * admin_domain.h -- what a domain's owner publishes in DNS.
  *
  * Public: admin_dns_t, admin_dns_from_config, admin_domain_find,
- * admin_domain_mark_required, admin_domain_records,
+ * admin_domain_mark_required, admin_domain_unmet_records, admin_domain_records,
  * admin_domain_verify; the rows: admin_domain_new_t, admin_domain_create,
  * admin_domain_show, admin_domain_unmet, admin_domain_delete, ADMIN_DOMAIN_COLUMNS,
  * admin_domain_json (admin_domain_manage.c).
@@ -70,6 +70,11 @@ PGresult *admin_domain_find(admin_t *a, const char *id_or_name, const char *colu
 /* Sets rec's "required": whether verification needs it valid (the
  * ownership record, SPF, the active DKIM key's record); returns it. */
 int admin_domain_mark_required(json_t *rec);
+
+/* The checked records of records that are required and not valid, as
+ * "ownership missing, dkim invalid", into out; returns its length (0:
+ * none).  The one wording of postinboxctl, the API's errors and policyd's log. */
+size_t admin_domain_unmet_records(const json_t *records, char *out, size_t size);
 
 /* {"domain": D, "records": [{name, type, value, purpose, required, and
  * for DKIM selector and state}, ...]}: ADMIN_OK, or not found (another

@@ -204,23 +204,16 @@ admin_domain_unmet(admin_t *a, const char *id_or_name, char *out, size_t size)
     admin_status_t status;
     admin_error_t err;
     PGresult *res = admin_domain_find(a, id_or_name, "d.last_check", &status, &err);
-    json_t *last, *rec;
-    size_t i, n = 0;
+    json_t *last;
 
     snprintf(out, size, "not checked yet");
     if (res == NULL)
         return;
     last = PQgetisnull(res, 0, 0) ? NULL : json_loads(PQgetvalue(res, 0, 0), 0, NULL);
     PQclear(res);
-    json_array_foreach(json_object_get(last, "records"), i, rec) {
-        const char *st = json_string_value(json_object_get(rec, "status"));
-        if (!json_is_true(json_object_get(rec, "required")) || st == NULL || strcmp(st, "valid") == 0 ||
-            n + 80 > size)
-            continue;
-        n += (size_t)snprintf(out + n, size - n, "%s%s %s", n ? ", " : "",
-                              json_string_value(json_object_get(rec, "purpose")), st);
-    }
-    if (last != NULL && n == 0)
+    if (last == NULL)
+        return;
+    if (admin_domain_unmet_records(json_object_get(last, "records"), out, size) == 0)
         snprintf(out, size, "the records changed since the last check");
     json_decref(last);
 }
