@@ -43,6 +43,8 @@ int cmd_inbox_list(ctl_t *ctl, const args_t *args);
 int cmd_inbox_disable(ctl_t *ctl, const args_t *args);
 int cmd_inbox_suspend(ctl_t *ctl, const args_t *args);
 int cmd_inbox_activate(ctl_t *ctl, const args_t *args);
+int cmd_inbox_tracking(ctl_t *ctl, const args_t *args);
+int cmd_account_tracking(ctl_t *ctl, const args_t *args);
 
 int cmd_login_grant(ctl_t *ctl, const args_t *args);
 int cmd_login_revoke(ctl_t *ctl, const args_t *args);

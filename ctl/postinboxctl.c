@@ -37,6 +37,8 @@ static const ctl_command_t ctl_commands[] = {
     { "account", "create", "name=,short-id=,daily-limit=", 0, cmd_account_create,
       "account create --name NAME [--short-id ID] [--daily-limit N]" },
     { "account", "list", PAGE, 0, cmd_account_list, "account list [--limit N] [--offset N]" },
+    { "account", "tracking", "opens=,clicks=,unsubscribe=", 1, cmd_account_tracking,
+      "account tracking ACCOUNT [--opens yes|no|default] [--clicks yes|no|default] [--unsubscribe yes|no|default]" },
     { "domain", "add", "account=,name=,verified", 0, cmd_domain_add,
       "domain add --account ID --name DOMAIN [--verified]" },
     { "domain", "list", "account=," PAGE, 0, cmd_domain_list,
@@ -56,6 +58,9 @@ static const ctl_command_t ctl_commands[] = {
     { "inbox", "disable", "reason=", 1, cmd_inbox_disable, "inbox disable ID|ADDRESS [--reason TEXT]" },
     { "inbox", "suspend", "reason=", 1, cmd_inbox_suspend, "inbox suspend ID|ADDRESS [--reason TEXT]" },
     { "inbox", "activate", "reason=", 1, cmd_inbox_activate, "inbox activate ID|ADDRESS [--reason TEXT]" },
+    { "inbox", "tracking", "opens=,clicks=,unsubscribe=", 1, cmd_inbox_tracking,
+      "inbox tracking ID|ADDRESS [--opens yes|no|default] [--clicks yes|no|default]\n"
+      "                    [--unsubscribe yes|no|default]" },
     { "login", "grant", "login=,inbox=", 0, cmd_login_grant, "login grant --login SASLNAME --inbox ID|ADDRESS" },
     { "login", "revoke", "login=,inbox=", 0, cmd_login_revoke, "login revoke --login SASLNAME --inbox ID|ADDRESS" },
     { "login", "list", "login=,inbox=," PAGE, 0, cmd_login_list,

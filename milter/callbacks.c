@@ -5,9 +5,10 @@
  * unknown commands, end of headers) and not to wait for replies to
  * header and body chunks, so a message costs the fewest round trips.
  * xxfi_close may come without xxfi_connect (NULL priv); xxfi_abort may
- * come between any two callbacks: both go through check_abort.  The one
- * change to a message is the DKIM-Signature lib/core/check made for
- * outbound mail from an inbox, added at the top at end of message.  The
+ * come between any two callbacks: both go through check_abort.  The
+ * changes to a message are lib/core/check's, at end of message, for
+ * outbound mail from an inbox: the DKIM-Signature and the List-Unsubscribe
+ * fields, added at the top, and the body tracking rewrote.  The
  * transaction itself is lib/core/check's (CHECK_RESERVE); this file only
  * turns libmilter's calls into it and its decisions into replies.
  */
@@ -27,6 +28,7 @@
 #include "runtime.h"
 
 static unsigned long callbacks_no_reply_flags;  /* SMFIP_NR_* granted by the MTA */
+static int callbacks_can_replace_body;          /* SMFIF_CHGBODY granted */
 
 /* One SMTP connection: the runtime it started with (kept until it
  * closes, so no session sees half of a reload) and its transaction. */
@@ -83,7 +85,11 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
         log_error("the MTA does not let milters add header fields: DKIM signatures cannot be added");
         return SMFIS_REJECT;
     }
-    *pf0 = SMFIF_ADDHDRS; /* the DKIM-Signature; the message is not changed otherwise */
+    /* the DKIM-Signature and List-Unsubscribe; the body tracking rewrote */
+    *pf0 = SMFIF_ADDHDRS | (f0 & SMFIF_CHGBODY);
+    callbacks_can_replace_body = (f0 & SMFIF_CHGBODY) != 0;
+    if (!callbacks_can_replace_body)
+        log_warn("the MTA does not let milters replace the body: tracked links and pixels are not added");
     *pf1 = (f1 & want_skip) | (f1 & want_nr);
     *pf2 = 0;
     *pf3 = 0;
@@ -103,6 +109,21 @@ static int
 callbacks_add_header(void *arg, const char *name, const char *value)
 {
     return smfi_insheader((SMFICTX *)arg, 0, (char *)name, (char *)value) == MI_SUCCESS ? 0 : -1;
+}
+
+/* check_env_t's replace_body: smfi_replacebody in chunks of at most
+ * 64 KiB (each call adds to the new body). */
+static int
+callbacks_replace_body(void *arg, const char *body, size_t len)
+{
+    size_t at = 0;
+    do {
+        size_t n = len - at > 65535 ? 65535 : len - at;
+        if (smfi_replacebody((SMFICTX *)arg, (unsigned char *)body + at, (int)n) != MI_SUCCESS)
+            return -1;
+        at += n;
+    } while (at < len);
+    return 0;
 }
 
 static sfsistat
@@ -132,6 +153,7 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
     if (rt && (conn = calloc(1, sizeof(*conn))) != NULL) {
         check_backend_env(rt, CHECK_RESERVE, &callbacks_hooks, &env);
         env.add_header = callbacks_add_header;
+        env.replace_body = callbacks_can_replace_body ? callbacks_replace_body : NULL;
         env.add_header_arg = ctx;
         conn->rt = rt;
         int flags = non_smtp ? CHECK_NON_SMTP
@@ -230,7 +252,7 @@ cb_close(SMFICTX *ctx)
 static struct smfiDesc callbacks_desc = {
     .xxfi_name = "postinbox-milter",
     .xxfi_version = SMFI_VERSION,
-    .xxfi_flags = SMFIF_ADDHDRS,
+    .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGBODY,
     .xxfi_connect = cb_connect,
     .xxfi_helo = NULL,
     .xxfi_envfrom = cb_envfrom,

@@ -135,6 +135,7 @@ api_inboxes_update(api_call_t *c)
         .display_name = json_string_value(display),
         .labels = json_object_get(c->body, "labels"),
         .status = json_string_value(json_object_get(c->body, "status")),
+        .tracking = json_object_get(c->body, "tracking"),
     };
     admin_status_t result;
     admin_error_t err;

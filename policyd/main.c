@@ -45,6 +45,7 @@
 #include "policy_server.h"
 #include "policyd_metrics.h"
 #include "runtime.h"
+#include "tracking.h"
 
 static daemon_opts_t main_opts;
 
@@ -133,11 +134,12 @@ main_reload(void)
 /* The parts main_start_parts started, so a failed start and a stop undo
  * exactly those. */
 static struct {
-    int logfollow, policy, api, dispatcher, watch, metrics;
+    int logfollow, policy, api, tracking, dispatcher, watch, metrics;
 } main_started;
 
 /* Starts what cfg asks for, in order: the log follower, the policy
- * service, the API, the webhook dispatcher, the domain check, /metrics.
+ * service, the API, the tracking listener, the webhook dispatcher, the
+ * domain check, /metrics.
  * 0, or -1 with err naming what failed (what started before stays
  * started: main_stop_parts). */
 static int
@@ -164,6 +166,15 @@ main_start_parts(const pi_config_t *cfg, char *err, size_t errlen)
         main_started.api = 1;
         log_info("HTTP admin API on %s", cfg->api_listen);
     }
+    if (cfg->tracking_listen[0]) {
+        if (tracking_start(cfg, why, sizeof(why)) != 0) {
+            snprintf(err, errlen, "tracking_listen: %s", why);
+            return -1;
+        }
+        main_started.tracking = 1;
+        log_info("tracking listener on %s for %s", cfg->tracking_listen,
+                 cfg->tracking_base_url[0] ? cfg->tracking_base_url : "(no tracking_base_url)");
+    }
     if (dispatcher_start(err, errlen) != 0)
         return -1;
     main_started.dispatcher = 1;
@@ -189,6 +200,8 @@ main_stop_parts(void)
 {
     if (main_started.api)
         api_stop();
+    if (main_started.tracking)
+        tracking_stop();
     if (main_started.metrics)
         policyd_metrics_stop();
     if (main_started.policy)

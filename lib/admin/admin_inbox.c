@@ -2,6 +2,7 @@
  * admin_inbox.c -- inbox use-cases.  See admin_inbox.h.
  */
 #include "admin_inbox.h"
+#include "admin_tracking.h"
 
 #include "admin_dkim.h"
 #include "admin_domain.h"
@@ -152,20 +153,37 @@ admin_inbox_update(admin_t *a, const char *id, const admin_inbox_change_t *chang
                    admin_error_t *err)
 {
     char *labels = change->labels ? json_dumps(change->labels, JSON_COMPACT) : NULL;
+    char *tracking = change->tracking ? json_dumps(change->tracking, JSON_COMPACT) : NULL;
+    char why[160];
     admin_status_t status;
 
     *out = NULL;
-    if (change->labels != NULL && labels == NULL)
+    if (change->tracking != NULL && admin_tracking_check(change->tracking, why, sizeof(why)) != 0) {
+        free(labels);
+        free(tracking);
+        return admin_fail(err, ADMIN_INVALID, "invalid_field", "tracking", "%s", why);
+    }
+    if ((change->labels != NULL && labels == NULL) || (change->tracking != NULL && tracking == NULL)) {
+        free(labels);
+        free(tracking);
         return admin_fail(err, ADMIN_BACKEND, "internal", "memory", "out of memory");
-    const char *params[9] = { id, a->account_id, change->set_display ? "true" : "false", change->display_name,
-                              change->labels ? "true" : "false", labels, change->status, NULL, a->actor };
+    }
+    const char *params[10] = { id, a->account_id, change->set_display ? "true" : "false", change->display_name,
+                               change->labels ? "true" : "false", labels, change->status, NULL, a->actor,
+                               tracking };
+    /* one statement, so one transaction: the tracking change only when
+     * the rest was applied */
     status = admin_locked(admin_exec(a,
-                                     "SELECT inbox_found, locked_by, locked_reason FROM postinbox.inbox_update($1::uuid,"
+                                     "SELECT u.inbox_found, u.locked_by, u.locked_reason FROM postinbox.inbox_update($1::uuid,"
                                      " $2::uuid, $3::boolean, $4, $5::boolean,"
-                                     " ARRAY(SELECT jsonb_array_elements_text(coalesce($6::jsonb, '[]'))), $7, $8, $9)",
-                                     9, params, 0, err),
+                                     " ARRAY(SELECT jsonb_array_elements_text(coalesce($6::jsonb, '[]'))), $7, $8, $9) u"
+                                     " LEFT JOIN LATERAL (SELECT postinbox.inbox_tracking_set($1::uuid, $2::uuid,"
+                                     " $10::jsonb, $9) WHERE $10::jsonb IS NOT NULL AND u.inbox_found"
+                                     " AND u.locked_by IS NULL) t ON true",
+                                     10, params, 0, err),
                           id, err);
     free(labels);
+    free(tracking);
     return status != ADMIN_OK ? status : admin_inbox_show(a, id, live, out, err);
 }
 

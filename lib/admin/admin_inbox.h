@@ -49,6 +49,7 @@ typedef struct {
     const char *display_name;  /* with set_display: NULL clears it */
     const json_t *labels;      /* NULL: unchanged; else the new checked labels */
     const char *status;        /* NULL: unchanged; active, suspended or disabled */
+    const json_t *tracking;    /* NULL: unchanged; else a change admin_tracking_check accepts */
 } admin_inbox_change_t;
 
 /* Applies change in one transaction; *out the inbox after it. */

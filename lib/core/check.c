@@ -58,6 +58,14 @@ struct check {
     int sign_result;            /* sign_start's answer: 0 signing (signer) or not signed, 1 no key, -1 failed */
     void *signer;
     char sign_error[300];       /* why sign_result is not 0, or a feed failed */
+    /* tracking (outbound mail from an inbox with tracking on): the whole
+     * message kept, its body fed to the signer only at the end, as
+     * rewritten */
+    int tracking;
+    msgbuf_t track_copy;        /* header and body, at most tracking_max_size */
+    size_t track_body_at;       /* where the body starts in it */
+    int own_list_unsubscribe;   /* the message has a List-Unsubscribe field */
+    check_track_t track;        /* the backend's answer, until the record */
 };
 
 static atomic_ullong check_token_counter;
@@ -223,6 +231,12 @@ check_clear(check_t *c)
     c->signer = NULL;
     c->sign_decided = c->sign_result = 0;
     c->sign_error[0] = '\0';
+    msgbuf_clear(&c->track_copy);
+    if (c->env.backend.track_clear != NULL)
+        c->env.backend.track_clear(&c->track);
+    memset(&c->track, 0, sizeof(c->track));
+    c->tracking = c->own_list_unsubscribe = 0;
+    c->track_body_at = 0;
     c->unchecked = c->outbound = c->authenticated = 0;
     c->queue_id[0] = c->sender[0] = c->who[0] = '\0';
     memset(&c->sender_inbox, 0, sizeof(c->sender_inbox));
@@ -516,6 +530,8 @@ check_decide_content(check_t *c)
     msgbuf_init(&c->content, c->keep_content ? (size_t)c->env.cfg->parse_max_size : 0);
 }
 
+static void check_sign_failed(check_t *c);
+
 /* Outbound mail from an inbox is signed: the signer is made at the
  * first header (the sender is known by then); a failure is kept for
  * the end of message, which refuses it. */
@@ -534,6 +550,52 @@ check_decide_signing(check_t *c)
         c->env.backend.sign_free(c->signer);
         c->signer = NULL;
     }
+}
+
+/* Tracking is decided with signing: outbound mail from an inbox whose
+ * settings switch something on, with a tracking_base_url.  The message
+ * is then kept whole; its body reaches the signer at the end. */
+static void
+check_decide_tracking(check_t *c)
+{
+    if (c->sign_decided)
+        return;
+    c->tracking = c->env.mode == CHECK_RESERVE && c->env.backend.track != NULL && !c->unchecked && c->outbound &&
+                  c->sender_inbox.found && c->sender_inbox.tracking != 0 && c->env.cfg->tracking_base_url[0];
+    msgbuf_init(&c->track_copy, c->tracking ? (size_t)c->env.cfg->tracking_max_size : 0);
+}
+
+/* The message outgrew tracking_max_size: it goes as it came, and the
+ * body kept so far goes to the signer now. */
+static void
+check_track_give_up(check_t *c)
+{
+    log_info("%s: stage=body %s inbox=%s tracking=skipped reason=too_large max=%d", check_qid(c, NULL), c->who,
+             c->sender_inbox.address, c->env.cfg->tracking_max_size);
+    if (c->signer != NULL && c->track_copy.len > c->track_body_at &&
+        c->env.backend.sign_body(c->signer, (const unsigned char *)c->track_copy.data + c->track_body_at,
+                                 c->track_copy.len - c->track_body_at, c->sign_error, sizeof(c->sign_error)) != 0)
+        check_sign_failed(c);
+    msgbuf_clear(&c->track_copy);
+    c->tracking = 0;
+}
+
+/* Keeps a body chunk for the rewrite: 1 kept, 0 for the signer now. */
+static int
+check_track_keep(check_t *c, const unsigned char *chunk, size_t len)
+{
+    if (!c->tracking)
+        return 0;
+    if (!c->track_copy.in_body) {
+        msgbuf_finish(&c->track_copy);
+        c->track_body_at = c->track_copy.len;
+    }
+    if (c->track_copy.truncated || c->track_copy.len + len > c->track_copy.max) {
+        check_track_give_up(c);
+        return 0;
+    }
+    msgbuf_body(&c->track_copy, chunk, len);
+    return 1;
 }
 
 /* At the end of the header: a message without a From field cannot carry
@@ -567,7 +629,13 @@ check_header(check_t *c, const char *name, const char *value)
 
     c->size += strlen(name) + 2 + vlen + 2;
     check_decide_content(c);
+    check_decide_tracking(c);
     check_decide_signing(c);
+    if (c->tracking) {
+        msgbuf_header(&c->track_copy, name, value);
+        if (strcasecmp(name, "List-Unsubscribe") == 0)
+            c->own_list_unsubscribe = 1;
+    }
     if (c->signer != NULL &&
         c->env.backend.sign_header(c->signer, name, value, c->sign_error, sizeof(c->sign_error)) != 0)
         check_sign_failed(c);
@@ -604,10 +672,13 @@ check_body(check_t *c, const unsigned char *chunk, size_t len)
 {
     c->size += len;
     check_decide_content(c);
+    check_decide_tracking(c);
     check_decide_signing(c);
     check_sign_need_from(c);
     if (c->keep_content)
         msgbuf_body(&c->content, chunk, len);
+    if (check_track_keep(c, chunk, len))
+        return;
     if (c->signer != NULL &&
         c->env.backend.sign_body(c->signer, chunk, len, c->sign_error, sizeof(c->sign_error)) != 0)
         check_sign_failed(c);
@@ -649,6 +720,73 @@ check_sign(check_t *c, const char *queue_id, long long started_us, decision_t *o
               c->sender_inbox.address, out->reason, c->sign_error, clock_us() - started_us);
     check_abort(c);
     return -1;
+}
+
+/* CHECK_RESERVE, after the settle and before the signature: the
+ * message kept for tracking is rewritten by the backend, its new fields
+ * (List-Unsubscribe) and body go to the signer and to the MTA.  A rewrite
+ * that fails sends the message as it came (said once); 0 to go on, -1
+ * when the MTA did not take a change: refused and refunded (out). */
+static int
+check_track(check_t *c, const char *queue_id, long long started_us, decision_t *out)
+{
+    char err[256] = "";
+    check_track_t *t = &c->track;
+    const char *body;
+    size_t body_len;
+
+    check_decide_tracking(c);   /* a message without header or body */
+    check_decide_signing(c);
+    check_sign_need_from(c);
+    if (!c->tracking)
+        return 0;
+    if (!c->track_copy.in_body) {
+        msgbuf_finish(&c->track_copy);
+        c->track_body_at = c->track_copy.len;
+    }
+    if (c->env.backend.track(c->env.backend.ctx, &c->sender_inbox, c->track_copy.data ? c->track_copy.data : "",
+                             c->track_copy.len, &c->charged, c->own_list_unsubscribe, t, err, sizeof(err)) != 0) {
+        log_warn("%s: stage=eom %s inbox=%s tracking=failed error=\"%s\"", queue_id, c->who,
+                 c->sender_inbox.address, err);
+        c->env.backend.track_clear(t);
+        memset(t, 0, sizeof(*t));
+    }
+    if (t->body != NULL && c->env.replace_body == NULL) {
+        free(t->body);   /* nothing can take it: the links stay as they were */
+        t->body = NULL;
+    }
+    body = t->body ? t->body : c->track_copy.data + c->track_body_at;
+    body_len = t->body ? t->body_len : c->track_copy.len - c->track_body_at;
+    if (c->signer != NULL && t->unsubscribe != NULL &&
+        (c->env.backend.sign_header(c->signer, "List-Unsubscribe", t->unsubscribe, c->sign_error,
+                                    sizeof(c->sign_error)) != 0 ||
+         c->env.backend.sign_header(c->signer, "List-Unsubscribe-Post", t->unsubscribe_post, c->sign_error,
+                                    sizeof(c->sign_error)) != 0))
+        check_sign_failed(c);
+    if (c->signer != NULL && body_len > 0 &&
+        c->env.backend.sign_body(c->signer, (const unsigned char *)body, body_len, c->sign_error,
+                                 sizeof(c->sign_error)) != 0)
+        check_sign_failed(c);
+    if ((t->unsubscribe != NULL &&
+         (c->env.add_header == NULL ||
+          c->env.add_header(c->env.add_header_arg, "List-Unsubscribe-Post", t->unsubscribe_post) != 0 ||
+          c->env.add_header(c->env.add_header_arg, "List-Unsubscribe", t->unsubscribe) != 0)) ||
+        (t->body != NULL && c->env.replace_body(c->env.add_header_arg, t->body, t->body_len) != 0)) {
+        decide_record_failed(c->env.cfg, c->sender_inbox.address, out);
+        log_error("%s: stage=eom %s inbox=%s action=tempfail reason=%s error=\"the MTA did not take the tracked "
+                  "message\" us=%lld", queue_id, c->who, c->sender_inbox.address, out->reason,
+                  clock_us() - started_us);
+        check_abort(c);
+        return -1;
+    }
+    if (t->summary[0])
+        log_info("%s: stage=eom %s inbox=%s tracking=%s", queue_id, c->who, c->sender_inbox.address, t->summary);
+    /* the body has gone to the signer and the MTA; the links stay for the record */
+    c->tracking = 0;
+    msgbuf_clear(&c->track_copy);
+    free(t->body);
+    t->body = NULL;
+    return 0;
 }
 
 /* ---- end of message -------------------------------------------------------------------------------- */
@@ -709,7 +847,8 @@ check_record(check_t *c, const char *queue_id, long long started_us, decision_t 
     size_t records = c->rcpt_inbox_count + (c->tokens.count > 0 ? 1 : 0);
 
     decide_continue(out, REASON(accepted));
-    if (check_settle(c, queue_id, started_us, out) != 0 || check_sign(c, queue_id, started_us, out) != 0)
+    if (check_settle(c, queue_id, started_us, out) != 0 || check_track(c, queue_id, started_us, out) != 0 ||
+        check_sign(c, queue_id, started_us, out) != 0)
         return;
     if (c->unchecked || records == 0) {
         check_clear(c);
@@ -728,6 +867,9 @@ check_record(check_t *c, const char *queue_id, long long started_us, decision_t 
         .headers = (const char *const *)c->headers,
         .size = c->size,
         .content = c->keep_content ? &c->content : NULL,
+        .tracking_id = c->track.tracking_id[0] ? c->track.tracking_id : NULL,
+        .links = (const char *const *)c->track.links,
+        .link_count = c->track.link_count,
     };
     if (c->env.backend.record(c->env.backend.ctx, &msg, report, err, sizeof(err)) != 0) {
         /* Never accept a message whose record is missing, whatever

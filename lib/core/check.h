@@ -97,7 +97,23 @@ typedef struct {
     const char *const *headers;         /* CHECK_HDR_COUNT raw values, NULL when absent */
     size_t size;
     const msgbuf_t *content;            /* the copy of a message to an inbox, or NULL */
+    const char *tracking_id;            /* hex, of a message tracking rewrote (check_track_t), or NULL */
+    const char *const *links;           /* the URLs of its rewritten links */
+    size_t link_count;
 } check_message_t;
+
+/* What tracking made of an outbound message (the track backend's answer;
+ * all NULL / "" / 0: nothing). */
+typedef struct {
+    char *body;                         /* the new body (CRLF), NULL: unchanged */
+    size_t body_len;
+    char tracking_id[25];               /* hex; "" when the message was not changed */
+    char **links;                       /* URL of link n at links[n - 1] */
+    size_t link_count;
+    char *unsubscribe;                  /* the List-Unsubscribe value to add, or NULL ... */
+    char *unsubscribe_post;             /* ... with this List-Unsubscribe-Post value */
+    char summary[128];                  /* for the log line: what was done */
+} check_track_t;
 
 /* The backends.  Each returns 0 (or as said), -1 with err on failure; each
  * has its own deadline.  ctx is passed back as given. */
@@ -148,6 +164,16 @@ typedef struct {
     /* The DKIM-Signature field's value into out: 0, -1 with err. */
     int (*sign_finish)(void *signer, char *out, size_t outlen, char *err, size_t errlen);
     void (*sign_free)(void *signer);
+    /* CHECK_RESERVE, outbound mail from an inbox with some tracking bit
+     * set and cfg->tracking_base_url not empty (track NULL: never): the
+     * whole message[0..len) as it came (header, empty line, body, CRLF),
+     * the recipients charged, and whether it has a List-Unsubscribe of its
+     * own.  0 with *out (track_clear frees it), -1 with err: the message
+     * then goes as it came. */
+    int (*track)(void *ctx, const inbox_lookup_t *inbox, const char *message, size_t len,
+                 const check_list_t *recipients, int own_list_unsubscribe, check_track_t *out, char *err,
+                 size_t errlen);
+    void (*track_clear)(check_track_t *t);
 } check_backend_t;
 
 /* What the owner counts (any member may be NULL). */
@@ -172,7 +198,12 @@ typedef struct {
      * field not taken leaves no record.  NULL: a signature cannot be
      * added, and mail to sign is refused. */
     int (*add_header)(void *arg, const char *name, const char *value);
-    void *add_header_arg;
+    /* CHECK_RESERVE with tracking (backend.track): replaces the body of the
+     * message being ended, 0 or -1; called, as add_header, at end of
+     * message before the signature and the record.  NULL: no message is
+     * rewritten (tracking only adds List-Unsubscribe, if that). */
+    int (*replace_body)(void *arg, const char *body, size_t len);
+    void *add_header_arg;               /* given to add_header and replace_body */
 } check_env_t;
 
 typedef struct check check_t;

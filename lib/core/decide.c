@@ -120,6 +120,8 @@ decide_suppressed(const pi_config_t *cfg, const inbox_lookup_t *sender, const ch
         snprintf(reason, sizeof(reason), "hard bounce%s%s (%s)", sup->dsn[0] ? " " : "", sup->dsn, sup->date);
     else if (strcmp(sup->source, "complaint") == 0)
         snprintf(reason, sizeof(reason), "complaint (%s)", sup->date);
+    else if (strcmp(sup->source, "unsubscribe") == 0)
+        snprintf(reason, sizeof(reason), "unsubscribed (%s)", sup->date);
     else
         snprintf(reason, sizeof(reason), "added by an administrator (%s)", sup->date);
     decide_refuse(cfg, REPLY_RCPT_SUPPRESSED, REASON(suppressed), &vars, out);

@@ -21,11 +21,17 @@ typedef struct {
     int granted;             /* login may send as it; -1 when no login was given */
     int suppressions;        /* the inbox has a suppression list (sql/005) */
     int domain_failing;      /* its domain failed its DNS checks (domain.dns_failed, sql/016) */
+    int tracking;            /* INBOX_TRACK_* of its tracking settings (sql/017) */
 } inbox_lookup_t;
+
+/* lookup()'s tracking bits (sql/functions/lookup.sql tracking_mask). */
+#define INBOX_TRACK_OPENS 1
+#define INBOX_TRACK_CLICKS 2
+#define INBOX_TRACK_UNSUBSCRIBE 4
 
 /* Why a recipient is on an inbox's suppression list. */
 typedef struct {
-    char source[16];         /* "bounce", "complaint" or "manual" */
+    char source[16];         /* "bounce", "complaint", "manual" or "unsubscribe" */
     char dsn[16];            /* X.Y.Z of a bounce, "" otherwise */
     char date[16];           /* YYYY-MM-DD (UTC) it was added */
 } suppression_t;

@@ -17,7 +17,8 @@
 /* RFC 6376 5.4.1's list, then the fields that say what the body is. */
 const char *const dkim_signer_signed_headers[] = {
     "From", "Reply-To", "Subject", "Date", "To", "Cc", "Resent-Date", "Resent-From", "Resent-To", "Resent-Cc",
-    "In-Reply-To", "References", "List-Id", "List-Help", "List-Unsubscribe", "List-Subscribe", "List-Post",
+    "In-Reply-To", "References", "List-Id", "List-Help", "List-Unsubscribe", "List-Unsubscribe-Post",
+    "List-Subscribe", "List-Post",
     "List-Owner", "List-Archive", "Message-ID", "MIME-Version", "Content-Type", "Content-Transfer-Encoding",
     NULL
 };

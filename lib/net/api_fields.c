@@ -20,6 +20,7 @@ const apiutil_field_t api_fields_inbox_update[] = {
     { "displayName", APIUTIL_STRING_OR_NULL, 0 },
     { "labels", APIUTIL_STRING_ARRAY, 0 },
     { "status", APIUTIL_STRING, 0 },
+    { "tracking", APIUTIL_OBJECT, 0 },
     { NULL, 0, 0 },
 };
 

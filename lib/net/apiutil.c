@@ -81,6 +81,8 @@ apiutil_type_ok(const json_t *v, apiutil_type_t type)
         return json_is_string(v) || json_is_null(v);
     case APIUTIL_BOOLEAN:
         return json_is_boolean(v);
+    case APIUTIL_OBJECT:
+        return json_is_object(v);
     case APIUTIL_STRINGS:
         if (json_is_string(v))
             return 1;
@@ -111,6 +113,8 @@ apiutil_type_name(apiutil_type_t type)
         return "a string or an array of strings";
     case APIUTIL_BOOLEAN:
         return "true or false";
+    case APIUTIL_OBJECT:
+        return "an object";
     }
     return "?";
 }

@@ -40,6 +40,7 @@ typedef enum {
     APIUTIL_STRING_ARRAY,     /* an array of strings */
     APIUTIL_STRINGS,          /* a string or an array of strings */
     APIUTIL_BOOLEAN,
+    APIUTIL_OBJECT,           /* an object (its members checked by the handler) */
 } apiutil_type_t;
 
 typedef struct {

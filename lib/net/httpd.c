@@ -127,6 +127,8 @@ httpd_send(struct MHD_Connection *conn, httpd_response_t *out)
     r = MHD_create_response_from_buffer(out->body_len, out->body, MHD_RESPMEM_MUST_FREE);
     if (r == NULL) {
         free(out->body);
+        free(out->location);
+        out->location = NULL;
         return MHD_NO;
     }
     out->body = NULL; /* MHD owns it now */
@@ -135,6 +137,10 @@ httpd_send(struct MHD_Connection *conn, httpd_response_t *out)
     MHD_add_response_header(r, "Cache-Control", "no-store");
     for (int i = 0; i < HTTPD_MAX_HEADERS && out->headers[i][0]; i++)
         MHD_add_response_header(r, out->headers[i][0], out->headers[i][1]);
+    if (out->location != NULL)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, out->location);
+    free(out->location);
+    out->location = NULL;
     rc = MHD_queue_response(conn, (unsigned)(out->status ? out->status : 500), r);
     MHD_destroy_response(r);
     return rc;

@@ -51,6 +51,7 @@ typedef struct {
     const char *content_type;         /* default application/json */
     const char *headers[HTTPD_MAX_HEADERS][2]; /* extra name/value pairs (static or request-lived strings) */
     char header_buf[HTTPD_MAX_HEADERS][128];   /* room for values built by the handler */
+    char *location;                   /* malloc'd Location value (a redirect), or NULL; freed by the server */
 } httpd_response_t;
 
 typedef void (*httpd_handler_t)(void *ctx, const httpd_request_t *req, httpd_response_t *resp);

@@ -16,7 +16,7 @@
 const char *const webhook_event_types[] = {
     "message.received", "message.parsed",   "message.sent",    "message.delivered",
     "message.deferred", "message.bounced",  "message.complained", "message.opened",
-    "message.clicked",  "inbox.suspended",  "inbox.disabled",  "inbox.webhook_disabled",
+    "message.clicked",  "message.unsubscribed", "inbox.suspended",  "inbox.disabled",  "inbox.webhook_disabled",
     "inbox.reputation_warning",
     NULL,
 };

@@ -6,9 +6,11 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "address.h"
 #include "record_doc.h"
+#include "track_rewrite.h"
 
 static int
 cb_lookup(void *ctx, const char *address, const char *login, inbox_lookup_t *out, char *err, size_t errlen)
@@ -116,6 +118,69 @@ cb_sign_free(void *signer)
     dkim_keys_signer_free(signer);
 }
 
+/* Tracking of one outbound message: a fresh tracking id, the HTML
+ * rewritten (opens, clicks), and List-Unsubscribe for a message to one
+ * recipient that has none of its own (a message to several cannot name
+ * who unsubscribes, so it gets none). */
+static int
+cb_track(void *ctx, const inbox_lookup_t *inbox, const char *message, size_t len, const check_list_t *recipients,
+         int own_list_unsubscribe, check_track_t *out, char *err, size_t errlen)
+{
+    runtime_t *rt = ctx;
+    unsigned char id[TRACK_ID_LEN];
+    track_options_t opt = {
+        .base_url = rt->cfg->tracking_base_url,
+        .keys = rt->track_keys,
+        .opens = (inbox->tracking & INBOX_TRACK_OPENS) != 0,
+        .clicks = (inbox->tracking & INBOX_TRACK_CLICKS) != 0,
+        .max_links = (size_t)rt->cfg->tracking_max_links,
+    };
+    track_result_t r;
+    char unsub[1024];
+    const char *why_no_unsub = "off";
+
+    memset(out, 0, sizeof(*out));
+    if (rt->track_keys == NULL || track_id_new(id) != 0) {
+        snprintf(err, errlen, "%s", rt->track_keys == NULL ? "no tracking keys" : "no random bytes");
+        return -1;
+    }
+    if (track_rewrite(&opt, id, message, len, &r, err, errlen) != 0)
+        return -1;
+    if (inbox->tracking & INBOX_TRACK_UNSUBSCRIBE) {
+        why_no_unsub = own_list_unsubscribe ? "own" : recipients->count != 1 ? "recipients" : NULL;
+        if (why_no_unsub == NULL &&
+            (track_unsubscribe_fields(&opt, id, recipients->items[0], inbox->address, unsub, sizeof(unsub)) != 0 ||
+             (out->unsubscribe = strdup(unsub)) == NULL || (out->unsubscribe_post = strdup(TRACK_UNSUBSCRIBE_POST)) == NULL)) {
+            track_result_clear(&r);
+            snprintf(err, errlen, "out of memory or no token");
+            return -1;
+        }
+    }
+    out->body = r.body;
+    out->body_len = r.body_len;
+    out->links = r.links;
+    out->link_count = r.link_count;
+    if (r.body != NULL || out->unsubscribe != NULL)
+        for (int i = 0; i < TRACK_ID_LEN; i++)
+            snprintf(out->tracking_id + 2 * i, 3, "%02x", id[i]);
+    snprintf(out->summary, sizeof(out->summary), "%s htmlParts=%d links=%zu skipped=%zu pixels=%d unsubscribe=%s",
+             r.body != NULL ? "rewritten" : out->tracking_id[0] ? "headers" : "unchanged", r.html_parts, r.link_count, r.skipped, r.pixels,
+             out->unsubscribe ? "yes" : why_no_unsub ? why_no_unsub : "no");
+    return 0;
+}
+
+static void
+cb_track_clear(check_track_t *t)
+{
+    free(t->body);
+    for (size_t i = 0; i < t->link_count; i++)
+        free(t->links[i]);
+    free(t->links);
+    free(t->unsubscribe);
+    free(t->unsubscribe_post);
+    memset(t, 0, sizeof(*t));
+}
+
 void
 check_backend_env(runtime_t *rt, check_mode_t mode, const check_hooks_t *hooks, check_env_t *env)
 {
@@ -137,6 +202,9 @@ check_backend_env(runtime_t *rt, check_mode_t mode, const check_hooks_t *hooks, 
             .sign_body = cb_sign_body,
             .sign_finish = cb_sign_finish,
             .sign_free = cb_sign_free,
+            /* only the milter tracks: it alone can change a message */
+            .track = rt->track_keys != NULL && mode == CHECK_RESERVE ? cb_track : NULL,
+            .track_clear = cb_track_clear,
         },
         .foreign_domains = rt->foreign_domains,
         .hooks = hooks,

@@ -118,6 +118,14 @@ record_doc_build(const pi_config_t *cfg, const check_message_t *msg, char report
     if (msg->outbound && msg->sender_inbox->found && msg->charged->count > 0) {
         json_object_set_new(doc, "sender", json_string(msg->sender_inbox->id));
         json_object_set_new(doc, "senderRecipients", record_doc_list(msg->charged));
+        if (msg->tracking_id != NULL) {
+            /* printable ASCII (lib/mail/html_links reports no other) */
+            json_t *links = json_array();
+            for (size_t i = 0; i < msg->link_count; i++)
+                json_array_append_new(links, json_string(msg->links[i]));
+            json_object_set_new(doc, "trackingId", json_string(msg->tracking_id));
+            json_object_set_new(doc, "links", links);
+        }
     }
     for (size_t i = 0; i < msg->rcpt_inbox_count; i++) {
         json_t *r = json_object();

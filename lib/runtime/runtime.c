@@ -39,6 +39,19 @@ runtime_new(pi_config_t *cfg, char *err, size_t errlen)
         runtime_release(rt);
         return NULL;
     }
+    if (rt->store != NULL && rt->limiter != NULL && (cfg->tracking_base_url[0] || cfg->tracking_listen[0])) {
+        char kerr[300];
+        if (cfg->tracking_key_file[0] == '\0') {
+            snprintf(err, errlen, "tracking_base_url and tracking_listen need tracking_key_file");
+            runtime_release(rt);
+            return NULL;
+        }
+        if ((rt->track_keys = track_keys_load(cfg->tracking_key_file, kerr, sizeof(kerr))) == NULL) {
+            snprintf(err, errlen, "tracking_key_file: %s", kerr);
+            runtime_release(rt);
+            return NULL;
+        }
+    }
     if (rt->store == NULL || rt->records == NULL || rt->limiter == NULL || rt->foreign_domains == NULL) {
         if (rt->store == NULL || rt->records == NULL || rt->foreign_domains == NULL)
             snprintf(err, errlen, "out of memory");
@@ -107,6 +120,7 @@ runtime_release(runtime_t *rt)
     limiter_free(rt->limiter);
     domain_cache_free(rt->foreign_domains);
     secretbox_free(rt->secrets);
+    track_keys_free(rt->track_keys);
     config_free(rt->cfg);
     free(rt);
 }

@@ -19,6 +19,7 @@
 #include "record_batch.h"
 #include "secretbox.h"
 #include "store.h"
+#include "track_token.h"
 
 typedef struct runtime {
     int refs;
@@ -30,6 +31,7 @@ typedef struct runtime {
     dkim_keys_t *dkim;        /* the DKIM signing keys (dkim_signing); NULL: nothing is signed */
     secretbox_t *secrets;     /* the key of webhook secrets and DKIM keys; NULL: none */
     char secrets_error[256];  /* why secrets is NULL ("secret_key_file is not set") */
+    track_keys_t *track_keys; /* tracking_key_file's keys, with tracking_base_url or tracking_listen; else NULL */
 } runtime_t;
 
 /* The metrics every later runtime_new gives its store and limiter (once,

@@ -13,7 +13,7 @@ static const pgjson_field_t inbox_fields[] = {
 };
 static const pgjson_field_t inbox_tail_fields[] = {
     { "totalSent", 'i' }, { "bounceCount", 'i' }, { "complaintCount", 'i' }, { "labels", 'j' },
-    { "createdAt", 't' }, { "updatedAt", 't' },
+    { "createdAt", 't' }, { "updatedAt", 't' }, { "tracking", 'j' }, { "trackingOverride", 'j' },
 };
 
 json_t *

@@ -23,7 +23,9 @@
 #define RECORDS_INBOX_COLUMNS                                                                         \
     "SELECT i.id, i.address, i.display_name, i.account_id, i.domain_id, d.kind, i.status,"           \
     " i.status_reason, i.status_by, l.daily, l.burst, i.total_sent, i.bounce_count, i.complaint_count,"             \
-    " to_json(i.labels)::text, " PGJSON_ISO("i.created_at") ", " PGJSON_ISO("i.updated_at")
+    " to_json(i.labels)::text, " PGJSON_ISO("i.created_at") ", " PGJSON_ISO("i.updated_at") ","           \
+    " postinbox.tracking_effective(i.tracking,"                                                       \
+    "   (SELECT a.tracking FROM postinbox.account a WHERE a.id = i.account_id))::text, i.tracking::text"
 #define RECORDS_INBOX_FROM                                                                            \
     " FROM postinbox.inbox i JOIN postinbox.domain d ON d.id = i.domain_id"                           \
     " CROSS JOIN LATERAL postinbox.inbox_limits(i) l"

@@ -24,7 +24,7 @@ struct store {
 #define STORE_LOOKUP "postinbox_lookup"
 #define STORE_LOOKUP_SQL \
     "SELECT managed, inbox_id, inbox_address, status, daily_limit, burst_limit, granted, suppressions," \
-    " domain_failing" \
+    " domain_failing, tracking" \
     " FROM postinbox.lookup($1, $2)"
 #define STORE_SUPPRESSED "postinbox_suppressed"
 #define STORE_SUPPRESSED_SQL \
@@ -277,6 +277,7 @@ store_lookup_run(store_t *store, const char *address, const char *login, inbox_l
             out->granted = strcmp(PQgetvalue(res, 0, 6), "t") == 0;
         out->suppressions = strcmp(PQgetvalue(res, 0, 7), "t") == 0;
         out->domain_failing = strcmp(PQgetvalue(res, 0, 8), "t") == 0;
+        out->tracking = atoi(PQgetvalue(res, 0, 9)) & (INBOX_TRACK_OPENS | INBOX_TRACK_CLICKS | INBOX_TRACK_UNSUBSCRIBE);
     }
     PQclear(res);
     return 0;

@@ -16,7 +16,7 @@
 #include "analyzer.h"
 #include "redis_addr.h"
 
-typedef enum { CT_STRING, CT_INT, CT_ENUM, CT_CIDR, CT_CIDR_PORTS, CT_LOGLEVEL, CT_BOOL, CT_DURATION, CT_DURATION_LIST, CT_PERCENT, CT_HOSTPORT, CT_HOSTNAME, CT_REDIS } config_type_t;
+typedef enum { CT_STRING, CT_INT, CT_ENUM, CT_CIDR, CT_CIDR_PORTS, CT_LOGLEVEL, CT_BOOL, CT_DURATION, CT_DURATION_LIST, CT_PERCENT, CT_HOSTPORT, CT_HOSTNAME, CT_REDIS, CT_URL } config_type_t;
 
 typedef struct {
     const char *name;
@@ -155,6 +155,36 @@ static const config_key_t config_table[] = {
       "message.deferred for the first deferral of each recipient only, or for every retry" },
     { "policyd_metrics_listen", CT_STRING, "", 0, 0, { 0 }, OFF(policyd_metrics_listen),
       "postinbox-policyd's Prometheus /metrics: host:port or [v6]:port (loopback!); empty = off; read at start" },
+    /* opens, clicks and one-click unsubscribe (lib/mail/track_rewrite, policyd/tracking) */
+    { "tracking_base_url", CT_URL, "", 0, 0, { 0 }, OFF(tracking_base_url),
+      "public http(s) URL that reaches tracking_listen (e.g. https://t.example.com, behind a TLS proxy): the "
+      "milter writes {tracking_base_url}/o/, /c/ and /u/ links into mail of inboxes with tracking on; empty = "
+      "no message is ever rewritten, whatever the settings say" },
+    { "tracking_key_file", CT_STRING, "", 0, 0, { 0 }, OFF(tracking_key_file),
+      "the keys of the tracking links' MACs, one per line (at least 32 characters each, e.g. openssl rand "
+      "-base64 32), mode 0600 or 0640: the first signs, every line verifies (rotate by adding a new first "
+      "line; drop an old one and its links answer 404); needed with tracking_base_url; read at start and reload" },
+    { "tracking_listen", CT_STRING, "", 0, 0, { 0 }, OFF(tracking_listen),
+      "postinbox-policyd's tracking listener (/o/, /c/, /u/): host:port or [v6]:port; empty = off; read at start" },
+    { "tracking_store_ip", CT_BOOL, "no", 0, 0, { 0 }, OFF(tracking_store_ip),
+      "keep the client address of opens, clicks and unsubscribes (in engagement and the events); no = never "
+      "stored" },
+    { "tracking_event_interval", CT_DURATION, "1h", 0, 30L * 86400000, { 0 }, OFF(tracking_event_interval_ms),
+      "a person's later opens or clicks of one message or link are one more event at most this often (the "
+      "requests in between are counted); 0 = only the first is an event" },
+    { "tracking_scanner_window", CT_DURATION, "10s", 0, 3600000, { 0 }, OFF(tracking_scanner_window_ms),
+      "a click this soon after the message was delivered (or sent, before the log says delivered) is a "
+      "security scanner's: machine true" },
+    { "tracking_machine_networks", CT_CIDR, "17.0.0.0/8", 0, 0, { 0 }, OFF(tracking_machine_networks),
+      "clients whose requests are machines' (CIDR list; 17.0.0.0/8: Apple's Mail Privacy Protection proxies; "
+      "add Apple's published egress ranges as needed); none = none" },
+    { "tracking_proxy_networks", CT_CIDR, "none", 0, 0, { 0 }, OFF(tracking_proxy_networks),
+      "reverse proxies in front of tracking_listen (CIDR list): from these the client is the last address of "
+      "X-Forwarded-For" },
+    { "tracking_max_size", CT_INT, "10485760", 65536, 104857600, { 0 }, OFF(tracking_max_size),
+      "largest message rewritten, bytes; a larger one is sent as it is (not tracked, still signed)" },
+    { "tracking_max_links", CT_INT, "1000", 1, 10000, { 0 }, OFF(tracking_max_links),
+      "links rewritten per message, in document order; the rest are left as they are" },
     /* every HTTP listener: api_listen, metrics_listen, policyd_metrics_listen */
     { "http_request_timeout_ms", CT_INT, "15000", 1000, 300000, { 0 }, OFF(http_request_timeout_ms),
       "a request (line, headers, body) not in whole this many ms after it began is cut off, however "
@@ -194,6 +224,20 @@ static const config_key_t config_table[] = {
 
 static int config_valid_helo(const char *name);
 
+/* A base URL: http:// or https://, a host, then printable ASCII with no
+ * space, quote, '?', '#', '<', '>' or '\\'. */
+static int
+config_valid_base_url(const char *v)
+{
+    size_t skip = strncmp(v, "https://", 8) == 0 ? 8 : strncmp(v, "http://", 7) == 0 ? 7 : 0;
+    if (skip == 0 || v[skip] == '\0' || v[skip] == '/')
+        return 0;
+    for (const char *p = v; *p; p++)
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || strchr("\"'?#<>\\`", *p) != NULL)
+            return 0;
+    return 1;
+}
+
 /* Replaces the string at field (a char * of the config, reached by its
  * offset; config_free frees it, the analyzer does not follow the offset). */
 ANALYZER_NO_LEAK_BEGIN
@@ -219,6 +263,7 @@ config_set(pi_config_t *cfg, const config_key_t *key, const char *value, char *e
     case CT_HOSTPORT:
     case CT_HOSTNAME:
     case CT_REDIS:
+    case CT_URL:
     case CT_STRING: {
         char host[64];
         int port;
@@ -233,9 +278,21 @@ config_set(pi_config_t *cfg, const config_key_t *key, const char *value, char *e
             snprintf(err, errlen, "\"%s\" is not IP:port or [IPv6]:port", value);
             return -1;
         }
+        if (key->type == CT_URL && *value && !config_valid_base_url(value)) {
+            snprintf(err, errlen, "\"%s\" is not an http:// or https:// URL without query, fragment or spaces",
+                     value);
+            return -1;
+        }
         if (key->type == CT_HOSTNAME && !config_valid_helo(value)) {
             snprintf(err, errlen, "\"%s\" is not a host name", value);
             return -1;
+        }
+        if (key->type == CT_URL) {   /* kept without its final '/'s */
+            int rc = config_set_string(field, value, err, errlen);
+            char *u = *(char **)field;
+            for (size_t n = u ? strlen(u) : 0; rc == 0 && n > 0 && u[n - 1] == '/'; n--)
+                u[n - 1] = '\0';
+            return rc;
         }
         return config_set_string(field, value, err, errlen);
     }
@@ -632,7 +689,8 @@ config_free(pi_config_t *cfg)
     for (size_t i = 0; i < CONFIG_KEYS; i++) {
         void *field = (char *)cfg + config_table[i].offset;
         if (config_table[i].type == CT_STRING || config_table[i].type == CT_HOSTPORT ||
-            config_table[i].type == CT_HOSTNAME || config_table[i].type == CT_REDIS)
+            config_table[i].type == CT_HOSTNAME || config_table[i].type == CT_REDIS ||
+            config_table[i].type == CT_URL)
             free(*(char **)field);
         else if (config_table[i].type == CT_CIDR || config_table[i].type == CT_CIDR_PORTS)
             cidr_list_free(*(cidr_list_t **)field);

@@ -78,6 +78,17 @@ typedef struct pi_config {
     long webhook_rotation_grace_ms;
     long webhook_poll_interval_ms;
     char *secret_key_file;          /* "" = none: webhook secrets cannot be sealed */
+    /* tracking (lib/mail/track_rewrite, policyd/tracking) */
+    char *tracking_base_url;        /* "" = nothing is rewritten; no final '/' */
+    char *tracking_key_file;
+    char *tracking_listen;
+    int tracking_store_ip;
+    long tracking_event_interval_ms;
+    long tracking_scanner_window_ms;
+    cidr_list_t *tracking_machine_networks;
+    cidr_list_t *tracking_proxy_networks;
+    int tracking_max_size;
+    int tracking_max_links;
     char *secret_key_file_old;      /* "" = none; decrypts only (key rotation) */
     char *postfix_log;              /* "" = off; a path, or "-" for standard input */
     char *postfix_log_state;        /* "" = do not persist the position */

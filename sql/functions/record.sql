@@ -149,7 +149,9 @@ END $$;
 -- p_addresses, reference ids p_refs as message_reference_ids() makes
 -- them) for document doc, for INSERT INTO message SELECT * FROM
 -- record_row(...).  Columns in the table's order (migrations 001, 004,
--- 006).  The parsed content, the preview and a report are kept on inbound rows only.
+-- 006, 017).  The parsed content, the preview and a report are kept on
+-- inbound rows only; the tracking id and the rewritten links (the
+-- milter's "trackingId", hex, and "links") on the outbound row only.
 CREATE OR REPLACE FUNCTION record_row(doc jsonb, p_id uuid, p_inbox uuid, p_thread uuid, p_dir text,
                                       p_addresses text[], p_refs text[])
 RETURNS SETOF message LANGUAGE sql STABLE AS $$
@@ -174,7 +176,11 @@ RETURNS SETOF message LANGUAGE sql STABLE AS $$
            CASE p_dir WHEN 'inbound' THEN x.parsed->>'html' END AS html_body,
            CASE p_dir WHEN 'inbound' THEN x.parsed->>'reply' END AS reply_text,
            CASE p_dir WHEN 'inbound' THEN x.parsed->'attachments' END AS attachments,
-           CASE p_dir WHEN 'inbound' THEN (x.parsed->>'defects')::integer END AS parse_defects
+           CASE p_dir WHEN 'inbound' THEN (x.parsed->>'defects')::integer END AS parse_defects,
+           CASE p_dir WHEN 'outbound' THEN decode(doc->>'trackingId', 'hex') END AS tracking_id,
+           CASE WHEN p_dir = 'outbound' AND jsonb_typeof(doc->'links') = 'array' THEN
+               ARRAY(SELECT jsonb_array_elements_text(doc->'links'))
+           END AS links
       FROM (SELECT CASE jsonb_typeof(doc->'parsed') WHEN 'object' THEN doc->'parsed' END AS parsed) AS x
 $$;
 

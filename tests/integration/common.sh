@@ -530,7 +530,7 @@ MASTERCF
 
 pi_start_policyd() {
     local conf=${1:-$PI_CONF} log=${2:-$SVC_DIR/policyd.log} specs spec up before i
-    specs=$(sed -n 's/^\(policy\|api\|policyd_metrics\)_listen = //p' "$conf")
+    specs=$(sed -n 's/^\(policy\|api\|tracking\|policyd_metrics\)_listen = //p' "$conf")
     before=$(grep -c 'started: webhooks' "$log" 2>/dev/null)
     # (a config that logs warnings only never says "started:")
     tail -n 1 <(grep '^log_level = ' "$conf") | grep -Eq '= (warn|error)$' && before=-1

@@ -245,7 +245,48 @@ static const config_error_row_t config_error_rows[] = {
       { "bad.conf:1:", "api_submission_timeout", "out of range" } },
     { "helo with a space", "api_helo = my host\n", { "bad.conf:1:", "api_helo", "host name" } },
     { "empty helo", "api_helo =\n", { "bad.conf:1:", "api_helo" } },
+    { "tracking URL without scheme", "tracking_base_url = t.example.com\n",
+      { "bad.conf:1:", "tracking_base_url", "http:// or https://" } },
+    { "tracking URL with a query", "tracking_base_url = https://t.example.com/?a=1\n",
+      { "bad.conf:1:", "tracking_base_url" } },
+    { "tracking URL with a fragment", "tracking_base_url = https://t.example.com/#x\n",
+      { "bad.conf:1:", "tracking_base_url" } },
+    { "tracking URL with a quote", "tracking_base_url = https://t.example.com/\"x\n",
+      { "bad.conf:1:", "tracking_base_url" } },
+    { "tracking URL without host", "tracking_base_url = https:///t\n", { "bad.conf:1:", "tracking_base_url" } },
+    { "tracking URL of another scheme", "tracking_base_url = ftp://t.example.com\n",
+      { "bad.conf:1:", "tracking_base_url" } },
+    { "tracking links 0", "tracking_max_links = 0\n", { "bad.conf:1:", "tracking_max_links", "out of range" } },
+    { "tracking size below 64 KiB", "tracking_max_size = 1000\n", { "bad.conf:1:", "tracking_max_size" } },
+    { "tracking networks", "tracking_machine_networks = 17.0.0.0/33\n", { "bad.conf:1:", "tracking_machine_networks" } },
 };
+
+/* The tracking keys: defaults, the base URL kept without its final '/'. */
+static void
+test_tracking_keys(void **state)
+{
+    char err[256] = "";
+    pi_config_t *def = config_defaults();
+    assert_string_equal(def->tracking_base_url, "");
+    assert_string_equal(def->tracking_listen, "");
+    assert_int_equal(def->tracking_store_ip, 0);
+    assert_int_equal(def->tracking_event_interval_ms, 3600000);
+    assert_int_equal(def->tracking_scanner_window_ms, 10000);
+    assert_int_equal(def->tracking_max_links, 1000);
+    assert_int_equal(def->tracking_max_size, 10485760);
+    assert_true(cidr_list_match_text(def->tracking_machine_networks, "17.58.1.2"));
+    assert_false(cidr_list_match_text(def->tracking_machine_networks, "18.0.0.1"));
+    config_free(def);
+    pi_config_t *cfg = config_parse_text("tracking_base_url = https://t.example.com/pi//\n"
+                                         "tracking_event_interval = 0\ntracking_store_ip = yes\n",
+                                         "t.conf", err, sizeof(err));
+    assert_non_null(cfg);
+    assert_string_equal(cfg->tracking_base_url, "https://t.example.com/pi");
+    assert_int_equal(cfg->tracking_event_interval_ms, 0);
+    assert_int_equal(cfg->tracking_store_ip, 1);
+    config_free(cfg);
+    (void)state;
+}
 
 /* The keys of sending through the API (lib/mail/send.c). */
 static void
@@ -591,7 +632,7 @@ test_print_defaults_round_trip(void **state)
         if (*p)
             uncommented[o++] = *p++;
     }
-    assert_int_equal(settings, 65 + REPLY_COUNT);
+    assert_int_equal(settings, 75 + REPLY_COUNT);
 
     pi_config_t *cfg = config_parse_text(uncommented, "printed.conf", err, sizeof(err));
     if (cfg == NULL)
@@ -813,6 +854,7 @@ main(void)
     unit_add(&suite, "policyd keys: defaults, durations, lists, bools, networks", test_policyd_keys, NULL);
     unit_add(&suite, "suspend_* keys and the policy document", test_suspend_keys, NULL);
     unit_add(&suite, "api_submission, api_submission_timeout, api_helo", test_api_submission_keys, NULL);
+    unit_add(&suite, "tracking keys: defaults, the base URL's final '/' dropped", test_tracking_keys, NULL);
     unit_add_rows(&suite, test_percent, percent_rows, sizeof(percent_rows[0]), UNIT_ROWS(percent_rows));
     unit_add_rows(&suite, test_config_error, config_error_rows, sizeof(config_error_rows[0]),
                   UNIT_ROWS(config_error_rows));
