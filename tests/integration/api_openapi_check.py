@@ -97,7 +97,7 @@ def check(op_name, op, status, raw, label):
 
 VALID_BODIES = {
     "createInbox": {"displayName": "OpenAPI"},
-    "updateInbox": {"labels": ["checked"]},
+    "updateInbox": {"labels": ["checked"], "tracking": {"opens": True, "clicks": None}},
     "sendMessage": {"to": "x@remote.test", "subject": "s", "text": "t"},
     "createWebhook": {"url": "https://hooks.example.test/openapi"},
     "updateWebhook": {"enabled": True},

@@ -141,7 +141,8 @@ run_records() {
 # "v1": without what v1 did not write (the recipients' reason,
 # bounceType, smtpCode and senderProblem in payloads, autoReply on
 # received mail, issue 12); lookup's columns as both have them (016 added
-# domain_failing).
+# domain_failing, 017 tracking) and the message columns v1 has (017 added
+# tracking_id and links).
 state() {
     db_psql "$1" "
         SELECT 'lookup', l.managed, l.inbox_id, l.inbox_address, l.status, l.daily_limit, l.burst_limit, l.granted, l.suppressions FROM postinbox.lookup('A--acme@$SANDBOX', 'alice') l
@@ -150,7 +151,7 @@ state() {
         SELECT 'limits', i.address, (postinbox.inbox_limits(i)).* FROM postinbox.inbox i ORDER BY 2;
         SELECT 'inbox', address, status, total_sent, bounce_count, complaint_count
           FROM postinbox.inbox ORDER BY address;
-        SELECT 'message', to_jsonb(m) - '{id,thread_id,created_at,updated_at}'::text[]
+        SELECT 'message', to_jsonb(m) - '{id,thread_id,created_at,updated_at,tracking_id,links}'::text[]
           FROM postinbox.message m ORDER BY m.queue_id, m.direction, m.inbox_id, m.created_at;
         SELECT 'thread', t.inbox_id, t.subject, t.raw_subject, t.message_count, t.participants
           FROM postinbox.thread t ORDER BY 2, 3, 4, 5;

@@ -19,13 +19,14 @@ pi_require --policyd
 pi_init --policyd
 TPORT=$(_svc_pick_ports 1) || exit 1
 HTTP_PORT=$(_svc_pick_ports 1) || exit 1
+APORT=$(_svc_pick_ports 1) || exit 1
 BASE=http://127.0.0.1:$TPORT/pi
 KEYS=$SVC_DIR/tracking.keys
 (umask 077 && openssl rand -base64 32 >"$KEYS")
 CONF=("dkim_key_cache = 0" "tracking_base_url = $BASE/" "tracking_listen = 127.0.0.1:$TPORT"
       "tracking_key_file = $KEYS" "tracking_scanner_window = 3s" "tracking_machine_networks = 127.0.0.2/32"
       "tracking_event_interval = 0" "tracking_max_links = 1000" "webhook_allow_networks = 127.0.0.0/8"
-      "webhook_allow_http = yes" "webhook_poll_interval = 1s")
+      "webhook_allow_http = yes" "webhook_poll_interval = 1s" "api_listen = 127.0.0.1:$APORT")
 pi_setup --policyd "${CONF[@]}"
 
 SINK=$SVC_DIR/sink
@@ -62,6 +63,31 @@ t_eq "inbox tracking: a bad value is a usage error (exit 2)" 2 \
 t_eq "the change is audited" 1 \
     "$(svc_psql "SELECT count(*) FROM postinbox.audit WHERE inbox_id = '$T_ID' AND action = 'tracking'")"
 pi_ctl account tracking "$B" --opens yes --clicks yes --unsubscribe yes >/dev/null
+# the API: PATCH /v1/inboxes/{id} with "tracking"
+KA=$(pi_ctl --json apikey create --account "$A" | json_get key)
+KB=$(pi_ctl --json apikey create --account "$B" | json_get key)
+patch() {   # patch KEY ID BODY: "STATUS BODY"
+    curl -s -o "$SVC_DIR/api.body" -w '%{http_code}' -X PATCH -H "x-api-key: $1" -H 'Content-Type: application/json' \
+        --data-binary "$3" "http://127.0.0.1:$APORT/v1/inboxes/$2"
+    echo " $(cat "$SVC_DIR/api.body")"
+}
+r=$(patch "$KA" "$O_ID" '{"tracking": {"opens": true}}')
+t_eq "API PATCH tracking: 200, the override changed key by key" \
+    '200 {"opens": true, "clicks": false, "unsubscribe": false} {"opens": true, "clicks": false}' \
+    "${r%% *} $(echo "${r#* }" | json_get tracking) $(echo "${r#* }" | json_get trackingOverride)"
+r=$(patch "$KA" "$O_ID" '{"tracking": {"opens": null}}')
+t_eq "API PATCH tracking: null takes the account's value again" '{"clicks": false}' \
+    "$(echo "${r#* }" | json_get trackingOverride)"
+for bad in '{"tracking": {"opens": "yes"}}' '{"tracking": {"pixels": true}}' '{"tracking": {}}'; do
+    r=$(patch "$KA" "$O_ID" "$bad")
+    t_eq "API PATCH $bad: 400 invalid_field" "400 invalid_field" "${r%% *} $(echo "${r#* }" | json_get error.code)"
+done
+r=$(patch "$KA" "$O_ID" '{"tracking": 1}')
+t_eq "API PATCH tracking that is no object: 400 invalid_type" "400 invalid_type" \
+    "${r%% *} $(echo "${r#* }" | json_get error.code)"
+t_eq "API PATCH of another account's inbox: 404" 404 "$(r=$(patch "$KB" "$O_ID" '{"tracking": {"opens": true}}'); echo "${r%% *}")"
+t_eq "... its settings unchanged" '{"clicks": false}' "$(pi_ctl --json inbox show "$O" | json_get trackingOverride)"
+pi_ctl inbox tracking "$O" --opens no >/dev/null
 
 SA=$(pi_ctl --json webhook add --inbox "$T_ID" --url "http://127.0.0.1:$HTTP_PORT/ok/t" | json_get secret)
 python3 "$RECEIVER" --port "$HTTP_PORT" --log "$SVC_DIR/hooks.jsonl" --max-lifetime 600 --secret "/ok/t=$SA" \

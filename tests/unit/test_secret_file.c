@@ -3,7 +3,8 @@
  * unpadded, short buffers) and secrets read from files: first line only,
  * line ends stripped, and refusals for files other users can read, empty
  * files, control bytes, too long secrets and missing files, with errors
- * that never show the secret.
+ * that never show the secret; several secrets, one per line (tracking
+ * keys); and base64 decoding, strict: one spelling per value.
  */
 #include "unit.h"
 
@@ -53,6 +54,57 @@ test_b64_short_buffer(void **state)
     assert_string_equal(out, "");
     assert_int_equal(base64_encode("foobar", 6, out, 0, 0), -1);
     assert_int_equal(base64_encode("fooba", 5, out, 8, BASE64_NOPAD), -1); /* room is counted with padding */
+}
+
+/* Decoding: every row above decodes back; these are refused. */
+static void
+test_b64_roundtrip(void **state)
+{
+    char out[64];
+    (void)state;
+    for (size_t i = 0; i < UNIT_ROWS(b64_rows); i++) {
+        const b64_row_t *row = &b64_rows[i];
+        long n = base64_decode(row->out, strlen(row->out), out, sizeof(out), row->flags);
+        assert_int_equal(n, (long)strlen(row->in));
+        assert_memory_equal(out, row->in, (size_t)n);
+    }
+}
+
+typedef struct {
+    const char *name;
+    const char *in;
+    int flags;
+    long result;
+} b64_bad_row_t;
+
+static const b64_bad_row_t b64_bad_rows[] = {
+    { "decode: padding required without NOPAD", "Zg", 0, -1 },
+    { "decode: padding refused with NOPAD", "Zg==", BASE64_NOPAD, -1 },
+    { "decode: a length no encoding has", "Zm9vY", BASE64_NOPAD, -1 },
+    { "decode: a character outside the alphabet", "Zm9*", 0, -1 },
+    { "decode: '+' in the URL alphabet", "+//+", BASE64_URL, -1 },
+    { "decode: '-' in the standard alphabet", "-__-", 0, -1 },
+    { "decode: unused bits not zero (Zh for f)", "Zh", BASE64_NOPAD, -1 },
+    { "decode: NUL inside", "Zm\0v", 0, -1 },
+    { "decode: unpadded f", "Zg", BASE64_NOPAD, 1 },
+};
+
+static void
+test_b64_bad(void **state)
+{
+    const b64_bad_row_t *row = *state;
+    char out[64];
+    size_t len = strcmp(row->in, "Zm\0v") == 0 ? 4 : strlen(row->in);
+    assert_int_equal(base64_decode(row->in, len, out, sizeof(out), row->flags), row->result);
+}
+
+static void
+test_b64_decode_short(void **state)
+{
+    char out[5];
+    (void)state;
+    assert_int_equal(base64_decode("Zm9vYmFy", 8, out, 5, 0), -1);   /* 6 bytes into 5 */
+    assert_int_equal(base64_decode("Zm9vYmE=", 8, out, 5, 0), 5);
 }
 
 typedef struct {
@@ -118,11 +170,49 @@ test_file_missing(void **state)
     assert_non_null(strstr(err, "not a regular file"));
 }
 
+/* Several secrets, one per line: blank lines skipped, each checked. */
+static void
+test_lines(void **state)
+{
+    char path[] = "/tmp/test_secret_lines.XXXXXX", err[256], lines[4][SECRET_LINE_MAX];
+    static const char *const bad[][2] = {
+        { "first\n\tsecond\n", "line 2 holds control bytes" },
+        { "a\nb\nc\nd\ne\n", "line 5 is one too many" },
+        { "\n\n", "is empty" },
+    };
+    int fd = mkstemp(path);
+    (void)state;
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "one\r\n\ntwo\nthree", 15), 15);
+    close(fd);
+    assert_int_equal(secret_file_read_lines(path, lines, 4, err, sizeof(err)), 3);
+    assert_string_equal(lines[0], "one");
+    assert_string_equal(lines[1], "two");
+    assert_string_equal(lines[2], "three");
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        fd = open(path, O_WRONLY | O_TRUNC);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, bad[i][0], strlen(bad[i][0])), (long)strlen(bad[i][0]));
+        close(fd);
+        assert_int_equal(secret_file_read_lines(path, lines, 4, err, sizeof(err)), -1);
+        assert_non_null(strstr(err, bad[i][1]));
+        assert_null(strstr(err, "second"));
+    }
+    chmod(path, 0644);
+    assert_int_equal(secret_file_read_lines(path, lines, 4, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "readable by other users"));
+    unlink(path);
+}
+
 int
 main(void)
 {
     static unit_suite_t suite;
     unit_add_rows(&suite, test_b64, b64_rows, sizeof(b64_rows[0]), UNIT_ROWS(b64_rows));
+    unit_add(&suite, "base64_decode gives back every encoding above", test_b64_roundtrip, NULL);
+    unit_add_rows(&suite, test_b64_bad, b64_bad_rows, sizeof(b64_bad_rows[0]), UNIT_ROWS(b64_bad_rows));
+    unit_add(&suite, "base64_decode into a short buffer", test_b64_decode_short, NULL);
+    unit_add(&suite, "several secrets, one per line", test_lines, NULL);
     unit_add(&suite, "base64 into a short buffer", test_b64_short_buffer, NULL);
     unit_add_rows(&suite, test_file, file_rows, sizeof(file_rows[0]), UNIT_ROWS(file_rows));
     unit_add(&suite, "missing, unset and non-regular files", test_file_missing, NULL);
