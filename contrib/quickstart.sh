@@ -25,7 +25,7 @@ DEMO=${POSTINBOX_DEMO_DIR:-/var/lib/postinbox-demo}
 export SVC_DIR=$DEMO PG_PORT=55432 REDIS_PORT=56379 SMTP_PORT=2525 MILTER_PORT=8891 DNS_PORT=55353
 SINK_PORT=2526
 export MILTER2_PORT=8892 POLICY_PORT=10040 HTTP_PORT=8080
-API_PORT=8081 MILTER_METRICS_PORT=9187 POLICYD_METRICS_PORT=9188
+API_PORT=8081 MILTER_METRICS_PORT=9187 POLICYD_METRICS_PORT=9188 TRACK_PORT=8025
 
 demo_stop() {
     [ -d "$DEMO" ] || return 0
@@ -99,6 +99,10 @@ RECEIVER_PORT=8090
 if [ ! -s "$DEMO/secret.key" ]; then
     (umask 077 && openssl rand -hex 32 > "$DEMO/secret.key")
 fi
+# The keys of the tracking links' MACs (README "Tracking"): the first line signs.
+if [ ! -s "$DEMO/tracking.keys" ]; then
+    (umask 077 && openssl rand -base64 32 > "$DEMO/tracking.keys")
+fi
 (umask 027 && cat > "$CONF") <<CONF
 # postinbox demo config (contrib/quickstart.sh); see contrib/postinbox.conf.example
 # Mode 0640 root:postinbox: it names the passfiles and secret files.
@@ -129,6 +133,12 @@ api_submission_login = postinbox-api@demo.test
 api_submission_password_file = $SUBMIT_SECRET
 # Custom domains are checked against the demo's own DNS server.
 dns_resolver = 127.0.0.1@$DNS_PORT
+# Opens, clicks and one-click unsubscribe: the tracking listener, and the
+# URL mail points at (a production one is https and public, behind a proxy).
+tracking_listen = 127.0.0.1:$TRACK_PORT
+tracking_base_url = http://127.0.0.1:$TRACK_PORT
+tracking_key_file = $DEMO/tracking.keys
+tracking_scanner_window = 1s
 CONF
 chgrp postinbox "$CONF"; chmod 0640 "$CONF"
 CTL="$TOP/ctl/postinboxctl -c $CONF"
@@ -222,16 +232,52 @@ fi
 $CTL login grant --login agent@demo.test --inbox "$ACME" >/dev/null
 echo "inbox $ACME on the verified domain"
 
-step "Outbound mail from $ACME is DKIM-signed (d=acme.test), checked by python3-dkim against NSD"
+step "Tracking on for $ACME: its HTML mail is rewritten, then DKIM-signed (d=acme.test), checked by python3-dkim against NSD"
+echo "\$ postinboxctl inbox tracking $ACME --opens yes --clicks yes --unsubscribe yes"
+$CTL inbox tracking "$ACME" --opens yes --clicks yes --unsubscribe yes | sed 's/^/    /'
 rm -f "$DEMO"/sink/*
+/usr/bin/python3 - "$ACME" >"$DEMO/tracked.eml" <<'PY'
+import sys, email.policy
+from email.message import EmailMessage
+m = EmailMessage(policy=email.policy.SMTP)
+m["From"], m["To"], m["Subject"] = "Agent <%s>" % sys.argv[1], "buyer@partner.test", "Signed and tracked by postinbox"
+m.set_content("Our offer: https://shop.example/offer\n")
+m.add_alternative('<html><body><p>Our <a href="https://shop.example/offer?id=42&amp;src=mail">offer</a>.'
+                  ' <a href="mailto:sales@acme.test">Write to us</a>.</p></body></html>\n', subtype="html")
+sys.stdout.buffer.write(m.as_bytes())
+PY
 swaks_demo -a PLAIN -au agent@demo.test -ap demo-password --from "$ACME" --to buyer@partner.test \
-    --header "Subject: Signed by postinbox"
+    --data "@$DEMO/tracked.eml"
 for _ in $(seq 1 100); do ls "$DEMO"/sink/* >/dev/null 2>&1 && break; sleep 0.1; done
 SIGNED=$(ls "$DEMO"/sink/* 2>/dev/null | head -1)
 if [ -n "$SIGNED" ]; then
     grep -m1 -A1 '^DKIM-Signature:' "$SIGNED" | cut -c1-100 | sed 's/^/    /'
+    grep '^List-Unsubscribe' "$SIGNED" | cut -c1-110 | sed 's/^/    /'
     echo "\$ python3 tests/dkim_verify.py $SIGNED --dns $DNS_PORT    # Debian's python3-dkim (dkimpy)"
     /usr/bin/python3 "$TOP/tests/dkim_verify.py" "$SIGNED" --dns "$DNS_PORT" | sed 's/^/    /'
+    HTML=$(/usr/bin/python3 -c '
+import email, email.policy, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
+print(m.get_body(("html",)).get_content())' "$SIGNED")
+    echo "the HTML part as sent (the link and the pixel point at the tracking listener; mailto: left alone):"
+    echo "$HTML" | sed 's/^/    /'
+    PIXEL=$(echo "$HTML" | grep -o "http://127.0.0.1:$TRACK_PORT/o/[A-Za-z0-9_-]*" | head -1)
+    LINK=$(echo "$HTML" | grep -o "http://127.0.0.1:$TRACK_PORT/c/[A-Za-z0-9_-]*" | head -1)
+    sleep 1   # past tracking_scanner_window: a person, not a link scanner
+    UA="Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+    echo "\$ curl -A 'Mozilla/5.0 ... Firefox/128.0' ${PIXEL:0:60}...    # the reader opens it"
+    curl -s -o /dev/null -A "$UA" -w '    %{http_code} %{content_type}\n' "$PIXEL"
+    echo "\$ curl -A 'Mozilla/5.0 ... Firefox/128.0' ${LINK:0:60}...     # and clicks"
+    curl -s -o /dev/null -A "$UA" -w '    %{http_code} -> %{redirect_url}\n' "$LINK"
+    echo "\$ postinboxctl events $ACME --type message.opened / message.clicked"
+    for ty in message.opened message.clicked; do
+        $CTL --json events "$ACME" --type "$ty" --limit 1 | python3 -c '
+import json, sys
+for e in json.load(sys.stdin)["data"][:1]:
+    p = e.get("payload", {})
+    print("    %-16s machine=%s first=%s userAgent=%s%s" % (e.get("type"), p.get("machine"), p.get("first"),
+          p.get("userAgent"), ("  url=" + p["url"]) if p.get("url") else ""))'
+    done
 else
     echo "    the message did not reach the sink (see $DEMO/postfix/maillog)"
 fi

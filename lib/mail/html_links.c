@@ -22,10 +22,13 @@
  *                  "<?", "</" + neither letter nor '>': to the next '>'
  *                  (a '>' in a doctype's quoted identifier ends it too, as
  *                  in HTML5).
- *   raw text       after the start tag of script, style, title, textarea,
- *                  xmp, iframe, noembed or noframes: up to "</NAME" (any
- *                  case) followed by whitespace, '/' or '>', which is then
- *                  tokenized as an end tag; after <plaintext>, to the end.
+ *   raw text       after the start tag of style, title, textarea, xmp,
+ *                  iframe, noembed or noframes: up to "</NAME" (any case)
+ *                  followed by whitespace, '/' or '>', which is then
+ *                  tokenized as an end tag; script likewise, through
+ *                  HTML5's escaped states ("<!--" then "<script>" inside a
+ *                  script: the next "</script>" does not end it, "-->"
+ *                  comes first); after <plaintext>, to the end.
  * The input ending inside a tag, comment or raw text ends the scan; such a
  * tag is not a tag (neither reported nor counted in skipped), such a
  * comment runs to the end.  Every byte is looked at a bounded number of
@@ -33,11 +36,13 @@
  * value of a tag is decoded.
  *
  * Character references in attribute values (decoded for href, class, id):
- * "&amp;" "&lt;" "&gt;" "&quot;" "&apos;" and "&#NNN;" "&#xHHH;".  Where a
- * browser would decode something this table does not know, the decoder
- * says "unsure" and the link is left alone, so a tracked URL is always the
- * one the browser would have followed:
- *   - "&NAME;" with any other NAME (the 2,231-entry table is not shipped);
+ * "&amp;" "&lt;" "&gt;" "&quot;" "&apos;" (in this case only) and "&#NNN;"
+ * "&#xHHH;".  Where a browser decodes, or may decode, something this
+ * table does not know, the decoder says "unsure" and the link is left
+ * alone, so a tracked URL is always the one the browser would have
+ * followed:
+ *   - "&NAME;" with any other alphanumeric NAME ("&AMP;", "&nbsp;", and
+ *     names no table has: the 2,231-entry table is not shipped);
  *   - "&#NNN" and "&#xHHH" without their ';' (browsers decode them anyway);
  *   - "&NAME" without ';' where NAME is one of the 106 legacy names HTML5
  *     decodes without it ("&copy", "&not", "&para", ...), unless '=' follows
@@ -51,13 +56,16 @@
  * browser's tree builder: an end tag a browser ignores (one not in scope,
  * such as </div> inside a table cell of the quote) still closes here, and
  * a </blockquote> that implicitly closes divs does not close them here.
- * class and id are compared in any ASCII case (HTML compares them exactly
- * in standards mode; matching more only keeps more out of tracking).
+ * class and id are decoded as href is and compared in any ASCII case
+ * (HTML compares them exactly in standards mode; matching more only keeps
+ * more out of tracking); an "unsure" reference in them is a character
+ * that matches nothing (so "gmail&lowbar;quote" is not the word).
  *
- * Also simpler: script's escaped states ("<!--<script>" inside a script)
- * are not modelled, the first "</script" ends it (mail clients drop
- * scripts); svg and math content is tokenized as HTML (<svg><style> is raw
- * text here).
+ * The tokenizer states are switched as a browser's tree builder switches
+ * them in the body, not per insertion mode: a raw text start tag that a
+ * browser ignores (<xmp> in a select, <script> in a frameset) still starts
+ * raw text here, and svg and math content is read as HTML (<svg><style>
+ * is raw text here, <![CDATA[ a bogus comment to the first '>').
  */
 #include "html_links.h"
 
@@ -125,20 +133,10 @@ equal_lower(const unsigned char *s, size_t len, const char *word)
     return word[k] == '\0';
 }
 
-/* 1 if a[0..len) and b[0..len) are equal in any ASCII case. */
-static int
-equal_case(const unsigned char *a, const unsigned char *b, size_t len)
-{
-    for (size_t k = 0; k < len; k++)
-        if (lower(a[k]) != lower(b[k]))
-            return 0;
-    return 1;
-}
-
 /* ---- character references ------------------------------------------------------- */
 
 #define CH_END (-1)    /* no more characters */
-#define CH_UNSURE (-2) /* a reference a browser decodes and this table does not */
+#define CH_UNSURE (-2) /* a reference a browser decodes, or may, and this table does not */
 
 /* The characters of one attribute value: p[i..end). */
 typedef struct {
@@ -547,38 +545,114 @@ end_tag(scanner_t *s, const tag_t *t, size_t lt)
     }
 }
 
-#define NOT_RAW 0
-#define RAW_TEXT 1  /* up to its end tag */
-#define RAW_TO_END 2 /* plaintext: the rest of the input */
-
+/* 1 if p[k..] is word (lowercase; any case in the input) followed by
+ * whitespace, '/' or '>'. */
 static int
-raw_kind(const scanner_t *s, const tag_t *t)
+word_at(const scanner_t *s, size_t k, const char *word)
 {
-    static const char *const raw[] = { "script", "style", "title", "textarea", "xmp", "iframe", "noembed", "noframes" };
-    for (size_t k = 0; k < sizeof(raw) / sizeof(raw[0]); k++)
-        if (tag_is(s, t, raw[k]))
-            return RAW_TEXT;
-    return tag_is(s, t, "plaintext") ? RAW_TO_END : NOT_RAW;
+    size_t len = strlen(word);
+    if (k > s->n || s->n - k <= len || !equal_lower(s->p + k, len, word))
+        return 0;
+    unsigned char c = s->p[k + len];
+    return is_ws(c) || c == '/' || c == '>';
 }
 
-/* Where the raw text from i on ends: the '<' of "</NAME" followed by
- * whitespace, '/' or '>' (NAME the element's, any case), or n. */
+/* 1 if p[k..] is "</" + word followed by whitespace, '/' or '>': the end
+ * tag that ends a raw text element named word. */
+static int
+end_tag_at(const scanner_t *s, size_t k, const char *word)
+{
+    return k + 1 < s->n && s->p[k] == '<' && s->p[k + 1] == '/' && word_at(s, k + 2, word);
+}
+
+/* Where the raw text of the element named word ends, from i on: the '<'
+ * of its end tag, or n. */
 static size_t
-raw_text_end(const scanner_t *s, size_t i, span_t name)
+raw_text_end(const scanner_t *s, size_t i, const char *word)
+{
+    while (i < s->n) {
+        const unsigned char *lt = memchr(s->p + i, '<', s->n - i);
+        if (lt == NULL)
+            break;
+        i = (size_t)(lt - s->p);
+        if (end_tag_at(s, i, word))
+            return i;
+        i++;
+    }
+    return s->n;
+}
+
+/* HTML5's script data states: "<!--" escapes, "<script" inside that
+ * double-escapes (a "</script>" then only goes back to escaped), "-->"
+ * goes back to script data.  The order matters: each state + 1 is the
+ * one after a '-'. */
+enum { SCRIPT_DATA, ESCAPED, ESCAPED_DASH, ESCAPED_DASH_DASH, DOUBLE, DOUBLE_DASH, DOUBLE_DASH_DASH };
+
+/* Where a script's text ends, from i on: the '<' of its end tag, or n. */
+static size_t
+script_end(const scanner_t *s, size_t i)
 {
     const unsigned char *p = s->p;
     size_t n = s->n;
+    int state = SCRIPT_DATA;
     while (i < n) {
-        const unsigned char *lt = memchr(p + i, '<', n - i);
-        if (lt == NULL)
-            break;
-        size_t k = (size_t)(lt - p), after = k + 2 + name.len;
-        if (after < n && p[k + 1] == '/' && equal_case(p + k + 2, p + name.start, name.len) &&
-            (is_ws(p[after]) || p[after] == '/' || p[after] == '>'))
-            return k;
-        i = k + 1;
+        if (state == SCRIPT_DATA) {
+            const unsigned char *lt = memchr(p + i, '<', n - i);
+            if (lt == NULL)
+                break;
+            i = (size_t)(lt - p);
+            if (end_tag_at(s, i, "script"))
+                return i;
+            if (n - i >= 4 && p[i + 1] == '!' && p[i + 2] == '-' && p[i + 3] == '-') {
+                state = ESCAPED_DASH_DASH; /* so "<!-->" ends at once */
+                i += 4;
+            } else {
+                i++;
+            }
+            continue;
+        }
+        int dbl = state >= DOUBLE;
+        unsigned char c = p[i];
+        if (c == '-') {
+            state = (state == ESCAPED || state == DOUBLE) ? state + 1 : dbl ? DOUBLE_DASH_DASH : ESCAPED_DASH_DASH;
+            i++;
+        } else if (c == '>' && (state == ESCAPED_DASH_DASH || state == DOUBLE_DASH_DASH)) {
+            state = SCRIPT_DATA;
+            i++;
+        } else if (c == '<' && !dbl) {
+            if (end_tag_at(s, i, "script"))
+                return i;
+            if (word_at(s, i + 1, "script")) { /* "<script" + delimiter */
+                state = DOUBLE;
+                i += 8;
+            } else {
+                state = ESCAPED;
+                i++;
+            }
+        } else if (c == '<' && end_tag_at(s, i, "script")) { /* double-escaped: back to escaped */
+            state = ESCAPED;
+            i += 9;
+        } else {
+            state = dbl ? DOUBLE : ESCAPED;
+            i++;
+        }
     }
     return n;
+}
+
+/* After the start tag t, where tokenizing goes on from next: past the
+ * raw text of script, style, title, textarea, xmp, iframe, noembed and
+ * noframes; n after plaintext. */
+static size_t
+after_start_tag(const scanner_t *s, const tag_t *t, size_t next)
+{
+    static const char *const raw[] = { "style", "title", "textarea", "xmp", "iframe", "noembed", "noframes" };
+    if (tag_is(s, t, "script"))
+        return script_end(s, next);
+    for (size_t k = 0; k < sizeof(raw) / sizeof(raw[0]); k++)
+        if (tag_is(s, t, raw[k]))
+            return raw_text_end(s, next, raw[k]);
+    return tag_is(s, t, "plaintext") ? s->n : next;
 }
 
 /* Where the comment opened by "<!--" at i ends: just past its '>', or n. */
@@ -591,9 +665,10 @@ comment_end(const unsigned char *p, size_t n, size_t i)
         if (gt == NULL)
             break;
         size_t k = (size_t)(gt - p);
-        if (k == body || (k == body + 1 && p[body] == '-') ||               /* "<!-->", "<!--->" */
-            (k >= body + 2 && p[k - 1] == '-' && p[k - 2] == '-') ||         /* "-->" */
-            (k >= body + 3 && p[k - 1] == '!' && p[k - 2] == '-' && p[k - 3] == '-')) /* "--!>" */
+        int abrupt = k == body || (k == body + 1 && p[body] == '-');            /* "<!-->", "<!--->" */
+        int dashes = k >= body + 2 && p[k - 1] == '-' && p[k - 2] == '-';           /* "-->" */
+        int bang = k >= body + 3 && p[k - 1] == '!' && p[k - 2] == '-' && p[k - 3] == '-'; /* "--!>" */
+        if (abrupt || dashes || bang)
             return k + 1;
         j = k + 1;
     }
@@ -625,11 +700,7 @@ markup(scanner_t *s, size_t i, size_t *next)
             return 0;
         if (start_tag(s, &t) < 0)
             return -1;
-        int raw = raw_kind(s, &t);
-        if (raw == RAW_TO_END)
-            *next = n;
-        else if (raw == RAW_TEXT)
-            *next = raw_text_end(s, *next, t.name);
+        *next = after_start_tag(s, &t, *next);
     } else if (c == '/') {
         if (n - i < 3)
             return 0; /* "</" at the end is text */

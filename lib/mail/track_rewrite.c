@@ -24,9 +24,9 @@ typedef struct {
 static void
 track_buf_add(track_buf_t *b, const char *p, size_t n)
 {
-    if (b->failed || n == 0)
+    if (b->failed || n == 0 || p == NULL)
         return;
-    if (b->len + n + 1 > b->cap) {
+    if (b->data == NULL || b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;
         while (cap < b->len + n + 1)
             cap *= 2;
