@@ -11,43 +11,9 @@
 
 #include "html_links.h"
 #include "mime_parse.h"
+#include "strbuf.h"
 
 #define TRACK_LINE_MAX 998   /* RFC 5322 2.1.1, without the CRLF */
-
-/* A growing byte buffer; failed set when memory ran out. */
-typedef struct {
-    char *data;
-    size_t len, cap;
-    int failed;
-} track_buf_t;
-
-static void
-track_buf_add(track_buf_t *b, const char *p, size_t n)
-{
-    if (b->failed || n == 0 || p == NULL)
-        return;
-    if (b->data == NULL || b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *grown = realloc(b->data, cap);
-        if (grown == NULL) {
-            b->failed = 1;
-            return;
-        }
-        b->data = grown;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
-static void
-track_buf_str(track_buf_t *b, const char *s)
-{
-    track_buf_add(b, s, strlen(s));
-}
 
 /* The state of one rewrite. */
 typedef struct {
@@ -102,14 +68,14 @@ track_url(track_walk_t *w, track_kind_t kind, unsigned link, const char *subject
 
 /* The pixel's <img> for the message into b: 0, -1. */
 static int
-track_pixel(track_walk_t *w, track_buf_t *b)
+track_pixel(track_walk_t *w, strbuf_t *b)
 {
     char url[1024];
     if (track_url(w, TRACK_OPEN, 0, "", url, sizeof(url)) != 0)
         return -1;
-    track_buf_str(b, "<img src=\"");
-    track_buf_str(b, url);
-    track_buf_str(b, "\" width=\"1\" height=\"1\" alt=\"\" style=\"display:block;width:1px;height:1px;border:0\">");
+    strbuf_puts(b, "<img src=\"");
+    strbuf_puts(b, url);
+    strbuf_puts(b, "\" width=\"1\" height=\"1\" alt=\"\" style=\"display:block;width:1px;height:1px;border:0\">");
     w->out->pixels++;
     return 0;
 }
@@ -117,7 +83,7 @@ track_pixel(track_walk_t *w, track_buf_t *b)
 /* The new HTML of one part into b: its links (clicks) and pixel (opens),
  * spliced in document order.  Returns whether anything changed. */
 static int
-track_html(track_walk_t *w, const char *html, size_t len, track_buf_t *b)
+track_html(track_walk_t *w, const char *html, size_t len, strbuf_t *b)
 {
     const track_options_t *opt = w->opt;
     size_t room = opt->clicks && opt->max_links > w->out->link_count ? opt->max_links - w->out->link_count : 0;
@@ -137,7 +103,7 @@ track_html(track_walk_t *w, const char *html, size_t len, track_buf_t *b)
         const html_link_t *l = i < scan.count ? &scan.links[i] : NULL;
         size_t next = l ? l->start : len;
         if (pixel_at != (size_t)-1 && pixel_at <= next) {
-            track_buf_add(b, html + at, pixel_at - at);
+            strbuf_add(b, html + at, pixel_at - at);
             at = pixel_at;
             pixel_at = (size_t)-1;
             if (track_pixel(w, b) != 0)
@@ -156,12 +122,12 @@ track_html(track_walk_t *w, const char *html, size_t len, track_buf_t *b)
             break;
         }
         w->out->link_count = n;
-        track_buf_add(b, html + at, l->start - at);
-        track_buf_str(b, url);
+        strbuf_add(b, html + at, l->start - at);
+        strbuf_puts(b, url);
         at = l->start + l->len;
         changed = 1;
     }
-    track_buf_add(b, html + at, len - at);
+    strbuf_add(b, html + at, len - at);
     html_scan_free(&scan);
     if (b->failed)
         w->failed = 1;
@@ -178,7 +144,7 @@ track_part(track_walk_t *w, GMimePart *part)
     GMimeDataWrapper *content;
     GMimeStream *decoded, *fresh;
     GByteArray *bytes;
-    track_buf_t b = { 0 };
+    strbuf_t b = { 0 };
     size_t links_before = w->out->link_count;
     int pixels_before = w->out->pixels;
 
@@ -247,7 +213,7 @@ track_body(GMimeObject *top, track_result_t *out)
     GMimeFormatOptions *fo = g_mime_format_options_new();
     GMimeStream *mem = g_mime_stream_mem_new();
     GByteArray *bytes;
-    track_buf_t b = { 0 };
+    strbuf_t b = { 0 };
 
     g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
     g_mime_object_write_content_to_stream(top, fo, mem);
@@ -257,9 +223,9 @@ track_body(GMimeObject *top, track_result_t *out)
      * CR left by the content is kept as it came. */
     for (size_t i = 0, from = 0; i <= bytes->len; i++) {
         if (i == bytes->len || (bytes->data[i] == '\n' && (i == 0 || bytes->data[i - 1] != '\r'))) {
-            track_buf_add(&b, (const char *)bytes->data + from, i - from);
+            strbuf_add(&b, (const char *)bytes->data + from, i - from);
             if (i < bytes->len)
-                track_buf_add(&b, "\r\n", 2);
+                strbuf_add(&b, "\r\n", 2);
             from = i + 1;
         }
     }

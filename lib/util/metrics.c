@@ -11,6 +11,7 @@
  * swap to add).
  */
 #include "metrics.h"
+#include "strbuf.h"
 #include "clock.h"
 
 #include <math.h>
@@ -288,42 +289,8 @@ metrics_backend_call(const metrics_backend_t *mb, const char *backend, const cha
 
 /* ---- rendering ---------------------------------------------------------------------------- */
 
-typedef struct {
-    char *data;
-    size_t len, cap;
-    int failed;
-} metrics_buf_t;
-
-static void
-metrics_append(metrics_buf_t *b, const char *s, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->data == NULL || b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *grown = realloc(b->data, cap);
-        if (grown == NULL) {
-            b->failed = 1;
-            return;
-        }
-        b->data = grown;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
-static void
-metrics_puts(metrics_buf_t *b, const char *s)
-{
-    metrics_append(b, s, strlen(s));
-}
-
 static void __attribute__((format(printf, 2, 3)))
-metrics_printf(metrics_buf_t *b, const char *fmt, ...)
+metrics_printf(strbuf_t *b, const char *fmt, ...)
 {
     char small[128];
     va_list ap;
@@ -331,42 +298,42 @@ metrics_printf(metrics_buf_t *b, const char *fmt, ...)
     int n = vsnprintf(small, sizeof(small), fmt, ap);
     va_end(ap);
     if (n >= 0)
-        metrics_append(b, small, (size_t)n < sizeof(small) ? (size_t)n : sizeof(small) - 1);
+        strbuf_add(b, small, (size_t)n < sizeof(small) ? (size_t)n : sizeof(small) - 1);
 }
 
 /* HELP text: backslash and newline escaped; label values: also '"'. */
 static void
-metrics_escaped(metrics_buf_t *b, const char *s, int quote)
+metrics_escaped(strbuf_t *b, const char *s, int quote)
 {
     for (; *s; s++) {
         if (*s == '\\')
-            metrics_puts(b, "\\\\");
+            strbuf_puts(b, "\\\\");
         else if (*s == '\n')
-            metrics_puts(b, "\\n");
+            strbuf_puts(b, "\\n");
         else if (*s == '"' && quote)
-            metrics_puts(b, "\\\"");
+            strbuf_puts(b, "\\\"");
         else
-            metrics_append(b, s, 1);
+            strbuf_add(b, s, 1);
     }
 }
 
 /* The shortest text that reads back as the same double; Prometheus'
  * spellings of the infinities and NaN. */
 static void
-metrics_number(metrics_buf_t *b, double v)
+metrics_number(strbuf_t *b, double v)
 {
     char text[40];
     if (isnan(v)) {
-        metrics_puts(b, "NaN");
+        strbuf_puts(b, "NaN");
         return;
     }
     if (isinf(v)) {
-        metrics_puts(b, v > 0 ? "+Inf" : "-Inf");
+        strbuf_puts(b, v > 0 ? "+Inf" : "-Inf");
         return;
     }
     if (v == floor(v) && fabs(v) < 1e15) {
         snprintf(text, sizeof(text), "%.0f", v); /* 400000, not 4e+05 */
-        metrics_puts(b, text);
+        strbuf_puts(b, text);
         return;
     }
     for (int digits = 1; digits <= 17; digits++) {
@@ -374,12 +341,12 @@ metrics_number(metrics_buf_t *b, double v)
         if (strtod(text, NULL) == v)
             break;
     }
-    metrics_puts(b, text);
+    strbuf_puts(b, text);
 }
 
 /* {a="x",b="y"[,le="..."]} of series index (nothing without labels). */
 static void
-metrics_labels(metrics_buf_t *b, const metric_t *f, size_t series, const char *le)
+metrics_labels(strbuf_t *b, const metric_t *f, size_t series, const char *le)
 {
     size_t pos[METRICS_MAX_LABELS];
     if (f->nlabels == 0 && le == NULL)
@@ -388,25 +355,25 @@ metrics_labels(metrics_buf_t *b, const metric_t *f, size_t series, const char *l
         pos[i] = series % f->labels[i].nvalues;
         series /= f->labels[i].nvalues;
     }
-    metrics_puts(b, "{");
+    strbuf_puts(b, "{");
     for (int i = 0; i < f->nlabels; i++) {
         metrics_printf(b, "%s%s=\"", i ? "," : "", f->labels[i].name);
         metrics_escaped(b, f->labels[i].values[pos[i]], 1);
-        metrics_puts(b, "\"");
+        strbuf_puts(b, "\"");
     }
     if (le)
         metrics_printf(b, "%sle=\"%s\"", f->nlabels ? "," : "", le);
-    metrics_puts(b, "}");
+    strbuf_puts(b, "}");
 }
 
 static void
-metrics_render_histogram(metrics_buf_t *b, const metric_t *f, size_t s)
+metrics_render_histogram(strbuf_t *b, const metric_t *f, size_t s)
 {
     const _Atomic uint64_t *counts = f->buckets + s * (size_t)(f->nbounds + 1);
     uint64_t cumulative = 0;
     for (int i = 0; i <= f->nbounds; i++) {
         char le[40] = "+Inf";
-        metrics_buf_t num = { 0 };
+        strbuf_t num = { 0 };
         cumulative += atomic_load_explicit(&counts[i], memory_order_relaxed);
         if (i < f->nbounds) {
             metrics_number(&num, f->bounds[i]);
@@ -419,7 +386,7 @@ metrics_render_histogram(metrics_buf_t *b, const metric_t *f, size_t s)
     }
     metrics_printf(b, "%s_sum", f->name);
     metrics_labels(b, f, s, NULL);
-    metrics_puts(b, " ");
+    strbuf_puts(b, " ");
     metrics_number(b, metrics_double(atomic_load_explicit(&f->values[s], memory_order_relaxed)));
     metrics_printf(b, "\n%s_count", f->name);
     metrics_labels(b, f, s, NULL);
@@ -430,9 +397,9 @@ char *
 metrics_render(metrics_t *m, size_t *len)
 {
     static const char *const type_names[] = { "counter", "gauge", "histogram" };
-    metrics_buf_t b = { 0 };
+    strbuf_t b = { 0 };
 
-    metrics_append(&b, "", 0);
+    strbuf_add(&b, "", 0);
     for (const metric_t *f = m ? m->first : NULL; f; f = f->next) {
         metrics_printf(&b, "# HELP %s ", f->name);
         metrics_escaped(&b, f->help, 0);
@@ -445,14 +412,14 @@ metrics_render(metrics_t *m, size_t *len)
                 continue;
             }
             uint64_t v = atomic_load_explicit(&f->values[s], memory_order_relaxed);
-            metrics_puts(&b, f->name);
+            strbuf_puts(&b, f->name);
             metrics_labels(&b, f, s, NULL);
-            metrics_puts(&b, " ");
+            strbuf_puts(&b, " ");
             if (f->type == METRIC_COUNTER)
                 metrics_printf(&b, "%llu", (unsigned long long)v);
             else
                 metrics_number(&b, metrics_double(v));
-            metrics_puts(&b, "\n");
+            strbuf_puts(&b, "\n");
         }
     }
     if (b.failed) {
