@@ -158,7 +158,8 @@ track_part(track_walk_t *w, GMimePart *part)
     decoded = g_mime_stream_mem_new();
     g_mime_data_wrapper_write_to_stream(content, decoded);
     bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(decoded));
-    if (!track_html(w, (const char *)bytes->data, bytes->len, &b) || w->failed) {
+    /* an empty part's array has no data at all */
+    if (!track_html(w, bytes->len ? (const char *)bytes->data : "", bytes->len, &b) || w->failed) {
         g_object_unref(decoded);
         free(b.data);
         return;
@@ -219,11 +220,12 @@ track_body(GMimeObject *top, track_result_t *out)
     g_mime_object_write_content_to_stream(top, fo, mem);
     g_mime_format_options_free(fo);
     bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+    const char *data = bytes->len ? (const char *)bytes->data : "";
     /* GMime's filter leaves CRLF alone and makes a bare LF CRLF; a lone
      * CR left by the content is kept as it came. */
     for (size_t i = 0, from = 0; i <= bytes->len; i++) {
-        if (i == bytes->len || (bytes->data[i] == '\n' && (i == 0 || bytes->data[i - 1] != '\r'))) {
-            strbuf_add(&b, (const char *)bytes->data + from, i - from);
+        if (i == bytes->len || (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))) {
+            strbuf_add(&b, data + from, i - from);
             if (i < bytes->len)
                 strbuf_add(&b, "\r\n", 2);
             from = i + 1;

@@ -29,33 +29,53 @@ struct track_keys {
 };
 
 track_keys_t *
-track_keys_load(const char *path, char *err, size_t errlen)
+track_keys_new(const char *const *lines, int n, char *err, size_t errlen)
 {
-    track_keys_t *keys = calloc(1, sizeof(*keys));
-    int n;
+    track_keys_t *keys;
 
-    if (keys == NULL) {
-        snprintf(err, errlen, "out of memory");
+    if (n < 1 || n > TRACK_KEYS_MAX) {
+        snprintf(err, errlen, "%d keys: between 1 and %d", n, TRACK_KEYS_MAX);
         return NULL;
     }
-    if ((n = secret_file_read_lines(path, keys->key, TRACK_KEYS_MAX, err, errlen)) < 0) {
-        free(keys);
+    if ((keys = calloc(1, sizeof(*keys))) == NULL) {
+        snprintf(err, errlen, "out of memory");
         return NULL;
     }
     for (int i = 0; i < n; i++) {
         unsigned char digest[SHA256_DIGEST_LENGTH];
-        keys->len[i] = strlen(keys->key[i]);
-        if (keys->len[i] < TRACK_KEY_MIN) {
-            snprintf(err, errlen, "%s: key %d is shorter than %d characters (openssl rand -base64 32)", path,
-                     i + 1, TRACK_KEY_MIN);
+        size_t len = strlen(lines[i]);
+        if (len < TRACK_KEY_MIN || len >= SECRET_LINE_MAX) {
+            snprintf(err, errlen, "key %d is %s than %d characters%s", i + 1, len < TRACK_KEY_MIN ? "shorter" : "longer",
+                     len < TRACK_KEY_MIN ? TRACK_KEY_MIN : SECRET_LINE_MAX - 1,
+                     len < TRACK_KEY_MIN ? " (openssl rand -base64 32)" : "");
             track_keys_free(keys);
             return NULL;
         }
-        SHA256((const unsigned char *)keys->key[i], keys->len[i], digest);
+        memcpy(keys->key[i], lines[i], len + 1);
+        keys->len[i] = len;
+        SHA256((const unsigned char *)keys->key[i], len, digest);
         keys->id[i] = digest[0];
         OPENSSL_cleanse(digest, sizeof(digest));
     }
     keys->count = n;
+    return keys;
+}
+
+track_keys_t *
+track_keys_load(const char *path, char *err, size_t errlen)
+{
+    char lines[TRACK_KEYS_MAX][SECRET_LINE_MAX], why[200];
+    const char *ptrs[TRACK_KEYS_MAX];
+    track_keys_t *keys;
+    int n = secret_file_read_lines(path, lines, TRACK_KEYS_MAX, err, errlen);
+
+    if (n < 0)
+        return NULL;
+    for (int i = 0; i < n; i++)
+        ptrs[i] = lines[i];
+    if ((keys = track_keys_new(ptrs, n, why, sizeof(why))) == NULL)
+        snprintf(err, errlen, "%s: %s", path, why);
+    OPENSSL_cleanse(lines, sizeof(lines));
     return keys;
 }
 

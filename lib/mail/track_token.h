@@ -2,7 +2,7 @@
  * track_token.h -- the tokens of tracking links: /o/ (open), /c/ (click)
  * and /u/ (unsubscribe) under tracking_base_url.
  *
- * Public: track_keys_t, track_keys_load, track_keys_free, track_kind_t,
+ * Public: track_keys_t, track_keys_new, track_keys_load, track_keys_free, track_kind_t,
  * track_id_new, track_token_make, track_token_parse, track_token_verify,
  * TRACK_ID_LEN, TRACK_TOKEN_MAX.
  *
@@ -34,8 +34,11 @@ typedef enum { TRACK_OPEN = 'o', TRACK_CLICK = 'c', TRACK_UNSUBSCRIBE = 'u' } tr
 
 typedef struct track_keys track_keys_t;
 
-/* The keys of path (secret_file_read_lines: mode, at most 8 lines, each
- * at least 32 characters).  NULL with err, which never holds a key. */
+/* Keys from n strings (1..8, each at least 32 characters), the first
+ * signing.  NULL with err, which never holds a key. */
+track_keys_t *track_keys_new(const char *const *lines, int n, char *err, size_t errlen);
+/* The keys of path (secret_file_read_lines: mode, at most 8 lines), as
+ * track_keys_new.  NULL with err naming the file. */
 track_keys_t *track_keys_load(const char *path, char *err, size_t errlen);
 void track_keys_free(track_keys_t *keys);
 

@@ -9,7 +9,7 @@
 # untouched.  Each tests/fuzz/fuzz_NAME.c is linked with libFuzzer's main
 # into tests/fuzz/fuzz_NAME.
 
-FUZZ_TARGETS = dsn mime reply header address policy postfix_log config api_json webhook compose http html_links
+FUZZ_TARGETS = dsn mime reply header address policy postfix_log config api_json webhook compose http html_links track
 
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS = -g -O1 -std=gnu11 -pthread -Wall -Wextra -Wno-unused-parameter -Werror $(FUZZ_SAN)
