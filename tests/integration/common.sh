@@ -53,6 +53,12 @@
 #   json_get FIELD           reads JSON on stdin, prints FIELD (a.b.0.c paths)
 #   send_many N PAR FROM     N messages from FROM (SASL as in $AUTH), PAR at a time
 #   pi_require_follower      SKIP unless postinbox-policyd and smtp-sink are there
+#   pi_start_sink [DOMAIN]   an smtp-sink on 127.0.0.1 that keeps every message it takes as
+#                            a file in $SINK ($SVC_DIR/sink), its port in $SINKP; with
+#                            DOMAIN, Postfix relays DOMAIN's mail there (transport_maps,
+#                            reloaded)
+#   pi_sink_wait MESSAGE-ID FILE  waits (10 s at most) for the message with that Message-ID
+#                            at the sink and copies it to FILE; else FILE is empty, status 1
 #   pi_start_policyd [CONF] [LOG]  postinbox-policyd -f (log $SVC_DIR/policyd.log), pid in $PD;
 #                            waits (20 s at most) until it is ready: a new "started:" line
 #                            in LOG (logged once the log follower, the listeners and the
@@ -438,6 +444,29 @@ pi_require_follower() {
         echo "SKIP: needs $PI_POLICYD and smtp-sink"
         exit 77
     fi
+}
+
+# pi_start_sink [DOMAIN]: see the top.  Runs in the calling shell (the sink's
+# pid is registered with svc_stop_all).
+pi_start_sink() {
+    SINK=$SVC_DIR/sink
+    mkdir -p "$SINK" && chown postfix "$SINK" || return 1
+    SINKP=$(_svc_pick_ports 1) || return 1
+    smtp-sink -u postfix -d "$SINK/%H%M%S." 127.0.0.1:"$SINKP" 100 &
+    svc_register_pid $!
+    [ -n "${1-}" ] || return 0
+    svc_postconf -e "transport_maps = inline:{ {$1=smtp:[127.0.0.1]:$SINKP} }" && svc_postfix_reload
+}
+
+pi_sink_wait() {
+    local i f
+    for ((i = 0; i < 100; i++)); do
+        f=$(grep -l -F "Message-ID: <$1>" "$SINK"/* 2>/dev/null | head -n 1)
+        [ -n "$f" ] && { cp "$f" "$2"; return 0; }
+        sleep 0.1
+    done
+    : >"$2"
+    return 1
 }
 
 # pi_start_mx NAME PORT RULES - a second private Postfix, the "remote MX"

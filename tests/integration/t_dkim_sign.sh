@@ -16,12 +16,7 @@ here=$(dirname "$0")
 pi_setup "dkim_key_cache = 0" "dns_spf = ip4:127.0.0.1 include:_spf.operator.test" \
     "dns_mx = mx1.operator.test mx2.operator.test." "dns_dmarc_rua = dmarc-reports@operator.test"
 
-SINK=$SVC_DIR/sink
-mkdir -p "$SINK" && chown postfix "$SINK"
-read -r SINKP <<<"$(_svc_pick_ports 1)"
-smtp-sink -u postfix -d "$SINK/%H%M%S." 127.0.0.1:"$SINKP" 100 & svc_register_pid $!
-svc_postconf -e "transport_maps = inline:{ {remote.test=smtp:[127.0.0.1]:$SINKP} }" || exit 1
-svc_postfix_reload || exit 1
+pi_start_sink remote.test || exit 1
 AUTH=(-a PLAIN -au alice@example.test -ap secret)
 
 A=$(pi_account "Signed" signed)
@@ -63,17 +58,6 @@ t_eq "records of an unknown domain: exit 1" 1 "$(pi_ctl domain records nope.test
 t_eq "records of a domain that is not a name: exit 1, nothing printed" "1 " \
     "$(o=$(pi_ctl domain records "bad name;" 2>/dev/null); echo "$? $o")"
 
-# sent MESSAGE-ID FILE: waits for the message at the sink, copies it to FILE
-sent() {
-    local i f
-    for ((i = 0; i < 100; i++)); do
-        f=$(grep -l -F "Message-ID: <$1>" "$SINK"/* 2>/dev/null | head -n 1)
-        [ -n "$f" ] && { cp "$f" "$2"; return 0; }
-        sleep 0.1
-    done
-    : >"$2"
-    return 1
-}
 msg() {   # msg FROM MESSAGE-ID: a message (headers and a body) on stdout
     printf 'From: Agent <%s>\r\nTo: <x@remote.test>\r\nSubject: signed %s\r\nDate: %s\r\nMessage-ID: <%s>\r\n' \
         "$1" "$2" "$(date -R)" "$2"
@@ -86,7 +70,7 @@ D=$SVC_DIR/m; mkdir -p "$D"
 msg "$AGENT" m1@signed.test >"$D/m1"
 r=$(smtp_send "${AUTH[@]}" --from "$AGENT" --to x@remote.test --data "@$D/m1")
 t_match "custom domain: accepted" '^250 ' "$r"
-sent m1@signed.test "$D/got1"
+pi_sink_wait m1@signed.test "$D/got1"
 t_eq "custom domain: one DKIM-Signature, above the message's own fields" "1 yes" \
     "$(grep -c '^DKIM-Signature:' "$D/got1") $([ "$(grep -n -m1 '^DKIM-Signature:' "$D/got1" | cut -d: -f1)" -lt \
         "$(grep -n -m1 '^From:' "$D/got1" | cut -d: -f1)" ] && echo yes)"
@@ -112,7 +96,7 @@ t_eq "custom domain: recorded once" 1 \
 msg "$SB" m2@sandbox >"$D/m2"
 r=$(smtp_send "${AUTH[@]}" --from "$SB" --to x@remote.test --data "@$D/m2")
 t_match "sandbox: accepted" '^250 ' "$r"
-sent m2@sandbox "$D/got2"
+pi_sink_wait m2@sandbox "$D/got2"
 SBSEL=$(pi_ctl --json domain dkim show "$SBD" | json_get keys.0.selector)
 t_eq "sandbox: verifies, d= the sandbox domain" "pass d=$SBD s=$SBSEL from=$SBD" \
     "$(/usr/bin/python3 "$here/../dkim_verify.py" "$D/got2" --dns "$DNS_PORT")"
@@ -121,7 +105,7 @@ t_eq "sandbox: verifies, d= the sandbox domain" "pass d=$SBD s=$SBSEL from=$SBD"
 msg ext@elsewhere.test m3@elsewhere >"$D/m3"
 r=$(smtp_send --from ext@elsewhere.test --to x@remote.test --data "@$D/m3")
 t_match "a relay from a trusted client that is no inbox: accepted" '^250 ' "$r"
-sent m3@elsewhere "$D/got3"
+pi_sink_wait m3@elsewhere "$D/got3"
 t_eq "... and not signed" 0 "$(grep -c '^DKIM-Signature:' "$D/got3")"
 
 # --- rotation: every message verifies through the switch ------------------
@@ -129,14 +113,14 @@ NEW=$(pi_ctl --json domain dkim rotate signed.test | json_get keys.0.selector)
 publish signed.test
 msg "$AGENT" m4@signed.test >"$D/m4"
 smtp_send "${AUTH[@]}" --from "$AGENT" --to x@remote.test --data "@$D/m4" >/dev/null
-sent m4@signed.test "$D/got4"
+pi_sink_wait m4@signed.test "$D/got4"
 t_eq "rotate: still signed with the active key while the new one is pending" \
     "pass d=signed.test s=$SEL from=signed.test" "$(/usr/bin/python3 "$here/../dkim_verify.py" "$D/got4" --dns "$DNS_PORT")"
 pi_ctl domain dkim activate signed.test >/dev/null
 publish signed.test
 msg "$AGENT" m5@signed.test >"$D/m5"
 smtp_send "${AUTH[@]}" --from "$AGENT" --to x@remote.test --data "@$D/m5" >/dev/null
-sent m5@signed.test "$D/got5"
+pi_sink_wait m5@signed.test "$D/got5"
 t_eq "activate: signed with the new key" "pass d=signed.test s=$NEW from=signed.test" \
     "$(/usr/bin/python3 "$here/../dkim_verify.py" "$D/got5" --dns "$DNS_PORT")"
 t_eq "the message signed before the switch still verifies (retired key published)" \
@@ -164,7 +148,7 @@ publish signed.test
 msg "$AGENT" m7@signed.test >"$D/m7"
 r=$(smtp_send "${AUTH[@]}" --from "$AGENT" --to x@remote.test --data "@$D/m7")
 t_match "after migrate: accepted" '^250 ' "$r"
-sent m7@signed.test "$D/got7"
+pi_sink_wait m7@signed.test "$D/got7"
 t_match "after migrate: signed and verified" '^pass d=signed.test s=pi' \
     "$(/usr/bin/python3 "$here/../dkim_verify.py" "$D/got7" --dns "$DNS_PORT")"
 t_eq "the sends that were accepted, counted" $((before + 1)) "$(pi_sends_today "$AGENT_ID")"

@@ -33,17 +33,15 @@ pi_require_follower
 pi_setup
 LOG=$SVC_DIR/policyd.log
 MAILLOG=$(svc_maillog)
-DUMP=$SVC_DIR/dump
-mkdir -p "$DUMP" && chown postfix "$DUMP"
 pi_write_conf "postfix_log = $MAILLOG" "postfix_log_state = $SVC_DIR/postfix_log.state" \
     "parse_max_size = 200000"
 pi_stop_milter && pi_start_milter || exit 1
 
-read -r BADP DUMPP <<<"$(_svc_pick_ports 2)"
+read -r BADP <<<"$(_svc_pick_ports 1)"
 pi_start_mx badmx "$BADP" "{remote.test=550 5.1.1 user unknown}" || exit 1
-smtp-sink -u postfix -d "$DUMP/%H%M%S." 127.0.0.1:"$DUMPP" 100 & svc_register_pid $!
+pi_start_sink || exit 1
 # Mail to the inboxes (the sandbox domain) is captured; bad@remote.test is refused.
-svc_postconf -e "transport_maps = inline:{ {bad@remote.test=smtp:[127.0.0.1]:$BADP}, {bad2@remote.test=smtp:[127.0.0.1]:$BADP}, {bad3@remote.test=smtp:[127.0.0.1]:$BADP}, {$SANDBOX=smtp:[127.0.0.1]:$DUMPP} }"
+svc_postconf -e "transport_maps = inline:{ {bad@remote.test=smtp:[127.0.0.1]:$BADP}, {bad2@remote.test=smtp:[127.0.0.1]:$BADP}, {bad3@remote.test=smtp:[127.0.0.1]:$BADP}, {$SANDBOX=smtp:[127.0.0.1]:$SINKP} }"
 svc_postfix_reload || exit 1
 
 A=$(pi_account "Reports" reports)
@@ -94,7 +92,7 @@ ge() { [ "$(eval "$1")" -ge "$2" ]; }
 # holding "X-Postfix-Queue-ID: $1", without smtp-sink's own X- lines.
 capture() {
     local f
-    f=$(grep -l "X-Postfix-Queue-ID: $1" "$DUMP"/* 2>/dev/null | head -1)
+    f=$(grep -l "X-Postfix-Queue-ID: $1" "$SINK"/* 2>/dev/null | head -1)
     [ -n "$f" ] || return 1
     sed -e '1,/^X-Rcpt-Args:/{/^X-\(Client-Addr\|Client-Proto\|Helo-Args\|Mail-Args\|Rcpt-Args\):/d}' "$f" \
         > "$SVC_DIR/dsn-$1.eml"

@@ -29,12 +29,7 @@ CONF=("dkim_key_cache = 0" "tracking_base_url = $BASE/" "tracking_listen = 127.0
       "webhook_allow_http = yes" "webhook_poll_interval = 1s" "api_listen = 127.0.0.1:$APORT")
 pi_setup --policyd "${CONF[@]}"
 
-SINK=$SVC_DIR/sink
-mkdir -p "$SINK" && chown postfix "$SINK"
-read -r SINKP <<<"$(_svc_pick_ports 1)"
-smtp-sink -u postfix -d "$SINK/%H%M%S." 127.0.0.1:"$SINKP" 100 & svc_register_pid $!
-svc_postconf -e "transport_maps = inline:{ {remote.test=smtp:[127.0.0.1]:$SINKP} }" || exit 1
-svc_postfix_reload || exit 1
+pi_start_sink remote.test || exit 1
 AUTH=(-a PLAIN -au alice@example.test -ap secret)
 
 A=$(pi_account "Tracked" tracked)
@@ -96,17 +91,6 @@ svc_register_pid $!
 hq() { python3 "$RECEIVER" query "$SVC_DIR/hooks.jsonl" "$1"; }
 hwait() { pi_wait_hook "$SVC_DIR/hooks.jsonl" "$1" "$2"; }
 
-# sent MESSAGE-ID FILE: waits for the message at the sink, copies it to FILE
-sent() {
-    local i f
-    for ((i = 0; i < 100; i++)); do
-        f=$(grep -l -F "Message-ID: <$1>" "$SINK"/* 2>/dev/null | head -n 1)
-        [ -n "$f" ] && { cp "$f" "$2"; return 0; }
-        sleep 0.1
-    done
-    : >"$2"
-    return 1
-}
 D=$SVC_DIR/m; mkdir -p "$D"
 # html_msg FROM MESSAGE-ID HTML-FILE: multipart/alternative, the HTML quoted-printable
 html_msg() {
@@ -161,7 +145,7 @@ EOF
 html_msg "$T" t1@tracked "$D/h1.html" >"$D/t1"
 r=$(smtp_send "${AUTH[@]}" --from "$T" --to x@remote.test --data "@$D/t1")
 t_match "tracked: accepted" '^250 ' "$r"
-sent t1@tracked "$D/got1"
+pi_sink_wait t1@tracked "$D/got1"
 html=$(part "$D/got1" text/html)
 t_eq "the two http(s) links are rewritten" 2 "$(echo "$html" | grep -o "$BASE/c/[A-Za-z0-9_-]\{34\}" | wc -l)"
 t_eq "... and nothing else points at the tracker but the pixel" 3 "$(echo "$html" | grep -o "$BASE/" | wc -l)"
@@ -263,7 +247,7 @@ t_eq "none of these made an event" "$n0" "$(svc_psql "SELECT count(*) FROM posti
 # --- machines ------------------------------------------------------------------------------
 html_msg "$T" t2@tracked "$D/h1.html" >"$D/t2"
 smtp_send "${AUTH[@]}" --from "$T" --to x@remote.test --data "@$D/t2" >/dev/null
-sent t2@tracked "$D/got2"
+pi_sink_wait t2@tracked "$D/got2"
 M2=$(svc_psql "SELECT id FROM postinbox.message WHERE message_id_header = '<t2@tracked>'")
 PIX2=$(part "$D/got2" text/html | tok o)
 t_eq "Gmail's image proxy: 200" "200 " \
@@ -301,7 +285,7 @@ t_match "the next send to them is refused at RCPT" '^550 5\.1\.1 .*unsubscribed'
 # --- tracking off, and what is not rewritten ------------------------------------------------------
 html_msg "$O" o1@plain "$D/h1.html" >"$D/o1"
 smtp_send "${AUTH[@]}" --from "$O" --to y@remote.test --data "@$D/o1" >/dev/null
-sent o1@plain "$D/goto1"
+pi_sink_wait o1@plain "$D/goto1"
 # the body after the header, line ends as LF, without the two empty lines smtp-sink adds at the end
 body_of() { printf '%s' "$(sed '1,/^\r\?$/d' "$1" | tr -d '\r')" | sha256sum; }
 t_eq "tracking off: the body is byte-identical" "$(body_of "$D/o1")" "$(body_of "$D/goto1")"
@@ -309,12 +293,12 @@ t_eq "... no List-Unsubscribe, no tracking id" "0 " \
     "$(grep -c '^List-Unsubscribe' "$D/goto1") $(svc_psql "SELECT tracking_id FROM postinbox.message WHERE message_id_header = '<o1@plain>'")"
 printf 'From: <%s>\r\nTo: <z@remote.test>\r\nSubject: text only\r\nMessage-ID: <t3@tracked>\r\n\r\nJust text, https://example.com/x\r\n' "$T" >"$D/t3"
 smtp_send "${AUTH[@]}" --from "$T" --to z@remote.test --data "@$D/t3" >/dev/null
-sent t3@tracked "$D/got3"
+pi_sink_wait t3@tracked "$D/got3"
 t_eq "text only: the body is byte-identical, List-Unsubscribe added, DKIM passes" "same 1 pass" \
     "$([ "$(body_of "$D/t3")" = "$(body_of "$D/got3")" ] && echo same) $(grep -c '^List-Unsubscribe:' "$D/got3") $(verify "$D/got3" | cut -d' ' -f1)"
 html_msg "$T" t6@tracked "$D/h1.html" >"$D/t6"
 smtp_send "${AUTH[@]}" --from "$T" --to a@remote.test,b@remote.test --data "@$D/t6" >/dev/null
-sent t6@tracked "$D/got6"
+pi_sink_wait t6@tracked "$D/got6"
 t_eq "two recipients: links rewritten, but no List-Unsubscribe (it could not say who)" "2 0" \
     "$(part "$D/got6" text/html | grep -c "$BASE/c/") $(grep -c '^List-Unsubscribe' "$D/got6")"
 t_eq "... one message, both recipients" '{a@remote.test,b@remote.test}' \
@@ -327,7 +311,7 @@ links = "".join("<a href=\"https://example.com/l/%d\">%d</a>\n" % (i, i) for i i
 sys.stdout.write("<html><body>" + links + "</body></html>\n")' >"$D/many.html"
 html_msg "$T" t4@tracked "$D/many.html" >"$D/t4"
 t_match "10,000 links: accepted" '^250 ' "$(smtp_send "${AUTH[@]}" --from "$T" --to w@remote.test --data "@$D/t4")"
-sent t4@tracked "$D/got4"
+pi_sink_wait t4@tracked "$D/got4"
 t_eq "... the first 1000 rewritten (tracking_max_links), the rest left, DKIM passes" "1000 9000 pass" \
     "$(part "$D/got4" text/html | grep -c "$BASE/c/") $(part "$D/got4" text/html | grep -c 'href="https://example.com/l/') $(verify "$D/got4" | cut -d' ' -f1)"
 t_eq "... the record keeps 1000 links" 1000 \
@@ -339,7 +323,7 @@ sys.stdout.write("<html><body><a href=\"https://example.com/ok\">ok</a><a href=\
 html_msg "$T" t5@tracked "$D/broken.html" >"$D/t5"
 t_match "broken HTML with a 1 MB attribute: accepted" '^250 ' \
     "$(smtp_send "${AUTH[@]}" --from "$T" --to v@remote.test --data "@$D/t5")"
-sent t5@tracked "$D/got5"
+pi_sink_wait t5@tracked "$D/got5"
 t_eq "... the huge link left as it was, DKIM passes" "1 pass" \
     "$(part "$D/got5" text/html | grep -c 'xxxxxxxxxx"') $(verify "$D/got5" | cut -d' ' -f1)"
 t_eq "... the milter is still up" "1" "$(pgrep -f -c "postinbox-milter -c $PI_CONF")"
@@ -347,7 +331,7 @@ t_eq "... the milter is still up" "1" "$(pgrep -f -c "postinbox-milter -c $PI_CO
 # --- a purged inbox's tokens ------------------------------------------------------------------------
 html_msg "$P" p1@purged "$D/h1.html" >"$D/p1"
 smtp_send "${AUTH[@]}" --from "$P" --to x@remote.test --data "@$D/p1" >/dev/null
-sent p1@purged "$D/gotp1"
+pi_sink_wait p1@purged "$D/gotp1"
 PC=$(part "$D/gotp1" text/html | tok c 1)
 t_eq "another account's link works before the purge" "302 https://example.com/one?a=1&b=2" "$(sleep 3; get "$PC")"
 t_eq "its inbox purged by its account (inbox_purge, as DELETE /v1/inboxes/{id}?purge=true)" t \
