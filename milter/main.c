@@ -1,11 +1,13 @@
 /*
  * main.c -- postinbox-milter start-up: options, config, socket, signals.
  *
- * postinbox-milter [-c FILE] [-f] [-t]
+ * postinbox-milter [-c FILE] [-f] [-t] [-n | -a]
  *   -c FILE  config file (default /etc/postinbox/postinbox.conf; built-in
  *            defaults when the default file does not exist)
  *   -f       stay in the foreground and log to stderr
- *   -t       check the config and exit
+ *   -t       check the config and the files it names, and exit
+ *   -n / -a  print the settings the file makes / every key's value, and
+ *            exit (passwords masked; lib/util/daemon_opts.h)
  * Signals: SIGUSR1 reloads the config (a new runtime is built aside and
  * swapped in; on error the old one stays).  SIGTERM/SIGINT/SIGHUP are
  * libmilter's: they stop the milter.  The socket is opened before
@@ -73,13 +75,12 @@ main_reload_thread(void *arg)
             log_error("reload failed, keeping the running config: %s", err);
             continue;
         }
-        runtime_t *old = runtime_acquire();
-        if (old && strcmp(old->cfg->metrics_listen, rt->cfg->metrics_listen) != 0)
-            log_warn("metrics_listen changed to \"%s\": takes effect at the next restart", rt->cfg->metrics_listen);
-        if (old && (old->cfg->http_request_timeout_ms != rt->cfg->http_request_timeout_ms
-                    || old->cfg->http_max_connections_per_ip != rt->cfg->http_max_connections_per_ip))
-            log_warn("http_request_timeout_ms/http_max_connections_per_ip changed: takes effect at the next restart");
-        runtime_release(old);
+        {
+            runtime_t *old = runtime_acquire();
+            if (old != NULL)
+                daemon_opts_warn_start_changes(old->cfg, rt->cfg);
+            runtime_release(old);
+        }
         log_set_level(rt->cfg->log_level);
         runtime_install(rt);
         log_info("reloaded %s", daemon_opts_config_label(&main_opts));
@@ -126,11 +127,8 @@ main(int argc, char **argv)
         fprintf(stderr, "postinbox-milter: %s\n", err);
         return 1;
     }
-    if (check_only) {
-        printf("postinbox-milter: config OK\n");
-        config_free(cfg);
-        return 0;
-    }
+    if (check_only || main_opts.print)
+        return daemon_opts_check(&main_opts, cfg, runtime_check);
     log_open("postinbox-milter", foreground);
     log_set_level(cfg->log_level);
     header_init();

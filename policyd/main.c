@@ -1,11 +1,13 @@
 /*
  * main.c -- postinbox-policyd start-up: options, config, signals.
  *
- * postinbox-policyd [-c FILE] [-f] [-t]
+ * postinbox-policyd [-c FILE] [-f] [-t] [-n | -a]
  *   -c FILE  config file (default /etc/postinbox/postinbox.conf; built-in
  *            defaults when the default file does not exist)
  *   -f       stay in the foreground and log to stderr
- *   -t       check the config and exit
+ *   -t       check the config and the files it names, and exit
+ *   -n / -a  print the settings the file makes / every key's value, and
+ *            exit (passwords masked; lib/util/daemon_opts.h)
  * Runs the webhook dispatcher (dispatcher.c), when policy_listen is set
  * the Postfix policy service (policy_server.c), and when postfix_log is
  * set the Postfix log follower (logfollow.c: delivery status; "-" reads
@@ -111,19 +113,8 @@ main_reload(void)
         return;
     }
     runtime_t *old = runtime_acquire();
-    if (old && strcmp(old->cfg->policy_listen, rt->cfg->policy_listen) != 0)
-        log_warn("policy_listen changed to \"%s\": takes effect at the next restart", rt->cfg->policy_listen);
-    if (old && (strcmp(old->cfg->api_listen, rt->cfg->api_listen) != 0 || old->cfg->api_threads != rt->cfg->api_threads
-                || old->cfg->api_max_body != rt->cfg->api_max_body))
-        log_warn("api_listen/api_threads/api_max_body changed: takes effect at the next restart");
-    if (old && (strcmp(old->cfg->postfix_log, rt->cfg->postfix_log) != 0
-                || strcmp(old->cfg->postfix_log_state, rt->cfg->postfix_log_state) != 0))
-        log_warn("postfix_log/postfix_log_state changed: takes effect at the next restart");
-    if (old && strcmp(old->cfg->policyd_metrics_listen, rt->cfg->policyd_metrics_listen) != 0)
-        log_warn("policyd_metrics_listen changed: takes effect at the next restart");
-    if (old && (old->cfg->http_request_timeout_ms != rt->cfg->http_request_timeout_ms
-                || old->cfg->http_max_connections_per_ip != rt->cfg->http_max_connections_per_ip))
-        log_warn("http_request_timeout_ms/http_max_connections_per_ip changed: takes effect at the next restart");
+    if (old != NULL)
+        daemon_opts_warn_start_changes(old->cfg, rt->cfg);
     runtime_release(old);
     log_set_level(rt->cfg->log_level);
     runtime_install(rt);
@@ -232,20 +223,8 @@ main(int argc, char **argv)
         fprintf(stderr, "postinbox-policyd: %s\n", err);
         return 1;
     }
-    if (check_only && cfg->secret_key_file[0] != '\0') {
-        secretbox_t *box = secretbox_load(cfg->secret_key_file, cfg->secret_key_file_old, err, sizeof(err));
-        if (box == NULL) {
-            fprintf(stderr, "postinbox-policyd: %s\n", err);
-            config_free(cfg);
-            return 1;
-        }
-        secretbox_free(box);
-    }
-    if (check_only) {
-        printf("postinbox-policyd: config OK\n");
-        config_free(cfg);
-        return 0;
-    }
+    if (check_only || main_opts.print)
+        return daemon_opts_check(&main_opts, cfg, runtime_check);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "postinbox-policyd: curl_global_init failed\n");
         return 1;

@@ -6,8 +6,12 @@
 #include "sends_seed.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "secret_file.h"
 
 static pthread_mutex_t runtime_lock = PTHREAD_MUTEX_INITIALIZER;
 static runtime_t *runtime_current;
@@ -17,6 +21,55 @@ void
 runtime_set_backend_metrics(const metrics_backend_t *metrics)
 {
     runtime_backend_metrics = *metrics;
+}
+
+/* tracking_key_file's keys when tracking is configured (else *keys stays
+ * NULL); -1 with err if they are needed and cannot be had. */
+static int
+runtime_track_keys(const pi_config_t *cfg, track_keys_t **keys, char *err, size_t errlen)
+{
+    char kerr[300];
+    if (cfg->tracking_base_url[0] == '\0' && cfg->tracking_listen[0] == '\0')
+        return 0;
+    if (cfg->tracking_key_file[0] == '\0') {
+        snprintf(err, errlen, "tracking_base_url and tracking_listen need tracking_key_file");
+        return -1;
+    }
+    if ((*keys = track_keys_load(cfg->tracking_key_file, kerr, sizeof(kerr))) == NULL) {
+        snprintf(err, errlen, "tracking_key_file: %s", kerr);
+        return -1;
+    }
+    return 0;
+}
+
+int
+runtime_check(const pi_config_t *cfg, char *err, size_t errlen)
+{
+    char secret[SECRET_LINE_MAX], ferr[300];
+    track_keys_t *keys = NULL;
+    static const struct {
+        const char *key;
+        size_t offset;
+    } files[] = { { "redis_password_file", offsetof(pi_config_t, redis_password_file) },
+                  { "api_submission_password_file", offsetof(pi_config_t, api_submission_password_file) } };
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        const char *path = *(char *const *)((const char *)cfg + files[i].offset);
+        if (*path && secret_file_read(path, secret, sizeof(secret), ferr, sizeof(ferr)) < 0) {
+            snprintf(err, errlen, "%s %s", files[i].key, ferr);
+            return -1;
+        }
+    }
+    explicit_bzero(secret, sizeof(secret));
+    if (cfg->secret_key_file[0] != '\0') {
+        secretbox_t *box = secretbox_load(cfg->secret_key_file, cfg->secret_key_file_old, err, errlen);
+        if (box == NULL)
+            return -1;
+        secretbox_free(box);
+    }
+    if (runtime_track_keys(cfg, &keys, err, errlen) != 0)
+        return -1;
+    track_keys_free(keys);
+    return 0;
 }
 
 runtime_t *
@@ -39,18 +92,9 @@ runtime_new(pi_config_t *cfg, char *err, size_t errlen)
         runtime_release(rt);
         return NULL;
     }
-    if (rt->store != NULL && rt->limiter != NULL && (cfg->tracking_base_url[0] || cfg->tracking_listen[0])) {
-        char kerr[300];
-        if (cfg->tracking_key_file[0] == '\0') {
-            snprintf(err, errlen, "tracking_base_url and tracking_listen need tracking_key_file");
-            runtime_release(rt);
-            return NULL;
-        }
-        if ((rt->track_keys = track_keys_load(cfg->tracking_key_file, kerr, sizeof(kerr))) == NULL) {
-            snprintf(err, errlen, "tracking_key_file: %s", kerr);
-            runtime_release(rt);
-            return NULL;
-        }
+    if (rt->store != NULL && rt->limiter != NULL && runtime_track_keys(cfg, &rt->track_keys, err, errlen) != 0) {
+        runtime_release(rt);
+        return NULL;
     }
     if (rt->store == NULL || rt->records == NULL || rt->limiter == NULL || rt->foreign_domains == NULL) {
         if (rt->store == NULL || rt->records == NULL || rt->foreign_domains == NULL)

@@ -1,7 +1,7 @@
 /*
  * runtime.h -- a config together with the backends built from it.
  *
- * Public: runtime_new, runtime_load_secrets, runtime_install,
+ * Public: runtime_check, runtime_new, runtime_load_secrets, runtime_install,
  * runtime_acquire, runtime_release, runtime_set_backend_metrics.
  * A reload builds a whole new runtime aside and swaps it in; callers that
  * hold the old one (an SMTP session in progress) keep using it until they
@@ -37,6 +37,11 @@ typedef struct runtime {
 /* The metrics every later runtime_new gives its store and limiter (once,
  * at start-up, before the first runtime_new). */
 void runtime_set_backend_metrics(const metrics_backend_t *metrics);
+/* What -t checks beyond the syntax, without connecting anywhere: the
+ * files the config names can be read and hold what they must (the Redis
+ * and submission passwords, secret_key_file, tracking_key_file when
+ * tracking is configured).  0, or -1 with err naming the key. */
+int runtime_check(const pi_config_t *cfg, char *err, size_t errlen);
 /* Builds backends for cfg (taking ownership of it); NULL with err. */
 runtime_t *runtime_new(pi_config_t *cfg, char *err, size_t errlen);
 /* Reads cfg's secret_key_file (and secret_key_file_old) into

@@ -2,7 +2,8 @@
  * config.h -- postinbox.conf: one table of keys, defaults, bounds.
  *
  * Public: config_defaults, config_load, config_parse_text, config_free,
- * config_print_defaults.
+ * config_keys (the table itself, for lib/util/config_print and the
+ * generated postinbox.conf(5)).
  * The file is "key = value" lines with '#' comments; unknown keys and bad
  * values are errors naming the file, line and key.  Every binary reads
  * the same file; a key a binary does not use is still validated.
@@ -23,6 +24,29 @@ typedef enum { DEFERRED_EVENTS_FIRST = 0, DEFERRED_EVENTS_EVERY } deferred_event
 typedef enum { DOMAIN_DNS_FAILED_SEND = 0, DOMAIN_DNS_FAILED_HOLD } domain_dns_failed_t;
 
 #define CONFIG_MAX_RETRIES 32
+/* Room for the table's keys (a static assertion in config.c keeps it so). */
+#define CONFIG_MAX_KEYS 96
+
+typedef enum {
+    CT_STRING, CT_INT, CT_ENUM, CT_CIDR, CT_CIDR_PORTS, CT_LOGLEVEL, CT_BOOL, CT_DURATION, CT_DURATION_LIST,
+    CT_PERCENT, CT_HOSTPORT, CT_HOSTNAME, CT_REDIS, CT_URL
+} config_type_t;
+
+/* Key flags. */
+#define CF_START 1u    /* read at start only: a reload keeps the running value (and says so) */
+#define CF_SECRET 2u   /* the value may hold a password: masked when printed */
+
+/* One key of the table: its name, type, default, bounds and help. */
+typedef struct {
+    const char *name;
+    config_type_t type;
+    const char *def;
+    long min, max;             /* CT_INT bounds; CT_DURATION(_LIST) bounds in ms; CT_PERCENT in ppm */
+    const char *choices[3];    /* CT_ENUM values, index = stored int */
+    size_t offset;
+    const char *help;
+    unsigned flags;            /* CF_* */
+} config_key_t;
 
 /* A list of delays, e.g. the webhook retry schedule. */
 typedef struct {
@@ -110,6 +134,9 @@ typedef struct pi_config {
     char *api_submission_login;     /* "" = no AUTH; else the service login (lib/core/check.c) */
     char *api_submission_password_file;
     char *api_helo;                 /* EHLO name */
+    /* what was read, for printing it (config_print) and comparing on reload */
+    char *text[CONFIG_MAX_KEYS];               /* each key's value as written, or its default */
+    unsigned char set[CONFIG_MAX_KEYS + REPLY_COUNT];   /* 1: the file set it (keys, then replies) */
 } pi_config_t;
 
 /* Default path when -c is not given. */
@@ -134,7 +161,7 @@ long config_parse_percent_ppm(const char *text);
  * resolved, so a submission never waits on DNS).  0, or -1 if invalid. */
 int config_parse_hostport(const char *text, char *host, size_t hostlen, int *port);
 
-/* Writes every key with its default value as a commented config file. */
-void config_print_defaults(void *stdio_file);
+/* The table: *count keys, in the order of the file's documentation. */
+const config_key_t *config_keys(size_t *count);
 
 #endif

@@ -102,6 +102,16 @@ t_match "a broken reload is logged" "reload failed, keeping the running config.*
 ID=$(event after-bad-reload)
 if arrived "$ID" 5; then t_ok "still delivering after a broken reload"; else t_fail "still delivering after a broken reload"; fi
 
+# ---- a reload that changes a key read only at start says so and keeps going ----------
+echo "policyd_metrics_listen = 127.0.0.1:1" >>"$PI_CONF"
+kill -HUP "$PD"
+for ((i = 0; i < 50; i++)); do grep -q "reload: policyd_metrics_listen changed" "$LOG" && break; sleep 0.1; done
+cp "$SVC_DIR/good.conf" "$PI_CONF"
+t_match "a reload names the start-only key it cannot apply" \
+    "reload: policyd_metrics_listen changed; read at start only, takes effect at the next restart" "$(cat "$LOG")"
+ID=$(event after-start-key-reload)
+if arrived "$ID" 5; then t_ok "still delivering after that reload"; else t_fail "still delivering after that reload"; fi
+
 # ---- a lost LISTEN connection: polling and reconnect keep things moving ---------------
 svc_psql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
            WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()" >/dev/null

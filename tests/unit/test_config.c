@@ -10,6 +10,7 @@
 /* The path, not "config.h": the top-level autoconf config.h comes first
  * on the include path (-I.) and would shadow lib/util/config.h. */
 #include "config.h"
+#include "config_print.h"
 #include "redis_addr.h"
 #include "suspend.h"
 
