@@ -153,7 +153,7 @@ config_type_name(const config_key_t *key)
     case CT_INT:
         return "integer";
     case CT_ENUM:
-        return "one of the words below";
+        return "one of";
     case CT_CIDR:
         return "list of networks (CIDR), or none";
     case CT_CIDR_PORTS:

@@ -13,22 +13,35 @@ static const struct {
     int code;
     const char *xcode;
     const char *text;
+    const char *when;
 } reply_table[REPLY_COUNT] = {
-    [REPLY_RCPT_DISABLED] = { "rcpt_disabled", 550, "5.2.1", "inbox {inbox} is disabled" },
-    [REPLY_RCPT_SUSPENDED] = { "rcpt_suspended", 450, "4.2.1", "inbox {inbox} is suspended, try again later" },
-    [REPLY_RCPT_UNKNOWN] = { "rcpt_unknown", 550, "5.1.1", "no such inbox {inbox}" },
-    [REPLY_SENDER_NOT_GRANTED] = { "sender_not_granted", 553, "5.7.1", "login may not send as {inbox}" },
-    [REPLY_SENDER_INACTIVE] = { "sender_inactive", 550, "5.7.1", "sending inbox {inbox} is {status}" },
-    [REPLY_SPOOF] = { "spoof", 550, "5.7.1", "{inbox} may only send with authentication" },
-    [REPLY_BURST] = { "burst", 451, "4.7.1", "inbox {inbox} sent too many messages in 60 seconds, retry in {retry} s" },
-    [REPLY_DAILY] = { "daily", 451, "4.7.1", "inbox {inbox} reached its daily send limit, resets at {reset}" },
-    [REPLY_BACKEND] = { "backend", 451, "4.3.0", "temporary failure looking up {inbox}, try again later" },
-    [REPLY_MALFORMED] = { "malformed", 553, "5.1.3", "malformed address" },
+    [REPLY_RCPT_DISABLED] = { "rcpt_disabled", 550, "5.2.1", "inbox {inbox} is disabled", "RCPT to a disabled inbox" },
+    [REPLY_RCPT_SUSPENDED] = { "rcpt_suspended", 450, "4.2.1", "inbox {inbox} is suspended, try again later",
+                               "RCPT to a suspended inbox" },
+    [REPLY_RCPT_UNKNOWN] = { "rcpt_unknown", 550, "5.1.1", "no such inbox {inbox}",
+                             "RCPT to an address on a managed domain that is no inbox" },
+    [REPLY_SENDER_NOT_GRANTED] = { "sender_not_granted", 553, "5.7.1", "login may not send as {inbox}",
+                                   "the authenticated login may not send as the sender inbox" },
+    [REPLY_SENDER_INACTIVE] = { "sender_inactive", 550, "5.7.1", "sending inbox {inbox} is {status}",
+                                "the sender inbox is disabled or suspended" },
+    [REPLY_SPOOF] = { "spoof", 550, "5.7.1", "{inbox} may only send with authentication",
+                      "unauthenticated MAIL FROM an inbox address from a client outside trusted_networks" },
+    [REPLY_BURST] = { "burst", 451, "4.7.1", "inbox {inbox} sent too many messages in 60 seconds, retry in {retry} s",
+                      "the sender inbox's burst guard (sends in the last 60 seconds)" },
+    [REPLY_DAILY] = { "daily", 451, "4.7.1", "inbox {inbox} reached its daily send limit, resets at {reset}",
+                      "the sender inbox's daily cap" },
+    [REPLY_BACKEND] = { "backend", 451, "4.3.0", "temporary failure looking up {inbox}, try again later",
+                        "PostgreSQL or Redis failed or did not answer within backend_timeout_ms "
+                        "(on_backend_error = tempfail)" },
+    [REPLY_MALFORMED] = { "malformed", 553, "5.1.3", "malformed address", "an envelope address that cannot be parsed" },
     [REPLY_RCPT_SUPPRESSED] = { "rcpt_suppressed", 550, "5.1.1",
-                                "recipient <{recipient}> is on the suppression list of {inbox}: {reason}" },
-    [REPLY_SIGN_FAILED] = { "sign_failed", 451, "4.3.0", "temporary failure signing mail from {inbox}, try again later" },
+                                "recipient <{recipient}> is on the suppression list of {inbox}: {reason}",
+                                "RCPT to an address on the sender inbox's suppression list" },
+    [REPLY_SIGN_FAILED] = { "sign_failed", 451, "4.3.0", "temporary failure signing mail from {inbox}, try again later",
+                            "the DKIM signature of mail from an inbox could not be made" },
     [REPLY_DOMAIN_HELD] = { "domain_held", 451, "4.7.0",
-                            "the DNS records of {inbox}'s domain failed their check; its mail waits until they pass" },
+                            "the DNS records of {inbox}'s domain failed their check; its mail waits until they pass",
+                            "MAIL FROM an inbox whose domain failed its DNS checks, with domain_dns_failed = hold" },
 };
 
 void
@@ -43,6 +56,12 @@ const char *
 reply_name(reply_id_t id)
 {
     return reply_table[id].name;
+}
+
+const char *
+reply_when(reply_id_t id)
+{
+    return reply_table[id].when;
 }
 
 int

@@ -1,7 +1,8 @@
 /*
  * reply.h -- the SMTP replies postinbox gives, their defaults and parsing.
  *
- * Public: reply_id_t, reply_default, reply_name, reply_parse, reply_format.
+ * Public: reply_id_t, reply_default, reply_name, reply_when, reply_parse,
+ * reply_format.
  * Every reply is "CODE X.Y.Z text"; the text may name {inbox}, {status},
  * {retry} (seconds until a retry can succeed), {reset} (UTC time the
  * daily cap resets), {recipient} (the RCPT TO address) and {reason} (why
@@ -40,6 +41,8 @@ typedef struct {
 void reply_default(reply_id_t id, reply_t *out);
 /* Config key suffix: "rcpt_disabled" for reply_rcpt_disabled. */
 const char *reply_name(reply_id_t id);
+/* When the reply is given, for the documentation. */
+const char *reply_when(reply_id_t id);
 /* Parses "550 5.2.1 text"; checks the code is 4xx/5xx, the enhanced code
  * matches its class and the text has no CR/LF.  0 or -1 with err. */
 int reply_parse(const char *value, reply_t *out, char *err, size_t errlen);

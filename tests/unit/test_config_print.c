@@ -158,7 +158,7 @@ static const bounds_row_t bounds_rows[] = {
     { "duration from 0", "foreign_domain_cache", "duration", "0 to 1h" },
     { "duration list", "webhook_retry_schedule", "comma-separated list of durations", "each 0 to 7d" },
     { "percentage", "suspend_complaint_rate", "percentage", "0% to 100%" },
-    { "enum", "on_backend_error", "one of the words below", "tempfail, accept" },
+    { "enum", "on_backend_error", "one of", "tempfail, accept" },
     { "bool: no bounds", "webhook_allow_http", "yes or no", "" },
     { "string: no bounds", "database", "string", "" },
 };
