@@ -33,6 +33,7 @@
 #include "malloc_tune.h"
 #include "milter_metrics.h"
 #include "runtime.h"
+#include "service_notify.h"
 
 static daemon_opts_t main_opts;
 
@@ -65,6 +66,7 @@ main_reload_thread(void *arg)
         char err[512];
         if (sigwait(&set, &sig) != 0)
             continue;
+        service_notify_reloading();
         pi_config_t *cfg = daemon_opts_load_config(&main_opts, err, sizeof(err));
         runtime_t *rt = cfg ? runtime_new(cfg, err, sizeof(err)) : NULL;
         if (rt != NULL && main_load_secrets(rt, err, sizeof(err)) != 0) {
@@ -73,6 +75,7 @@ main_reload_thread(void *arg)
         }
         if (rt == NULL) {
             log_error("reload failed, keeping the running config: %s", err);
+            service_notify_ready("reload failed, running the previous config");
             continue;
         }
         {
@@ -84,6 +87,7 @@ main_reload_thread(void *arg)
         log_set_level(rt->cfg->log_level);
         runtime_install(rt);
         log_info("reloaded %s", daemon_opts_config_label(&main_opts));
+        service_notify_ready("reloaded");
     }
     return NULL;
 }
@@ -187,9 +191,19 @@ main(int argc, char **argv)
         }
         log_info("metrics on http://%s/metrics", rt->cfg->metrics_listen);
     }
-    log_info("starting on %s (database and redis connect on demand, deadline %d ms)", rt->cfg->milter_socket,
-             rt->cfg->backend_timeout_ms);
+    char status[512];
+    int down = runtime_ready(rt, status, sizeof(status));
+    if (down < 0) {
+        log_error("cannot start the watchdog thread");
+        return 1;
+    }
+    if (down > 0)
+        log_warn("starting on %s with a backend down (%s): mail is answered as on_backend_error says until it is "
+                 "back", rt->cfg->milter_socket, status);
+    else
+        log_info("starting on %s (%s; deadline %d ms)", rt->cfg->milter_socket, status, rt->cfg->backend_timeout_ms);
     int rc = smfi_main();
+    service_notify_stopping();
     milter_metrics_stop();
     log_info("stopped (smfi_main returned %d)", rc);
     return rc == MI_SUCCESS ? 0 : 1;

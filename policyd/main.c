@@ -47,6 +47,7 @@
 #include "policy_server.h"
 #include "policyd_metrics.h"
 #include "runtime.h"
+#include "service_notify.h"
 #include "tracking.h"
 
 static daemon_opts_t main_opts;
@@ -102,6 +103,7 @@ static void
 main_reload(void)
 {
     char err[512];
+    service_notify_reloading();
     pi_config_t *cfg = daemon_opts_load_config(&main_opts, err, sizeof(err));
     runtime_t *rt = cfg ? runtime_new(cfg, err, sizeof(err)) : NULL;
     if (rt != NULL && runtime_load_secrets(rt, err, sizeof(err)) != 0) {
@@ -110,6 +112,7 @@ main_reload(void)
     }
     if (rt == NULL) {
         log_error("reload failed, keeping the running config: %s", err);
+        service_notify_ready("reload failed, running the previous config");
         return;
     }
     runtime_t *old = runtime_acquire();
@@ -120,6 +123,7 @@ main_reload(void)
     runtime_install(rt);
     dispatcher_wake();
     log_info("reloaded %s", daemon_opts_config_label(&main_opts));
+    service_notify_ready("reloaded");
 }
 
 /* The parts main_start_parts started, so a failed start and a stop undo
@@ -275,10 +279,22 @@ main(int argc, char **argv)
         runtime_release(rt);
         return 1;
     }
-    log_info("started: webhooks (max %d in flight, batches of %d, timeout %ld ms, poll %ld ms)%s%s",
+    char status[512];
+    int down = runtime_ready(rt, status, sizeof(status));
+    if (down < 0) {
+        log_error("cannot start the watchdog thread");
+        main_report(&ready_fd, 0);
+        main_stop_parts();
+        runtime_release(rt);
+        return 1;
+    }
+    log_info("started: webhooks (max %d in flight, batches of %d, timeout %ld ms, poll %ld ms)%s%s; %s",
              rt->cfg->webhook_max_in_flight, rt->cfg->webhook_batch_size, rt->cfg->webhook_timeout_ms,
              rt->cfg->webhook_poll_interval_ms, main_started.policy ? ", policy service on " : "",
-             main_started.policy ? rt->cfg->policy_listen : "");
+             main_started.policy ? rt->cfg->policy_listen : "", status);
+    if (down > 0)
+        log_warn("a backend is down (%s): work waits, and the policy service answers as on_backend_error says, "
+                 "until it is back", status);
     runtime_release(rt);
     main_report(&ready_fd, 1);
 
@@ -291,6 +307,7 @@ main(int argc, char **argv)
             continue;
         }
         log_info("stopping on signal %d", sig);
+        service_notify_stopping();
         break;
     }
     main_stop_parts();

@@ -14,7 +14,7 @@ PACKAGES="
   postgresql redis-server postfix postfix-pgsql sasl2-bin libsasl2-modules
   swaks miltertest python3 python3-dkim python3-dnspython curl procps iproute2 faketime
   libunbound-dev nsd
-  mandoc man-db bsdextrautils libsystemd-dev debhelper lintian dpkg-dev fakeroot
+  mandoc man-db bsdextrautils systemd libsystemd-dev debhelper lintian dpkg-dev fakeroot
   clang libfuzzer-14-dev libclang-rt-14-dev
 "
 

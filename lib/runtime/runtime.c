@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "secret_file.h"
+#include "service_notify.h"
 
 static pthread_mutex_t runtime_lock = PTHREAD_MUTEX_INITIALIZER;
 static runtime_t *runtime_current;
@@ -107,6 +108,40 @@ runtime_new(pi_config_t *cfg, char *err, size_t errlen)
     limiter_set_seeder(rt->limiter, sends_seed, rt->store);
     limiter_set_reservation_timeout(rt->limiter, cfg->reservation_timeout_ms);
     return rt;
+}
+
+int
+runtime_probe(runtime_t *rt, char *status, size_t len)
+{
+    char pg_err[200] = "", redis_err[200] = "";
+    int failed = 0;
+    if (store_ping(rt->store, pg_err, sizeof(pg_err)) != 0)
+        failed++;
+    if (limiter_ping(rt->limiter, redis_err, sizeof(redis_err)) != 0)
+        failed++;
+    snprintf(status, len, "PostgreSQL %s%s, Redis %s%s", pg_err[0] ? "unreachable: " : "ok", pg_err,
+             redis_err[0] ? "unreachable: " : "ok", redis_err);
+    return failed;
+}
+
+/* The watchdog's test: the runtime lock can be taken and a runtime is
+ * installed (a thread stuck holding the lock stops the pings). */
+static int
+runtime_healthy(void)
+{
+    runtime_t *rt = runtime_acquire();
+    runtime_release(rt);
+    return rt != NULL;
+}
+
+int
+runtime_ready(runtime_t *rt, char *status, size_t len)
+{
+    int down = runtime_probe(rt, status, len);
+    service_notify_ready(status);
+    if (service_watchdog_start(runtime_healthy) != 0)
+        return -1;
+    return down;
 }
 
 int

@@ -1,7 +1,7 @@
 /*
  * runtime.h -- a config together with the backends built from it.
  *
- * Public: runtime_check, runtime_new, runtime_load_secrets, runtime_install,
+ * Public: runtime_check, runtime_new, runtime_probe, runtime_ready, runtime_load_secrets, runtime_install,
  * runtime_acquire, runtime_release, runtime_set_backend_metrics.
  * A reload builds a whole new runtime aside and swaps it in; callers that
  * hold the old one (an SMTP session in progress) keep using it until they
@@ -44,6 +44,17 @@ void runtime_set_backend_metrics(const metrics_backend_t *metrics);
 int runtime_check(const pi_config_t *cfg, char *err, size_t errlen);
 /* Builds backends for cfg (taking ownership of it); NULL with err. */
 runtime_t *runtime_new(pi_config_t *cfg, char *err, size_t errlen);
+/* Asks PostgreSQL (SELECT 1) and Redis (PING) once, each within
+ * backend_timeout_ms; writes "PostgreSQL ok, Redis ok" or what failed into
+ * status (for the service manager and the log); returns how many failed. */
+int runtime_probe(runtime_t *rt, char *status, size_t len);
+/* Start-up is done (sockets open, rt installed): probes the backends, tells
+ * the service manager READY=1 with the probe as STATUS, and starts the
+ * watchdog pings when the unit has WatchdogSec.  A backend that is down
+ * does not hold the start back: mail is answered as on_backend_error says
+ * until it is back.  Returns how many backends are down, -1 if the
+ * watchdog thread cannot start. */
+int runtime_ready(runtime_t *rt, char *status, size_t len);
 /* Reads cfg's secret_key_file (and secret_key_file_old) into
  * rt->secrets: 0, also when none is set (secrets NULL, secrets_error
  * says so); -1 with err when a file is set but cannot be used.  The

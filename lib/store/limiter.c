@@ -626,6 +626,28 @@ out:
     return reply;
 }
 
+int
+limiter_ping(limiter_t *lim, char *err, size_t errlen)
+{
+    redisContext *c = pool_get(lim->pool, lim->timeout_ms, err, errlen);
+    redisReply *reply;
+    int ok;
+    if (c == NULL)
+        return -1;
+    reply = redisCommand(c, "PING");
+    /* NOPERM: Redis answered, as the ACL user postinbox runs as, which
+     * need not be allowed PING (README, "Configuration") */
+    ok = reply != NULL && (reply->type == REDIS_REPLY_STATUS ||
+                           (reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOPERM", 6) == 0));
+    if (!ok)
+        snprintf(err, errlen, "redis: %s",
+                 reply == NULL ? (c->errstr[0] ? c->errstr : "no reply")
+                               : reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply to PING");
+    pool_put(lim->pool, c, reply == NULL || !ok);
+    freeReplyObject(reply);
+    return ok ? 0 : -1;
+}
+
 /* An inbox's keys (all in one hash slot: {id}) and the numbers every
  * script takes, formatted once per call. */
 typedef struct {

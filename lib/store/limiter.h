@@ -1,7 +1,7 @@
 /*
  * limiter.h -- per-inbox daily cap and burst guard in Redis.
  *
- * Public: limiter_new, limiter_reserve, limiter_settle, limiter_refund,
+ * Public: limiter_new, limiter_ping, limiter_reserve, limiter_settle, limiter_refund,
  * limiter_pending, limiter_set_seeder, limiter_seed_t,
  * limiter_set_reservation_timeout, limiter_usage, limiter_check,
  * limiter_reserve_n, limiter_free, limiter_set_metrics.
@@ -92,6 +92,10 @@ typedef int (*limiter_seeder_fn)(void *ctx, const char *inbox_id, long day, long
 limiter_t *limiter_new(const char *spec, const char *password_file, int pool_size, int timeout_ms, char *err,
                        size_t errlen);
 void limiter_free(limiter_t *lim);
+/* PING within the deadline (a pooled connection, opened and authenticated
+ * if need be; a NOPERM answer counts: the server is there): 0, or -1 with
+ * err. */
+int limiter_ping(limiter_t *lim, char *err, size_t errlen);
 /* Where counters Redis does not know come from.  Every script asks for
  * the day's seed mark.  A new day whose previous day Redis knew (its mark
  * is there) needs nothing: Redis has counted every send since, so the

@@ -191,6 +191,16 @@ store_exec(store_t *store, const char *sql, int nparams, const char *const *para
     return res;
 }
 
+int
+store_ping(store_t *store, char *err, size_t errlen)
+{
+    PGresult *res = store_exec(store, "SELECT 1", 0, NULL, err, errlen);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    return 0;
+}
+
 /* Not prepared: asked once per domain and cache period, and a daemon
  * started before `postinboxctl migrate` made the function still serves
  * everything else. */

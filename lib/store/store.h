@@ -1,7 +1,7 @@
 /*
  * store.h -- the PostgreSQL side of postinbox.
  *
- * Public: store_new, store_free, store_set_metrics, store_lookup,
+ * Public: store_new, store_free, store_ping, store_set_metrics, store_lookup,
  * store_suppressed, store_record_message, store_record_fast, store_exec,
  * store_dkim_key, store_dkim_key_clear.  A store is a pool of deadline-bound connections
  * (pgconn.c, pool.c) safe to share between threads.  All SQL is
@@ -34,6 +34,8 @@ typedef struct store store_t;
 
 store_t *store_new(const char *conninfo, int pool_size, int timeout_ms);
 void store_free(store_t *store);
+/* SELECT 1 within the deadline: 0, or -1 with err. */
+int store_ping(store_t *store, char *err, size_t errlen);
 /* Times every later call into metrics (copied; its families must outlive
  * the store). */
 void store_set_metrics(store_t *store, const metrics_backend_t *metrics);
