@@ -31,10 +31,17 @@ service_notify_reloading(void)
                (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000ULL);
 }
 
+/* Once STOPPING=1 is sent no WATCHDOG=1 follows it: the lock orders the two. */
+static pthread_mutex_t service_lock = PTHREAD_MUTEX_INITIALIZER;
+static int service_stopping;
+
 void
 service_notify_stopping(void)
 {
+    pthread_mutex_lock(&service_lock);
+    service_stopping = 1;
     sd_notify(0, "STOPPING=1");
+    pthread_mutex_unlock(&service_lock);
 }
 
 static int (*service_healthy)(void);
@@ -47,8 +54,15 @@ service_watchdog_thread(void *arg)
                              (long)(service_watchdog_usec / 2 % 1000000) * 1000 };
     (void)arg;
     for (;;) {
-        if (service_healthy())
+        int healthy = service_healthy();
+        pthread_mutex_lock(&service_lock);
+        if (service_stopping) {
+            pthread_mutex_unlock(&service_lock);
+            break;
+        }
+        if (healthy)
             sd_notify(0, "WATCHDOG=1");
+        pthread_mutex_unlock(&service_lock);
         nanosleep(&half, NULL);
     }
     return NULL;

@@ -21,7 +21,7 @@ void service_notify_status(const char *status);
 /* RELOADING=1 with MONOTONIC_USEC (as Type=notify-reload wants), before
  * a reload; service_notify_ready follows it, whatever the outcome. */
 void service_notify_reloading(void);
-/* STOPPING=1, once the daemon begins to stop. */
+/* STOPPING=1, once the daemon begins to stop; no WATCHDOG=1 is sent after it. */
 void service_notify_stopping(void);
 /* When the unit sets WatchdogSec (WATCHDOG_USEC, for this pid): a thread
  * sends WATCHDOG=1 every half of it for as long as healthy() returns 1,

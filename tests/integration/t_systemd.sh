@@ -64,7 +64,8 @@ t_match "milter: a broken reload is RELOADING=1, then READY=1 with the failure" 
 if _svc_alive $M; then t_ok "milter: still running after the broken reload"; else t_fail "milter: still running after the broken reload"; fi
 kill -TERM $M; wait $M; rc=$?
 t_eq "milter: SIGTERM, exit 0" 0 "$rc"
-t_eq "milter: STOPPING=1 as it stops" "STOPPING=1" "$(tail -1 "$SVC_DIR/milter.notify")"
+seen milter '^STOPPING=1$' 5
+t_eq "milter: STOPPING=1 as it stops, and no WATCHDOG=1 after it" "STOPPING=1" "$(sed -n '/^STOPPING=1$/,$p' "$SVC_DIR/milter.notify" | tr '\n' ' ' | sed 's/ $//')"
 
 # ---- a start with Redis down: ready, and says why ---------------------------------------------
 notify degraded "$MP2" || exit 1
@@ -105,7 +106,8 @@ t_match "policyd: SIGHUP gives RELOADING=1, then READY=1 reloaded" \
     "$(grep -E 'RELOADING|READY' "$SVC_DIR/policyd.notify" | tail -2 | tr '\n' ' ')"
 kill -TERM $P; wait $P; rc=$?
 t_eq "policyd: SIGTERM, exit 0" 0 "$rc"
-t_eq "policyd: STOPPING=1 as it stops" "STOPPING=1" "$(tail -1 "$SVC_DIR/policyd.notify")"
+seen policyd '^STOPPING=1$' 5
+t_eq "policyd: STOPPING=1 as it stops, and no WATCHDOG=1 after it" "STOPPING=1" "$(sed -n '/^STOPPING=1$/,$p' "$SVC_DIR/policyd.notify" | tr '\n' ' ' | sed 's/ $//')"
 
 # ---- the units ---------------------------------------------------------------------------
 U=$SVC_DIR/units; mkdir -p "$U"
