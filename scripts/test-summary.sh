@@ -29,6 +29,10 @@ for dir in "$@"; do
         results="$results $dir/analyze"
         continue
     fi
+    if [ -f "$dir/distcheck.trs" ]; then  # distcheck.sh's one result (likewise)
+        results="$results $dir/distcheck"
+        continue
+    fi
     stamp=$dir/tests/.test-run-stamp
     if [ ! -f "$stamp" ]; then
         echo "FAIL  $dir: no $stamp (scripts/test.sh marks the start of the run)"

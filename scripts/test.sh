@@ -1,10 +1,12 @@
 #!/bin/sh
-# test.sh -- installs what is needed, then builds and tests three ways,
+# test.sh -- installs what is needed, then builds and tests four ways,
 # each in its own build directory (VPATH: no build reuses another's
 # objects):
 #   build/           warnings as errors; make check runs the cmocka unit
 #                    tests and the fuzz targets on their corpora (with
 #                    PLAIN_INTEGRATION=1 also every integration test);
+#   build-dist/      make distcheck from build/ (distcheck.sh): the tarball
+#                    builds, checks and installs without the git tree;
 #   build-analyze/   gcc -fanalyzer over lib/ and the programs (analyze.sh):
 #                    one warning fails;
 #   build-san/       --enable-sanitizers (ASan, LeakSanitizer, UBSan; the
@@ -16,7 +18,7 @@
 # The integration tests run once, sanitized: both runs together would take
 # the suite past its 45 minutes on the 2-core machine.
 # Then prints one closing line "N passed, M failed" counting every test
-# case of all three (scripts/test-summary.sh).
+# case of all four (scripts/test-summary.sh).
 #
 # Every test runs under a time limit (tests/run-with-timeout.sh).  The
 # results of earlier runs are removed first, and the summary reads only
@@ -63,6 +65,9 @@ else
 fi
 echo "test.sh: build/ took $(($(date +%s) - start)) s"
 start=$(date +%s)
+scripts/distcheck.sh build build-dist || status=$?
+echo "test.sh: make distcheck took $(($(date +%s) - start)) s"
+start=$(date +%s)
 scripts/analyze.sh || status=$?
 echo "test.sh: the analyzer took $(($(date +%s) - start)) s"
 start=$(date +%s)
@@ -71,4 +76,4 @@ start=$(date +%s)
  suite build-san "'--enable-sanitizers' '--enable-werror'") || status=$?
 echo "test.sh: build-san/ took $(($(date +%s) - start)) s"
 
-exec scripts/test-summary.sh "$status" build build-analyze build-san
+exec scripts/test-summary.sh "$status" build build-dist build-analyze build-san

@@ -77,13 +77,14 @@
 #                            code, e.g. "sleep 0.8; pi_pg_unlock") runs while it does; prints
 #                            the session's reply lines
 #
-# BUILDDIR (default: the source tree) locates the binaries.
+# BUILDDIR (default: the source tree) locates the binaries; PI_MILTER,
+# PI_CTL and PI_POLICYD, when set, name others (t_package.sh: the installed ones).
 
 PI_TESTDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PI_SRCDIR=$(cd "$PI_TESTDIR/../.." && pwd)
 BUILDDIR=${BUILDDIR:-$PI_SRCDIR}
-PI_MILTER=$BUILDDIR/milter/postinbox-milter
-PI_CTL=$BUILDDIR/ctl/postinboxctl
+PI_MILTER=${PI_MILTER:-$BUILDDIR/milter/postinbox-milter}
+PI_CTL=${PI_CTL:-$BUILDDIR/ctl/postinboxctl}
 PI_POLICYD=${PI_POLICYD:-$BUILDDIR/policyd/postinbox-policyd}
 SANDBOX=sandbox.test
 
