@@ -108,6 +108,7 @@ ctl_admin(ctl_t *ctl)
     if (ctl->limiter != NULL) {
         limiter_set_seeder(ctl->limiter, sends_seed, ctl->store);
         limiter_set_reservation_timeout(ctl->limiter, ctl->cfg->reservation_timeout_ms);
+        limiter_set_wait_replicas(ctl->limiter, ctl->cfg->redis_wait_replicas);
     }
     if (ctl->cfg->secret_key_file[0] == '\0')
         snprintf(ctl->secrets_error, sizeof(ctl->secrets_error), "secret_key_file is not set in the config");

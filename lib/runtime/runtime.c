@@ -107,6 +107,7 @@ runtime_new(pi_config_t *cfg, char *err, size_t errlen)
     limiter_set_metrics(rt->limiter, &runtime_backend_metrics);
     limiter_set_seeder(rt->limiter, sends_seed, rt->store);
     limiter_set_reservation_timeout(rt->limiter, cfg->reservation_timeout_ms);
+    limiter_set_wait_replicas(rt->limiter, cfg->redis_wait_replicas);
     return rt;
 }
 

@@ -8,6 +8,7 @@
 #include <openssl/sha.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -325,6 +326,8 @@ struct limiter {
     char who[400];      /* redis_addr_describe of addr, for errors */
     int timeout_ms;
     long reservation_timeout_ms; /* an unsettled reservation older than this is leaked */
+    int wait_replicas;           /* > 0: a reservation is WAITed for by this many replicas */
+    atomic_int first_sentinel;   /* sentinel form: the one that answered last, asked first */
     pool_t *pool;
     limiter_script_t reserve, refund, usage, reserve_n, seed, settle;
     metrics_backend_t metrics;  /* zero: none */
@@ -385,24 +388,135 @@ limiter_auth(limiter_t *lim, redisContext *c, long long deadline_ms, char *err, 
     return 0;
 }
 
-static void *
-limiter_open(void *arg, int timeout_ms, char *err, size_t errlen)
+/* A connection to host:port (port 0: a unix socket) within the time left
+ * until deadline_ms, its socket timeout set to the same.  NULL with err. */
+static redisContext *
+limiter_connect(const char *host, int port, long long deadline_ms, char *err, size_t errlen)
 {
-    limiter_t *lim = arg;
-    long long deadline_ms = clock_ms() + timeout_ms;
-    redisContext *c = lim->addr.port
-                          ? redisConnectWithTimeout(lim->addr.host, lim->addr.port, limiter_timeval(timeout_ms))
-                          : redisConnectUnixWithTimeout(lim->addr.host, limiter_timeval(timeout_ms));
+    int left = (int)(deadline_ms - clock_ms());
+    struct timeval tv = limiter_timeval(left > 0 ? left : 1);
+    redisContext *c = port ? redisConnectWithTimeout(host, port, tv) : redisConnectUnixWithTimeout(host, tv);
     if (c == NULL || c->err) {
-        snprintf(err, errlen, "redis connect %s: %s", lim->who, c ? c->errstr : "out of memory");
+        snprintf(err, errlen, "%s", c ? c->errstr : "out of memory");
         if (c)
             redisFree(c);
+        return NULL;
+    }
+    if (redisSetTimeout(c, tv) != REDIS_OK) {
+        snprintf(err, errlen, "setsockopt timeout: %s", c->errstr);
+        redisFree(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* Where one sentinel says master lim->addr.master is: 0 with host/port,
+ * or -1 with err (it is down, or knows no such master). */
+static int
+limiter_ask_sentinel(limiter_t *lim, const redis_hostport_t *s, long long deadline_ms, char *host, size_t hostlen,
+                     int *port, char *err, size_t errlen)
+{
+    char cerr[200];
+    redisContext *c = limiter_connect(s->host, s->port, deadline_ms, cerr, sizeof(cerr));
+    if (c == NULL) {
+        snprintf(err, errlen, "sentinel %s:%d: %s", s->host, s->port, cerr);
+        return -1;
+    }
+    redisReply *r = redisCommand(c, "SENTINEL get-master-addr-by-name %s", lim->addr.master);
+    int rc = -1;
+    if (r == NULL)
+        snprintf(err, errlen, "sentinel %s:%d: %s", s->host, s->port, c->errstr[0] ? c->errstr : "no reply");
+    else if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 && r->element[0]->type == REDIS_REPLY_STRING &&
+             r->element[1]->type == REDIS_REPLY_STRING && r->element[0]->len < hostlen) {
+        snprintf(host, hostlen, "%s", r->element[0]->str);
+        *port = atoi(r->element[1]->str);
+        rc = *port > 0 && *port <= 65535 ? 0 : -1;
+        if (rc != 0)
+            snprintf(err, errlen, "sentinel %s:%d: a bad port for %s", s->host, s->port, lim->addr.master);
+    } else if (r->type == REDIS_REPLY_ERROR)
+        snprintf(err, errlen, "sentinel %s:%d: %s", s->host, s->port, r->str);
+    else
+        snprintf(err, errlen, "sentinel %s:%d knows no master %s", s->host, s->port, lim->addr.master);
+    freeReplyObject(r);
+    redisFree(c);
+    return rc;
+}
+
+/* 1 when c is the master (ROLE), 0 when it is not, -1 on no answer.  A
+ * sentinel's answer can be stale for a moment around a failover: the
+ * demoted master, now a replica, is not used. */
+static int
+limiter_is_master(redisContext *c)
+{
+    redisReply *r = redisCommand(c, "ROLE");
+    int rc = r == NULL ? -1
+             : r->type == REDIS_REPLY_ARRAY && r->elements > 0 && r->element[0]->type == REDIS_REPLY_STRING
+                 ? strcmp(r->element[0]->str, "master") == 0
+             : r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOPERM", 6) == 0 ? 1 /* not ours to ask: trust it */
+                                                                                   : 0;
+    freeReplyObject(r);
+    return rc;
+}
+
+/* A connection to the server at host:port, authenticated. */
+static redisContext *
+limiter_open_at(limiter_t *lim, const char *host, int port, long long deadline_ms, char *err, size_t errlen)
+{
+    char cerr[200];
+    redisContext *c = limiter_connect(host, port, deadline_ms, cerr, sizeof(cerr));
+    if (c == NULL) {
+        if (lim->addr.nsentinels > 0)
+            snprintf(err, errlen, "redis connect %s:%d (named by a sentinel): %s", host, port, cerr);
+        else
+            snprintf(err, errlen, "redis connect %s: %s", lim->who, cerr);
         return NULL;
     }
     if (lim->addr.has_password && limiter_auth(lim, c, deadline_ms, err, errlen) != 0) {
         redisFree(c);
         return NULL;
     }
+    return c;
+}
+
+/* The sentinel form: each sentinel in turn (the one that answered last
+ * first) is asked for the master, which must say it is one. */
+static redisContext *
+limiter_open_sentinel(limiter_t *lim, long long deadline_ms, char *err, size_t errlen)
+{
+    int n = lim->addr.nsentinels, first = atomic_load(&lim->first_sentinel);
+    char host[256], why[700] = "no sentinel asked";
+    for (int k = 0; k < n && clock_ms() < deadline_ms; k++) {
+        int i = (first + k) % n, port;
+        if (limiter_ask_sentinel(lim, &lim->addr.sentinel[i], deadline_ms, host, sizeof(host), &port, why,
+                                 sizeof(why)) != 0)
+            continue;
+        redisContext *c = limiter_open_at(lim, host, port, deadline_ms, why, sizeof(why));
+        if (c == NULL)
+            continue;
+        int master = limiter_is_master(c);
+        if (master == 1) {
+            atomic_store(&lim->first_sentinel, i);
+            return c;
+        }
+        snprintf(why, sizeof(why), "sentinel %s:%d names %s:%d, which %s", lim->addr.sentinel[i].host,
+                 lim->addr.sentinel[i].port, host, port, master == 0 ? "is not a master (a failover under way)"
+                                                                      : "did not answer ROLE");
+        redisFree(c);
+    }
+    snprintf(err, errlen, "redis: no reachable master %s (%s)", lim->addr.master, why);
+    return NULL;
+}
+
+static void *
+limiter_open(void *arg, int timeout_ms, char *err, size_t errlen)
+{
+    limiter_t *lim = arg;
+    long long deadline_ms = clock_ms() + timeout_ms;
+    redisContext *c = lim->addr.nsentinels > 0 ? limiter_open_sentinel(lim, deadline_ms, err, errlen)
+                                               : limiter_open_at(lim, lim->addr.host, lim->addr.port, deadline_ms, err,
+                                                                 errlen);
+    if (c == NULL)
+        return NULL;
     if (redisSetTimeout(c, limiter_timeval(lim->timeout_ms)) != REDIS_OK) {
         snprintf(err, errlen, "redis setsockopt timeout: %s", c->errstr);
         redisFree(c);
@@ -506,6 +620,12 @@ limiter_set_reservation_timeout(limiter_t *lim, long ms)
 }
 
 void
+limiter_set_wait_replicas(limiter_t *lim, int n)
+{
+    lim->wait_replicas = n > 0 ? n : 0;
+}
+
+void
 limiter_set_metrics(limiter_t *lim, const metrics_backend_t *metrics)
 {
     if (lim && metrics)
@@ -544,11 +664,38 @@ limiter_stale(const redisContext *c)
                                       strstr(c->errstr, "Broken pipe") != NULL);
 }
 
+/* After a durable script's reply on c: WAIT until lim->wait_replicas
+ * replicas have it, for at most half the call's deadline (the socket's
+ * timeout is the whole).  0, or -1 with err (the write is on the master
+ * only: lost if it dies now); *broken when c is unusable. */
+static int
+limiter_wait_replicas(limiter_t *lim, redisContext *c, int *broken, char *err, size_t errlen)
+{
+    int wait_ms = lim->timeout_ms / 2 > 0 ? lim->timeout_ms / 2 : 1;
+    redisReply *w = redisCommand(c, "WAIT %d %d", lim->wait_replicas, wait_ms);
+    int rc = -1;
+    if (w == NULL) {
+        snprintf(err, errlen, "redis WAIT: %s", c->errstr[0] ? c->errstr : "no reply");
+        *broken = 1;
+    } else if (w->type == REDIS_REPLY_INTEGER && w->integer >= lim->wait_replicas)
+        rc = 0;
+    else if (w->type == REDIS_REPLY_INTEGER)
+        snprintf(err, errlen, "redis: the reservation reached %lld of %d replicas within %d ms (redis_wait_replicas)",
+                 w->integer, lim->wait_replicas, wait_ms);
+    else
+        snprintf(err, errlen, "redis WAIT: %s", w->type == REDIS_REPLY_ERROR ? w->str : "unexpected reply");
+    freeReplyObject(w);
+    return rc;
+}
+
 /* Runs a script by SHA, loading it on NOSCRIPT.  argv[0..] are the
- * arguments after EVALSHA; returns the reply or NULL with err. */
+ * arguments after EVALSHA; returns the reply or NULL with err.  With
+ * unreplicated (a reservation) its write is WAITed for when
+ * redis_wait_replicas is set; when the replicas did not confirm it, NULL
+ * and *unreplicated = 1: the script ran on the master. */
 static redisReply *
-limiter_eval(limiter_t *lim, const limiter_script_t *script, int nkeys, int argc, const char **argv,
-             char *err, size_t errlen)
+limiter_eval_on(limiter_t *lim, const limiter_script_t *script, int nkeys, int argc, const char **argv,
+                int *unreplicated, char *err, size_t errlen)
 {
     const char *small_full[LIMITER_EVAL_ARGS], **full = small_full;
     size_t small_lens[LIMITER_EVAL_ARGS], *lens = small_lens;
@@ -582,6 +729,19 @@ limiter_eval(limiter_t *lim, const limiter_script_t *script, int nkeys, int argc
         goto out;
     for (int attempt = 0, stale_retry = 1; attempt < 2; attempt++) {
         reply = redisCommandArgv(c, argc + 3, full, lens);
+        if (reply != NULL && reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "READONLY", 8) == 0 &&
+            stale_retry) {
+            /* A master demoted to replica by a failover: the script ran
+             * nowhere; once more on a connection to the master named now. */
+            freeReplyObject(reply);
+            reply = NULL;
+            stale_retry = 0;
+            pool_put(lim->pool, c, 1);
+            if ((c = pool_get(lim->pool, lim->timeout_ms, err, errlen)) == NULL)
+                goto out;
+            attempt--;
+            continue;
+        }
         if (reply == NULL && stale_retry && limiter_stale(c)) {
             /* The server this pooled handle knew is gone (restarted,
              * failed over): the command reached no live server, so it
@@ -608,12 +768,18 @@ limiter_eval(limiter_t *lim, const limiter_script_t *script, int nkeys, int argc
         }
         if (reply->type == REDIS_REPLY_ERROR) {
             /* A connection that lost its authentication (Redis restarted
-             * with a password, the ACL user reset) is opened again. */
-            if (strncmp(reply->str, "NOAUTH", 6) == 0)
+             * with a password, the ACL user reset) or whose server is a
+             * replica now is opened again. */
+            if (strncmp(reply->str, "NOAUTH", 6) == 0 || strncmp(reply->str, "READONLY", 8) == 0)
                 broken = 1;
             snprintf(err, errlen, "redis script: %s", reply->str);
             freeReplyObject(reply);
             reply = NULL;
+        } else if (unreplicated != NULL && lim->wait_replicas > 0 &&
+                   limiter_wait_replicas(lim, c, &broken, err, errlen) != 0) {
+            freeReplyObject(reply);
+            reply = NULL;
+            *unreplicated = 1;
         }
         break;
     }
@@ -624,6 +790,13 @@ out:
         free(lens);
     }
     return reply;
+}
+
+static redisReply *
+limiter_eval(limiter_t *lim, const limiter_script_t *script, int nkeys, int argc, const char **argv, char *err,
+             size_t errlen)
+{
+    return limiter_eval_on(lim, script, nkeys, argc, argv, NULL, err, errlen);
 }
 
 int
@@ -705,17 +878,32 @@ limiter_read_result(redisReply *reply, limit_result_t *res, limiter_unseeded_t *
 }
 
 /* A script that answers with a verdict array (limiter_read_result): 0,
- * LIMITER_UNSEEDED or -1 (err). */
+ * LIMITER_UNSEEDED or -1 (err).  unreplicated: as limiter_eval_on. */
 static int
 limiter_eval_verdict(limiter_t *lim, const limiter_script_t *script, int nkeys, int argc, const char **argv,
-                     limit_result_t *res, limiter_unseeded_t *unseeded, char *err, size_t errlen)
+                     int *unreplicated, limit_result_t *res, limiter_unseeded_t *unseeded, char *err, size_t errlen)
 {
-    redisReply *reply = limiter_eval(lim, script, nkeys, argc, argv, err, errlen);
+    redisReply *reply = limiter_eval_on(lim, script, nkeys, argc, argv, unreplicated, err, errlen);
     if (reply == NULL)
         return -1;
     int rc = limiter_read_result(reply, res, unseeded, err, errlen);
     freeReplyObject(reply);
     return rc;
+}
+
+static int limiter_refund_run(limiter_t *lim, const char *inbox_id, const char *token, int n, char *err,
+                              size_t errlen);
+static int limiter_queue(limiter_t *lim, const char *inbox_id, const char *token, int n, int settle);
+
+/* A reservation the replicas did not confirm is given back at once (the
+ * mail is refused with 451, so it must not count) and its token voided;
+ * a refund Redis does not take goes to the retry queue. */
+static void
+limiter_void_unreplicated(limiter_t *lim, const char *inbox_id, const char *token, int n)
+{
+    char rerr[200];
+    if (limiter_refund_run(lim, inbox_id, token, n, rerr, sizeof(rerr)) != 0)
+        (void)limiter_queue(lim, inbox_id, token, n, 0);
 }
 
 static int
@@ -728,7 +916,11 @@ limiter_reserve_run(limiter_t *lim, const char *inbox_id, int daily_limit, int b
     snprintf(dl, sizeof(dl), "%d", daily_limit);
     snprintf(bl, sizeof(bl), "%d", burst_limit);
     const char *argv[] = { a.burst, a.daily, a.unsettled, a.voided, dl, bl, token, a.window, a.leak };
-    return limiter_eval_verdict(lim, &lim->reserve, 4, 9, argv, res, unseeded, err, errlen);
+    int unreplicated = 0;
+    int rc = limiter_eval_verdict(lim, &lim->reserve, 4, 9, argv, &unreplicated, res, unseeded, err, errlen);
+    if (unreplicated)
+        limiter_void_unreplicated(lim, inbox_id, token, 1);
+    return rc;
 }
 
 static int
@@ -753,7 +945,7 @@ limiter_usage_run(limiter_t *lim, const char *inbox_id, limit_result_t *res, lim
     limiter_keyset_t a;
     limiter_keyset(lim, inbox_id, &a);
     const char *argv[] = { a.burst, a.daily, a.unsettled, a.window, a.leak };
-    return limiter_eval_verdict(lim, &lim->usage, 3, 5, argv, res, unseeded, err, errlen);
+    return limiter_eval_verdict(lim, &lim->usage, 3, 5, argv, NULL, res, unseeded, err, errlen);
 }
 
 /* The script behind limiter_check (token "") and limiter_reserve_n. */
@@ -772,7 +964,12 @@ limiter_run_n(limiter_t *lim, const char *inbox_id, int daily_limit, int burst_l
     snprintf(bl, sizeof(bl), "%d", burst_limit);
     snprintf(nt, sizeof(nt), "%d", n);
     const char *argv[] = { a.burst, a.daily, a.charged, a.voided, a.unsettled, dl, bl, nt, a.window, token, a.memory, a.leak };
-    return limiter_eval_verdict(lim, &lim->reserve_n, 5, 12, argv, res, unseeded, err, errlen);
+    int unreplicated = 0;
+    int rc = limiter_eval_verdict(lim, &lim->reserve_n, 5, 12, argv, *token ? &unreplicated : NULL, res, unseeded,
+                                  err, errlen);
+    if (unreplicated)
+        limiter_void_unreplicated(lim, inbox_id, token, n);
+    return rc;
 }
 
 /* The settle script over tokens[0..n), with daily_limit (< 0: none).  0

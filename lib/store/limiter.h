@@ -4,7 +4,7 @@
  * Public: limiter_new, limiter_ping, limiter_reserve, limiter_settle, limiter_refund,
  * limiter_pending, limiter_set_seeder, limiter_seed_t,
  * limiter_set_reservation_timeout, limiter_usage, limiter_check,
- * limiter_reserve_n, limiter_free, limiter_set_metrics.
+ * limiter_reserve_n, limiter_free, limiter_set_metrics, limiter_set_wait_replicas.
  *
  * One Lua script decides both windows and reserves atomically, on the
  * Redis server's clock, so any number of milters on any number of hosts
@@ -92,6 +92,11 @@ typedef int (*limiter_seeder_fn)(void *ctx, const char *inbox_id, long day, long
 limiter_t *limiter_new(const char *spec, const char *password_file, int pool_size, int timeout_ms, char *err,
                        size_t errlen);
 void limiter_free(limiter_t *lim);
+/* redis_wait_replicas: n > 0 makes every reservation wait (WAIT n, half
+ * the backend deadline) until n replicas hold it; one they do not confirm
+ * is refunded and the call fails (the caller answers as for a Redis
+ * fault).  0: none (the default). */
+void limiter_set_wait_replicas(limiter_t *lim, int n);
 /* PING within the deadline (a pooled connection, opened and authenticated
  * if need be; a NOPERM answer counts: the server is there): 0, or -1 with
  * err. */

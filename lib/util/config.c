@@ -25,11 +25,16 @@ static const config_key_t config_table[] = {
       "libpq connection string postinboxctl migrate uses: the schema owner, apart from the daemons' runtime role "
       "(database), which it grants what they need; empty = database", CF_SECRET },
     { "redis", CT_REDIS, "127.0.0.1:6379", 0, 0, { 0 }, OFF(redis),
-      "HOST:PORT, unix:/PATH, redis://[USER[:PASSWORD]@]HOST[:PORT] or unix://[USER[:PASSWORD]@]/PATH "
-      "(USER: an ACL user, else the default user; percent-encode ':', '@', '/', '%' in USER and PASSWORD)", CF_SECRET },
+      "HOST:PORT, unix:/PATH, redis://[USER[:PASSWORD]@]HOST[:PORT], unix://[USER[:PASSWORD]@]/PATH, or "
+      "sentinel:[USER[:PASSWORD]@]MASTER@HOST[:PORT],... (Redis Sentinel: the sentinels, port 26379 by default, "
+      "are asked where MASTER is at every new connection) (USER: an ACL user, else the default user; "
+      "percent-encode ':', '@', '/', '%' in USER and PASSWORD)", CF_SECRET },
     { "redis_password_file", CT_STRING, "", 0, 0, { 0 }, OFF(redis_password_file),
       "file whose first line is the Redis password (not readable by other users), instead of PASSWORD in "
       "redis; read at start and reload", 0 },
+    { "redis_wait_replicas", CT_INT, "0", 0, 16, { 0 }, OFF(redis_wait_replicas),
+      "after each reservation, WAIT until this many replicas hold it (at most half of backend_timeout_ms); "
+      "one they do not confirm is given back and the mail answered as for a Redis fault; 0 = no wait", 0 },
     { "milter_socket", CT_STRING, "inet:8891@127.0.0.1", 0, 0, { 0 }, OFF(milter_socket),
       "libmilter socket: inet:PORT@HOST or unix:/path", CF_START },
     { "sandbox_domain", CT_STRING, "sandbox.postinbox.test", 0, 0, { 0 }, OFF(sandbox_domain),

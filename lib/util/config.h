@@ -59,6 +59,7 @@ typedef struct pi_config {
     char *migration_database;       /* "" = database; the schema owner for postinboxctl migrate */
     char *redis;                    /* lib/util/redis_addr.h: where, and as whom */
     char *redis_password_file;      /* "" = the password, if any, is in redis */
+    int redis_wait_replicas;        /* 0 = reservations are not WAITed for */
     char *milter_socket;            /* inet:PORT@HOST or unix:/path */
     char *sandbox_domain;
     char *dns_spf, *dns_mx, *dns_dmarc_rua;   /* `domain records` */

@@ -11,7 +11,10 @@
 
 #define REDIS_URL "redis://"
 #define REDIS_UNIX_URL "unix://"
-#define REDIS_FORMS "HOST:PORT, unix:/PATH, redis://[USER[:PASSWORD]@]HOST[:PORT] or unix://[USER[:PASSWORD]@]/PATH"
+#define REDIS_SENTINEL "sentinel:"
+#define REDIS_FORMS                                                                                                    \
+    "HOST:PORT, unix:/PATH, redis://[USER[:PASSWORD]@]HOST[:PORT], unix://[USER[:PASSWORD]@]/PATH or "                \
+    "sentinel:[USER[:PASSWORD]@]MASTER@HOST[:PORT],..."
 
 static int
 redis_addr_hex(int c)
@@ -102,14 +105,14 @@ redis_addr_valid_host(const char *host)
     return 1;
 }
 
-/* ":PORT" or "" at text; *port set.  0 or -1. */
+/* ":PORT" or "" (dflt) at text; *port set.  0 or -1. */
 static int
-redis_addr_port(const char *text, int *port)
+redis_addr_port(const char *text, int dflt, int *port)
 {
     char *end;
     long p;
     if (*text == '\0') {
-        *port = REDIS_ADDR_DEFAULT_PORT;
+        *port = dflt;
         return 0;
     }
     if (*text != ':' || !isdigit((unsigned char)text[1]))
@@ -122,9 +125,10 @@ redis_addr_port(const char *text, int *port)
     return 0;
 }
 
-/* HOST[:PORT] of a redis:// URL (authority without userinfo). */
+/* HOST[:PORT] of a redis:// URL (authority without userinfo) or of one
+ * sentinel, PORT defaulting to dflt. */
 static int
-redis_addr_hostport(const char *in, size_t len, redis_addr_t *out, char *problem, size_t problemlen)
+redis_addr_hostport(const char *in, size_t len, int dflt, redis_hostport_t *out, char *problem, size_t problemlen)
 {
     char text[300];
     const char *port_text;
@@ -164,7 +168,7 @@ redis_addr_hostport(const char *in, size_t len, redis_addr_t *out, char *problem
         }
         port_text = text + hlen;
     }
-    if (redis_addr_port(port_text, &out->port) != 0) {
+    if (redis_addr_port(port_text, dflt, &out->port) != 0) {
         snprintf(problem, problemlen, "%s", "has a port that is not 1..65535");
         return -1;
     }
@@ -216,7 +220,65 @@ redis_addr_url(const char *rest, int is_unix, redis_addr_t *out, char *problem, 
         snprintf(problem, problemlen, "%s", "has a query or fragment");
         return -1;
     }
-    return redis_addr_hostport(after, strlen(after), out, problem, problemlen);
+    redis_hostport_t hp;
+    if (redis_addr_hostport(after, strlen(after), REDIS_ADDR_DEFAULT_PORT, &hp, problem, problemlen) != 0)
+        return -1;
+    memcpy(out->host, hp.host, sizeof(out->host));
+    out->port = hp.port;
+    return 0;
+}
+
+/* The part after "sentinel:": [USER[:PASSWORD]@]MASTER@HOST[:PORT],...
+ * The sentinels hold no '@', so the last '@' ends MASTER, and the '@'
+ * before it (if any) ends the credentials. */
+static int
+redis_addr_sentinel(const char *rest, redis_addr_t *out, char *problem, size_t problemlen)
+{
+    const char *hosts_at = strrchr(rest, '@');
+    if (hosts_at == NULL || hosts_at[1] == '\0') {
+        snprintf(problem, problemlen, "%s", "needs MASTER@HOST[:PORT],... after sentinel:");
+        return -1;
+    }
+    const char *master = rest;
+    for (const char *p = hosts_at - 1; p >= rest; p--)
+        if (*p == '@') {
+            master = p + 1;
+            break;
+        }
+    if (master > rest && redis_addr_userinfo(rest, (size_t)(master - 1 - rest), out, problem, problemlen) != 0)
+        return -1;
+    size_t mlen = (size_t)(hosts_at - master);
+    if (mlen == 0 || mlen >= sizeof(out->master)) {
+        snprintf(problem, problemlen, "%s", mlen ? "has a master name that is too long" : "has no master name");
+        return -1;
+    }
+    for (size_t i = 0; i < mlen; i++)
+        if (!isalnum((unsigned char)master[i]) && strchr("-_.", master[i]) == NULL) {
+            snprintf(problem, problemlen, "%s", "has a bad master name (letters, digits, '-', '_', '.')");
+            return -1;
+        }
+    memcpy(out->master, master, mlen);
+    out->master[mlen] = '\0';
+    for (const char *h = hosts_at + 1;;) {
+        const char *comma = strchr(h, ',');
+        size_t len = comma ? (size_t)(comma - h) : strlen(h);
+        if (out->nsentinels == REDIS_ADDR_MAX_SENTINELS) {
+            snprintf(problem, problemlen, "names more than %d sentinels", REDIS_ADDR_MAX_SENTINELS);
+            return -1;
+        }
+        if (len == 0) {
+            snprintf(problem, problemlen, "%s", "has an empty sentinel in its list");
+            return -1;
+        }
+        if (redis_addr_hostport(h, len, REDIS_ADDR_SENTINEL_PORT, &out->sentinel[out->nsentinels], problem,
+                                problemlen) != 0)
+            return -1;
+        out->nsentinels++;
+        if (comma == NULL)
+            break;
+        h = comma + 1;
+    }
+    return 0;
 }
 
 /* The plain forms: "HOST:PORT" or "unix:/PATH". */
@@ -261,6 +323,8 @@ redis_addr_parse(const char *spec, redis_addr_t *out, char *err, size_t errlen)
         rc = redis_addr_url(spec + strlen(REDIS_URL), 0, out, problem, sizeof(problem));
     else if (strncmp(spec, REDIS_UNIX_URL, strlen(REDIS_UNIX_URL)) == 0)
         rc = redis_addr_url(spec + strlen(REDIS_UNIX_URL), 1, out, problem, sizeof(problem));
+    else if (strncmp(spec, REDIS_SENTINEL, strlen(REDIS_SENTINEL)) == 0)
+        rc = redis_addr_sentinel(spec + strlen(REDIS_SENTINEL), out, problem, sizeof(problem));
     else if (strncmp(spec, "rediss://", 9) == 0) {
         snprintf(problem, sizeof(problem), "asks for TLS (rediss://), which postinbox does not speak");
         rc = -1;
@@ -284,6 +348,22 @@ redis_addr_redact(const char *spec, char *out, size_t outlen)
 
     if (outlen == 0)
         return;
+    if (strncmp(spec, REDIS_SENTINEL, strlen(REDIS_SENTINEL)) == 0) {
+        /* sentinel:USER:***@MASTER@HOSTS: the credentials end at the '@'
+         * before the last one */
+        const char *rest = spec + strlen(REDIS_SENTINEL), *last = strrchr(rest, '@'), *cred_at = NULL;
+        for (const char *p = last ? last - 1 : NULL; p != NULL && p >= rest; p--)
+            if (*p == '@') {
+                cred_at = p;
+                break;
+            }
+        const char *colon = cred_at ? memchr(rest, ':', (size_t)(cred_at - rest)) : NULL;
+        if (colon == NULL)
+            snprintf(out, outlen, "%s", spec);
+        else
+            snprintf(out, outlen, "%.*s:***%s", (int)(colon - spec), spec, cred_at);
+        return;
+    }
     if (scheme_end == NULL) {
         const char *at = strrchr(spec, '@');
         if (at)
@@ -305,7 +385,12 @@ void
 redis_addr_describe(const redis_addr_t *addr, char *out, size_t outlen)
 {
     char where[300];
-    if (addr->port == 0)
+    if (addr->master[0] != '\0') {
+        size_t o = (size_t)snprintf(where, sizeof(where), "master %s of sentinels ", addr->master);
+        for (int i = 0; i < addr->nsentinels && o < sizeof(where); i++)
+            o += (size_t)snprintf(where + o, sizeof(where) - o, strchr(addr->sentinel[i].host, ':') ? "%s[%s]:%d" : "%s%s:%d",
+                                  i ? "," : "", addr->sentinel[i].host, addr->sentinel[i].port);
+    } else if (addr->port == 0)
         snprintf(where, sizeof(where), "%s", addr->host);
     else if (strchr(addr->host, ':') != NULL)
         snprintf(where, sizeof(where), "[%s]:%d", addr->host, addr->port);

@@ -8,6 +8,11 @@
  *   unix:/PATH                                no credentials (the old form)
  *   redis://[USER[:PASSWORD]@]HOST[:PORT]     PORT defaults to 6379; HOST may be [IPv6]
  *   unix://[USER[:PASSWORD]@]/PATH            a unix socket
+ *   sentinel:[USER[:PASSWORD]@]MASTER@HOST[:PORT][,HOST[:PORT]...]
+ *                                             Redis Sentinel: the sentinels
+ *                                             (PORT defaults to 26379) are asked
+ *                                             where master MASTER is; USER and
+ *                                             PASSWORD are the master's
  * USER and PASSWORD are percent-decoded (write ':', '@', '/' and '%' in
  * them as %3A, %40, %2F, %25).  A USER is a Redis 6 ACL user (AUTH USER
  * PASSWORD); no USER means the default user (AUTH PASSWORD, requirepass).
@@ -22,10 +27,20 @@
 #include <stddef.h>
 
 #define REDIS_ADDR_DEFAULT_PORT 6379
+#define REDIS_ADDR_SENTINEL_PORT 26379
+#define REDIS_ADDR_MAX_SENTINELS 8
 
 typedef struct {
-    char host[256];      /* host name or address; the socket path when port is 0 */
+    char host[256];
+    int port;
+} redis_hostport_t;
+
+typedef struct {
+    char host[256];      /* host name or address; the socket path when port is 0; "" for sentinel: */
     int port;            /* 0: host is a unix socket path */
+    char master[128];    /* sentinel: the master's name ("" in the other forms) */
+    int nsentinels;      /* sentinel: how many of sentinel[] */
+    redis_hostport_t sentinel[REDIS_ADDR_MAX_SENTINELS];
     char user[128];      /* "" = the default user */
     char password[512];  /* valid if has_password */
     int has_password;
@@ -41,7 +56,8 @@ int redis_addr_parse(const char *spec, redis_addr_t *out, char *err, size_t errl
 void redis_addr_redact(const char *spec, char *out, size_t outlen);
 
 /* "127.0.0.1:6379 as user postinbox", "/run/redis.sock as the default
- * user" -- where and who, never the password. */
+ * user", "master mymaster of sentinels 10.0.0.1:26379,10.0.0.2:26379 as
+ * user postinbox" -- where and who, never the password. */
 void redis_addr_describe(const redis_addr_t *addr, char *out, size_t outlen);
 
 /* Wipes the password (and everything else) from memory. */

@@ -592,7 +592,7 @@ svc_psql() {
 # NOSCRIPT, AUTH) and those its scripts call; its ACL user gets these
 # alone, on its own keys.  contrib/quickstart.sh and README use the same.
 SVC_REDIS_ACL_COMMANDS="+evalsha +eval +time +hget +hset +hexists +hincrby +hkeys +hdel +hlen +zadd +zrem +zscore +zcard +zcount"
-SVC_REDIS_ACL_COMMANDS="$SVC_REDIS_ACL_COMMANDS +zrange +zrangebyscore +zremrangebyscore +expire +pexpire"
+SVC_REDIS_ACL_COMMANDS="$SVC_REDIS_ACL_COMMANDS +zrange +zrangebyscore +zremrangebyscore +expire +pexpire +role +wait"
 
 # _svc_redis_secret FILE - a fresh random password in FILE (0600), unless
 # FILE holds one already (a restarted Redis keeps its passwords).
