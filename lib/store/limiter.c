@@ -729,23 +729,15 @@ limiter_eval_on(limiter_t *lim, const limiter_script_t *script, int nkeys, int a
         goto out;
     for (int attempt = 0, stale_retry = 1; attempt < 2; attempt++) {
         reply = redisCommandArgv(c, argc + 3, full, lens);
-        if (reply != NULL && reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "READONLY", 8) == 0 &&
-            stale_retry) {
-            /* A master demoted to replica by a failover: the script ran
-             * nowhere; once more on a connection to the master named now. */
-            freeReplyObject(reply);
+        /* Sent once more, on a connection to the master named now, when
+         * the command reached no master: this one was demoted to replica
+         * by a failover (READONLY: the script ran nowhere), or the server
+         * this pooled handle knew is gone (restarted, failed over). */
+        int readonly = reply != NULL && reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "READONLY", 8) == 0;
+        if (stale_retry && (readonly || (reply == NULL && limiter_stale(c)))) {
+            if (reply != NULL)
+                freeReplyObject(reply);
             reply = NULL;
-            stale_retry = 0;
-            pool_put(lim->pool, c, 1);
-            if ((c = pool_get(lim->pool, lim->timeout_ms, err, errlen)) == NULL)
-                goto out;
-            attempt--;
-            continue;
-        }
-        if (reply == NULL && stale_retry && limiter_stale(c)) {
-            /* The server this pooled handle knew is gone (restarted,
-             * failed over): the command reached no live server, so it
-             * is sent once more on a fresh connection. */
             stale_retry = 0;
             pool_put(lim->pool, c, 1);
             if ((c = pool_get(lim->pool, lim->timeout_ms, err, errlen)) == NULL)
