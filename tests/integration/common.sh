@@ -564,7 +564,8 @@ pi_start_policyd() {
     before=$(grep -c 'started: webhooks' "$log" 2>/dev/null)
     # (a config that logs warnings only never says "started:")
     tail -n 1 <(grep '^log_level = ' "$conf") | grep -Eq '= (warn|error)$' && before=-1
-    "$PI_POLICYD" -c "$conf" -f >>"$log" 2>&1 &
+    # shellcheck disable=SC2086 # PI_POLICYD_WRAP is words (a wrapper and its options)
+    ${PI_POLICYD_WRAP-} "$PI_POLICYD" -c "$conf" -f >>"$log" 2>&1 &
     PD=$!
     svc_register_pid "$PD"
     # Ready: it logged "started:" (after its listeners, the log follower and

@@ -478,9 +478,10 @@ _svc_pg_bindir() {
 
 _svc_pg_ctl_start() {
     local bin=$1
-    # fsync etc. off: the data dir is throw-away.
+    # fsync etc. off: the data dir is throw-away.  SVC_PG_LISTEN: the
+    # addresses to listen on (127.0.0.1 unless a test adds its own).
     if ! _svc_as postgres "$bin/pg_ctl" -D "$SVC_DIR/pg" -l "$SVC_DIR/pg.log" -w -t 30 \
-        -o "-p $PG_PORT -k $PG_SOCKDIR -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+        -o "-p $PG_PORT -k $PG_SOCKDIR -c listen_addresses=${SVC_PG_LISTEN:-127.0.0.1} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
         start >"$SVC_DIR/pg_ctl.out" 2>&1; then
         _svc_log "PostgreSQL failed to start:"
         tail -n 20 "$SVC_DIR/pg_ctl.out" "$SVC_DIR/pg.log" >&2 2>/dev/null
@@ -951,7 +952,7 @@ svc_stop_postfix() {
 # ---------------------------------------------------------------------------
 
 # smtp_send ARGS... - run
-#     swaks --server 127.0.0.1 --port $SMTP_PORT --helo client.test ARGS...
+#     swaks --server ${SMTP_HOST:-127.0.0.1} --port $SMTP_PORT --helo client.test ARGS...
 # and print ONE line, the decisive reply, with swaks' "<-"/"<**" marker
 # removed (e.g. "250 2.0.0 Ok: queued as 4Xyz" or "550 5.7.1 spam"):
 #   1. if the server sent any 4xx/5xx reply (swaks marks them "<**"): the
@@ -971,7 +972,7 @@ svc_stop_postfix() {
 smtp_send() {
     local out
     out=$(mktemp "$SVC_DIR/swaks.XXXXXX") || { echo "000 mktemp failed"; return 0; }
-    swaks --server 127.0.0.1 --port "$SMTP_PORT" --helo client.test "$@" \
+    swaks --server "${SMTP_HOST:-127.0.0.1}" --port "$SMTP_PORT" --helo client.test "$@" \
         >"$out" 2>&1 </dev/null
     [ "${SMTP_SEND_VERBOSE-}" = 1 ] && cat "$out" >&2
     awk '
