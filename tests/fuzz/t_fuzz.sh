@@ -7,7 +7,8 @@
 # crash, leak, undefined behaviour, timeout (10 s for one input) or out of
 # memory fails the target; the input is kept in
 # $BUILDDIR/tests/fuzz/crashes/ to replay (tests/fuzz/fuzz_NAME FILE).
-# FUZZ_TARGETS (default: all of fuzz.mk's) picks targets to run.
+# FUZZ_TARGETS (default: all of fuzz.mk's) picks targets to run; FUZZ_JOBS
+# (default: the CPUs, at most 2) of them run at once.
 # Without clang/libFuzzer the test SKIPs, except under CI=true, where it
 # fails: a fuzz target that cannot build is never a pass.
 # test-timeout: 900
@@ -50,17 +51,21 @@ report() {
 }
 
 mkdir -p "$BUILDDIR/tests/fuzz/crashes"
-for t in "${targets[@]}"; do
+# fuzz_one NAME: replays NAME's regressions, then fuzzes it; writes "ok - "
+# and "FAIL - " lines (and a failure's details) to $tmp/NAME.result.
+fuzz_one() {
+    local t=$1 bin regress opts extra n start rc took execs found
     bin=$BUILDDIR/tests/fuzz/fuzz_$t
     regress=$top/tests/fuzz/regressions/$t
     opts=(-timeout=10 -rss_limit_mb=2048 -error_exitcode=1 -timeout_exitcode=1 -print_final_stats=1)
     extra=()
+    exec > "$tmp/$t.result"
     if [ -d "$regress" ] && [ -n "$(ls -A "$regress")" ]; then
         n=$(ls -A "$regress" | wc -l)
         if "$bin" "${opts[@]}" "$regress"/* > "$tmp/$t.replay.log" 2>&1 && [ -z "$(report "$tmp/$t.replay.log")" ]; then
-            ok "fuzz_$t replays its $n regression input(s)"
+            echo "ok - fuzz_$t replays its $n regression input(s)"
         else
-            fail "fuzz_$t replays its $n regression input(s)" "$(report "$tmp/$t.replay.log")"
+            echo "FAIL - fuzz_$t replays its $n regression input(s): $(report "$tmp/$t.replay.log")"
         fi
         extra=("$regress")
     fi
@@ -74,10 +79,35 @@ for t in "${targets[@]}"; do
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$tmp/$t.log")
     found=$(report "$tmp/$t.log")
     if [ "$rc" -eq 0 ] && [ -z "$found" ] && [ -n "$execs" ]; then
-        ok "fuzz_$t: ${execs} executions in ${took} s, no report"
+        echo "ok - fuzz_$t: ${execs} executions in ${took} s, no report"
     else
-        fail "fuzz_$t (exit $rc, ${took} s)" "${found:-no final stats} $(grep -m 1 'artifact_prefix\|Test unit written' "$tmp/$t.log")"
+        echo "FAIL - fuzz_$t (exit $rc, ${took} s): ${found:-no final stats} $(grep -m 1 'artifact_prefix\|Test unit written' "$tmp/$t.log")"
         sed -n '/ERROR\|runtime error/,+30p' "$tmp/$t.log" | head -n 40
     fi
+}
+# libFuzzer runs one input at a time: FUZZ_JOBS targets (default: one per
+# CPU, at most 2) fuzz side by side, each for its full FUZZ_SECONDS.
+jobs=${FUZZ_JOBS:-$(nproc)}
+[ "$jobs" -ge 1 ] 2>/dev/null || jobs=1
+[ "$jobs" -le 2 ] || jobs=2
+pids=()
+for t in "${targets[@]}"; do
+    fuzz_one "$t" &
+    pids+=($!)
+    if [ "${#pids[@]}" -ge "$jobs" ]; then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi
+done
+[ "${#pids[@]}" -eq 0 ] || wait "${pids[@]}"
+for t in "${targets[@]}"; do
+    if [ ! -s "$tmp/$t.result" ]; then
+        fail "fuzz_$t" "it wrote no result"
+        continue
+    fi
+    while IFS= read -r line; do
+        case $line in
+            "ok - "*) ok "${line#ok - }" ;;
+            "FAIL - "*) fail "${line#FAIL - }" ;;
+            *) echo "$line" ;;
+        esac
+    done < "$tmp/$t.result"
 done
 finish
