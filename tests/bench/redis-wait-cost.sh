@@ -9,6 +9,7 @@
 #   N=200 PAR=4 RUNS=3 bash tests/bench/redis-wait-cost.sh
 set -u
 . "$(dirname "$0")/../integration/common.sh"
+. "$(dirname "$0")/stats.sh"
 N=${N:-200}
 PAR=${PAR:-4}
 RUNS=${RUNS:-3}
@@ -47,10 +48,6 @@ round() {
     send_many "$N" "$PAR" "$from" | grep -vc '^250 ' >"$SVC_DIR/refused.$1.$2"
     tail -n +"$((mark + 1))" "$LOG" | grep 'stage=rcpt' | grep "inbox=$from" | sed -n 's/.* us=\([0-9]*\).*/\1/p'
 }
-stats() {  # p50 p99 mean of the numbers on stdin
-    sort -n | awk '{ v[NR] = $1; s += $1 } END { if (NR == 0) { print "- - -"; exit }
-        printf "%d %d %d\n", v[int((NR - 1) * 0.5) + 1], v[int((NR - 1) * 0.99) + 1], s / NR }'
-}
 : >"$SVC_DIR/us.0"
 : >"$SVC_DIR/us.1"
 echo "# $(nproc) CPUs, load average: $(cut -d' ' -f1-3 /proc/loadavg); N=$N PAR=$PAR RUNS=$RUNS"
@@ -60,12 +57,12 @@ for r in $(seq 1 "$RUNS"); do
         reload_with "$w"
         round "$w" "$r" >"$SVC_DIR/round"
         cat "$SVC_DIR/round" >>"$SVC_DIR/us.$w"
-        read -r p50 p99 mean <<<"$(stats <"$SVC_DIR/round")"
+        read -r p50 p99 mean _ <<<"$(bench_stats <"$SVC_DIR/round")"
         printf '%-6s %-22s %8s %8s %8s %8s\n' "$r" "$w" "$p50" "$p99" "$mean" "$(cat "$SVC_DIR/refused.$w.$r")"
     done
 done
-read -r a50 a99 amean <<<"$(stats <"$SVC_DIR/us.0")"
-read -r b50 b99 bmean <<<"$(stats <"$SVC_DIR/us.1")"
+read -r a50 a99 amean _ <<<"$(bench_stats <"$SVC_DIR/us.0")"
+read -r b50 b99 bmean _ <<<"$(bench_stats <"$SVC_DIR/us.1")"
 printf '%-6s %-22s %8s %8s %8s\n' all 0 "$a50" "$a99" "$amean"
 printf '%-6s %-22s %8s %8s %8s\n' all 1 "$b50" "$b99" "$bmean"
 awk -v a="$a50" -v b="$b50" -v c="$a99" -v d="$b99" 'BEGIN { printf "ratio wait/no wait: p50 %.2f, p99 %.2f\n", b / a, d / c }'

@@ -34,24 +34,20 @@ RUNS=${RUNS:-3}
 die() { echo "scale.sh: $*" >&2; exit 1; }
 pi_setup || exit 1
 read -r -a sizes <<<"$SIZES"
-PSQL=$(_svc_pg_bindir)/psql
-db_psql() {  # db_psql DB SQL: as the superuser, tuples only
-    "$PSQL" -At -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$1" -c "$2"
-}
+. "$(dirname "$0")/stats.sh"
+db_psql() { SVC_PSQL_DB=$1 svc_psql "$2"; }   # db_psql DB SQL
 AUTH=(-a PLAIN -au alice@example.test -ap secret)
 read -r -a mports <<<"$(_svc_pick_ports "${#sizes[@]}")"
 read -r -a sports <<<"$(_svc_pick_ports "${#sizes[@]}")"
 declare -A MPORT SPORT SENDER
 
-# The database of one size: created like the harness's own (owner, app
-# role), migrated by postinboxctl, one account and inbox made by it (so
+# The database of one size: made like the harness's own (svc_create_db),
+# migrated by postinboxctl, one account and inbox made by it (so
 # the sandbox domain exists as the product makes it), then the bulk load.
 provision() {
     local s=$1 db=scale_$1 conf=$SVC_DIR/scale_$1.conf accounts a id from t0
     t0=$(date +%s)
-    db_psql postgres "CREATE DATABASE $db OWNER postinbox_owner" >/dev/null || return 1
-    db_psql postgres "REVOKE ALL ON DATABASE $db FROM PUBLIC; GRANT CONNECT, TEMPORARY ON DATABASE $db TO postinbox_app" \
-        >/dev/null || return 1
+    svc_create_db "$db" || return 1
     sed -e "s/dbname=postinbox /dbname=$db /" "$PI_CONF" >"$conf"
     grep -q "dbname=$db " "$conf" || return 1
     PI_CONF=$conf pi_ctl migrate >/dev/null || return 1
@@ -130,10 +126,6 @@ round() {
     tail -n +"$((mark + 1))" "$log" | grep 'stage=rcpt' | grep 'action=continue' |
         sed -n 's/.* us=\([0-9]*\).*/\1/p' >>"$SVC_DIR/rcpt.$s"
 }
-stats() {  # p50 p99 count of the numbers on stdin
-    sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) { print "- - 0"; exit }
-        printf "%s %s %d\n", v[int((NR - 1) * 0.5) + 1], v[int((NR - 1) * 0.99) + 1], NR }'
-}
 pg_log_on() {
     db_psql postgres "ALTER SYSTEM SET log_min_duration_statement = 0" >/dev/null
     db_psql postgres "ALTER SYSTEM SET log_line_prefix = '%m [%p] db=%d '" >/dev/null
@@ -170,9 +162,9 @@ pg_ms() {  # pg_ms DB PATTERN: bind (where a custom plan is made) + execute of e
 printf '%-9s %-9s %9s %9s %9s %9s %9s %9s %7s\n' inboxes messages rcpt_p50 rcpt_p99 look_p50 look_p99 rec_p50 rec_p99 samples
 declare -A P99
 for s in "${sizes[@]}"; do
-    read -r a50 a99 an <<<"$(stats <"$SVC_DIR/rcpt.$s")"
-    read -r l50 l99 _ <<<"$(pg_ms "scale_$s" 'lookup\(' | stats)"
-    read -r c50 c99 _ <<<"$(pg_ms "scale_$s" 'record_(fast|message)\(' | stats)"
+    read -r a50 a99 _ an <<<"$(bench_stats <"$SVC_DIR/rcpt.$s")"
+    read -r l50 l99 _ <<<"$(pg_ms "scale_$s" 'lookup\(' | bench_stats)"
+    read -r c50 c99 _ <<<"$(pg_ms "scale_$s" 'record_(fast|message)\(' | bench_stats)"
     P99[$s]=$a99
     printf '%-9s %-9s %9s %9s %9s %9s %9s %9s %7s\n' "$s" "$((s * MSGS))" "$a50" "$a99" "$l50" "$l99" "$c50" "$c99" "$an"
 done

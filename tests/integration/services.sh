@@ -26,7 +26,8 @@
 #                            postinbox_app with passwords, db postinbox (owner's)
 #   svc_stop_pg              fast shutdown, waits
 #   svc_start_pg_again       start the same data directory again
-#   svc_psql SQL             psql -At -X -q on db postinbox; prints result
+#   svc_psql SQL             psql -At -X -q on db postinbox (or $SVC_PSQL_DB); prints result
+#   svc_create_db NAME       a database owned by postinbox_owner that postinbox_app may use
 #   svc_start_redis          redis-server, no persistence, ACL user postinbox
 #                            ($SVC_REDIS_WRAP, if set, is the words run before
 #                            redis-server, e.g. a faketime wrapper: pi_faketime_wrap)
@@ -529,17 +530,32 @@ svc_start_pg() {
         >"$SVC_DIR/createdb.out" 2>&1 <<SQL; then
 CREATE ROLE postinbox_owner LOGIN PASSWORD '$pw_owner';
 CREATE ROLE postinbox_app LOGIN PASSWORD '$pw_app';
-CREATE DATABASE postinbox OWNER postinbox_owner;
-REVOKE ALL ON DATABASE postinbox FROM PUBLIC;
-GRANT CONNECT, TEMPORARY ON DATABASE postinbox TO postinbox_app;
 SQL
-        _svc_log "creating the roles and the database failed:"
+        _svc_log "creating the roles failed:"
         cat "$SVC_DIR/createdb.out" >&2
         return 1
     fi
+    svc_create_db postinbox || return 1
     export PI_DATABASE="host=127.0.0.1 port=$PG_PORT dbname=postinbox user=postinbox_app passfile=$SVC_DIR/pgpass.app"
     export PI_MIGRATION_DATABASE="host=127.0.0.1 port=$PG_PORT dbname=postinbox user=postinbox_owner passfile=$SVC_DIR/pgpass.owner"
     return 0
+}
+
+# svc_create_db NAME - a database as a production install has it: owned by
+# postinbox_owner, postinbox_app may connect (and make temporary tables),
+# nobody else.  svc_start_pg makes "postinbox" with it.
+svc_create_db() {
+    local bin sql
+    bin=$(_svc_pg_bindir) || return 1
+    for sql in "CREATE DATABASE $1 OWNER postinbox_owner" "REVOKE ALL ON DATABASE $1 FROM PUBLIC" \
+        "GRANT CONNECT, TEMPORARY ON DATABASE $1 TO postinbox_app"; do
+        if ! "$bin/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -c "$sql" \
+            >>"$SVC_DIR/createdb.out" 2>&1; then
+            _svc_log "creating the database $1 failed:"
+            cat "$SVC_DIR/createdb.out" >&2
+            return 1
+        fi
+    done
 }
 
 # _svc_random_password - 24 random characters [A-Za-z0-9].
@@ -576,13 +592,14 @@ svc_start_pg_again() {
     _svc_pg_ctl_start "$bin"
 }
 
-# svc_psql SQL - run SQL on database postinbox; prints unaligned tuples-only
-# output; returns psql's exit status (ON_ERROR_STOP is set).
+# svc_psql SQL - run SQL on database postinbox (or $SVC_PSQL_DB) as the
+# superuser; prints unaligned tuples-only output; returns psql's exit
+# status (ON_ERROR_STOP is set).
 svc_psql() {
     local bin
     bin=$(_svc_pg_bindir) || return 1
     "$bin/psql" -At -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" \
-        -U postgres -d postinbox -c "${1-}"
+        -U postgres -d "${SVC_PSQL_DB:-postinbox}" -c "${1-}"
 }
 
 # ---------------------------------------------------------------------------
